@@ -76,6 +76,14 @@ std::unique_ptr<Base> make_from(const json& sec, const std::string& path, const 
   return entry.make(p);
 }
 
+}  // namespace
+
+std::unique_ptr<memory::Dram> make_dram(const json& section, json& resolved) {
+  return make_from<memory::Dram>(section, "device.dram", "model", "bandwidth", resolved);
+}
+
+namespace {
+
 void check_top_level(const json& raw) {
   if (!raw.is_object()) fail_at("(top level)", "expected an object");
   const std::vector<std::string> known = {"device", "model", "policy", "weight_store", "run"};
@@ -118,7 +126,7 @@ Experiment build_experiment(const json& raw) {
   for (const char* part : {"dram", "flash", "compute"}) {
     if (!dev.contains(part)) fail_at(std::string("device.") + part, "missing section");
   }
-  e.dram = make_from<memory::Dram>(dev["dram"], "device.dram", "model", "bandwidth", out["device"]["dram"]);
+  e.dram = make_dram(dev["dram"], out["device"]["dram"]);
   e.flash = make_from<memory::Flash>(dev["flash"], "device.flash", "model", "queued", out["device"]["flash"]);
   e.compute = make_from<compute::Engine>(dev["compute"], "device.compute", "model", "roofline",
                                          out["device"]["compute"]);
@@ -226,6 +234,11 @@ Experiment build_experiment(const json& raw) {
     }
   }
   e.store.cache_capacity = f.weight_cache;
+  e.store.dram_addresses = e.dram->wants_addresses();
+  int layers = 0;
+  for (const auto& t : e.layout->tensors()) layers = std::max(layers, t.layer + 1);
+  e.store.kv_bytes_per_layer =
+      e.layout->kv_bytes_per_position() * e.layout->max_context() / std::max(layers, 1);
   return e;
 }
 

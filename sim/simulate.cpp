@@ -49,6 +49,7 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
     throw SimError("simulation stopped with activity pending");
   }
 
+  exp.dram->report(sc_core::sc_time_stamp().to_seconds(), stats);
   SimulationResult result;
   result.steps = records.size();
   result.metrics = compute_metrics(records, exp.run.warmup_tokens, exp.footprint, exp.static_power);

@@ -37,6 +37,40 @@ WeightStore::WeightStore(const traces::ModelLayout& layout, StoreSettings settin
     const auto& t = layout.tensors()[i];
     std::fill(resident_.begin() + t.first_chunk, resident_.begin() + t.first_chunk + t.chunks, 1);
   }
+  if (!settings_.dram_addresses) return;
+  // The DRAM layout (see DramLayout); regions start on 4 KiB boundaries.
+  auto align = [](uint64_t v) { return (v + 4095) & ~uint64_t{4095}; };
+  // Streamed tensors alternate between two buffers the size of the largest.
+  uint64_t pinned = 0, cached = 0, largest_streamed = 0, n_streamed = 0;
+  for (size_t i = 0; i < layout.tensors().size(); ++i) {
+    if (settings_.placement[i] == Placement::Flash)
+      largest_streamed = std::max(largest_streamed, layout.tensors()[i].bytes());
+  }
+  largest_streamed = align(largest_streamed);
+  dram_.tensor_base.resize(layout.tensors().size());
+  for (size_t i = 0; i < layout.tensors().size(); ++i) {
+    const uint64_t bytes = layout.tensors()[i].bytes();
+    switch (settings_.placement[i]) {
+      case Placement::Dram: dram_.tensor_base[i] = pinned, pinned += bytes; break;
+      case Placement::Cache: dram_.tensor_base[i] = cached, cached += bytes; break;
+      case Placement::Flash: dram_.tensor_base[i] = (n_streamed++ % 2) * largest_streamed; break;
+    }
+  }
+  dram_.cache_base = align(pinned);
+  dram_.cache_size = std::max<uint64_t>(settings_.cache_capacity, 1);
+  dram_.staging_base = align(dram_.cache_base + settings_.cache_capacity);
+  dram_.kv_base = dram_.staging_base + 2 * largest_streamed;
+  dram_.kv_layer_stride = align(settings_.kv_bytes_per_layer);
+}
+
+uint64_t WeightStore::chunk_address(uint32_t tensor, uint64_t local) const {
+  const uint64_t off = dram_.tensor_base[tensor] + local * layout_.tensors()[tensor].chunk_bytes;
+  switch (settings_.placement[tensor]) {
+    case Placement::Dram: return off;
+    case Placement::Cache: return dram_.cache_base + off % dram_.cache_size;
+    case Placement::Flash: break;
+  }
+  return dram_.staging_base + off;
 }
 
 inline void WeightStore::touch(uint32_t chunk, uint64_t chunk_bytes, uint64_t next_use, LoadCost& cost) {
@@ -67,12 +101,19 @@ void WeightStore::access(uint32_t tensor, const ChunkSet& set, LoadCost& cost, c
   const traces::Tensor& t = layout_.tensors()[tensor];
   const uint64_t cb = t.chunk_bytes;
   const Placement where = settings_.placement[tensor];
-  auto add_flash_run = [&](uint64_t bytes) {
+  const bool addresses = settings_.dram_addresses;
+  // A flash read of `bytes` whose first chunk is local chunk `first`.
+  auto add_flash_run = [&](uint64_t bytes, uint32_t first) {
     cost.flash_runs.push_back(bytes);
     cost.flash_bytes += bytes;
     if (settings_.staging_traffic) {
       cost.dram_write_bytes += bytes;
       cost.dram_read_bytes += bytes;
+      if (addresses) {
+        const uint64_t a = chunk_address(tensor, first);
+        cost.add_dram(a, bytes, true);
+        cost.add_dram(a, bytes, false);
+      }
     }
   };
   const uint32_t n = set.count(t.chunks);
@@ -80,39 +121,51 @@ void WeightStore::access(uint32_t tensor, const ChunkSet& set, LoadCost& cost, c
 
   if (where == Placement::Dram) {
     cost.dram_read_bytes += n * cb;
+    if (!addresses) return;
+    if (set.kind == ChunkSet::Kind::All) {
+      cost.add_dram(chunk_address(tensor, 0), t.bytes(), false);
+    } else {
+      for (uint32_t id : set.ids) cost.add_dram(chunk_address(tensor, id), cb, false);
+    }
     return;
   }
   if (where == Placement::Flash) {
     if (set.kind == ChunkSet::Kind::All) {
-      add_flash_run(t.bytes());
+      add_flash_run(t.bytes(), 0);
       return;
     }
     uint64_t run = 0;
+    uint32_t first = set.ids.empty() ? 0 : set.ids[0];
     for (size_t i = 0; i < set.ids.size(); ++i) {
       if (i > 0 && set.ids[i] != set.ids[i - 1] + 1) {
-        add_flash_run(run);
+        add_flash_run(run, first);
         run = 0;
+        first = set.ids[i];
       }
       run += cb;
     }
-    add_flash_run(run);
+    add_flash_run(run, first);
     return;
   }
 
   // Cached: per-chunk lookups; consecutive misses form one flash read.
   const bool future = next_use != nullptr;
   uint64_t run = 0;
-  uint32_t prev_local = 0;
+  uint32_t prev_local = 0, run_first = 0;
   const uint64_t hits_before = cost.hit_bytes;
   auto visit = [&](uint32_t local) {
     const uint32_t chunk = t.first_chunk + local;
     const bool hit = resident_[chunk] != 0;
     touch(chunk, cb, future ? *next_use++ : Replacement::kNever, cost);
     if (hit || (run > 0 && local != prev_local + 1)) {
-      if (run > 0) add_flash_run(run);
+      if (run > 0) add_flash_run(run, run_first);
       run = 0;
     }
-    if (!hit) run += cb;
+    if (hit && addresses) cost.add_dram(chunk_address(tensor, local), cb, false);
+    if (!hit) {
+      if (run == 0) run_first = local;
+      run += cb;
+    }
     prev_local = local;
   };
   if (set.kind == ChunkSet::Kind::All) {
@@ -120,7 +173,7 @@ void WeightStore::access(uint32_t tensor, const ChunkSet& set, LoadCost& cost, c
   } else {
     for (uint32_t id : set.ids) visit(id);
   }
-  if (run > 0) add_flash_run(run);
+  if (run > 0) add_flash_run(run, run_first);
   cost.dram_read_bytes += cost.hit_bytes - hits_before;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "models/cache/replacement.hpp"
+#include "models/memory/dram.hpp"
 #include "traces/model_layout.hpp"
 #include "traces/policy.hpp"
 
@@ -23,13 +24,42 @@ struct LoadCost {
   uint64_t hits = 0, misses = 0;  // chunk accesses to cached tensors
   uint64_t hit_bytes = 0, miss_bytes = 0;
   std::vector<uint64_t> flash_runs;  // sizes of the coalesced flash reads, in issue order
-  void clear() { *this = LoadCost{}; }
+  /// With StoreSettings::dram_addresses: where the DRAM reads and writes fall, in order,
+  /// consecutive ranges merged.
+  std::vector<memory::DramRange> dram_ranges;
+  void clear() {
+    dram_read_bytes = dram_write_bytes = flash_bytes = hits = misses = hit_bytes = miss_bytes = 0;
+    flash_runs.clear();  // keeps capacity: no allocation per op
+    dram_ranges.clear();
+  }
+  void add_dram(uint64_t addr, uint64_t bytes, bool write) {
+    if (!dram_ranges.empty()) {
+      auto& last = dram_ranges.back();
+      if (last.write == write && last.addr + last.bytes == addr) {
+        last.bytes += bytes;
+        return;
+      }
+    }
+    dram_ranges.push_back({addr, bytes, write});
+  }
 };
 
 struct StoreSettings {
   std::vector<Placement> placement;  // per tensor
   uint64_t cache_capacity = 0;       // bytes of DRAM for the weight cache
   bool staging_traffic = true;       // flash data passes through DRAM: written, then read
+  bool dram_addresses = false;       // record DRAM addresses (a command-level DRAM wants them)
+  uint64_t kv_bytes_per_layer = 0;   // KV-cache region of one layer at the longest context
+};
+
+/// Where things live in DRAM when addresses matter: pinned tensors back to back from 0,
+/// then the weight cache, then the streaming buffers, then the KV cache, layer by layer.
+/// A cached chunk sits at its offset among the cached tensors modulo the cache size (so
+/// a tensor's resident chunks are contiguous, as an allocator that keeps model order
+/// would place them); docs/dram.md says what this leaves out.
+struct DramLayout {
+  std::vector<uint64_t> tensor_base;  // pinned: address; cached: offset among cached tensors
+  uint64_t cache_base = 0, cache_size = 0, staging_base = 0, kv_base = 0, kv_layer_stride = 0;
 };
 
 class WeightStore final : public traces::ResidencyView {
@@ -47,6 +77,10 @@ class WeightStore final : public traces::ResidencyView {
   uint64_t capacity() const { return settings_.cache_capacity; }
   uint64_t used() const { return used_; }
   bool needs_future() const { return replacement_->needs_future(); }
+  const DramLayout& dram_layout() const { return dram_; }
+  bool dram_addresses() const { return settings_.dram_addresses; }
+  /// DRAM address of local chunk `local` of `tensor` (dram_addresses only).
+  uint64_t chunk_address(uint32_t tensor, uint64_t local) const;
 
   /// For OPT: the next-use position of every cached-chunk access of `steps`, in the order
   /// access() consumes them (kNever when a chunk is not used again).
@@ -59,6 +93,7 @@ class WeightStore final : public traces::ResidencyView {
   std::unique_ptr<Replacement> replacement_;
   std::vector<uint8_t> resident_;  // per global chunk
   uint64_t used_ = 0;
+  DramLayout dram_;
 };
 
 /// Tensor placement from `pinned` class patterns: a pattern matches a tensor class when

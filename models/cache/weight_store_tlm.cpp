@@ -64,18 +64,26 @@ void WeightStoreTarget::b_transport(tlm::tlm_generic_payload& trans, sc_time& de
     load->flash_energy += rep.energy;
     load->flash_device_bytes += rep.device_bytes;
   }
-  const uint64_t dram_read = cost.dram_read_bytes + op.extra_dram_read_bytes;
-  const uint64_t dram_write = cost.dram_write_bytes + op.extra_dram_write_bytes;
-  // DRAM lengths above 4 GiB are split: a TLM length is 32 bits.
-  for (auto [bytes, cmd] :
-       {std::pair{dram_read, tlm::TLM_READ_COMMAND}, std::pair{dram_write, tlm::TLM_WRITE_COMMAND}}) {
-    while (bytes > 0) {
-      const uint64_t part = std::min<uint64_t>(bytes, 0xFFFFFFFFu);
-      rep = {};
-      send(dram, cmd, 0, part, dram_delay);
-      load->dram_energy += rep.energy;
-      bytes -= part;
-    }
+  // One DRAM transaction per op: its ranges where the DRAM model wants addresses (the
+  // KV cache of the op's layer added), else one read and one write of the op's bytes.
+  const memory::DramRange totals[2] = {{0, cost.dram_read_bytes + op.extra_dram_read_bytes, false},
+                                       {0, cost.dram_write_bytes + op.extra_dram_write_bytes, true}};
+  rep = {};
+  if (core_.dram_addresses()) {
+    const auto& d = core_.dram_layout();
+    const uint64_t kv = d.kv_base + static_cast<uint64_t>(std::max(spec.layer, 0)) * d.kv_layer_stride;
+    if (op.extra_dram_read_bytes > 0) cost.add_dram(kv, op.extra_dram_read_bytes, false);
+    if (op.extra_dram_write_bytes > 0)
+      cost.add_dram(kv + op.extra_dram_read_bytes, op.extra_dram_write_bytes, true);
+    rep.ranges = cost.dram_ranges.data();
+    rep.n_ranges = cost.dram_ranges.size();
+  } else {
+    rep.ranges = totals;
+    rep.n_ranges = 2;
+  }
+  if (rep.n_ranges > 0) {
+    send(dram, tlm::TLM_READ_COMMAND, 0, 0, dram_delay);
+    load->dram_energy += rep.energy;
   }
   t.clear_extension(&rep);
   hits_.add(static_cast<double>(cost.hits));

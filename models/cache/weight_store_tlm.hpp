@@ -1,7 +1,8 @@
 #pragma once
 // TLM-2.0 wrapper of the weight store: one transaction per op in (carrying the op's
 // chunk sets), a handful out: per tensor one flash transaction with its coalesced runs,
-// and one DRAM read and one DRAM write per op. Flash and DRAM times of the op combine as
+// and one DRAM transaction per op (its byte totals, or its address ranges for a
+// command-level DRAM). Flash and DRAM times of the op combine as
 // max (concurrent) or sum (serialised).
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>

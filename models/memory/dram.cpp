@@ -4,6 +4,19 @@
 
 namespace edgesim::memory {
 
+void Dram::report(double, sim::Stats&) const {}
+
+DramCost BandwidthDram::access(const DramRange* ranges, size_t n, double) {
+  uint64_t bytes[2] = {0, 0};
+  for (size_t i = 0; i < n; ++i) bytes[ranges[i].write ? 1 : 0] += ranges[i].bytes;
+  DramCost c;
+  for (int w = 0; w < 2; ++w) {
+    c.time += access_time(bytes[w], w == 1);
+    c.energy += access_energy(bytes[w], w == 1);
+  }
+  return c;
+}
+
 double BandwidthDram::access_time(uint64_t bytes, bool) const {
   if (bytes == 0) return 0.0;
   return s_.latency + static_cast<double>(bytes) / sustained_bandwidth();

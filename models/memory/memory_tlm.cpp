@@ -38,7 +38,7 @@ void FlashTarget::b_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
   trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
-DramTarget::DramTarget(sc_core::sc_module_name name, const Dram& core, sim::Stats& stats)
+DramTarget::DramTarget(sc_core::sc_module_name name, Dram& core, sim::Stats& stats)
     : sc_module(name),
       socket("socket"),
       core_(core),
@@ -50,20 +50,23 @@ DramTarget::DramTarget(sc_core::sc_module_name name, const Dram& core, sim::Stat
 }
 
 void DramTarget::b_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
-  const bool write = trans.is_write();
-  const uint64_t bytes = trans.get_data_length();
-  const double t = core_.access_time(bytes, write);
-  const double e = core_.access_energy(bytes, write);
-  (write ? write_bytes_ : read_bytes_).add(static_cast<double>(bytes));
-  busy_.add(t);
-  energy_.add(e);
   AccessReport* rep = nullptr;
   trans.get_extension(rep);
+  const DramRange single{trans.get_address(), trans.get_data_length(), trans.is_write()};
+  const DramRange* ranges = rep && rep->ranges ? rep->ranges : &single;
+  const size_t n = rep && rep->ranges ? rep->n_ranges : 1;
+  uint64_t bytes[2] = {0, 0};
+  for (size_t i = 0; i < n; ++i) bytes[ranges[i].write ? 1 : 0] += ranges[i].bytes;
+  const DramCost c = core_.access(ranges, n, (sc_core::sc_time_stamp() + delay).to_seconds());
+  read_bytes_.add(static_cast<double>(bytes[0]));
+  write_bytes_.add(static_cast<double>(bytes[1]));
+  busy_.add(c.time);
+  energy_.add(c.energy);
   if (rep) {
-    rep->device_bytes += bytes;
-    rep->energy += e;
+    rep->device_bytes += bytes[0] + bytes[1];
+    rep->energy += c.energy;
   }
-  delay += sc_time(t, SC_SEC);
+  delay += sc_time(c.time, SC_SEC);
   trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 

@@ -16,6 +16,8 @@ namespace edgesim::memory {
 struct AccessReport : tlm::tlm_extension<AccessReport> {
   const uint64_t* runs = nullptr;  // flash: sizes of the coalesced reads
   size_t n_runs = 0;
+  const DramRange* ranges = nullptr;  // DRAM: the batch's ranges (else the payload's one)
+  size_t n_ranges = 0;
   uint64_t device_bytes = 0;  // out: bytes the device moved
   double energy = 0;          // out: joules
   tlm::tlm_extension_base* clone() const override { return new AccessReport(*this); }
@@ -38,11 +40,11 @@ class FlashTarget : public sc_core::sc_module {
 class DramTarget : public sc_core::sc_module {
  public:
   tlm_utils::simple_target_socket<DramTarget> socket;
-  DramTarget(sc_core::sc_module_name name, const Dram& core, sim::Stats& stats);
+  DramTarget(sc_core::sc_module_name name, Dram& core, sim::Stats& stats);
 
  private:
   void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
-  const Dram& core_;
+  Dram& core_;
   sim::Stat &read_bytes_, &write_bytes_, &busy_, &energy_;
 };
 

@@ -47,6 +47,9 @@ constexpr std::array kUnits = {
   UnitDef{"TFLOP/s", Quantity::FlopRate, 1e12},
   UnitDef{"OP/s", Quantity::FlopRate, 1.0}, UnitDef{"GOP/s", Quantity::FlopRate, 1e9},
   UnitDef{"TOP/s", Quantity::FlopRate, 1e12},
+  UnitDef{"V", Quantity::Voltage, 1.0}, UnitDef{"mV", Quantity::Voltage, 1e-3},
+  UnitDef{"A", Quantity::Current, 1.0}, UnitDef{"mA", Quantity::Current, 1e-3},
+  UnitDef{"uA", Quantity::Current, 1e-6},
 };
 // clang-format on
 
@@ -72,6 +75,8 @@ std::string_view base_unit(Quantity q) {
     case Quantity::EnergyPerBit: return "J/bit";
     case Quantity::Power: return "W";
     case Quantity::FlopRate: return "FLOP/s";
+    case Quantity::Voltage: return "V";
+    case Quantity::Current: return "A";
     default: return "";
   }
 }
@@ -91,6 +96,8 @@ std::string_view quantity_name(Quantity q) {
     case Quantity::EnergyPerBit: return "energy per bit";
     case Quantity::Power: return "power";
     case Quantity::FlopRate: return "compute rate";
+    case Quantity::Voltage: return "voltage";
+    case Quantity::Current: return "current";
   }
   return "?";
 }
@@ -105,6 +112,8 @@ std::string_view quantity_example(Quantity q) {
     case Quantity::EnergyPerBit: return "\"2.5 pJ/bit\"";
     case Quantity::Power: return "\"0.8 W\"";
     case Quantity::FlopRate: return "\"4.6 TFLOP/s\"";
+    case Quantity::Voltage: return "\"1.1 V\"";
+    case Quantity::Current: return "\"58 mA\"";
     case Quantity::Integer: return "4";
     case Quantity::Real: return "0.8";
     case Quantity::Boolean: return "true";
@@ -163,6 +172,8 @@ std::string format_quantity(double value, Quantity q) {
     case Quantity::EnergyPerBit: return pick({{1e-12, "pJ/bit"}, {1e-9, "nJ/bit"}, {1, "J/bit"}});
     case Quantity::Power: return pick({{1e-3, "mW"}, {1, "W"}});
     case Quantity::FlopRate: return pick({{1, "FLOP/s"}, {1e9, "GFLOP/s"}, {1e12, "TFLOP/s"}});
+    case Quantity::Voltage: return pick({{1e-3, "mV"}, {1, "V"}});
+    case Quantity::Current: return pick({{1e-6, "uA"}, {1e-3, "mA"}, {1, "A"}});
     default: {
       char buf[64];
       std::snprintf(buf, sizeof buf, "%g", value);

@@ -1,7 +1,7 @@
 #pragma once
 // Physical quantities in configs: "16 GiB", "51.2 GB/s", "1.1 GHz", "90 ns", "2.5 pJ/bit".
 // Every value is converted to its SI base unit (bytes, bytes/s, Hz or transfers/s,
-// seconds, joules, joules/bit, watts, FLOP/s) at validation time; code never sees units.
+// seconds, joules, joules/bit, watts, FLOP/s, volts, amperes) at validation time; code never sees units.
 #include <string>
 #include <string_view>
 
@@ -21,6 +21,8 @@ enum class Quantity {
   EnergyPerBit,  // J/bit, nJ/bit, pJ/bit
   Power,         // W, mW
   FlopRate,      // FLOP/s, GFLOP/s, TFLOP/s (also OP/s forms for integer datapaths)
+  Voltage,       // V, mV
+  Current,       // A, mA, uA
 };
 
 /// Name of the base unit a quantity is stored in ("bytes", "B/s", ...), empty for plain kinds.

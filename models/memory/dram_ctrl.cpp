@@ -1,0 +1,592 @@
+#include "models/memory/dram_ctrl.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "sim/config/params.hpp"
+#include "sim/errors.hpp"
+
+namespace edgesim::memory {
+
+namespace {
+constexpr int64_t kInf = std::numeric_limits<int64_t>::max() / 4;
+constexpr int64_t kLongAgo = -(int64_t{1} << 40);
+constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+
+unsigned log2u(uint64_t v) {
+  unsigned n = 0;
+  while ((uint64_t{1} << n) < v) ++n;
+  return n;
+}
+
+enum FieldKind { kRow, kRank, kBankGroup, kBank, kColumn, kChannel, kFieldKinds };
+const char* const kFieldNames[kFieldKinds] = {"row", "rank", "bankgroup", "bank", "column", "channel"};
+}  // namespace
+
+const char* dram_cmd_name(DramCmd c) {
+  static const char* const kNames[kDramCmds] = {"ACT", "PRE", "RD", "WR", "REF", "REFpb"};
+  return kNames[static_cast<int>(c)];
+}
+
+double DramCounters::row_hit_rate() const {
+  const uint64_t col = column_commands();
+  if (col == 0) return 0;
+  const uint64_t acts = commands[static_cast<int>(DramCmd::ACT)];
+  return acts >= col ? 0.0 : 1.0 - static_cast<double>(acts) / static_cast<double>(col);
+}
+
+// ---------------------------------------------------------------------------------------
+// Address mapping
+
+std::vector<std::string> AddressMapper::field_names() {
+  return {kFieldNames, kFieldNames + kFieldKinds};
+}
+
+AddressMapper::AddressMapper(const DramOrganisation& org, unsigned channels, const std::string& scheme,
+                             bool bank_xor, const std::string& path)
+    : bank_xor_(bank_xor) {
+  if (channels == 0 || (channels & (channels - 1)) != 0) {
+    config::fail_at(path, "the number of channels must be a power of two to map addresses");
+  }
+  const unsigned widths[kFieldKinds] = {log2u(org.rows),
+                                        log2u(org.ranks),
+                                        log2u(org.bank_groups),
+                                        log2u(org.banks_per_group),
+                                        log2u(org.columns / org.burst_length),
+                                        log2u(channels)};
+  bank_bits_ = widths[kBank];
+  group_bits_ = widths[kBankGroup];
+  std::vector<int> order;
+  size_t start = 0;
+  while (start <= scheme.size()) {
+    const size_t dash = scheme.find('-', start);
+    const std::string name =
+        scheme.substr(start, dash == std::string::npos ? std::string::npos : dash - start);
+    const auto* it = std::find(kFieldNames, kFieldNames + kFieldKinds, name);
+    if (it == kFieldNames + kFieldKinds) {
+      std::string msg = "'" + name + "' in '" + scheme +
+                        "' is not an address field (fields: row, rank, bankgroup, "
+                        "bank, column, channel, most significant first, joined by '-')";
+      const std::string s = config::suggest(name, field_names());
+      if (!s.empty()) msg += "; did you mean '" + s + "'?";
+      config::fail_at(path, msg);
+    }
+    const int kind = static_cast<int>(it - kFieldNames);
+    if (std::find(order.begin(), order.end(), kind) != order.end()) {
+      config::fail_at(path, "'" + name + "' appears twice in '" + scheme + "'");
+    }
+    order.push_back(kind);
+    if (dash == std::string::npos) break;
+    start = dash + 1;
+  }
+  if (order.size() != kFieldKinds) {
+    config::fail_at(path,
+                    "'" + scheme + "' must name each of row, rank, bankgroup, bank, column and channel once");
+  }
+  unsigned shift = log2u(org.burst_bytes());
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    fields_.push_back({*it, shift, widths[*it]});
+    shift += widths[*it];
+  }
+  total_bits_ = shift;
+}
+
+DramAddress AddressMapper::map(uint64_t addr) const {
+  uint64_t v[kFieldKinds] = {};
+  for (const auto& f : fields_) v[f.kind] = (addr >> f.shift) & ((uint64_t{1} << f.bits) - 1);
+  if (bank_xor_) {
+    v[kBank] ^= v[kRow] & ((uint64_t{1} << bank_bits_) - 1);
+    v[kBankGroup] ^= (v[kRow] >> bank_bits_) & ((uint64_t{1} << group_bits_) - 1);
+  }
+  DramAddress a;
+  a.channel = static_cast<unsigned>(v[kChannel]);
+  a.rank = static_cast<unsigned>(v[kRank]);
+  a.bank_group = static_cast<unsigned>(v[kBankGroup]);
+  a.bank = static_cast<unsigned>(v[kBank]);
+  a.row = v[kRow];
+  a.column = v[kColumn];
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------
+// Controller state
+
+namespace {
+
+struct Burst {
+  uint64_t seq;
+  uint64_t request;
+  uint32_t row;
+  bool write;
+};
+
+struct Bank {
+  int64_t next_act = 0, next_pre = 0, next_rd = 0, next_wr = 0, next_refpb = 0;
+  int64_t open_row = -1;
+  std::vector<uint32_t> q[2];  // burst indices, oldest first: reads, writes
+  unsigned hits = 0;           // column commands since the row opened
+  uint16_t rank = 0, group = 0, in_rank = 0;
+};
+
+struct Group {
+  int64_t next_act = 0, next_rd = 0, next_wr = 0;
+};
+
+struct Rank {
+  int64_t next_act = 0, next_rd = 0, next_wr = 0, next_ref = 0;
+  int64_t faw[4] = {kLongAgo, kLongAgo, kLongAgo, kLongAgo};
+  unsigned faw_i = 0;  // slot of the oldest of the last four ACTs
+  unsigned open = 0;
+  int64_t active_since = 0, active_cycles = 0;
+  bool ref_pending = false;  // an all-bank refresh is owed
+  unsigned pb_owed = 0;      // per-bank refreshes owed
+  unsigned pb_next = 0;      // lead bank (in rank) of the next per-bank refresh
+  int64_t refresh_due = kInf;
+};
+
+struct Candidate {
+  int64_t time = kInf;
+  int klass = 3;  // 0 refresh, 1 row hit (FR-FCFS), 2 other
+  uint64_t seq = 0;
+  DramCmd cmd = DramCmd::ACT;
+  uint32_t bank = 0;  // flat bank index in the channel; REF/REFpb: rank's first bank
+  uint32_t burst = kNone;
+  uint32_t row = 0;
+  bool better_than(const Candidate& o) const {
+    if (time != o.time) return time < o.time;
+    if (klass != o.klass) return klass < o.klass;
+    return seq < o.seq;
+  }
+};
+
+}  // namespace
+
+struct DramSystem::Channel {
+  std::vector<Bank> banks;
+  std::vector<Group> groups;
+  std::vector<Rank> ranks;
+  std::vector<Burst> pool;
+  std::vector<uint32_t> free;
+  unsigned queued[2] = {0, 0};
+  bool write_mode = false;
+  int64_t next_cmd = 0;
+  Candidate cand;
+  bool valid = false;
+  uint8_t index = 0;
+};
+
+DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& settings)
+    : part_(part),
+      s_(settings),
+      e_(part.energy()),
+      mapper_(part.org, settings.channels, settings.address_mapping, settings.bank_xor) {
+  if (s_.refresh == DramControllerSettings::Refresh::PerBank && !part_.per_bank_refresh()) {
+    throw InputError("config error: DRAM part '" + part_.name +
+                     "' has no per-bank refresh (tRFCpb, tREFIpb)");
+  }
+  if (s_.read_queue == 0 || s_.write_queue == 0 || s_.write_low >= s_.write_high ||
+      s_.write_high > s_.write_queue) {
+    throw InputError("config error: DRAM controller queues need 0 <= write_low < write_high <= write_queue");
+  }
+  const auto& o = part_.org;
+  channels_.resize(s_.channels);
+  for (unsigned c = 0; c < s_.channels; ++c) {
+    Channel& ch = channels_[c];
+    ch.index = static_cast<uint8_t>(c);
+    ch.ranks.resize(o.ranks);
+    ch.groups.resize(o.ranks * o.bank_groups);
+    ch.banks.resize(o.ranks * o.banks());
+    for (unsigned i = 0; i < ch.banks.size(); ++i) {
+      ch.banks[i].rank = static_cast<uint16_t>(i / o.banks());
+      ch.banks[i].in_rank = static_cast<uint16_t>(i % o.banks());
+      ch.banks[i].group = static_cast<uint16_t>(i / o.banks_per_group);  // flat group index
+    }
+    for (unsigned r = 0; r < o.ranks; ++r) {
+      // Ranks refresh staggered over the interval, as controllers do.
+      const int64_t interval =
+          s_.refresh == DramControllerSettings::Refresh::PerBank ? part_.t.REFIpb : part_.t.REFI;
+      ch.ranks[r].refresh_due =
+          s_.refresh == DramControllerSettings::Refresh::Off ? kInf : interval * (r + 1) / o.ranks;
+    }
+  }
+}
+
+DramSystem::~DramSystem() = default;
+
+void DramSystem::submit(const DramRequest& r) {
+  if (r.size == 0) throw InputError("DRAM request of 0 bytes");
+  if (head_ < frontend_.size() && r.arrival < frontend_.back().arrival) {
+    throw InputError("DRAM request arrivals must not decrease");
+  }
+  if (head_ == frontend_.size()) {
+    frontend_.clear();
+    head_ = 0;
+  }
+  frontend_.push_back(r);
+}
+
+bool DramSystem::admit_one() {
+  const DramRequest& r = frontend_[head_];
+  const uint64_t bb = part_.org.burst_bytes();
+  const uint64_t first = r.addr & ~(bb - 1);
+  const uint64_t n = ((r.addr + r.size - 1) & ~(bb - 1)) / bb - first / bb + 1;
+  const DramAddress a = mapper_.map(first + head_offset_ * bb);
+  Channel& ch = channels_[a.channel];
+  const int w = r.write ? 1 : 0;
+  if (ch.queued[w] >= (r.write ? s_.write_queue : s_.read_queue)) return false;
+  if (head_offset_ == 0) inflight_.push_back({r.arrival, r.arrival, static_cast<uint32_t>(n)});
+  const uint64_t req = inflight_base_ + inflight_.size() - 1;
+  uint32_t idx;
+  if (ch.free.empty()) {
+    idx = static_cast<uint32_t>(ch.pool.size());
+    ch.pool.push_back({});
+  } else {
+    idx = ch.free.back();
+    ch.free.pop_back();
+  }
+  ch.pool[idx] = {seq_++, req, static_cast<uint32_t>(a.row), r.write};
+  const auto& o = part_.org;
+  const unsigned bank = (a.rank * o.bank_groups + a.bank_group) * o.banks_per_group + a.bank;
+  ch.banks[bank].q[w].push_back(idx);
+  ++ch.queued[w];
+  ch.valid = false;
+  if (++head_offset_ == n) {
+    ++head_;
+    head_offset_ = 0;
+  }
+  return true;
+}
+
+void DramSystem::complete_burst(uint64_t request, int64_t done) {
+  InFlight& f = inflight_[request - inflight_base_];
+  f.done = std::max(f.done, done);
+  last_data_ = std::max(last_data_, done);
+  if (--f.remaining > 0) return;
+  const int64_t latency = f.done - f.arrival;
+  ++counters_.requests;
+  counters_.latency_sum += static_cast<double>(latency);
+  if (latencies_) latencies_->push_back(static_cast<uint32_t>(std::min<int64_t>(latency, kNone)));
+  ++completed_;
+  while (!inflight_.empty() && inflight_.front().remaining == 0) {
+    inflight_.pop_front();
+    ++inflight_base_;
+  }
+}
+
+namespace {
+
+using Settings = DramControllerSettings;
+
+// The command a bank would issue next in the current mode, and the first cycle the timing
+// constraints allow it.
+void bank_candidate(const DramPart& p, const Settings& s, const std::vector<Burst>& pool,
+                    const std::vector<Bank>& banks, const std::vector<Group>& groups, const Rank& r,
+                    uint32_t bi, int mode, bool refresh_blocked, int64_t floor, Candidate& best) {
+  const Bank& b = banks[bi];
+  Candidate c;
+  c.bank = bi;
+  if (refresh_blocked) {
+    if (b.open_row < 0) return;  // the refresh itself is a rank-level candidate
+    c.cmd = DramCmd::PRE;
+    c.klass = 0;
+    c.time = std::max(b.next_pre, floor);
+  } else if (b.open_row >= 0) {
+    const auto& q = b.q[mode];
+    uint32_t hit = kNone;
+    if (s.scheduler == Settings::Scheduler::FrFcfs) {
+      for (uint32_t i : q) {
+        if (pool[i].row == static_cast<uint32_t>(b.open_row)) {
+          hit = i;
+          break;
+        }
+      }
+      // Cap: past row_hit_cap hits, an older request for another row gets its turn.
+      if (hit != kNone && hit != q.front() && b.hits >= s.row_hit_cap) hit = kNone;
+    } else if (!q.empty() && pool[q.front()].row == static_cast<uint32_t>(b.open_row)) {
+      hit = q.front();
+    }
+    if (hit != kNone) {
+      const Group& g = groups[b.group];
+      c.cmd = mode ? DramCmd::WR : DramCmd::RD;
+      c.burst = hit;
+      c.seq = pool[hit].seq;
+      c.klass = s.scheduler == Settings::Scheduler::FrFcfs ? 1 : 2;
+      c.time = mode ? std::max({b.next_wr, g.next_wr, r.next_wr, floor})
+                    : std::max({b.next_rd, g.next_rd, r.next_rd, floor});
+    } else if (!q.empty()) {
+      c.cmd = DramCmd::PRE;  // row conflict
+      c.seq = pool[q.front()].seq;
+      c.klass = 2;
+      c.time = std::max(b.next_pre, floor);
+    } else if (s.page_policy == Settings::PagePolicy::Closed) {
+      for (uint32_t i : b.q[1 - mode]) {
+        if (pool[i].row == static_cast<uint32_t>(b.open_row)) return;  // keep it open for them
+      }
+      c.cmd = DramCmd::PRE;
+      c.seq = std::numeric_limits<uint64_t>::max();
+      c.klass = 2;
+      c.time = std::max(b.next_pre, floor);
+    } else {
+      return;
+    }
+  } else {
+    const auto& q = b.q[mode];
+    if (q.empty()) return;
+    const Group& g = groups[b.group];
+    c.cmd = DramCmd::ACT;
+    c.burst = q.front();
+    c.row = pool[q.front()].row;
+    c.seq = pool[q.front()].seq;
+    c.klass = 2;
+    c.time = std::max({b.next_act, g.next_act, r.next_act, r.faw[r.faw_i] + p.t.FAW, floor});
+  }
+  if (c.better_than(best)) best = c;
+}
+
+}  // namespace
+
+void DramSystem::step_refresh_due(Channel& ch) {
+  const bool per_bank = s_.refresh == Settings::Refresh::PerBank;
+  for (auto& r : ch.ranks) {
+    if (r.refresh_due > now_) continue;
+    if (per_bank) {
+      ++r.pb_owed;
+      r.refresh_due += part_.t.REFIpb;
+    } else {
+      r.ref_pending = true;
+      r.refresh_due += part_.t.REFI;
+    }
+  }
+  ch.valid = false;
+}
+
+void DramSystem::issue(Channel& ch) {
+  const DramTiming& t = part_.t;
+  const auto& o = part_.org;
+  const Candidate c = ch.cand;
+  const int64_t at = c.time;
+  now_ = at;
+  ch.next_cmd = at + 1;  // one command per clock on the command bus
+  ch.valid = false;
+  ++counters_.commands[static_cast<int>(c.cmd)];
+  Bank& b = ch.banks[c.bank];
+  Rank& r = ch.ranks[b.rank];
+  Group& g = ch.groups[b.group];
+  auto log = [&](unsigned bank, uint32_t row) {
+    if (!log_) return;
+    const Bank& lb = ch.banks[bank];
+    log_->push_back({at, c.cmd, ch.index, static_cast<uint8_t>(lb.rank),
+                     static_cast<uint8_t>(lb.in_rank / o.banks_per_group),
+                     static_cast<uint8_t>(lb.in_rank % o.banks_per_group), row});
+  };
+  switch (c.cmd) {
+    case DramCmd::ACT: {
+      log(c.bank, c.row);
+      b.open_row = c.row;
+      b.hits = 0;
+      b.next_act = std::max(b.next_act, at + t.RC);
+      b.next_pre = std::max(b.next_pre, at + t.RAS);
+      b.next_rd = std::max(b.next_rd, at + t.RCD);
+      b.next_wr = std::max(b.next_wr, at + t.RCD);
+      g.next_act = std::max(g.next_act, at + t.RRD_L);
+      r.next_act = std::max(r.next_act, at + t.RRD_S);
+      r.faw[r.faw_i] = at;
+      r.faw_i = (r.faw_i + 1) % 4;
+      if (r.open++ == 0) r.active_since = at;
+      break;
+    }
+    case DramCmd::PRE: {
+      log(c.bank, static_cast<uint32_t>(b.open_row));
+      b.open_row = -1;
+      b.next_act = std::max(b.next_act, at + t.RP);
+      b.next_refpb = std::max(b.next_refpb, at + t.RP);
+      r.next_ref = std::max(r.next_ref, at + t.RP);
+      if (--r.open == 0) r.active_cycles += at - r.active_since;
+      break;
+    }
+    case DramCmd::RD:
+    case DramCmd::WR: {
+      const bool wr = c.cmd == DramCmd::WR;
+      log(c.bank, static_cast<uint32_t>(b.open_row));
+      const Burst burst = ch.pool[c.burst];
+      auto& q = b.q[wr ? 1 : 0];
+      q.erase(std::find(q.begin(), q.end(), c.burst));
+      ch.free.push_back(c.burst);
+      --ch.queued[wr ? 1 : 0];
+      ++b.hits;
+      if (wr) {
+        ++counters_.write_bursts;
+        const int64_t data_end = at + t.CWL + t.BL;
+        b.next_pre = std::max(b.next_pre, data_end + t.WR);
+        g.next_wr = std::max(g.next_wr, at + t.CCD_L);
+        r.next_wr = std::max(r.next_wr, at + t.CCD_S);
+        g.next_rd = std::max(g.next_rd, data_end + t.WTR_L);
+        r.next_rd = std::max(r.next_rd, data_end + t.WTR_S);
+        for (auto& other : ch.ranks) {
+          if (&other == &r) continue;
+          other.next_wr = std::max(other.next_wr, at + t.BL + t.RTRS);
+          other.next_rd = std::max(other.next_rd, data_end + t.RTRS - t.CL);
+        }
+        complete_burst(burst.request, data_end);
+      } else {
+        ++counters_.read_bursts;
+        const int64_t data_end = at + t.CL + t.BL;
+        b.next_pre = std::max(b.next_pre, at + t.RTP);
+        g.next_rd = std::max(g.next_rd, at + t.CCD_L);
+        r.next_rd = std::max(r.next_rd, at + t.CCD_S);
+        g.next_wr = std::max(g.next_wr, at + t.RTW());
+        r.next_wr = std::max(r.next_wr, at + t.RTW());
+        for (auto& other : ch.ranks) {
+          if (&other == &r) continue;
+          other.next_rd = std::max(other.next_rd, at + t.BL + t.RTRS);
+          other.next_wr = std::max(other.next_wr, data_end + t.RTRS - t.CWL);
+        }
+        complete_burst(burst.request, data_end);
+      }
+      blocked_ = false;  // a queue slot is free
+      break;
+    }
+    case DramCmd::REF: {
+      log(c.bank, 0);
+      r.ref_pending = false;
+      r.next_act = std::max(r.next_act, at + t.RFC);
+      r.next_ref = at + t.RFC;
+      break;
+    }
+    case DramCmd::REFPB: {
+      const unsigned n = part_.refpb_banks(), stride = o.banks() / n;
+      const unsigned first = b.rank * o.banks();
+      for (unsigned k = 0; k < n; ++k) {
+        Bank& pb = ch.banks[first + r.pb_next + k * stride];
+        log(first + r.pb_next + k * stride, 0);
+        pb.next_act = std::max(pb.next_act, at + t.RFCpb);
+        pb.next_refpb = at + t.RFCpb;
+      }
+      // tRRD applies between a per-bank refresh and an ACT of another bank (JESD209-4).
+      r.next_act = std::max(r.next_act, at + t.RRD_S);
+      --r.pb_owed;
+      r.pb_next = (r.pb_next + 1) % stride;
+      break;
+    }
+  }
+}
+
+void DramSystem::run(int64_t limit, bool until_drained) {
+  const auto& o = part_.org;
+  const bool per_bank = s_.refresh == Settings::Refresh::PerBank;
+  const unsigned pb_n = part_.refpb_banks(), pb_stride = o.banks() / pb_n;
+  for (;;) {
+    while (!blocked_ && head_ < frontend_.size() && frontend_[head_].arrival <= now_) {
+      if (!admit_one()) blocked_ = true;
+    }
+    if (until_drained && head_ == frontend_.size() && completed_ == admitted_requests()) break;
+    const int64_t t_arr = (!blocked_ && head_ < frontend_.size()) ? frontend_[head_].arrival : kInf;
+    Channel* best = nullptr;
+    Channel* due = nullptr;
+    int64_t t_due = kInf;
+    for (Channel& ch : channels_) {
+      for (const Rank& r : ch.ranks) {
+        if (r.refresh_due < t_due) {
+          t_due = r.refresh_due;
+          due = &ch;
+        }
+      }
+      if (!ch.valid) {
+        // Write draining with watermarks: switch to writes at the high mark (or when no
+        // read waits), back to reads at the low mark (or when no write is left).
+        if (!ch.write_mode) {
+          if (ch.queued[1] >= s_.write_high || (ch.queued[0] == 0 && ch.queued[1] > 0)) ch.write_mode = true;
+        } else if (ch.queued[1] == 0 || (ch.queued[1] <= s_.write_low && ch.queued[0] > 0)) {
+          ch.write_mode = false;
+        }
+        const int mode = ch.write_mode ? 1 : 0;
+        const int64_t floor = std::max(now_, ch.next_cmd);
+        Candidate c;
+        for (uint32_t bi = 0; bi < ch.banks.size(); ++bi) {
+          const Bank& b = ch.banks[bi];
+          const Rank& r = ch.ranks[b.rank];
+          const bool blocked = r.ref_pending || (r.pb_owed > 0 && b.in_rank % pb_stride == r.pb_next);
+          if (!blocked && b.open_row < 0 && b.q[mode].empty()) continue;
+          bank_candidate(part_, s_, ch.pool, ch.banks, ch.groups, r, bi, mode, blocked, floor, c);
+        }
+        for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
+          const Rank& r = ch.ranks[ri];
+          Candidate rc;
+          rc.klass = 0;
+          rc.bank = ri * o.banks();
+          if (r.ref_pending && r.open == 0) {
+            rc.cmd = DramCmd::REF;
+            rc.time = std::max(r.next_ref, floor);
+          } else if (per_bank && r.pb_owed > 0) {
+            bool closed = true;
+            int64_t ready = std::max(r.next_act, floor);
+            for (unsigned k = 0; k < pb_n; ++k) {
+              const Bank& pb = ch.banks[ri * o.banks() + r.pb_next + k * pb_stride];
+              closed = closed && pb.open_row < 0;
+              ready = std::max(ready, pb.next_refpb);
+            }
+            if (!closed) continue;
+            rc.cmd = DramCmd::REFPB;
+            rc.time = ready;
+          } else {
+            continue;
+          }
+          if (rc.better_than(c)) c = rc;
+        }
+        ch.cand = c;
+        ch.valid = true;
+      }
+      if (ch.cand.time < kInf && (!best || ch.cand.better_than(best->cand))) best = &ch;
+    }
+    const int64_t t_cmd = best ? best->cand.time : kInf;
+    const int64_t t = std::min({t_arr, t_cmd, t_due});
+    if (t >= limit || t == kInf) {
+      if (until_drained && t == kInf)
+        throw SimError("internal: DRAM controller stalled with requests pending");
+      break;
+    }
+    if (t_arr == t) {
+      now_ = t;
+      continue;
+    }
+    if (t_due == t && t_due <= t_cmd) {
+      now_ = t;
+      step_refresh_due(*due);
+      continue;
+    }
+    issue(*best);
+  }
+}
+
+int64_t DramSystem::drain() {
+  run(kInf, true);
+  return std::max(now_, last_data_);
+}
+
+void DramSystem::advance_to(int64_t cycle) {
+  if (cycle <= now_) return;
+  run(cycle, false);
+  now_ = std::max(now_, cycle);
+}
+
+DramSystem::Energy DramSystem::energy(int64_t until) const {
+  Energy e;
+  auto n = [&](DramCmd c) { return static_cast<double>(counters_.commands[static_cast<int>(c)]); };
+  e.act = n(DramCmd::ACT) * e_.act;
+  e.pre = n(DramCmd::PRE) * e_.pre;
+  e.rd = n(DramCmd::RD) * e_.rd;
+  e.wr = n(DramCmd::WR) * e_.wr;
+  e.ref = n(DramCmd::REF) * e_.ref + n(DramCmd::REFPB) * e_.refpb;
+  for (const auto& ch : channels_) {
+    for (const auto& r : ch.ranks) {
+      const double active = static_cast<double>(r.active_cycles + (r.open ? until - r.active_since : 0));
+      const double total = static_cast<double>(std::max<int64_t>(until, 0));
+      e.background += (active * e_.active_standby + (total - active) * e_.precharge_standby) * part_.tCK;
+    }
+  }
+  e.io = static_cast<double>(counters_.read_bursts + counters_.write_bursts) * part_.org.burst_bytes() * 8 *
+         e_.io_per_bit;
+  return e;
+}
+
+}  // namespace edgesim::memory

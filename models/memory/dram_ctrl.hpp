@@ -1,0 +1,159 @@
+#pragma once
+// Command-level DRAM: address mapping, a memory controller per channel (per-bank queues,
+// FR-FCFS or FCFS, open or closed page, refresh, write draining with watermarks) and the
+// JEDEC timing constraints between ACT, PRE, RD, WR, REF and REFpb. Pure C++, no SystemC.
+//
+// The controller is event-driven, not ticked: at each decision it computes, for every
+// bank's candidate command, the first cycle all constraints allow, and jumps there. A
+// cycle-by-cycle scheduler issues the same commands at the same cycles (nothing is ready
+// earlier), at a cost per command instead of per cycle. docs/dram.md lists every
+// constraint and its source.
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "models/memory/dram_part.hpp"
+
+namespace edgesim::memory {
+
+enum class DramCmd : uint8_t { ACT, PRE, RD, WR, REF, REFPB };
+constexpr int kDramCmds = 6;
+const char* dram_cmd_name(DramCmd c);
+
+struct DramAddress {
+  unsigned channel = 0, rank = 0, bank_group = 0, bank = 0;  // bank: within its group
+  uint64_t row = 0, column = 0;                              // column: in bursts
+};
+
+/// Splits a byte address into DRAM coordinates. `scheme` lists the fields from the most to
+/// the least significant bit, e.g. "row-bank-bankgroup-rank-column-channel"; the byte
+/// offset inside a burst is always the lowest bits. With `bank_xor`, the bank and bank
+/// group are XORed with low row bits (permutation-based interleaving, Zhang et al.,
+/// MICRO 2000), so rows that conflict in one bank spread over banks.
+class AddressMapper {
+ public:
+  AddressMapper(const DramOrganisation& org, unsigned channels, const std::string& scheme, bool bank_xor,
+                const std::string& path = "address_mapping");
+  DramAddress map(uint64_t addr) const;
+  /// Bytes the mapped fields cover; higher address bits wrap.
+  uint64_t capacity() const { return uint64_t{1} << total_bits_; }
+  static std::vector<std::string> field_names();
+
+ private:
+  struct Field {
+    int kind;  // index into field_names()
+    unsigned shift, bits;
+  };
+  std::vector<Field> fields_;
+  unsigned total_bits_ = 0;
+  unsigned bank_bits_ = 0, group_bits_ = 0;
+  bool bank_xor_ = false;
+};
+
+struct DramControllerSettings {
+  enum class Scheduler { FrFcfs, Fcfs };
+  enum class PagePolicy { Open, Closed };
+  enum class Refresh { AllBank, PerBank, Off };
+  unsigned channels = 1;
+  std::string address_mapping = "row-bank-bankgroup-rank-column-channel";
+  bool bank_xor = false;
+  Scheduler scheduler = Scheduler::FrFcfs;
+  PagePolicy page_policy = PagePolicy::Open;
+  Refresh refresh = Refresh::AllBank;
+  unsigned read_queue = 32, write_queue = 32;  // bursts per channel
+  unsigned write_high = 24, write_low = 8;     // drain writes from high down to low
+  unsigned row_hit_cap = 16;                   // FR-FCFS: hits served past an older miss
+};
+
+struct DramRequest {
+  int64_t arrival = 0;  // cycle
+  uint64_t addr = 0;
+  uint32_t size = 0;  // bytes
+  bool write = false;
+};
+
+struct DramCommandRecord {
+  int64_t cycle;
+  DramCmd cmd;
+  uint8_t channel, rank, bank_group, bank;  // bank within group; REF: rank only
+  uint32_t row;
+};
+
+struct DramCounters {
+  uint64_t commands[kDramCmds] = {};
+  uint64_t read_bursts = 0, write_bursts = 0;
+  uint64_t requests = 0;
+  double latency_sum = 0;  // cycles, over completed requests
+  uint64_t column_commands() const {
+    return commands[static_cast<int>(DramCmd::RD)] + commands[static_cast<int>(DramCmd::WR)];
+  }
+  /// Column accesses that found their row open (no activation of their own).
+  double row_hit_rate() const;
+};
+
+class DramSystem {
+ public:
+  DramSystem(const DramPart& part, const DramControllerSettings& settings);
+  ~DramSystem();
+  DramSystem(const DramSystem&) = delete;
+  DramSystem& operator=(const DramSystem&) = delete;
+
+  /// Queues a request at the front end; arrivals must not decrease.
+  void submit(const DramRequest& r);
+  /// Runs until every submitted request has completed; returns the cycle the last data
+  /// moved (or now() when nothing was pending).
+  int64_t drain();
+  /// Lets time pass with no requests until `cycle`: refreshes that fall due are issued.
+  void advance_to(int64_t cycle);
+  /// Cycle of the last decision (the controller's clock).
+  int64_t now() const { return now_; }
+
+  const DramCounters& counters() const { return counters_; }
+  /// Energy of commands, background (over [0, until]) and I/O, in joules.
+  struct Energy {
+    double act = 0, pre = 0, rd = 0, wr = 0, ref = 0, background = 0, io = 0;
+    double total() const { return act + pre + rd + wr + ref + background + io; }
+  };
+  Energy energy(int64_t until) const;
+  const DramPart& part() const { return part_; }
+  const AddressMapper& mapper() const { return mapper_; }
+
+  /// Every issued command is appended to `log` (for checkers and tests); null to stop.
+  void set_command_log(std::vector<DramCommandRecord>* log) { log_ = log; }
+  /// Each completed request's latency in cycles is appended to `out`; null to stop.
+  void set_latency_log(std::vector<uint32_t>* out) { latencies_ = out; }
+
+ private:
+  struct Channel;
+  bool admit_one();
+  void step_refresh_due(Channel& ch);
+  void issue(Channel& ch);
+  void complete_burst(uint64_t request, int64_t done);
+  void run(int64_t limit, bool until_drained);
+
+  DramPart part_;
+  DramControllerSettings s_;
+  DramEnergy e_;
+  AddressMapper mapper_;
+  std::vector<Channel> channels_;
+  std::vector<DramRequest> frontend_;
+  size_t head_ = 0;           // next request to admit
+  uint64_t head_offset_ = 0;  // bytes of it already admitted
+  struct InFlight {
+    int64_t arrival, done;
+    uint32_t remaining;  // bursts not yet issued; UINT32_MAX while still being admitted
+  };
+  std::deque<InFlight> inflight_;  // request ids inflight_base_, inflight_base_ + 1, ...
+  uint64_t inflight_base_ = 0;
+  uint64_t completed_ = 0;
+  bool blocked_ = false;  // the next burst's queue is full
+  uint64_t admitted_requests() const { return inflight_base_ + inflight_.size(); }
+  int64_t now_ = 0, last_data_ = 0;
+  uint64_t seq_ = 0;
+  DramCounters counters_;
+  std::vector<DramCommandRecord>* log_ = nullptr;
+  std::vector<uint32_t>* latencies_ = nullptr;
+};
+
+}  // namespace edgesim::memory

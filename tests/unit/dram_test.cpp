@@ -1,0 +1,395 @@
+// Command-level DRAM: one scenario per timing constraint, in which that constraint is
+// the one that binds, with the cycle it allows worked out by hand beside the check; then
+// long random streams checked by the independent checker (dram_checker.hpp).
+#include <catch2/catch.hpp>
+#include <random>
+
+#include "dram_checker.hpp"
+#include "models/memory/dram_command.hpp"
+#include "models/memory/dram_ctrl.hpp"
+#include "sim/errors.hpp"
+
+using namespace edgesim;
+using namespace edgesim::memory;
+using nlohmann::json;
+
+namespace {
+
+// A made-up part with round, pairwise different numbers so that each scenario's binding
+// constraint is unambiguous. tCK = 1 ns and 2 transfers per clock: BL8 takes 4 cycles.
+json test_part_json() {
+  return json::parse(R"({
+    "schema": "edgesim.dram_part/1", "standard": "DDR4", "description": "test part",
+    "organisation": {"channel_width_bits": 64, "device_width_bits": 8, "ranks": 1, "bank_groups": 2,
+                     "banks_per_group": 4, "rows": 1024, "columns": 1024, "burst_length": 8},
+    "clock": {"tCK": "1 ns", "data_rate": "2000 MT/s"},
+    "timing": {"CL": "10 nCK", "CWL": "8 nCK", "tRCD": "12 ns", "tRP": "13 ns", "tRAS": "30 ns",
+               "tRC": "45 ns", "tCCD_S": "4 nCK", "tCCD_L": "6 nCK", "tRRD_S": "5 nCK", "tRRD_L": "7 nCK",
+               "tFAW": "30 ns", "tWTR_S": "3 nCK", "tWTR_L": "8 nCK", "tRTP": "9 nCK", "tWR": "15 ns",
+               "tRFC": "100 ns", "tREFI": "5000 ns", "tRTRS": "2 nCK"},
+    "power": {"rails": [{"name": "VDD", "voltage": "1.2 V", "IDD0": "60 mA", "IDD2N": "40 mA",
+                         "IDD3N": "50 mA", "IDD4R": "150 mA", "IDD4W": "140 mA", "IDD5B": "250 mA"}],
+              "io_energy": "2 pJ/bit"}
+  })");
+}
+
+// Timing scenarios run without refresh unless they test it.
+DramControllerSettings quiet() {
+  DramControllerSettings s;
+  s.refresh = DramControllerSettings::Refresh::Off;
+  return s;
+}
+
+struct Rig {
+  DramPart part;
+  DramControllerSettings s;
+  std::vector<DramCommandRecord> log;
+  std::vector<uint32_t> latency;
+  std::unique_ptr<DramSystem> sys;
+
+  explicit Rig(json part_json = test_part_json(), DramControllerSettings settings = quiet()) : s(settings) {
+    part = parse_dram_part(part_json, "test");
+    part.name = "test";
+    s.address_mapping = "row-rank-bankgroup-bank-column-channel";
+    sys = std::make_unique<DramSystem>(part, s);
+    sys->set_command_log(&log);
+    sys->set_latency_log(&latency);
+  }
+  // Byte address of (rank, bank group, bank, row, column in bursts) under the mapping above.
+  uint64_t addr(unsigned rank, unsigned bg, unsigned bank, uint64_t row, uint64_t col = 0) const {
+    const auto& o = part.org;
+    const uint64_t bursts = o.columns / o.burst_length;
+    return ((((row * o.ranks + rank) * o.bank_groups + bg) * o.banks_per_group + bank) * bursts + col) *
+           o.burst_bytes();
+  }
+  void read(int64_t at, uint64_t a) { sys->submit({at, a, 64, false}); }
+  void write(int64_t at, uint64_t a) { sys->submit({at, a, 64, true}); }
+  // Cycle of the n-th (0-based) command of a kind.
+  int64_t at(DramCmd c, int n = 0) const {
+    for (const auto& r : log) {
+      if (r.cmd == c && n-- == 0) return r.cycle;
+    }
+    FAIL("no " << dram_cmd_name(c) << " number " << n);
+    return -1;
+  }
+};
+
+json with_timing(std::initializer_list<std::pair<const char*, const char*>> kv) {
+  json j = test_part_json();
+  for (const auto& [k, v] : kv) j["timing"][k] = v;
+  return j;
+}
+
+DramControllerSettings writes_first() {
+  DramControllerSettings s = quiet();
+  s.write_high = 1;  // a single queued write starts a drain...
+  s.write_low = 0;   // ...that runs until no write is left
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("dram: timing values parse as datasheets write them") {
+  CHECK(parse_timing("22 nCK", 0.625e-9, "t") == 22);
+  CHECK(parse_timing("13.75 ns", 0.625e-9, "t") == 22);            // exactly 22 cycles
+  CHECK(parse_timing("13.76 ns", 0.625e-9, "t") == 23);            // rounds up
+  CHECK(parse_timing("max(4 nCK, 7.5 ns)", 0.625e-9, "t") == 12);  // 7.5 / 0.625
+  CHECK(parse_timing("max(4 nCK, 1 ns)", 0.625e-9, "t") == 4);
+  CHECK_THROWS_AS(parse_timing("4 cycles", 1e-9, "t"), InputError);
+  CHECK_THROWS_WITH(parse_timing("max(4 nCK)", 1e-9, "timing.tRRD_S"), Catch::Contains("timing.tRRD_S"));
+}
+
+TEST_CASE("dram: part validation names the key") {
+  json j = test_part_json();
+  j["organisation"]["rows"] = 1000;
+  CHECK_THROWS_WITH(parse_dram_part(j, "p.json"),
+                    Catch::Contains("p.json.organisation.rows") && Catch::Contains("power of two"));
+  j = test_part_json();
+  j["timing"]["tRC"] = "40 ns";  // < tRAS + tRP = 43
+  CHECK_THROWS_WITH(parse_dram_part(j, "p.json"), Catch::Contains("p.json.timing.tRC"));
+  j = test_part_json();
+  j["timing"].erase("tFAW");
+  CHECK_THROWS_WITH(parse_dram_part(j, "p.json"), Catch::Contains("tFAW"));
+  j = test_part_json();
+  j["sources"] = {{"timing.tXYZ", "made up"}};
+  CHECK_THROWS_WITH(parse_dram_part(j, "p.json"), Catch::Contains("timing.tXYZ"));
+  j = test_part_json();
+  j["clock"]["data_rate"] = "1500 MT/s";  // BL8 / 1.5 per clock is not whole
+  CHECK_THROWS_WITH(parse_dram_part(j, "p.json"), Catch::Contains("whole number"));
+}
+
+TEST_CASE("dram: address mapping puts each field where the scheme says") {
+  const DramPart p = parse_dram_part(test_part_json(), "t");
+  AddressMapper m(p.org, 2, "row-bank-bankgroup-rank-column-channel", false);
+  // 64-byte bursts: bits 0-5 offset, bit 6 channel, bits 7-13 column (128 bursts/row),
+  // no rank bits, bit 14 bank group, bits 15-16 bank, then the row.
+  const DramAddress a =
+      m.map((uint64_t{5} << 17) | (uint64_t{3} << 15) | (1u << 14) | (77u << 7) | (1u << 6) | 9);
+  CHECK(a.channel == 1);
+  CHECK(a.column == 77);
+  CHECK(a.bank_group == 1);
+  CHECK(a.bank == 3);
+  CHECK(a.row == 5);
+  CHECK(m.capacity() == uint64_t{2} * p.org.rank_bytes());
+  AddressMapper x(p.org, 2, "row-bank-bankgroup-rank-column-channel", true);
+  CHECK(x.map(uint64_t{5} << 17).bank == (5 & 3));  // bank XOR low row bits
+  CHECK_THROWS_WITH(AddressMapper(p.org, 2, "row-bank-bankgrp-rank-column-channel", false),
+                    Catch::Contains("did you mean 'bankgroup'"));
+  CHECK_THROWS_WITH(AddressMapper(p.org, 3, "row-bank-bankgroup-rank-column-channel", false),
+                    Catch::Contains("power of two"));
+}
+
+TEST_CASE("dram: tRCD and CL bind a read to a closed bank") {
+  Rig r;
+  r.read(0, r.addr(0, 0, 0, 1));
+  r.sys->drain();
+  CHECK(r.at(DramCmd::ACT) == 0);
+  CHECK(r.at(DramCmd::RD) == 12);         // tRCD = 12 ns = 12 cycles
+  CHECK(r.latency.at(0) == 12 + 10 + 4);  // tRCD + CL + burst (8 transfers, 2 per clock)
+}
+
+TEST_CASE("dram: CWL binds a write's latency") {
+  Rig r;
+  r.write(0, r.addr(0, 0, 0, 1));
+  r.sys->drain();
+  CHECK(r.at(DramCmd::WR) == 12);
+  CHECK(r.latency.at(0) == 12 + 8 + 4);  // tRCD + CWL + burst
+}
+
+TEST_CASE("dram: tRAS binds PRE after ACT, tRC binds the next ACT") {
+  Rig r;
+  r.read(0, r.addr(0, 0, 0, 1));
+  r.read(0, r.addr(0, 0, 0, 2));  // same bank, other row
+  r.sys->drain();
+  CHECK(r.at(DramCmd::PRE) == 30);     // tRAS = 30 beats RD + tRTP = 12 + 9 = 21
+  CHECK(r.at(DramCmd::ACT, 1) == 45);  // tRC = 45 beats PRE + tRP = 43
+}
+
+TEST_CASE("dram: tWR binds PRE after a write, then tRP binds ACT") {
+  Rig r(test_part_json(), writes_first());
+  r.write(0, r.addr(0, 0, 0, 1));
+  r.write(0, r.addr(0, 0, 0, 2));
+  r.sys->drain();
+  CHECK(r.at(DramCmd::WR) == 12);
+  CHECK(r.at(DramCmd::PRE) == 12 + 8 + 4 + 15);  // WR + CWL + burst + tWR = 39 > tRAS 30
+  CHECK(r.at(DramCmd::ACT, 1) == 39 + 13);       // PRE + tRP = 52 > tRC 45
+}
+
+TEST_CASE("dram: tRTP binds PRE after a late read") {
+  Rig r;
+  for (int i = 0; i < 3; ++i) r.read(0, r.addr(0, 0, 0, 1, i));
+  r.read(0, r.addr(0, 0, 0, 2));
+  r.sys->drain();
+  CHECK(r.at(DramCmd::RD, 2) == 24);    // 12, 18, 24: tCCD_L = 6 within the bank group
+  CHECK(r.at(DramCmd::PRE) == 24 + 9);  // tRTP = 9 beats tRAS = 30
+}
+
+TEST_CASE("dram: tCCD_L binds reads in one bank group, tCCD_S across groups") {
+  Rig same;
+  same.read(0, same.addr(0, 0, 0, 1, 0));
+  same.read(0, same.addr(0, 0, 0, 1, 1));
+  same.sys->drain();
+  CHECK(same.at(DramCmd::RD, 1) - same.at(DramCmd::RD, 0) == 6);  // tCCD_L
+
+  Rig cross(with_timing({{"tRRD_S", "1 nCK"}}));  // both rows open early
+  cross.read(0, cross.addr(0, 0, 0, 1));
+  cross.read(0, cross.addr(0, 1, 0, 1));
+  cross.sys->drain();
+  CHECK(cross.at(DramCmd::ACT, 1) == 1);
+  CHECK(cross.at(DramCmd::RD, 1) == 12 + 4);  // tCCD_S = 4 beats ACT + tRCD = 13
+}
+
+TEST_CASE("dram: tRRD_S and tRRD_L space activations") {
+  Rig r(with_timing({{"tRCD", "20 ns"}}));  // reads come after all three ACTs
+  r.read(0, r.addr(0, 0, 0, 1));
+  r.read(0, r.addr(0, 1, 0, 1));  // other bank group
+  r.read(0, r.addr(0, 1, 1, 1));  // same group as the second
+  r.sys->drain();
+  CHECK(r.at(DramCmd::ACT, 1) == 5);      // tRRD_S
+  CHECK(r.at(DramCmd::ACT, 2) == 5 + 7);  // tRRD_L from the second (beats tRRD_S from it)
+}
+
+TEST_CASE("dram: tFAW holds the fifth activation") {
+  Rig r;
+  // Alternate groups: ACTs at 0 (g0), 5 (g1), 10 (g0, tRRD_L from 0 is 7), 15 (g1);
+  // the fifth may not come before 0 + tFAW = 30 (tRRD alone would allow 20).
+  const unsigned seq[5][2] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}, {0, 2}};
+  for (const auto& s : seq) r.read(0, r.addr(0, s[0], s[1], 1));
+  r.sys->drain();
+  CHECK(r.at(DramCmd::ACT, 3) == 15);
+  CHECK(r.at(DramCmd::ACT, 4) == 30);
+}
+
+TEST_CASE("dram: tWTR_L and tWTR_S bind a read after a write") {
+  Rig same(test_part_json(), writes_first());
+  same.write(0, same.addr(0, 0, 0, 1, 0));
+  same.read(1, same.addr(0, 0, 0, 1, 1));
+  same.sys->drain();
+  CHECK(same.at(DramCmd::WR) == 12);
+  CHECK(same.at(DramCmd::RD) == 12 + 8 + 4 + 8);  // WR + CWL + burst + tWTR_L
+
+  Rig cross(test_part_json(), writes_first());
+  cross.write(0, cross.addr(0, 0, 0, 1));
+  cross.read(1, cross.addr(0, 1, 0, 1));
+  cross.sys->drain();
+  // The read's ACT waits for the write drain: ACT at 13, so tRCD allows 25 and
+  // WR + CWL + burst + tWTR_S = 27 binds.
+  CHECK(cross.at(DramCmd::ACT, 1) == 13);
+  CHECK(cross.at(DramCmd::RD) == 27);
+}
+
+TEST_CASE("dram: read-to-write turnaround binds a write after a read") {
+  Rig r;
+  r.read(0, r.addr(0, 0, 0, 1, 0));
+  r.write(1, r.addr(0, 0, 0, 1, 1));
+  r.sys->drain();
+  CHECK(r.at(DramCmd::RD) == 12);
+  CHECK(r.at(DramCmd::WR) == 12 + (10 + 4 + 2 - 8));  // RL + burst + 2 - WL = 8 beats tCCD_L = 6
+}
+
+TEST_CASE("dram: tRTRS binds reads on two ranks") {
+  json j = test_part_json();
+  j["organisation"]["ranks"] = 2;
+  Rig r(j);
+  r.read(0, r.addr(0, 0, 0, 1));
+  r.read(0, r.addr(1, 0, 0, 1));
+  r.sys->drain();
+  CHECK(r.at(DramCmd::ACT, 1) == 1);          // other rank: only the command bus
+  CHECK(r.at(DramCmd::RD, 1) == 12 + 4 + 2);  // burst + tRTRS = 18 beats ACT + tRCD = 13
+}
+
+TEST_CASE("dram: all-bank refresh every tREFI; tRP before REF, tRFC after it") {
+  DramControllerSettings s;
+  s.refresh = DramControllerSettings::Refresh::AllBank;
+  Rig r(test_part_json(), s);
+  r.read(4990, r.addr(0, 0, 0, 1));  // opens a row just before the refresh is due at 5000
+  r.read(5001, r.addr(0, 1, 0, 1));
+  r.sys->drain();
+  CHECK(r.at(DramCmd::ACT) == 4990);
+  CHECK(r.at(DramCmd::PRE) == 4990 + 30);       // refresh closes the row once tRAS allows
+  CHECK(r.at(DramCmd::REF) == 4990 + 30 + 13);  // PRE + tRP
+  CHECK(r.at(DramCmd::ACT, 1) == 5033 + 100);   // REF + tRFC
+  r.sys->advance_to(20'001);
+  CHECK(r.sys->counters().commands[static_cast<int>(DramCmd::REF)] == 4);  // due at 5, 10, 15, 20 us
+  // Both reads' rows are open at 10 us (the refresh at 5 us closed the first before its
+  // read, which re-activated): PREs at 10000 and 10001, one command per clock, then tRP.
+  CHECK(r.at(DramCmd::PRE, 1) == 10'000);
+  CHECK(r.at(DramCmd::REF, 1) == 10'001 + 13);
+  CHECK(r.at(DramCmd::REF, 2) == 15'000);  // all banks closed since: on time
+}
+
+TEST_CASE("dram: per-bank refresh covers one bank for tRFCpb") {
+  json j = with_timing({{"tRFCpb", "40 ns"}, {"tREFIpb", "625 ns"}});  // 5000 / 8 banks
+  DramControllerSettings s;
+  s.refresh = DramControllerSettings::Refresh::PerBank;
+  Rig r(j, s);
+  REQUIRE(r.part.refpb_banks() == 1);
+  r.read(626, r.addr(0, 0, 0, 1));  // bank 0, refreshed at 625
+  r.read(626, r.addr(0, 0, 1, 1));  // bank 1, free
+  r.sys->drain();
+  CHECK(r.at(DramCmd::REFPB) == 625);
+  CHECK(r.log[1].cmd == DramCmd::ACT);
+  CHECK(r.log[1].bank == 1);
+  CHECK(r.log[1].cycle == 625 + 5);          // tRRD_S after the REFpb
+  CHECK(r.at(DramCmd::ACT, 1) == 625 + 40);  // bank 0 after tRFCpb
+}
+
+TEST_CASE("dram: FR-FCFS serves row hits first, FCFS in order") {
+  for (auto sched : {DramControllerSettings::Scheduler::FrFcfs, DramControllerSettings::Scheduler::Fcfs}) {
+    DramControllerSettings s = quiet();
+    s.scheduler = sched;
+    Rig r(test_part_json(), s);
+    r.read(0, r.addr(0, 0, 0, 1, 0));
+    r.read(0, r.addr(0, 0, 0, 2, 0));  // conflict
+    r.read(0, r.addr(0, 0, 0, 1, 1));  // hit on the first row
+    r.sys->drain();
+    const auto& c = r.sys->counters();
+    CHECK(c.commands[static_cast<int>(DramCmd::ACT)] ==
+          (sched == DramControllerSettings::Scheduler::FrFcfs ? 2u : 3u));
+  }
+}
+
+TEST_CASE("dram: closed page precharges after the last queued hit") {
+  DramControllerSettings s = quiet();
+  s.page_policy = DramControllerSettings::PagePolicy::Closed;
+  Rig r(test_part_json(), s);
+  r.read(0, r.addr(0, 0, 0, 1, 0));
+  r.read(0, r.addr(0, 0, 0, 1, 1));
+  r.sys->drain();
+  r.sys->advance_to(1000);  // the precharge needs no request: it comes as time passes
+  CHECK(r.sys->counters().commands[static_cast<int>(DramCmd::PRE)] == 1);
+  CHECK(r.at(DramCmd::PRE) == 30);  // after both reads, when tRAS allows
+}
+
+namespace {
+void random_stream(DramControllerSettings s, json part_json, unsigned channels, uint64_t seed) {
+  DramPart p = parse_dram_part(part_json, "t");
+  p.name = "t";
+  s.channels = channels;
+  DramSystem sys(p, s);
+  std::vector<DramCommandRecord> log;
+  sys.set_command_log(&log);
+  std::mt19937_64 rng(seed);
+  const uint64_t span = uint64_t{1} << 24;  // few rows: hits, conflicts and bank clashes mix
+  int64_t t = 0;
+  const int n = 30'000;
+  for (int i = 0; i < n; ++i) {
+    t += static_cast<int64_t>(rng() % 6);
+    const uint64_t a = (rng() % span) & ~uint64_t{63};
+    const uint32_t size = (rng() % 4 == 0) ? 256 : 64;
+    sys.submit({t, a, size, rng() % 3 == 0});
+  }
+  sys.drain();
+  CHECK(sys.counters().requests == static_cast<uint64_t>(n));
+  const auto errors = edgesim::test::check_commands(p, channels, log);
+  for (const auto& e : errors) UNSCOPED_INFO(e);
+  CHECK(errors.empty());
+  CHECK(log.size() > static_cast<size_t>(n));
+}
+}  // namespace
+
+TEST_CASE("dram: random streams never violate a constraint (independent checker)") {
+  json two_ranks = test_part_json();
+  two_ranks["organisation"]["ranks"] = 2;
+  json pb = with_timing({{"tRFCpb", "40 ns"}, {"tREFIpb", "625 ns"}});
+  DramControllerSettings s;
+  SECTION("FR-FCFS, open page, all-bank refresh, 2 ranks, 2 channels") {
+    random_stream(s, two_ranks, 2, 1);
+  }
+  SECTION("FCFS, closed page") {
+    s.scheduler = DramControllerSettings::Scheduler::Fcfs;
+    s.page_policy = DramControllerSettings::PagePolicy::Closed;
+    random_stream(s, two_ranks, 1, 2);
+  }
+  SECTION("per-bank refresh, bank XOR") {
+    s.refresh = DramControllerSettings::Refresh::PerBank;
+    s.bank_xor = true;
+    random_stream(s, pb, 1, 3);
+  }
+  SECTION("small queues, tight watermarks") {
+    s.read_queue = 4;
+    s.write_queue = 4;
+    s.write_high = 2;
+    s.write_low = 1;
+    random_stream(s, two_ranks, 1, 4);
+  }
+}
+
+TEST_CASE("dram: the checker catches a violation") {
+  const DramPart p = parse_dram_part(test_part_json(), "t");
+  std::vector<DramCommandRecord> log = {{0, DramCmd::ACT, 0, 0, 0, 0, 1}, {11, DramCmd::RD, 0, 0, 0, 0, 1}};
+  const auto errors = edgesim::test::check_commands(p, 1, log);
+  REQUIRE(errors.size() == 1);
+  CHECK_THAT(errors[0], Catch::Contains("tRCD"));
+}
+
+TEST_CASE("dram: energy follows the IDD accounting") {
+  const DramPart p = parse_dram_part(test_part_json(), "t");
+  const DramEnergy e = p.energy();
+  // 8 devices x 1.2 V: ACT (IDD0 - IDD3N) x tRAS, RD (IDD4R - IDD3N) x 4 ns, REF (IDD5B - IDD3N) x tRFC.
+  CHECK(e.act == Approx(8 * 1.2 * 0.010 * 30e-9));
+  CHECK(e.pre == Approx(8 * 1.2 * 0.020 * 15e-9));
+  CHECK(e.rd == Approx(8 * 1.2 * 0.100 * 4e-9));
+  CHECK(e.ref == Approx(8 * 1.2 * 0.200 * 100e-9));
+  CHECK(e.precharge_standby == Approx(8 * 1.2 * 0.040));
+}
