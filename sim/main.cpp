@@ -28,7 +28,8 @@ const char* kUsage = "edgesim " EDGESIM_VERSION
                      "  trace      record a trace (trace record) or check and summarise one (trace info)\n"
                      "  validate   check a config or trace file without simulating\n"
                      "  describe   list models, policies and their parameters\n"
-    "  sweep      run every point of a sweep spec, each in its own process\n\n"
+    "  sweep      run every point of a sweep spec, each in its own process\n"
+    "  dram       replay a memory request trace on the command-level DRAM model\n\n"
                      "Global options:\n"
                      "  --help, -h         this help (COMMAND --help for a command's)\n"
                      "  --version          print the version\n"
@@ -75,7 +76,8 @@ int dispatch(int argc, char** argv) {
   if (cmd == "validate") return cli::cmd_validate(rest);
   if (cmd == "describe") return cli::cmd_describe(rest);
   if (cmd == "sweep") return cli::cmd_sweep(rest);
-  throw InputError("unknown command '" + cmd + "' (commands: run, replay, trace, validate, describe, sweep)");
+  if (cmd == "dram") return cli::cmd_dram(rest);
+  throw InputError("unknown command '" + cmd + "' (commands: run, replay, trace, validate, describe, sweep, dram)");
 }
 
 }  // namespace

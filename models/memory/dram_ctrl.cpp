@@ -12,6 +12,8 @@ namespace {
 constexpr int64_t kInf = std::numeric_limits<int64_t>::max() / 4;
 constexpr int64_t kLongAgo = -(int64_t{1} << 40);
 constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+constexpr int kACT = static_cast<int>(DramCmd::ACT), kRD = static_cast<int>(DramCmd::RD),
+              kWR = static_cast<int>(DramCmd::WR);
 
 unsigned log2u(uint64_t v) {
   unsigned n = 0;
@@ -120,6 +122,20 @@ struct Burst {
   bool write;
 };
 
+// What a bank would do next; depends only on the bank's own state, the mode and its
+// rank's refresh, so it is cached until one of those changes. Its cycle is not cached:
+// constraints shared with other banks move it.
+struct Choice {
+  int64_t base = 0;  // the bank's own constraint on the command
+  uint64_t seq = 0;
+  uint32_t burst = kNone;
+  uint32_t row = 0;
+  uint16_t group = 0, rank = 0;
+  DramCmd cmd = DramCmd::ACT;
+  uint8_t klass = 2;  // 0 refresh, 1 row hit (FR-FCFS), 2 other
+  bool any = false;
+};
+
 struct Bank {
   int64_t next_act = 0, next_pre = 0, next_rd = 0, next_wr = 0, next_refpb = 0;
   int64_t open_row = -1;
@@ -128,12 +144,15 @@ struct Bank {
   uint16_t rank = 0, group = 0, in_rank = 0;
 };
 
+// Constraints shared by the banks of a group or a rank, indexed by command (ACT, PRE,
+// RD, WR; PRE has none).
 struct Group {
-  int64_t next_act = 0, next_rd = 0, next_wr = 0;
+  int64_t next[4] = {0, 0, 0, 0};
 };
 
 struct Rank {
-  int64_t next_act = 0, next_rd = 0, next_wr = 0, next_ref = 0;
+  int64_t next[4] = {0, 0, 0, 0};
+  int64_t next_ref = 0;
   int64_t faw[4] = {kLongAgo, kLongAgo, kLongAgo, kLongAgo};
   unsigned faw_i = 0;  // slot of the oldest of the last four ACTs
   unsigned open = 0;
@@ -163,6 +182,7 @@ struct Candidate {
 
 struct DramSystem::Channel {
   std::vector<Bank> banks;
+  std::vector<Choice> choices;  // per bank
   std::vector<Group> groups;
   std::vector<Rank> ranks;
   std::vector<Burst> pool;
@@ -173,6 +193,16 @@ struct DramSystem::Channel {
   Candidate cand;
   bool valid = false;
   uint8_t index = 0;
+  uint64_t dirty = ~uint64_t{0};  // banks whose choice must be recomputed
+  uint64_t active = 0;            // banks with something to do
+  void touch(uint32_t bank) {
+    dirty |= uint64_t{1} << bank;
+    valid = false;
+  }
+  void touch_all() {
+    dirty = ~uint64_t{0};
+    valid = false;
+  }
 };
 
 DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& settings)
@@ -196,6 +226,7 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
     ch.ranks.resize(o.ranks);
     ch.groups.resize(o.ranks * o.bank_groups);
     ch.banks.resize(o.ranks * o.banks());
+    ch.choices.resize(ch.banks.size());
     for (unsigned i = 0; i < ch.banks.size(); ++i) {
       ch.banks[i].rank = static_cast<uint16_t>(i / o.banks());
       ch.banks[i].in_rank = static_cast<uint16_t>(i % o.banks());
@@ -249,7 +280,7 @@ bool DramSystem::admit_one() {
   const unsigned bank = (a.rank * o.bank_groups + a.bank_group) * o.banks_per_group + a.bank;
   ch.banks[bank].q[w].push_back(idx);
   ++ch.queued[w];
-  ch.valid = false;
+  ch.touch(bank);
   if (++head_offset_ == n) {
     ++head_;
     head_offset_ = 0;
@@ -277,70 +308,85 @@ namespace {
 
 using Settings = DramControllerSettings;
 
-// The command a bank would issue next in the current mode, and the first cycle the timing
-// constraints allow it.
-void bank_candidate(const DramPart& p, const Settings& s, const std::vector<Burst>& pool,
-                    const std::vector<Bank>& banks, const std::vector<Group>& groups, const Rank& r,
-                    uint32_t bi, int mode, bool refresh_blocked, int64_t floor, Candidate& best) {
-  const Bank& b = banks[bi];
-  Candidate c;
-  c.bank = bi;
+// The command a bank would issue next in the current mode (cmd, burst, priority).
+Choice choose(const Settings& s, const std::vector<Burst>& pool, const Bank& b, int mode,
+              bool refresh_blocked) {
+  Choice c;
   if (refresh_blocked) {
-    if (b.open_row < 0) return;  // the refresh itself is a rank-level candidate
+    if (b.open_row < 0) return c;  // the refresh itself is a rank-level candidate
+    c.any = true;
     c.cmd = DramCmd::PRE;
     c.klass = 0;
-    c.time = std::max(b.next_pre, floor);
-  } else if (b.open_row >= 0) {
-    const auto& q = b.q[mode];
+    return c;
+  }
+  const auto& q = b.q[mode];
+  if (b.open_row >= 0) {
+    const uint32_t open = static_cast<uint32_t>(b.open_row);
     uint32_t hit = kNone;
     if (s.scheduler == Settings::Scheduler::FrFcfs) {
       for (uint32_t i : q) {
-        if (pool[i].row == static_cast<uint32_t>(b.open_row)) {
+        if (pool[i].row == open) {
           hit = i;
           break;
         }
       }
       // Cap: past row_hit_cap hits, an older request for another row gets its turn.
       if (hit != kNone && hit != q.front() && b.hits >= s.row_hit_cap) hit = kNone;
-    } else if (!q.empty() && pool[q.front()].row == static_cast<uint32_t>(b.open_row)) {
+    } else if (!q.empty() && pool[q.front()].row == open) {
       hit = q.front();
     }
     if (hit != kNone) {
-      const Group& g = groups[b.group];
+      c.any = true;
       c.cmd = mode ? DramCmd::WR : DramCmd::RD;
       c.burst = hit;
       c.seq = pool[hit].seq;
       c.klass = s.scheduler == Settings::Scheduler::FrFcfs ? 1 : 2;
-      c.time = mode ? std::max({b.next_wr, g.next_wr, r.next_wr, floor})
-                    : std::max({b.next_rd, g.next_rd, r.next_rd, floor});
     } else if (!q.empty()) {
+      c.any = true;
       c.cmd = DramCmd::PRE;  // row conflict
       c.seq = pool[q.front()].seq;
-      c.klass = 2;
-      c.time = std::max(b.next_pre, floor);
     } else if (s.page_policy == Settings::PagePolicy::Closed) {
       for (uint32_t i : b.q[1 - mode]) {
-        if (pool[i].row == static_cast<uint32_t>(b.open_row)) return;  // keep it open for them
+        if (pool[i].row == open) return c;  // keep it open for them
       }
+      c.any = true;
       c.cmd = DramCmd::PRE;
       c.seq = std::numeric_limits<uint64_t>::max();
-      c.klass = 2;
-      c.time = std::max(b.next_pre, floor);
-    } else {
-      return;
     }
-  } else {
-    const auto& q = b.q[mode];
-    if (q.empty()) return;
-    const Group& g = groups[b.group];
-    c.cmd = DramCmd::ACT;
-    c.burst = q.front();
-    c.row = pool[q.front()].row;
-    c.seq = pool[q.front()].seq;
-    c.klass = 2;
-    c.time = std::max({b.next_act, g.next_act, r.next_act, r.faw[r.faw_i] + p.t.FAW, floor});
+    return c;
   }
-  if (c.better_than(best)) best = c;
+  if (q.empty()) return c;
+  c.any = true;
+  c.cmd = DramCmd::ACT;
+  c.burst = q.front();
+  c.row = pool[q.front()].row;
+  c.seq = pool[q.front()].seq;
+  return c;
+}
+
+Choice bank_choice(const Settings& s, const std::vector<Burst>& pool, const Bank& b, int mode,
+                   bool refresh_blocked) {
+  Choice c = choose(s, pool, b, mode, refresh_blocked);
+  c.group = b.group;
+  c.rank = b.rank;
+  switch (c.cmd) {
+    case DramCmd::ACT: c.base = b.next_act; break;
+    case DramCmd::PRE: c.base = b.next_pre; break;
+    case DramCmd::RD: c.base = b.next_rd; break;
+    default: c.base = b.next_wr; break;
+  }
+  return c;
+}
+
+// The first cycle, from `floor` on, the timing constraints allow a bank's choice: its
+// own constraint (cached in the choice) and those it shares with its group and rank.
+inline int64_t choice_time(const DramPart& p, const Choice& c, const std::vector<Group>& groups,
+                           const std::vector<Rank>& ranks, int64_t floor) {
+  const int k = static_cast<int>(c.cmd);
+  const Rank& r = ranks[c.rank];
+  int64_t t = std::max({c.base, groups[c.group].next[k], r.next[k], floor});
+  if (c.cmd == DramCmd::ACT) t = std::max(t, r.faw[r.faw_i] + p.t.FAW);
+  return t;
 }
 
 }  // namespace
@@ -357,7 +403,7 @@ void DramSystem::step_refresh_due(Channel& ch) {
       r.refresh_due += part_.t.REFI;
     }
   }
-  ch.valid = false;
+  ch.touch_all();
 }
 
 void DramSystem::issue(Channel& ch) {
@@ -367,7 +413,7 @@ void DramSystem::issue(Channel& ch) {
   const int64_t at = c.time;
   now_ = at;
   ch.next_cmd = at + 1;  // one command per clock on the command bus
-  ch.valid = false;
+  ch.touch(c.bank);
   ++counters_.commands[static_cast<int>(c.cmd)];
   Bank& b = ch.banks[c.bank];
   Rank& r = ch.ranks[b.rank];
@@ -388,8 +434,8 @@ void DramSystem::issue(Channel& ch) {
       b.next_pre = std::max(b.next_pre, at + t.RAS);
       b.next_rd = std::max(b.next_rd, at + t.RCD);
       b.next_wr = std::max(b.next_wr, at + t.RCD);
-      g.next_act = std::max(g.next_act, at + t.RRD_L);
-      r.next_act = std::max(r.next_act, at + t.RRD_S);
+      g.next[kACT] = std::max(g.next[kACT], at + t.RRD_L);
+      r.next[kACT] = std::max(r.next[kACT], at + t.RRD_S);
       r.faw[r.faw_i] = at;
       r.faw_i = (r.faw_i + 1) % 4;
       if (r.open++ == 0) r.active_since = at;
@@ -418,28 +464,28 @@ void DramSystem::issue(Channel& ch) {
         ++counters_.write_bursts;
         const int64_t data_end = at + t.CWL + t.BL;
         b.next_pre = std::max(b.next_pre, data_end + t.WR);
-        g.next_wr = std::max(g.next_wr, at + t.CCD_L);
-        r.next_wr = std::max(r.next_wr, at + t.CCD_S);
-        g.next_rd = std::max(g.next_rd, data_end + t.WTR_L);
-        r.next_rd = std::max(r.next_rd, data_end + t.WTR_S);
+        g.next[kWR] = std::max(g.next[kWR], at + t.CCD_L);
+        r.next[kWR] = std::max(r.next[kWR], at + t.CCD_S);
+        g.next[kRD] = std::max(g.next[kRD], data_end + t.WTR_L);
+        r.next[kRD] = std::max(r.next[kRD], data_end + t.WTR_S);
         for (auto& other : ch.ranks) {
           if (&other == &r) continue;
-          other.next_wr = std::max(other.next_wr, at + t.BL + t.RTRS);
-          other.next_rd = std::max(other.next_rd, data_end + t.RTRS - t.CL);
+          other.next[kWR] = std::max(other.next[kWR], at + t.BL + t.RTRS);
+          other.next[kRD] = std::max(other.next[kRD], data_end + t.RTRS - t.CL);
         }
         complete_burst(burst.request, data_end);
       } else {
         ++counters_.read_bursts;
         const int64_t data_end = at + t.CL + t.BL;
         b.next_pre = std::max(b.next_pre, at + t.RTP);
-        g.next_rd = std::max(g.next_rd, at + t.CCD_L);
-        r.next_rd = std::max(r.next_rd, at + t.CCD_S);
-        g.next_wr = std::max(g.next_wr, at + t.RTW());
-        r.next_wr = std::max(r.next_wr, at + t.RTW());
+        g.next[kRD] = std::max(g.next[kRD], at + t.CCD_L);
+        r.next[kRD] = std::max(r.next[kRD], at + t.CCD_S);
+        g.next[kWR] = std::max(g.next[kWR], at + t.RTW());
+        r.next[kWR] = std::max(r.next[kWR], at + t.RTW());
         for (auto& other : ch.ranks) {
           if (&other == &r) continue;
-          other.next_rd = std::max(other.next_rd, at + t.BL + t.RTRS);
-          other.next_wr = std::max(other.next_wr, data_end + t.RTRS - t.CWL);
+          other.next[kRD] = std::max(other.next[kRD], at + t.BL + t.RTRS);
+          other.next[kWR] = std::max(other.next[kWR], data_end + t.RTRS - t.CWL);
         }
         complete_burst(burst.request, data_end);
       }
@@ -449,8 +495,9 @@ void DramSystem::issue(Channel& ch) {
     case DramCmd::REF: {
       log(c.bank, 0);
       r.ref_pending = false;
-      r.next_act = std::max(r.next_act, at + t.RFC);
+      r.next[kACT] = std::max(r.next[kACT], at + t.RFC);
       r.next_ref = at + t.RFC;
+      ch.touch_all();  // the rank's banks may activate again
       break;
     }
     case DramCmd::REFPB: {
@@ -463,9 +510,10 @@ void DramSystem::issue(Channel& ch) {
         pb.next_refpb = at + t.RFCpb;
       }
       // tRRD applies between a per-bank refresh and an ACT of another bank (JESD209-4).
-      r.next_act = std::max(r.next_act, at + t.RRD_S);
+      r.next[kACT] = std::max(r.next[kACT], at + t.RRD_S);
       --r.pb_owed;
       r.pb_next = (r.pb_next + 1) % stride;
+      ch.touch_all();  // the refreshed banks unblock, the next ones block
       break;
     }
   }
@@ -475,6 +523,8 @@ void DramSystem::run(int64_t limit, bool until_drained) {
   const auto& o = part_.org;
   const bool per_bank = s_.refresh == Settings::Refresh::PerBank;
   const unsigned pb_n = part_.refpb_banks(), pb_stride = o.banks() / pb_n;
+  const uint64_t bank_mask =
+      o.ranks * o.banks() >= 64 ? ~uint64_t{0} : (uint64_t{1} << (o.ranks * o.banks())) - 1;
   for (;;) {
     while (!blocked_ && head_ < frontend_.size() && frontend_[head_].arrival <= now_) {
       if (!admit_one()) blocked_ = true;
@@ -494,20 +544,53 @@ void DramSystem::run(int64_t limit, bool until_drained) {
       if (!ch.valid) {
         // Write draining with watermarks: switch to writes at the high mark (or when no
         // read waits), back to reads at the low mark (or when no write is left).
+        const bool was_write = ch.write_mode;
         if (!ch.write_mode) {
           if (ch.queued[1] >= s_.write_high || (ch.queued[0] == 0 && ch.queued[1] > 0)) ch.write_mode = true;
         } else if (ch.queued[1] == 0 || (ch.queued[1] <= s_.write_low && ch.queued[0] > 0)) {
           ch.write_mode = false;
         }
+        if (ch.write_mode != was_write) ch.dirty = ~uint64_t{0};
         const int mode = ch.write_mode ? 1 : 0;
         const int64_t floor = std::max(now_, ch.next_cmd);
-        Candidate c;
-        for (uint32_t bi = 0; bi < ch.banks.size(); ++bi) {
-          const Bank& b = ch.banks[bi];
+        for (uint64_t d = ch.dirty & bank_mask; d; d &= d - 1) {
+          const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(d));
+          Bank& b = ch.banks[bi];
           const Rank& r = ch.ranks[b.rank];
           const bool blocked = r.ref_pending || (r.pb_owed > 0 && b.in_rank % pb_stride == r.pb_next);
-          if (!blocked && b.open_row < 0 && b.q[mode].empty()) continue;
-          bank_candidate(part_, s_, ch.pool, ch.banks, ch.groups, r, bi, mode, blocked, floor, c);
+          ch.choices[bi] = bank_choice(s_, ch.pool, b, mode, blocked);
+          if (ch.choices[bi].any) {
+            ch.active |= uint64_t{1} << bi;
+          } else {
+            ch.active &= ~(uint64_t{1} << bi);
+          }
+        }
+        ch.dirty = 0;
+        // Two passes keep the branches predictable: the least (cycle, class) key over the
+        // active banks, then the oldest request among the banks that reach it.
+        Candidate c;
+        int64_t keys[64];
+        int64_t least = std::numeric_limits<int64_t>::max();
+        for (uint64_t a = ch.active; a; a &= a - 1) {
+          const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(a));
+          const Choice& k = ch.choices[bi];
+          keys[bi] = choice_time(part_, k, ch.groups, ch.ranks, floor) * 4 + k.klass;
+          least = std::min(least, keys[bi]);
+        }
+        if (ch.active) {
+          uint32_t pick = kNone;
+          for (uint64_t a = ch.active; a; a &= a - 1) {
+            const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(a));
+            if (keys[bi] == least && (pick == kNone || ch.choices[bi].seq < ch.choices[pick].seq)) pick = bi;
+          }
+          const Choice& k = ch.choices[pick];
+          c.time = least / 4;
+          c.klass = k.klass;
+          c.seq = k.seq;
+          c.cmd = k.cmd;
+          c.bank = pick;
+          c.burst = k.burst;
+          c.row = k.row;
         }
         for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
           const Rank& r = ch.ranks[ri];
@@ -519,7 +602,7 @@ void DramSystem::run(int64_t limit, bool until_drained) {
             rc.time = std::max(r.next_ref, floor);
           } else if (per_bank && r.pb_owed > 0) {
             bool closed = true;
-            int64_t ready = std::max(r.next_act, floor);
+            int64_t ready = std::max(r.next[kACT], floor);
             for (unsigned k = 0; k < pb_n; ++k) {
               const Bank& pb = ch.banks[ri * o.banks() + r.pb_next + k * pb_stride];
               closed = closed && pb.open_row < 0;

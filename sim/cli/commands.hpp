@@ -18,13 +18,22 @@ int cmd_trace_record(const Args& args);
 int cmd_validate(const Args& args);
 int cmd_describe(const Args& args);
 int cmd_sweep(const Args& args);
+int cmd_dram(const Args& args);
 
 /// The merged config: the file (or the built-in default experiment), then --set overrides.
 nlohmann::json load_merged_config(const std::string& path, const std::vector<std::string>& sets);
 
+/// How a kind of results prints as a table and as CSV (default: an experiment's).
+struct ResultsView {
+  std::string (*table)(const nlohmann::json&);
+  std::string (*csv)(const nlohmann::json&);
+};
+ResultsView experiment_view();
+
 /// Prints results in the chosen format and, with an output folder, writes results.json
 /// and results.csv there atomically.
-void emit_results(const nlohmann::json& results, const std::string& format, const std::string& out_dir);
+void emit_results(const nlohmann::json& results, const std::string& format, const std::string& out_dir,
+                  const ResultsView& view = experiment_view());
 
 /// Parses a command's arguments (adding --help). Returns false when --help was asked for
 /// and printed: `usage` first, then the options.

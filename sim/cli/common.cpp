@@ -41,20 +41,23 @@ void check_format(const std::string& format, const std::vector<std::string>& all
   throw InputError("--format '" + format + "': expected one of " + list);
 }
 
-void emit_results(const nlohmann::json& results, const std::string& format, const std::string& out_dir) {
+ResultsView experiment_view() { return {sim::results_table, sim::results_csv}; }
+
+void emit_results(const nlohmann::json& results, const std::string& format, const std::string& out_dir,
+                  const ResultsView& view) {
   if (!out_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(out_dir, ec);
     if (ec) throw InputError("cannot create output folder '" + out_dir + "': " + ec.message());
     sim::write_atomic(out_dir + "/results.json", results.dump(2) + "\n");
-    sim::write_atomic(out_dir + "/results.csv", sim::results_csv(results));
+    sim::write_atomic(out_dir + "/results.csv", view.csv(results));
   }
   if (format == "json") {
     std::cout << results.dump(2) << "\n";
   } else if (format == "csv") {
-    std::cout << sim::results_csv(results);
+    std::cout << view.csv(results);
   } else {
-    std::cout << sim::results_table(results);
+    std::cout << view.table(results);
     if (!out_dir.empty()) std::cout << "  results written to " << out_dir << "/results.{json,csv}\n";
   }
 }
