@@ -25,7 +25,7 @@ const config::ParamTable kParams = {{
      {"auto"}},
     {"reserved", Quantity::Bytes, "0 B", "DRAM the model may not use (OS, other apps)", 0, 1e15},
     {"channels", Quantity::Integer, 1, "Independent channels (a power of two)", 1, 64},
-    {"address_mapping", Quantity::String, "row-bank-bankgroup-rank-column-channel",
+    {"address_mapping", Quantity::String, "row-bank-column-bankgroup-rank-channel",
      "Address fields from most to least significant bit"},
     {"bank_xor", Quantity::Boolean, false, "XOR bank and bank-group bits with low row bits"},
     {"scheduler",
@@ -165,8 +165,12 @@ void CommandDram::report(double end, sim::Stats& stats) const {
   static const char* const kDesc[kDramCmds] = {"Row activations", "Precharges",         "Read bursts",
                                                "Write bursts",    "All-bank refreshes", "Per-bank refreshes"};
   for (int c = 0; c < kDramCmds; ++c) {
-    stats.counter(std::string("dram.commands.") + dram_cmd_name(static_cast<DramCmd>(c)), "", kDesc[c])
-        .add(scaled_[c]);
+    // Refreshes follow the clock, which runs at full length between batches: count them
+    // as issued. Other commands scale with the bytes a sampled batch stands for.
+    const auto cmd = static_cast<DramCmd>(c);
+    const bool refresh = cmd == DramCmd::REF || cmd == DramCmd::REFPB;
+    stats.counter(std::string("dram.commands.") + dram_cmd_name(cmd), "", kDesc[c])
+        .add(refresh ? static_cast<double>(sys_->counters().commands[c]) : scaled_[c]);
   }
   const double col = scaled_[static_cast<int>(DramCmd::RD)] + scaled_[static_cast<int>(DramCmd::WR)];
   const double act = scaled_[static_cast<int>(DramCmd::ACT)];

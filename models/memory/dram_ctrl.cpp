@@ -646,8 +646,64 @@ int64_t DramSystem::drain() {
   return std::max(now_, last_data_);
 }
 
+bool DramSystem::quiet() const {
+  if (head_ != frontend_.size() || completed_ != admitted_requests()) return false;
+  for (const auto& ch : channels_) {
+    if (ch.queued[0] + ch.queued[1] > 0) return false;
+    for (const auto& r : ch.ranks) {
+      if (r.open > 0 || r.ref_pending || r.pb_owed > 0) return false;
+    }
+  }
+  return true;
+}
+
+void DramSystem::skip_refreshes(int64_t until) {
+  const bool per_bank = s_.refresh == Settings::Refresh::PerBank;
+  const DramTiming& t = part_.t;
+  const auto& o = part_.org;
+  const unsigned n = part_.refpb_banks(), stride = o.banks() / n;
+  const int64_t interval = per_bank ? t.REFIpb : t.REFI;
+  int64_t latest = now_;
+  for (auto& ch : channels_) {
+    for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
+      Rank& r = ch.ranks[ri];
+      if (r.refresh_due >= until) continue;
+      const int64_t k = (until - r.refresh_due) / interval + 1;  // due times before `until`
+      const int64_t last = r.refresh_due + (k - 1) * interval;
+      counters_.commands[static_cast<int>(per_bank ? DramCmd::REFPB : DramCmd::REF)] +=
+          static_cast<uint64_t>(k);
+      if (per_bank) {
+        // The last refresh's banks are the ones it leaves busy; earlier ones are long done.
+        const unsigned lead = static_cast<unsigned>((r.pb_next + k - 1) % stride);
+        for (unsigned j = 0; j < n; ++j) {
+          Bank& b = ch.banks[ri * o.banks() + lead + j * stride];
+          b.next_act = std::max(b.next_act, last + t.RFCpb);
+          b.next_refpb = last + t.RFCpb;
+        }
+        r.next[kACT] = std::max(r.next[kACT], last + t.RRD_S);
+        r.pb_next = static_cast<unsigned>((r.pb_next + k) % stride);
+      } else {
+        r.next[kACT] = std::max(r.next[kACT], last + t.RFC);
+        r.next_ref = last + t.RFC;
+      }
+      r.refresh_due += k * interval;
+      latest = std::max(latest, last + 1);
+      ch.touch_all();
+    }
+  }
+  now_ = latest;
+}
+
 void DramSystem::advance_to(int64_t cycle) {
   if (cycle <= now_) return;
+  // A long idle stretch: once every bank is closed and no refresh is owed, the refreshes
+  // that fall in it are counted, not simulated one by one; they issue on time (nothing
+  // delays them), so the outcome is the same.
+  const int64_t round = s_.refresh == Settings::Refresh::Off ? 0 : 2 * part_.t.REFI;
+  if (round > 0 && cycle - now_ > 3 * round && head_ == frontend_.size()) {
+    run(now_ + round, false);
+    if (quiet()) skip_refreshes(cycle - round);
+  }
   run(cycle, false);
   now_ = std::max(now_, cycle);
 }

@@ -56,7 +56,7 @@ struct DramControllerSettings {
   enum class PagePolicy { Open, Closed };
   enum class Refresh { AllBank, PerBank, Off };
   unsigned channels = 1;
-  std::string address_mapping = "row-bank-bankgroup-rank-column-channel";
+  std::string address_mapping = "row-bank-column-bankgroup-rank-channel";
   bool bank_xor = false;
   Scheduler scheduler = Scheduler::FrFcfs;
   PagePolicy page_policy = PagePolicy::Open;
@@ -131,6 +131,8 @@ class DramSystem {
   void issue(Channel& ch);
   void complete_burst(uint64_t request, int64_t done);
   void run(int64_t limit, bool until_drained);
+  bool quiet() const;  // no request anywhere, every bank closed, no refresh owed
+  void skip_refreshes(int64_t until);
 
   DramPart part_;
   DramControllerSettings s_;

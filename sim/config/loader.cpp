@@ -136,6 +136,15 @@ void merge_into(json& base, const json& over) {
     base = over;
     return;
   }
+  // A section that selects another implementation replaces the inherited one: the old
+  // model's parameters mean nothing to the new one.
+  for (const char* selector : {"model"}) {
+    if (base.contains(selector) && over.contains(selector) && base[selector].is_string() &&
+        over[selector].is_string() && base[selector] != over[selector]) {
+      base = over;
+      return;
+    }
+  }
   for (const auto& [k, v] : over.items()) {
     if (base.contains(k) && base[k].is_object() && v.is_object()) {
       merge_into(base[k], v);

@@ -24,7 +24,8 @@ json load_config(const std::string& path);
 /// Applies "a.b.c=value" (value parsed as JSON when it parses, else taken as a string).
 void apply_override(json& config, const std::string& assignment);
 
-/// Recursively merges `over` into `base` (objects merge, anything else replaces).
+/// Recursively merges `over` into `base` (objects merge, anything else replaces; an
+/// object whose "model" differs from the inherited one replaces it whole).
 void merge_into(json& base, const json& over);
 
 /// Parses JSON text, reporting errors with the file name, line and column.

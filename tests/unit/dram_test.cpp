@@ -393,3 +393,91 @@ TEST_CASE("dram: energy follows the IDD accounting") {
   CHECK(e.ref == Approx(8 * 1.2 * 0.200 * 100e-9));
   CHECK(e.precharge_standby == Approx(8 * 1.2 * 0.040));
 }
+
+TEST_CASE("dram: a long idle stretch counts its refreshes exactly as simulating them") {
+  for (auto mode : {DramControllerSettings::Refresh::AllBank, DramControllerSettings::Refresh::PerBank}) {
+    json j = with_timing({{"tRFCpb", "40 ns"}, {"tREFIpb", "625 ns"}});
+    j["organisation"]["ranks"] = 2;
+    DramControllerSettings s;
+    s.refresh = mode;
+    Rig skip(j, s), step(j, s);
+    const int64_t idle_end = 1'000'003;  // 1 ms: thousands of refreshes
+    for (Rig* r : {&skip, &step}) {
+      r->read(0, r->addr(0, 0, 0, 1));
+      r->read(0, r->addr(1, 1, 2, 7));
+      r->sys->drain();
+    }
+    skip.sys->advance_to(idle_end);                                       // takes the shortcut
+    for (int64_t t = 0; t < idle_end; t += 997) step.sys->advance_to(t);  // never idle long enough
+    step.sys->advance_to(idle_end);
+    for (Rig* r : {&skip, &step}) {
+      r->read(idle_end, r->addr(0, 0, 0, 1));
+      r->read(idle_end, r->addr(1, 1, 2, 7));
+      r->sys->drain();
+    }
+    const auto& a = skip.sys->counters();
+    const auto& b = step.sys->counters();
+    for (int c = 0; c < kDramCmds; ++c) CHECK(a.commands[c] == b.commands[c]);
+    CHECK(a.commands[static_cast<int>(
+              mode == DramControllerSettings::Refresh::AllBank ? DramCmd::REF : DramCmd::REFPB)] > 300);
+    // The reads after the idle stretch issue at the same cycles.
+    auto after = [&](const Rig& r) {
+      std::vector<int64_t> v;
+      for (const auto& c : r.log) {
+        if (c.cycle >= idle_end && c.cmd != DramCmd::REF && c.cmd != DramCmd::REFPB) v.push_back(c.cycle);
+      }
+      return v;
+    };
+    CHECK(after(skip) == after(step));
+    CHECK(after(skip).size() >= 4);
+  }
+}
+
+namespace {
+// Bus efficiency of `n` 64-byte reads, all queued at once, on a built-in part.
+double stream_efficiency(const DramPart& p, DramControllerSettings s, uint64_t n, bool random) {
+  DramSystem sys(p, s);
+  std::mt19937_64 rng(7);
+  const uint64_t slots = sys.mapper().capacity() / 64;
+  for (uint64_t i = 0; i < n; ++i) sys.submit({0, (random ? rng() % slots : i) * 64, 64, false});
+  const int64_t end = sys.drain();
+  const double bus = static_cast<double>(sys.counters().read_bursts * p.t.BL);
+  return bus / static_cast<double>(end);
+}
+}  // namespace
+
+TEST_CASE("dram: sequential reads reach the peak less the refresh overhead computed by hand") {
+  // docs/dram.md: each all-bank refresh costs the data bus a train of PREs (one per open
+  // bank, one per clock), tRP, tRFC and tRCD before reads resume; the rest of tREFI
+  // streams at the peak (bank groups interleave per burst, so tCCD_S = burst time).
+  const DramPart p = load_dram_part("ddr4-3200");
+  DramControllerSettings s;
+  s.refresh = DramControllerSettings::Refresh::AllBank;
+  const auto& t = p.t;
+  REQUIRE(t.CCD_S == t.BL);
+  const double lost = (p.org.banks() - 1) + t.RP + t.RFC + t.RCD;  // 15 + 22 + 560 + 22 = 619 cycles
+  const double expected = 1 - lost / static_cast<double>(t.REFI);  // 95.04 %
+  const double got = stream_efficiency(p, s, 400'000, false);
+  INFO("measured " << got << ", by hand " << expected);
+  CHECK(got == Approx(expected).margin(0.003));
+  s.refresh = DramControllerSettings::Refresh::Off;
+  CHECK(stream_efficiency(p, s, 100'000, false) > 0.999);  // only the first activation is lost
+}
+
+TEST_CASE("dram: random reads land at the activation-rate bound that row misses set") {
+  // Every 64-byte random read on DDR4 (one burst) needs its own ACT. ACTs are bounded by
+  // tRRD_S, by tFAW (4 per window) and by tRC per bank; on DDR4-3200 x8 tFAW binds:
+  // 4 bursts of 4 cycles per 34-cycle window, 47 % of the bus.
+  const DramPart p = load_dram_part("ddr4-3200");
+  const auto& t = p.t;
+  const double per_act =
+      std::max({static_cast<double>(t.RRD_S), t.FAW / 4.0, static_cast<double>(t.RC) / p.org.banks()});
+  REQUIRE(per_act == Approx(t.FAW / 4.0));
+  const double bound = static_cast<double>(t.BL) / per_act;
+  DramControllerSettings s;
+  s.refresh = DramControllerSettings::Refresh::Off;
+  const double got = stream_efficiency(p, s, 200'000, true);
+  INFO("measured " << got << ", bound " << bound);
+  CHECK(got <= bound + 1e-9);
+  CHECK(got > 0.88 * bound);  // bank conflicts in a 32-entry queue cost the rest
+}
