@@ -96,7 +96,30 @@ DramControllerSettings dram_controller_settings(const config::Params& p, const D
 }
 
 CommandDram::CommandDram(const DramPart& part, const Settings& s)
-    : s_(s), sys_(std::make_unique<DramSystem>(part, s.controller)) {}
+    : s_(s), sys_(std::make_unique<DramSystem>(part, s.controller)) {
+  if (s_.sample_range_bytes > 0) calibrate();
+}
+
+// The cost of streaming on, measured once: a sequential read stream and a write stream,
+// long enough to include refreshes, on a DRAM of the same part and settings.
+void CommandDram::calibrate() {
+  const DramPart& part = sys_->part();
+  const uint64_t bytes = std::max<uint64_t>(8 * s_.sample_range_bytes, uint64_t{1} << 22);
+  for (int w = 0; w < 2; ++w) {
+    DramSystem cal(part, s_.controller);
+    for (uint64_t off = 0; off < bytes; off += s_.request_bytes) {
+      cal.submit({0, off, s_.request_bytes, w == 1});
+    }
+    const int64_t end = cal.drain();
+    const auto e = cal.energy(end);
+    Stream& st = stream_[w];
+    st.seconds_per_byte = static_cast<double>(end) * part.tCK / static_cast<double>(bytes);
+    st.joules_per_byte = (e.total() - e.background) / static_cast<double>(bytes);
+    for (int c = 0; c < kDramCmds; ++c) {
+      st.commands_per_byte[c] = static_cast<double>(cal.counters().commands[c]) / static_cast<double>(bytes);
+    }
+  }
+}
 
 double CommandDram::peak_bandwidth() const {
   return s_.controller.channels * sys_->part().channel_peak_bandwidth();
@@ -104,20 +127,23 @@ double CommandDram::peak_bandwidth() const {
 
 DramCost CommandDram::access(const DramRange* ranges, size_t n, double start) {
   DramCost cost;
-  if (n == 0) return cost;
   const DramPart& part = sys_->part();
   const uint64_t bb = part.org.burst_bytes();
-  // Sampling: cap each range, then keep every k-th range when the batch is still long.
-  uint64_t asked = 0, capped = 0;
-  auto kept = [&](const DramRange& r) {
-    uint64_t k = s_.sample_range_bytes > 0 ? std::min(r.bytes, s_.sample_range_bytes) : r.bytes;
-    return std::min(r.bytes, (k + bb - 1) / bb * bb);
+  // Sampling (docs/dram.md): each range is simulated up to sample_range_bytes and its
+  // tail costs what a long sequential stream costs (calibrate()); when the capped ranges
+  // still exceed sample_batch_bytes, every k-th is simulated and the time and energy of
+  // the simulated ones scale to all of them.
+  uint64_t capped = 0, tail[2] = {0, 0};
+  auto head = [&](const DramRange& r) {
+    if (s_.sample_range_bytes == 0 || r.bytes <= s_.sample_range_bytes) return r.bytes;
+    return (s_.sample_range_bytes + bb - 1) / bb * bb;
   };
   for (size_t i = 0; i < n; ++i) {
-    asked += ranges[i].bytes;
-    capped += kept(ranges[i]);
+    const uint64_t h = head(ranges[i]);
+    capped += h;
+    tail[ranges[i].write ? 1 : 0] += ranges[i].bytes - h;
   }
-  if (asked == 0) return cost;
+  if (capped == 0) return cost;
   size_t stride = 1;
   if (s_.sample_batch_bytes > 0 && capped > s_.sample_batch_bytes) {
     stride = static_cast<size_t>((capped + s_.sample_batch_bytes - 1) / s_.sample_batch_bytes);
@@ -127,10 +153,10 @@ DramCost CommandDram::access(const DramRange* ranges, size_t n, double start) {
   for (size_t i = 0; i < n; i += stride) {
     if (ranges[i].bytes == 0) continue;
     chosen_.push_back(i);
-    simulated += kept(ranges[i]);
+    simulated += head(ranges[i]);
   }
   if (simulated == 0) return cost;
-  const double scale = static_cast<double>(asked) / static_cast<double>(simulated);
+  const double scale = static_cast<double>(capped) / static_cast<double>(simulated);
 
   const int64_t start_cycle = static_cast<int64_t>(std::ceil(start / part.tCK - 1e-6));
   const int64_t arrival = std::max({start_cycle, busy_until_, sys_->now()});
@@ -139,7 +165,7 @@ DramCost CommandDram::access(const DramRange* ranges, size_t n, double start) {
   const auto e0 = sys_->energy(sys_->now());
   for (size_t i : chosen_) {
     const DramRange& r = ranges[i];
-    uint64_t left = kept(r), addr = r.addr;
+    uint64_t left = head(r), addr = r.addr;
     while (left > 0) {
       const uint32_t sz = static_cast<uint32_t>(std::min<uint64_t>(left, s_.request_bytes));
       sys_->submit({arrival, addr, sz, r.write});
@@ -150,14 +176,22 @@ DramCost CommandDram::access(const DramRange* ranges, size_t n, double start) {
   const int64_t end = sys_->drain();
   const auto e1 = sys_->energy(end);
   const DramCounters& after = sys_->counters();
+  double tail_time = 0, tail_energy = 0;
+  for (int w = 0; w < 2; ++w) {
+    const double b = static_cast<double>(tail[w]);
+    tail_time += b * stream_[w].seconds_per_byte;
+    tail_energy += b * stream_[w].joules_per_byte;
+    for (int c = 0; c < kDramCmds; ++c) scaled_[c] += b * stream_[w].commands_per_byte[c];
+  }
   for (int c = 0; c < kDramCmds; ++c) {
     scaled_[c] += static_cast<double>(after.commands[c] - before.commands[c]) * scale;
   }
-  bytes_asked_ += static_cast<double>(asked);
+  bytes_asked_ += static_cast<double>(capped + tail[0] + tail[1]);
   bytes_simulated_ += static_cast<double>(simulated);
-  busy_until_ = arrival + static_cast<int64_t>(std::ceil(static_cast<double>(end - arrival) * scale));
+  const double seconds = static_cast<double>(end - arrival) * part.tCK * scale + tail_time;
+  busy_until_ = arrival + static_cast<int64_t>(std::ceil(seconds / part.tCK));
   cost.time = static_cast<double>(busy_until_ - start_cycle) * part.tCK;
-  cost.energy = ((e1.total() - e1.background) - (e0.total() - e0.background)) * scale;
+  cost.energy = ((e1.total() - e1.background) - (e0.total() - e0.background)) * scale + tail_energy;
   return cost;
 }
 

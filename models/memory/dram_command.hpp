@@ -2,8 +2,10 @@
 // The command-level DRAM as the simulator's DRAM ("device.dram.model": "command"): a
 // DramSystem behind the Dram interface. Each batch of address ranges becomes bursts at
 // those addresses. Long batches are sampled (docs/dram.md): a range is simulated up to
-// `sample_range_bytes`, and a batch up to about `sample_batch_bytes` by taking every
-// k-th range; time, energy and command counts scale by bytes asked / bytes simulated.
+// `sample_range_bytes` and the rest of it costs what a long sequential stream of the
+// same part costs (measured once, at construction); a batch is simulated up to about
+// `sample_batch_bytes` by taking every k-th range, whose time, energy and commands
+// then stand for all of them.
 #include <memory>
 
 #include "models/memory/dram.hpp"
@@ -37,6 +39,12 @@ class CommandDram final : public Dram {
   const Settings& settings() const { return s_; }
 
  private:
+  void calibrate();
+  struct Stream {
+    double seconds_per_byte = 0, joules_per_byte = 0;
+    double commands_per_byte[kDramCmds] = {};
+  };
+  Stream stream_[2];  // sequential read, write
   Settings s_;
   std::unique_ptr<DramSystem> sys_;
   int64_t busy_until_ = 0;  // cycle the last batch really ended (sampling stretches it)
