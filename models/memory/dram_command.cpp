@@ -25,8 +25,9 @@ const config::ParamTable kParams = {{
      {"auto"}},
     {"reserved", Quantity::Bytes, "0 B", "DRAM the model may not use (OS, other apps)", 0, 1e15},
     {"channels", Quantity::Integer, 1, "Independent channels (a power of two)", 1, 64},
-    {"address_mapping", Quantity::String, "row-bank-column-bankgroup-rank-channel",
-     "Address fields from most to least significant bit"},
+    {"address_mapping", Quantity::String, "auto",
+     "Address fields, most significant first (e.g. row-bank-column-bankgroup-rank-channel; column:N splits off N "
+     "low column bits); auto: bank groups interleave every 64 bytes"},
     {"bank_xor", Quantity::Boolean, false, "XOR bank and bank-group bits with low row bits"},
     {"scheduler",
      Quantity::String,

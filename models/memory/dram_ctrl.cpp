@@ -44,9 +44,10 @@ std::vector<std::string> AddressMapper::field_names() {
   return {kFieldNames, kFieldNames + kFieldKinds};
 }
 
-AddressMapper::AddressMapper(const DramOrganisation& org, unsigned channels, const std::string& scheme,
+AddressMapper::AddressMapper(const DramOrganisation& org, unsigned channels, const std::string& scheme_in,
                              bool bank_xor, const std::string& path)
     : bank_xor_(bank_xor) {
+  const std::string scheme = scheme_in == "auto" ? default_address_mapping(org) : scheme_in;
   if (channels == 0 || (channels & (channels - 1)) != 0) {
     config::fail_at(path, "the number of channels must be a power of two to map addresses");
   }
@@ -58,44 +59,80 @@ AddressMapper::AddressMapper(const DramOrganisation& org, unsigned channels, con
                                         log2u(channels)};
   bank_bits_ = widths[kBank];
   group_bits_ = widths[kBankGroup];
-  std::vector<int> order;
+  // Fields most significant first; "column:N" places the N lowest column bits apart
+  // from the rest of the column (e.g. below the bank group, so that a 64-byte line of
+  // two 32-byte bursts stays in one row).
+  struct Part {
+    int kind;
+    bool low;  // the "column:N" part
+  };
+  std::vector<Part> order;
+  unsigned seen[kFieldKinds] = {};
+  int low_column = -1;
   size_t start = 0;
   while (start <= scheme.size()) {
     const size_t dash = scheme.find('-', start);
-    const std::string name =
+    const std::string token =
         scheme.substr(start, dash == std::string::npos ? std::string::npos : dash - start);
+    std::string name = token;
+    const size_t colon = token.find(':');
+    if (colon != std::string::npos) {
+      const std::string n = token.substr(colon + 1);
+      name.resize(colon);
+      if (name != "column" || n.empty() || n.size() > 2 ||
+          n.find_first_not_of("0123456789") != std::string::npos || std::stoul(n) > widths[kColumn]) {
+        config::fail_at(path, "'" + token + "' in '" + scheme +
+                                  "': only column takes ':N', N low column bits (0 to " +
+                                  std::to_string(widths[kColumn]) + ")");
+      }
+      if (low_column >= 0) config::fail_at(path, "'" + scheme + "' splits the column twice");
+      low_column = static_cast<int>(std::stoul(n));
+    }
     const auto* it = std::find(kFieldNames, kFieldNames + kFieldKinds, name);
     if (it == kFieldNames + kFieldKinds) {
       std::string msg = "'" + name + "' in '" + scheme +
-                        "' is not an address field (fields: row, rank, bankgroup, "
-                        "bank, column, channel, most significant first, joined by '-')";
+                        "' is not an address field (fields: row, rank, bankgroup, bank, column, channel, "
+                        "most significant first, joined by '-'; column:N splits off N low column bits)";
       const std::string s = config::suggest(name, field_names());
       if (!s.empty()) msg += "; did you mean '" + s + "'?";
       config::fail_at(path, msg);
     }
     const int kind = static_cast<int>(it - kFieldNames);
-    if (std::find(order.begin(), order.end(), kind) != order.end()) {
-      config::fail_at(path, "'" + name + "' appears twice in '" + scheme + "'");
-    }
-    order.push_back(kind);
+    const bool low = colon != std::string::npos;
+    if (!low && seen[kind]++ > 0) config::fail_at(path, "'" + name + "' appears twice in '" + scheme + "'");
+    order.push_back({kind, low});
     if (dash == std::string::npos) break;
     start = dash + 1;
   }
-  if (order.size() != kFieldKinds) {
-    config::fail_at(path,
-                    "'" + scheme + "' must name each of row, rank, bankgroup, bank, column and channel once");
+  for (int k = 0; k < kFieldKinds; ++k) {
+    if (seen[k] == 0) {
+      config::fail_at(path,
+                      "'" + scheme + "' must name each of row, rank, bankgroup, bank, column and channel");
+    }
   }
+  const unsigned low = low_column < 0 ? 0 : static_cast<unsigned>(low_column);
   unsigned shift = log2u(org.burst_bytes());
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    fields_.push_back({*it, shift, widths[*it]});
-    shift += widths[*it];
+    unsigned bits = widths[it->kind], into = 0;
+    if (it->kind == kColumn) {
+      bits = it->low ? low : widths[kColumn] - low;
+      into = it->low ? 0 : low;
+    }
+    fields_.push_back({it->kind, shift, bits, into});
+    shift += bits;
   }
   total_bits_ = shift;
 }
 
+std::string default_address_mapping(const DramOrganisation& org) {
+  const unsigned low = org.burst_bytes() >= 64 ? 0 : log2u(64 / org.burst_bytes());
+  return low == 0 ? "row-bank-column-bankgroup-rank-channel"
+                  : "row-bank-column-bankgroup-column:" + std::to_string(low) + "-rank-channel";
+}
+
 DramAddress AddressMapper::map(uint64_t addr) const {
   uint64_t v[kFieldKinds] = {};
-  for (const auto& f : fields_) v[f.kind] = (addr >> f.shift) & ((uint64_t{1} << f.bits) - 1);
+  for (const auto& f : fields_) v[f.kind] |= ((addr >> f.shift) & ((uint64_t{1} << f.bits) - 1)) << f.into;
   if (bank_xor_) {
     v[kBank] ^= v[kRow] & ((uint64_t{1} << bank_bits_) - 1);
     v[kBankGroup] ^= (v[kRow] >> bank_bits_) & ((uint64_t{1} << group_bits_) - 1);

@@ -28,7 +28,8 @@ struct DramAddress {
 
 /// Splits a byte address into DRAM coordinates. `scheme` lists the fields from the most to
 /// the least significant bit, e.g. "row-bank-bankgroup-rank-column-channel"; the byte
-/// offset inside a burst is always the lowest bits. With `bank_xor`, the bank and bank
+/// offset inside a burst is always the lowest bits, and "column:N" places the N lowest
+/// column bits apart from the rest ("row-bank-column-bankgroup-column:1-rank-channel"). With `bank_xor`, the bank and bank
 /// group are XORed with low row bits (permutation-based interleaving, Zhang et al.,
 /// MICRO 2000), so rows that conflict in one bank spread over banks.
 class AddressMapper {
@@ -44,6 +45,7 @@ class AddressMapper {
   struct Field {
     int kind;  // index into field_names()
     unsigned shift, bits;
+    unsigned into;  // position of these bits within the field's value (split column)
   };
   std::vector<Field> fields_;
   unsigned total_bits_ = 0;
@@ -51,12 +53,16 @@ class AddressMapper {
   bool bank_xor_ = false;
 };
 
+/// The default scheme for a part: bank groups interleave every 64 bytes (so streams see
+/// tCCD_S, and a 64-byte line stays in one row), then ranks and channels.
+std::string default_address_mapping(const DramOrganisation& org);
+
 struct DramControllerSettings {
   enum class Scheduler { FrFcfs, Fcfs };
   enum class PagePolicy { Open, Closed };
   enum class Refresh { AllBank, PerBank, Off };
   unsigned channels = 1;
-  std::string address_mapping = "row-bank-column-bankgroup-rank-channel";
+  std::string address_mapping = "auto";  // "auto": default_address_mapping()
   bool bank_xor = false;
   Scheduler scheduler = Scheduler::FrFcfs;
   PagePolicy page_policy = PagePolicy::Open;

@@ -139,3 +139,36 @@ TEST_CASE("the bandwidth and command DRAM models agree on the default experiment
   CHECK(d["commands"]["ACT"]["value"].get<double>() > 0);
   CHECK(d["simulated_fraction"]["value"].get<double>() < 1.0);
 }
+
+TEST_CASE("sampling long DRAM batches stays within 2% of simulating every burst", "[cli][dram]") {
+  // A mid-size model pinned whole in DRAM: about 27 MB of reads per token, long enough
+  // that the default sampling simulates 4 % of the bytes.
+  TempDir tmp;
+  write_text(tmp / "e.json",
+             json{{"extends", {"builtin:hw/phone-lpddr5x-command.json", "builtin:models/tiny.json"}},
+                  {"model",
+                   {{"layers", 4},
+                    {"hidden_size", 512},
+                    {"intermediate_size", 1408},
+                    {"heads", 8},
+                    {"kv_heads", 2},
+                    {"head_dim", 64},
+                    {"vocab_size", 4096}}},
+                  {"weight_store", {{"pinned", {"*"}}}},
+                  {"run", {{"tokens", 2}, {"warmup_tokens", 1}, {"prompt_tokens", 16}}}}
+                 .dump());
+  auto dram_time = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = {"run", "-c", tmp / "e.json", "--format", "json", "--no-progress"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    const json r = json::parse(run_expect(a, kOk).out);
+    return std::pair{r["metrics"]["time_breakdown"]["dram"].get<double>(),
+                     r["stats"]["dram"]["simulated_fraction"]["value"].get<double>()};
+  };
+  const auto [sampled, fraction] = dram_time({});
+  const auto [exact, all] =
+      dram_time({"--set", "device.dram.sample_range_bytes=0", "--set", "device.dram.sample_batch_bytes=0"});
+  INFO("sampled " << sampled << " s (" << fraction << " simulated), exact " << exact << " s");
+  CHECK(all == 1.0);
+  CHECK(fraction < 0.1);
+  CHECK(sampled == Approx(exact).epsilon(0.02));
+}

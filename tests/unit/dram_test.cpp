@@ -137,6 +137,24 @@ TEST_CASE("dram: address mapping puts each field where the scheme says") {
                     Catch::Contains("did you mean 'bankgroup'"));
   CHECK_THROWS_WITH(AddressMapper(p.org, 3, "row-bank-bankgroup-rank-column-channel", false),
                     Catch::Contains("power of two"));
+  // A split column: 2 low column bits below the bank group, the other 5 above it.
+  AddressMapper split(p.org, 1, "row-bank-column-bankgroup-column:2-rank-channel", false);
+  const DramAddress s = split.map((uint64_t{9} << 16) | (uint64_t{2} << 14) | (uint64_t{21} << 9) |
+                                  (1u << 8) | (uint64_t{3} << 6));
+  CHECK(s.column == (21u << 2 | 3u));
+  CHECK(s.bank_group == 1);
+  CHECK(s.bank == 2);
+  CHECK(s.row == 9);
+  CHECK_THROWS_WITH(AddressMapper(p.org, 1, "row-bank-column-bankgroup-bank:1-rank-channel", false),
+                    Catch::Contains("only column takes"));
+  CHECK_THROWS_WITH(AddressMapper(p.org, 1, "row-bank-column-bankgroup-rank", false),
+                    Catch::Contains("must name each"));
+  // auto: 64-byte lines stay in one bank; 32-byte bursts get one low column bit.
+  CHECK(default_address_mapping(p.org) == "row-bank-column-bankgroup-rank-channel");
+  DramOrganisation lp = p.org;
+  lp.channel_width_bits = 16;
+  lp.burst_length = 16;
+  CHECK(default_address_mapping(lp) == "row-bank-column-bankgroup-column:1-rank-channel");
 }
 
 TEST_CASE("dram: tRCD and CL bind a read to a closed bank") {
