@@ -232,6 +232,11 @@ struct DramSystem::Channel {
   uint8_t index = 0;
   uint64_t dirty = ~uint64_t{0};  // banks whose choice must be recomputed
   uint64_t active = 0;            // banks with something to do
+  // Per bank, for the scan: the choice's cycle as far as the bank and its group allow
+  // (refreshed when either changes), its command and class, and its rank.
+  std::vector<int64_t> group_time;
+  std::vector<uint8_t> cmd_of, klass_of, rank_of;
+  std::vector<uint64_t> seq_of;
   void touch(uint32_t bank) {
     dirty |= uint64_t{1} << bank;
     valid = false;
@@ -264,7 +269,13 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
     ch.groups.resize(o.ranks * o.bank_groups);
     ch.banks.resize(o.ranks * o.banks());
     ch.choices.resize(ch.banks.size());
+    ch.group_time.assign(ch.banks.size(), 0);
+    ch.cmd_of.assign(ch.banks.size(), 0);
+    ch.klass_of.assign(ch.banks.size(), 0);
+    ch.rank_of.assign(ch.banks.size(), 0);
+    ch.seq_of.assign(ch.banks.size(), 0);
     for (unsigned i = 0; i < ch.banks.size(); ++i) {
+      ch.rank_of[i] = static_cast<uint8_t>(i / o.banks());
       ch.banks[i].rank = static_cast<uint16_t>(i / o.banks());
       ch.banks[i].in_rank = static_cast<uint16_t>(i % o.banks());
       ch.banks[i].group = static_cast<uint16_t>(i / o.banks_per_group);  // flat group index
@@ -388,7 +399,7 @@ Choice choose(const Settings& s, const std::vector<Burst>& pool, const Bank& b, 
       }
       c.any = true;
       c.cmd = DramCmd::PRE;
-      c.seq = std::numeric_limits<uint64_t>::max();
+      c.seq = std::numeric_limits<uint64_t>::max() - 1;  // after every request; below "none"
     }
     return c;
   }
@@ -415,17 +426,6 @@ Choice bank_choice(const Settings& s, const std::vector<Burst>& pool, const Bank
   return c;
 }
 
-// The first cycle, from `floor` on, the timing constraints allow a bank's choice: its
-// own constraint (cached in the choice) and those it shares with its group and rank.
-inline int64_t choice_time(const DramPart& p, const Choice& c, const std::vector<Group>& groups,
-                           const std::vector<Rank>& ranks, int64_t floor) {
-  const int k = static_cast<int>(c.cmd);
-  const Rank& r = ranks[c.rank];
-  int64_t t = std::max({c.base, groups[c.group].next[k], r.next[k], floor});
-  if (c.cmd == DramCmd::ACT) t = std::max(t, r.faw[r.faw_i] + p.t.FAW);
-  return t;
-}
-
 }  // namespace
 
 void DramSystem::step_refresh_due(Channel& ch) {
@@ -441,6 +441,14 @@ void DramSystem::step_refresh_due(Channel& ch) {
     }
   }
   ch.touch_all();
+}
+
+void DramSystem::refresh_group_times(Channel& ch, unsigned group) {
+  const unsigned bpg = part_.org.banks_per_group;
+  const Group& g = ch.groups[group];
+  for (unsigned j = group * bpg; j < (group + 1) * bpg; ++j) {
+    ch.group_time[j] = std::max(ch.choices[j].base, g.next[ch.cmd_of[j]]);
+  }
 }
 
 void DramSystem::issue(Channel& ch) {
@@ -554,6 +562,8 @@ void DramSystem::issue(Channel& ch) {
       break;
     }
   }
+  // The command moved its group's constraints: the group's banks' times follow.
+  if (c.cmd == DramCmd::ACT || c.cmd == DramCmd::RD || c.cmd == DramCmd::WR) refresh_group_times(ch, b.group);
 }
 
 void DramSystem::run(int64_t limit, bool until_drained) {
@@ -595,30 +605,49 @@ void DramSystem::run(int64_t limit, bool until_drained) {
           Bank& b = ch.banks[bi];
           const Rank& r = ch.ranks[b.rank];
           const bool blocked = r.ref_pending || (r.pb_owed > 0 && b.in_rank % pb_stride == r.pb_next);
-          ch.choices[bi] = bank_choice(s_, ch.pool, b, mode, blocked);
-          if (ch.choices[bi].any) {
+          const Choice& k = ch.choices[bi] = bank_choice(s_, ch.pool, b, mode, blocked);
+          ch.cmd_of[bi] = static_cast<uint8_t>(k.cmd);
+          ch.klass_of[bi] = k.klass;
+          ch.seq_of[bi] = k.seq;
+          ch.group_time[bi] = std::max(k.base, ch.groups[b.group].next[static_cast<int>(k.cmd)]);
+          if (k.any) {
             ch.active |= uint64_t{1} << bi;
           } else {
             ch.active &= ~(uint64_t{1} << bi);
           }
         }
         ch.dirty = 0;
-        // Two passes keep the branches predictable: the least (cycle, class) key over the
-        // active banks, then the oldest request among the banks that reach it.
+        // Each bank's cycle is its bank-and-group time, its rank's constraint on the
+        // command (the same for every bank of the rank) and the floor. Two passes keep
+        // the branches predictable: the least (cycle, class) key, then the oldest
+        // request among the banks that reach it.
+        int64_t rank_bound[8 * 4];
+        for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
+          const Rank& r = ch.ranks[ri];
+          rank_bound[ri * 4 + kACT] = std::max({r.next[kACT], r.faw[r.faw_i] + part_.t.FAW, floor});
+          rank_bound[ri * 4 + static_cast<int>(DramCmd::PRE)] = floor;
+          rank_bound[ri * 4 + kRD] = std::max(r.next[kRD], floor);
+          rank_bound[ri * 4 + kWR] = std::max(r.next[kWR], floor);
+        }
         Candidate c;
         int64_t keys[64];
         int64_t least = std::numeric_limits<int64_t>::max();
         for (uint64_t a = ch.active; a; a &= a - 1) {
           const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(a));
-          const Choice& k = ch.choices[bi];
-          keys[bi] = choice_time(part_, k, ch.groups, ch.ranks, floor) * 4 + k.klass;
+          keys[bi] = std::max(ch.group_time[bi], rank_bound[ch.rank_of[bi] * 4 + ch.cmd_of[bi]]) * 4 +
+                     ch.klass_of[bi];
           least = std::min(least, keys[bi]);
         }
         if (ch.active) {
-          uint32_t pick = kNone;
+          // Branch-free: ties are common (banks waiting on one rank constraint).
+          uint32_t pick = 0;
+          uint64_t best_seq = std::numeric_limits<uint64_t>::max();
           for (uint64_t a = ch.active; a; a &= a - 1) {
             const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(a));
-            if (keys[bi] == least && (pick == kNone || ch.choices[bi].seq < ch.choices[pick].seq)) pick = bi;
+            const uint64_t sq = keys[bi] == least ? ch.seq_of[bi] : std::numeric_limits<uint64_t>::max();
+            const bool better = sq < best_seq;
+            best_seq = better ? sq : best_seq;
+            pick = better ? bi : pick;
           }
           const Choice& k = ch.choices[pick];
           c.time = least / 4;

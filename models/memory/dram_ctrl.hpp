@@ -135,6 +135,7 @@ class DramSystem {
   bool admit_one();
   void step_refresh_due(Channel& ch);
   void issue(Channel& ch);
+  void refresh_group_times(Channel& ch, unsigned group);
   void complete_burst(uint64_t request, int64_t done);
   void run(int64_t limit, bool until_drained);
   bool quiet() const;  // no request anywhere, every bank closed, no refresh owed
