@@ -52,7 +52,7 @@ uint64_t chunks_touched(const traces::ModelLayout& l, const std::vector<traces::
 void bench_store(uint64_t tokens, const std::string& policy) {
   sim::Experiment exp = sim::build_experiment(bench_config(tokens, policy));
   const auto steps = sim::generate_steps(exp);
-  cache::WeightStore store(*exp.layout, exp.store, std::move(exp.replacement));
+  cache::WeightStore store(*exp.layout, exp.store, exp.make_replacement);
   const std::vector<uint64_t> future =
       store.needs_future() ? store.future_uses(steps) : std::vector<uint64_t>{};
   const uint64_t* cursor = future.empty() ? nullptr : future.data();

@@ -36,6 +36,15 @@ const config::ParamTable kStoreParams = {{
      "Data read from flash is written to DRAM and read back by compute (counts as DRAM traffic)"},
     {"flash_dram_concurrent", Quantity::Boolean, true,
      "Flash and DRAM transfers of one op overlap (time = max) rather than serialise (time = sum)"},
+    {"cache_partition",
+     Quantity::String,
+     "global",
+     "One cache over all cached tensors, or per_tensor: the capacity split evenly over them, each with its "
+     "own "
+     "replacement (the DIP paper's accounting)",
+     -INFINITY,
+     INFINITY,
+     {"global", "per_tensor"}},
 }};
 const config::ParamTable kRunParams = {{
     {"tokens", Quantity::Integer, 8, "Decode steps measured", 1, 1e7},
@@ -182,7 +191,9 @@ Experiment build_experiment(const json& raw) {
   }
   const auto& rentry =
       Registry<cache::Replacement>::instance().at(storep.text("cache_policy"), "weight_store.cache_policy");
-  e.replacement = rentry.make(Params(*rentry.params, json::object(), "weight_store.cache_policy"));
+  const Params rparams(*rentry.params, json::object(), "weight_store.cache_policy");
+  e.make_replacement = [make = rentry.make, rparams] { return make(rparams); };
+  e.store.partition_per_tensor = storep.text("cache_partition") == "per_tensor";
   e.store.staging_traffic = storep.flag("staging_traffic");
   e.flash_dram_concurrent = storep.flag("flash_dram_concurrent");
   const bool auto_cache = storep.is_keyword("cache_capacity");

@@ -41,7 +41,7 @@ struct Experiment {
   std::unique_ptr<compute::Engine> compute;
   std::unique_ptr<traces::ModelLayout> layout;
   std::unique_ptr<traces::Policy> policy;
-  std::unique_ptr<cache::Replacement> replacement;
+  cache::WeightStore::ReplacementFactory make_replacement;  // one per cache partition
   cache::StoreSettings store;
   RunSettings run;
   Footprint footprint;

@@ -8,7 +8,7 @@
 namespace edgesim::sim {
 
 SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
-  cache::WeightStore store(*exp.layout, exp.store, std::move(exp.replacement));
+  cache::WeightStore store(*exp.layout, exp.store, exp.make_replacement);
   std::unique_ptr<OpSource> source;
   std::vector<uint64_t> future;
 
@@ -53,6 +53,7 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
   SimulationResult result;
   result.steps = records.size();
   result.metrics = compute_metrics(records, exp.run.warmup_tokens, exp.footprint, exp.static_power);
+  if (const auto m = exp.policy->metrics(); !m.is_null()) result.metrics["sparsity"] = m;
   result.stats = stats.to_json();
   result.stats["systemc"] = {
       {"delta_cycles",

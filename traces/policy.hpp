@@ -6,6 +6,8 @@
 #include <random>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "traces/model_layout.hpp"
 
 namespace edgesim::traces {
@@ -40,6 +42,13 @@ class Policy {
   virtual bool needs_input(const OpSpec& op) const = 0;
   /// Fills one chunk set per tensor of `op` (sets has op.tensors.size() entries).
   virtual void select(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) = 0;
+  /// What the policy measured over the run (e.g. its accuracy proxy), for the results'
+  /// metrics; null when it has nothing to say.
+  virtual nlohmann::json metrics() const { return nullptr; }
 };
+
+/// The dense choice: every chunk of every tensor, and the current token's row of an
+/// embedding table. Sparsity policies use it for the ops they leave dense.
+void select_dense(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets);
 
 }  // namespace edgesim::traces

@@ -28,10 +28,29 @@ std::vector<Placement> place_tensors(const traces::ModelLayout& layout,
 }
 
 WeightStore::WeightStore(const traces::ModelLayout& layout, StoreSettings settings,
-                         std::unique_ptr<Replacement> replacement)
-    : layout_(layout), settings_(std::move(settings)), replacement_(std::move(replacement)) {
+                         const ReplacementFactory& make_replacement)
+    : layout_(layout), settings_(std::move(settings)) {
   resident_.assign(layout.total_chunks(), 0);
-  replacement_->reset(layout.total_chunks());
+  part_of_.assign(layout.tensors().size(), -1);
+  uint32_t n_cached = 0;
+  for (size_t i = 0; i < layout.tensors().size(); ++i) n_cached += settings_.placement[i] == Placement::Cache;
+  if (!settings_.partition_per_tensor || n_cached == 0) {
+    parts_.push_back({make_replacement(), 0, settings_.cache_capacity, 0, 0});
+    parts_[0].replacement->reset(layout.total_chunks());
+    for (size_t i = 0; i < layout.tensors().size(); ++i) {
+      if (settings_.placement[i] == Placement::Cache) part_of_[i] = 0;
+    }
+  } else {
+    const uint64_t share = settings_.cache_capacity / n_cached;
+    for (size_t i = 0; i < layout.tensors().size(); ++i) {
+      if (settings_.placement[i] != Placement::Cache) continue;
+      const auto& t = layout.tensors()[i];
+      part_of_[i] = static_cast<int32_t>(parts_.size());
+      parts_.push_back({make_replacement(), t.first_chunk, share, 0, parts_.size() * share});
+      parts_.back().replacement->reset(t.chunks);
+    }
+  }
+  needs_future_ = parts_[0].replacement->needs_future();
   for (size_t i = 0; i < layout.tensors().size(); ++i) {
     if (settings_.placement[i] != Placement::Dram) continue;
     const auto& t = layout.tensors()[i];
@@ -67,34 +86,44 @@ uint64_t WeightStore::chunk_address(uint32_t tensor, uint64_t local) const {
   const uint64_t off = dram_.tensor_base[tensor] + local * layout_.tensors()[tensor].chunk_bytes;
   switch (settings_.placement[tensor]) {
     case Placement::Dram: return off;
-    case Placement::Cache: return dram_.cache_base + off % dram_.cache_size;
+    case Placement::Cache: {
+      const Partition& p = parts_[static_cast<size_t>(part_of_[tensor])];
+      if (parts_.size() == 1) return dram_.cache_base + off % dram_.cache_size;
+      return dram_.cache_base + p.dram_offset +
+             (local * layout_.tensors()[tensor].chunk_bytes) % std::max<uint64_t>(p.capacity, 1);
+    }
     case Placement::Flash: break;
   }
   return dram_.staging_base + off;
 }
 
-inline void WeightStore::touch(uint32_t chunk, uint64_t chunk_bytes, uint64_t next_use, LoadCost& cost) {
+inline void WeightStore::touch(Partition& p, uint32_t chunk, uint64_t chunk_bytes, uint64_t next_use,
+                               LoadCost& cost) {
+  Replacement& r = *p.replacement;
+  const uint32_t local = chunk - p.first_chunk;
   if (resident_[chunk]) {
     ++cost.hits;
     cost.hit_bytes += chunk_bytes;
-    replacement_->on_hit(chunk, next_use);
+    r.on_hit(local, next_use);
     return;
   }
   ++cost.misses;
   cost.miss_bytes += chunk_bytes;
-  if (chunk_bytes > settings_.cache_capacity) return;  // can never fit: read through
-  if (used_ + chunk_bytes > settings_.cache_capacity && replacement_->bypass(chunk, next_use)) return;
-  while (used_ + chunk_bytes > settings_.cache_capacity) {
-    const uint32_t v = replacement_->victim();
+  if (chunk_bytes > p.capacity) return;  // can never fit: read through
+  if (p.used + chunk_bytes > p.capacity && r.bypass(local, next_use)) return;
+  while (p.used + chunk_bytes > p.capacity) {
+    const uint32_t v = r.victim() + p.first_chunk;
     const auto& vt = layout_.tensors()[layout_.tensor_of_chunk(v)];
     if (!resident_[v]) throw SimError("internal: replacement policy chose a chunk that is not resident");
-    replacement_->on_evict(v);
+    r.on_evict(v - p.first_chunk);
     resident_[v] = 0;
+    p.used -= vt.chunk_bytes;
     used_ -= vt.chunk_bytes;
   }
   resident_[chunk] = 1;
+  p.used += chunk_bytes;
   used_ += chunk_bytes;
-  replacement_->on_insert(chunk, next_use);
+  r.on_insert(local, next_use);
 }
 
 void WeightStore::access(uint32_t tensor, const ChunkSet& set, LoadCost& cost, const uint64_t*& next_use) {
@@ -148,15 +177,25 @@ void WeightStore::access(uint32_t tensor, const ChunkSet& set, LoadCost& cost, c
     return;
   }
 
-  // Cached: per-chunk lookups; consecutive misses form one flash read.
+  // Cached: the op's chunks are looked up as a batch against the cache as it was before
+  // the op (a hit is read from DRAM and becomes most recent), then its misses are
+  // inserted, so one op's misses never evict its own hits before they are read.
+  // Consecutive misses form one flash read.
   const bool future = next_use != nullptr;
+  Partition& part = parts_[static_cast<size_t>(part_of_[tensor])];
   uint64_t run = 0;
   uint32_t prev_local = 0, run_first = 0;
   const uint64_t hits_before = cost.hit_bytes;
+  pending_.clear();
   auto visit = [&](uint32_t local) {
     const uint32_t chunk = t.first_chunk + local;
     const bool hit = resident_[chunk] != 0;
-    touch(chunk, cb, future ? *next_use++ : Replacement::kNever, cost);
+    const uint64_t nu = future ? *next_use++ : Replacement::kNever;
+    if (hit) {
+      touch(part, chunk, cb, nu, cost);
+    } else {
+      pending_.push_back({chunk, nu});
+    }
     if (hit || (run > 0 && local != prev_local + 1)) {
       if (run > 0) add_flash_run(run, run_first);
       run = 0;
@@ -174,6 +213,7 @@ void WeightStore::access(uint32_t tensor, const ChunkSet& set, LoadCost& cost, c
     for (uint32_t id : set.ids) visit(id);
   }
   if (run > 0) add_flash_run(run, run_first);
+  for (const auto& [chunk, nu] : pending_) touch(part, chunk, cb, nu, cost);
   cost.dram_read_bytes += cost.hit_bytes - hits_before;
 }
 

@@ -4,6 +4,7 @@
 // cache works per chunk over flat arrays (O(1) per access for LRU, LFU and FIFO), and
 // consecutive missing chunks coalesce into one flash read.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -49,7 +50,10 @@ struct StoreSettings {
   uint64_t cache_capacity = 0;       // bytes of DRAM for the weight cache
   bool staging_traffic = true;       // flash data passes through DRAM: written, then read
   bool dram_addresses = false;       // record DRAM addresses (a command-level DRAM wants them)
-  uint64_t kv_bytes_per_layer = 0;   // KV-cache region of one layer at the longest context
+  /// One cache over every cached tensor, or the capacity split evenly over the cached
+  /// tensors, each with its own replacement state (the DIP paper's accounting).
+  bool partition_per_tensor = false;
+  uint64_t kv_bytes_per_layer = 0;  // KV-cache region of one layer at the longest context
 };
 
 /// Where things live in DRAM when addresses matter: pinned tensors back to back from 0,
@@ -64,8 +68,9 @@ struct DramLayout {
 
 class WeightStore final : public traces::ResidencyView {
  public:
+  using ReplacementFactory = std::function<std::unique_ptr<Replacement>()>;
   WeightStore(const traces::ModelLayout& layout, StoreSettings settings,
-              std::unique_ptr<Replacement> replacement);
+              const ReplacementFactory& make_replacement);
 
   /// Reads `set` of tensor `tensor`, adding its cost to `cost`. For a policy that
   /// needs_future(), `next_use` points at the next-use positions of the coming cached
@@ -76,7 +81,9 @@ class WeightStore final : public traces::ResidencyView {
   Placement placement(uint32_t tensor) const { return settings_.placement[tensor]; }
   uint64_t capacity() const { return settings_.cache_capacity; }
   uint64_t used() const { return used_; }
-  bool needs_future() const { return replacement_->needs_future(); }
+  bool needs_future() const { return needs_future_; }
+  /// Cache partitions: one, or one per cached tensor.
+  size_t partitions() const { return parts_.size(); }
   const DramLayout& dram_layout() const { return dram_; }
   bool dram_addresses() const { return settings_.dram_addresses; }
   /// DRAM address of local chunk `local` of `tensor` (dram_addresses only).
@@ -87,10 +94,19 @@ class WeightStore final : public traces::ResidencyView {
   std::vector<uint64_t> future_uses(const std::vector<traces::Step>& steps) const;
 
  private:
-  void touch(uint32_t chunk, uint64_t chunk_bytes, uint64_t next_use, LoadCost& cost);
+  // A cache (or one tensor's share of it): replacement state over local chunk ids.
+  struct Partition {
+    std::unique_ptr<Replacement> replacement;
+    uint32_t first_chunk = 0;  // global id of local chunk 0
+    uint64_t capacity = 0, used = 0, dram_offset = 0;
+  };
+  void touch(Partition& p, uint32_t chunk, uint64_t chunk_bytes, uint64_t next_use, LoadCost& cost);
   const traces::ModelLayout& layout_;
   StoreSettings settings_;
-  std::unique_ptr<Replacement> replacement_;
+  std::vector<Partition> parts_;
+  std::vector<int32_t> part_of_;                        // per tensor: its partition, or -1
+  std::vector<std::pair<uint32_t, uint64_t>> pending_;  // an op's misses: chunk, next use
+  bool needs_future_ = false;
   std::vector<uint8_t> resident_;  // per global chunk
   uint64_t used_ = 0;
   DramLayout dram_;

@@ -35,7 +35,7 @@ struct Fixture {
     s.placement[down] = where;
     s.cache_capacity = capacity_chunks * cb;
     s.staging_traffic = false;
-    return WeightStore(layout, s, make(policy));
+    return WeightStore(layout, s, [&] { return make(policy); });
   }
 };
 
@@ -46,13 +46,13 @@ ChunkSet list(std::initializer_list<uint32_t> ids) {
   return s;
 }
 
-// Scans chunks [0, n) of the tensor `passes` times; returns total hits.
+// Scans chunks [0, n) of the tensor `passes` times, one chunk per access (as successive
+// ops would); returns total hits.
 uint64_t cyclic_scan(WeightStore& ws, uint32_t tensor, uint32_t n, int passes, const uint64_t* future) {
-  ChunkSet s;
-  s.set_list();
-  for (uint32_t i = 0; i < n; ++i) s.ids.push_back(i);
   LoadCost cost;
-  for (int p = 0; p < passes; ++p) ws.access(tensor, s, cost, future);
+  for (int p = 0; p < passes; ++p) {
+    for (uint32_t i = 0; i < n; ++i) ws.access(tensor, list({i}), cost, future);
+  }
   return cost.hits;
 }
 
@@ -178,7 +178,7 @@ TEST_CASE("staging traffic counts flash data written to and read from DRAM", "[c
   s.placement.assign(f.layout.tensors().size(), Placement::Dram);
   s.placement[f.down] = Placement::Flash;
   s.staging_traffic = true;
-  WeightStore ws(f.layout, s, make("lru"));
+  WeightStore ws(f.layout, s, [] { return make("lru"); });
   LoadCost c;
   const uint64_t* none = nullptr;
   ws.access(f.down, list({0, 1}), c, none);
@@ -201,4 +201,59 @@ TEST_CASE("placement patterns match a class, its prefix, its last part or everyt
     CHECK((p[i] == Placement::Dram) == pinned);
   }
   CHECK(place_tensors(layout, {}, false)[0] == Placement::Flash);
+}
+
+TEST_CASE("an op's chunks are looked up before its misses are inserted", "[cache]") {
+  // One op reads 10 chunks through a 4-chunk LRU cache. Its hits are what the cache held
+  // before the op (the last 4 inserted by the previous pass), read from DRAM before the
+  // op's misses are inserted and evict them: 4 hits per pass after the first.
+  Fixture f;
+  auto lru = f.store("lru", 4);
+  ChunkSet all10;
+  all10.set_list();
+  for (uint32_t i = 0; i < 10; ++i) all10.ids.push_back(i);
+  LoadCost cost;
+  const uint64_t* none = nullptr;
+  lru.access(f.down, all10, cost, none);
+  CHECK(cost.hits == 0);
+  cost.clear();
+  lru.access(f.down, all10, cost, none);
+  CHECK(cost.hits == 4);
+  CHECK(cost.misses == 6);
+  // Then the 6 misses went in, the last 4 of them staying: chunks 2-5.
+  for (uint32_t c = 0; c < 10; ++c) {
+    CHECK(lru.resident(f.layout.tensors()[f.down].first_chunk + c) == (c >= 2 && c < 6));
+  }
+}
+
+TEST_CASE("a per-tensor cache splits the capacity evenly, each part with its own replacement", "[cache]") {
+  auto layout = test::tiny_layout();
+  const uint32_t gate = tensor(layout, "layers.0.mlp.gate"), down = tensor(layout, "layers.0.mlp.down");
+  StoreSettings s;
+  s.placement.assign(layout.tensors().size(), Placement::Dram);
+  s.placement[gate] = s.placement[down] = Placement::Cache;
+  const uint64_t cb = layout.tensors()[down].chunk_bytes;
+  REQUIRE(layout.tensors()[gate].chunk_bytes == 2 * cb);  // gate columns are twice as tall
+  s.cache_capacity = 8 * cb;
+  s.staging_traffic = false;
+  s.partition_per_tensor = true;
+  WeightStore ws(layout, s, [] { return make("lru"); });
+  REQUIRE(ws.partitions() == 2);
+  // 4 * cb each: 4 down chunks or 2 gate chunks; filling one never evicts the other.
+  LoadCost cost;
+  const uint64_t* none = nullptr;
+  ChunkSet d, g;
+  d.set_list();
+  g.set_list();
+  for (uint32_t i = 0; i < 4; ++i) d.ids.push_back(i);
+  for (uint32_t i = 0; i < 6; ++i) g.ids.push_back(i);
+  ws.access(down, d, cost, none);
+  ws.access(gate, g, cost, none);
+  cost.clear();
+  ws.access(down, d, cost, none);
+  CHECK(cost.hits == 4);
+  cost.clear();
+  ws.access(gate, g, cost, none);
+  CHECK(cost.hits == 2);  // the 2 gate chunks inserted last were still there
+  CHECK(ws.used() == 8 * cb);
 }

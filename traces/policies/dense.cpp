@@ -5,21 +5,26 @@
 #include "traces/policy.hpp"
 
 namespace edgesim::traces {
+
+void select_dense(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) {
+  for (size_t i = 0; i < op.tensors.size(); ++i) {
+    const Tensor& t = ctx.layout.tensors()[op.tensors[i]];
+    if (t.kind == TensorKind::Embedding && t.chunks > 1) {
+      sets[i].set_list();
+      sets[i].ids.push_back(ctx.info.token % t.chunks);
+    } else {
+      sets[i].set_all();
+    }
+  }
+}
+
 namespace {
 
 class DensePolicy final : public Policy {
  public:
   bool needs_input(const OpSpec&) const override { return false; }
   void select(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) override {
-    for (size_t i = 0; i < op.tensors.size(); ++i) {
-      const Tensor& t = ctx.layout.tensors()[op.tensors[i]];
-      if (t.kind == TensorKind::Embedding && t.chunks > 1) {
-        sets[i].set_list();
-        sets[i].ids.push_back(ctx.info.token % t.chunks);
-      } else {
-        sets[i].set_all();
-      }
-    }
+    select_dense(ctx, op, sets);
   }
 };
 

@@ -1,0 +1,152 @@
+#include "traces/activations.hpp"
+
+#include <cmath>
+
+#include "sim/errors.hpp"
+
+namespace edgesim::traces {
+
+using config::Quantity;
+
+const char* input_site_name(InputSite s) {
+  static const char* const kNames[kInputSites] = {"attn.qkv", "attn.o", "mlp.gate_up", "mlp.down"};
+  return kNames[static_cast<int>(s)];
+}
+
+bool op_input_site(const OpSpec& op, InputSite& site) {
+  if (op.layer < 0) return false;
+  if (op.kind == OpKind::Attention) {
+    site = InputSite::AttnQKV;
+    return true;
+  }
+  if (op.name.size() >= 8 && op.name.compare(op.name.size() - 8, 8, "attn_out") == 0) {
+    site = InputSite::AttnO;
+    return true;
+  }
+  if (op.name.size() >= 11 && op.name.compare(op.name.size() - 11, 11, "mlp_gate_up") == 0) {
+    site = InputSite::MlpGateUp;
+    return true;
+  }
+  if (op.name.size() >= 8 && op.name.compare(op.name.size() - 8, 8, "mlp_down") == 0) {
+    site = InputSite::MlpDown;
+    return true;
+  }
+  return false;
+}
+
+namespace {
+// Input width of each site, from the layer's tensors.
+uint64_t site_width(const ModelLayout& layout, int layer, InputSite site) {
+  static const char* const kTensor[kInputSites] = {"attn.q", "attn.o", "mlp.gate", "mlp.down"};
+  for (const auto& t : layout.tensors()) {
+    if (t.layer == layer && t.klass == kTensor[static_cast<int>(site)]) return t.cols;
+  }
+  throw SimError(std::string("internal: layer ") + std::to_string(layer) + " has no " +
+                 kTensor[static_cast<int>(site)]);
+}
+
+int layer_count(const ModelLayout& layout) {
+  int n = 0;
+  for (const auto& t : layout.tensors()) n = std::max(n, t.layer + 1);
+  return n;
+}
+}  // namespace
+
+SyntheticActivations::SyntheticActivations(const ModelLayout& layout, const SyntheticActivationSettings& s)
+    : s_(s), rng_(s.seed) {
+  const int layers = layer_count(layout);
+  streams_.resize(static_cast<size_t>(layers) * kInputSites);
+  std::uniform_real_distribution<double> u01(0, 1);
+  for (int l = 0; l < layers; ++l) {
+    for (int k = 0; k < kInputSites; ++k) {
+      const auto site = static_cast<InputSite>(k);
+      Stream& st = streams_[static_cast<size_t>(l) * kInputSites + k];
+      const uint64_t n = site_width(layout, l, site);
+      const bool down = site == InputSite::MlpDown;
+      const double sigma = down ? s_.down_channel_sigma : s_.channel_sigma;
+      st.gaussian = (down ? s_.down_tail : s_.tail) == "gaussian";
+      st.scale.resize(n);
+      st.latent.resize(n);
+      st.value.resize(n);
+      for (uint64_t i = 0; i < n; ++i) {
+        double sc = std::exp(sigma * normal_(rng_));
+        if (u01(rng_) < s_.outlier_fraction) sc *= s_.outlier_scale;
+        st.scale[i] = static_cast<float>(sc);
+        st.latent[i] = normal_(rng_);
+      }
+    }
+  }
+}
+
+const std::vector<float>& SyntheticActivations::input(uint64_t step, int layer, InputSite site) {
+  Stream& st = streams_.at(static_cast<size_t>(layer) * kInputSites + static_cast<int>(site));
+  if (st.step == step) return st.value;
+  // Advance the latent AR(1) process to this step (one update per step elapsed).
+  const float rho = static_cast<float>(s_.token_correlation);
+  const float innov = std::sqrt(1.0f - rho * rho);
+  const uint64_t updates = st.step == UINT64_MAX ? 0 : std::min<uint64_t>(step - st.step, 64);
+  for (uint64_t k = 0; k < updates; ++k) {
+    for (auto& u : st.latent) u = rho * u + innov * normal_(rng_);
+  }
+  st.step = step;
+  const size_t n = st.latent.size();
+  for (size_t i = 0; i < n; ++i) {
+    const float u = st.latent[i];
+    float mag;
+    if (st.gaussian) {
+      mag = std::fabs(u);
+    } else {
+      // Laplace(0, 1) quantile of Phi(u), by symmetry: -ln(2 Phi(-|u|)) = -ln(erfc(|u|/sqrt 2)).
+      mag = -std::log(std::erfc(std::fabs(u) * 0.70710678f));
+    }
+    st.value[i] = std::copysign(st.scale[i] * mag, u);
+  }
+  return st.value;
+}
+
+const std::vector<config::ParamDecl>& activation_param_decls() {
+  static const std::vector<config::ParamDecl> kDecls = {
+      {"activations", Quantity::String, "synthetic",
+       "Source of layer inputs: synthetic (docs/sparsity.md), or a .npz of captured activations"},
+      {"act_tail",
+       Quantity::String,
+       "laplace",
+       "Synthetic: marginal of the inputs",
+       -INFINITY,
+       INFINITY,
+       {"laplace", "gaussian"}},
+      {"act_channel_sigma", Quantity::Real, 0.5, "Synthetic: log-normal sigma of per-channel scales", 0, 5},
+      {"act_outlier_fraction", Quantity::Real, 0.002, "Synthetic: share of outlier channels", 0, 1},
+      {"act_outlier_scale", Quantity::Real, 20.0, "Synthetic: outlier channels' scale multiplier", 1, 1e6},
+      {"act_token_correlation", Quantity::Real, 0.6, "Synthetic: token-to-token correlation of the latent", 0,
+       0.999},
+      {"act_down_tail",
+       Quantity::String,
+       "laplace",
+       "Synthetic: marginal of the down-projection input",
+       -INFINITY,
+       INFINITY,
+       {"laplace", "gaussian"}},
+      {"act_down_channel_sigma", Quantity::Real, 0.8, "Synthetic: per-channel sigma of the down input", 0, 5},
+  };
+  return kDecls;
+}
+
+SyntheticActivationSettings activation_settings(const config::Params& p) {
+  const std::string& kind = p.text("activations");
+  if (kind != "synthetic") {
+    config::fail_at(p.path_of("activations"),
+                    "captured activations ('" + kind + "') are not supported yet; use \"synthetic\"");
+  }
+  SyntheticActivationSettings s;
+  s.tail = p.text("act_tail");
+  s.channel_sigma = p.number("act_channel_sigma");
+  s.outlier_fraction = p.number("act_outlier_fraction");
+  s.outlier_scale = p.number("act_outlier_scale");
+  s.token_correlation = p.number("act_token_correlation");
+  s.down_tail = p.text("act_down_tail");
+  s.down_channel_sigma = p.number("act_down_channel_sigma");
+  return s;
+}
+
+}  // namespace edgesim::traces
