@@ -15,134 +15,113 @@
 #include <numeric>
 
 #include "sim/registry.hpp"
-#include "traces/activations.hpp"
-#include "traces/policy.hpp"
+#include "traces/policies/input_pruning.hpp"
 
 namespace edgesim::traces {
+
+bool InputPruning::needs_input(const OpSpec& op) const {
+  InputSite site;
+  return op_input_site(op, site) && s_.keep[static_cast<int>(site)] < 1;
+}
+
+void InputPruning::select(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) {
+  InputSite site;
+  const bool masked = op_input_site(op, site) && s_.keep[static_cast<int>(site)] < 1;
+  if (!masked) {
+    select_dense(ctx, op, sets);
+    return;
+  }
+  if (!source_) {
+    s_.activations.seed = ctx.rng();
+    source_ = std::make_unique<SyntheticActivations>(ctx.layout, s_.activations);
+  }
+  const std::vector<float>& x = source_->input(ctx.step, op.layer, site);
+  const uint32_t n = static_cast<uint32_t>(x.size());
+  const uint32_t k = static_cast<uint32_t>(std::lround(s_.keep[static_cast<int>(site)] * n));
+  // The op's linear tensors whose columns are this input.
+  linears_.clear();
+  for (uint32_t ti : op.tensors) {
+    const Tensor& t = ctx.layout.tensors()[ti];
+    if (t.kind == TensorKind::Linear && t.cols == n && t.chunks == n) linears_.push_back(ti);
+  }
+  choose(ctx, x, k, kept_);
+  account(site, x, kept_);
+  for (size_t i = 0; i < op.tensors.size(); ++i) {
+    const uint32_t ti = op.tensors[i];
+    if (std::find(linears_.begin(), linears_.end(), ti) == linears_.end()) {
+      sets[i].set_all();
+      continue;
+    }
+    sets[i].set_list();
+    sets[i].ids = kept_;
+  }
+}
+
+nlohmann::json InputPruning::metrics() const {
+  nlohmann::json m = nlohmann::json::object();
+  double err_sum = 0;
+  uint64_t n = 0;
+  for (int k = 0; k < kInputSites; ++k) {
+    if (samples_[k] == 0) continue;
+    const double err = err_[k] / static_cast<double>(samples_[k]);
+    m[input_site_name(static_cast<InputSite>(k))] = {
+        {"kept_fraction", kept_sum_[k] / static_cast<double>(samples_[k])}, {"relative_error", err}};
+    err_sum += err_[k];
+    n += samples_[k];
+  }
+  // The accuracy proxy: mean over tokens, layers and masked sites of ||x - x_kept|| / ||x||,
+  // which is E||W(x - x_kept)|| / E||W x|| for weights with i.i.d. entries (docs/sparsity.md).
+  m["accuracy_proxy"] = n ? err_sum / static_cast<double>(n) : 0.0;
+  return m;
+}
+
+// Top-k of |x|, or, cache-aware, of |x| x w with w = 1 for cached columns and for the
+// fixed_top_n largest, gamma otherwise. Ids come out sorted.
+void InputPruning::choose(const PolicyContext& ctx, const std::vector<float>& x, uint32_t k,
+                          std::vector<uint32_t>& out) {
+  const uint32_t n = static_cast<uint32_t>(x.size());
+  score_.resize(n);
+  for (uint32_t i = 0; i < n; ++i) score_[i] = std::fabs(x[i]);
+  if (s_.cache_aware && s_.gamma < 1 && !linears_.empty()) {
+    const uint32_t fixed = static_cast<uint32_t>(std::lround(s_.fixed_top_fraction * k));
+    float threshold = std::numeric_limits<float>::infinity();
+    if (fixed > 0) {
+      order_ = score_;
+      std::nth_element(order_.begin(), order_.begin() + (fixed - 1), order_.end(), std::greater<float>());
+      threshold = order_[fixed - 1];  // scores at or above it are exempt
+    }
+    for (uint32_t i = 0; i < n; ++i) {
+      if (score_[i] >= threshold) continue;
+      bool cached = true;
+      for (uint32_t ti : linears_)
+        cached = cached && ctx.cache.resident(ctx.layout.tensors()[ti].first_chunk + i);
+      if (!cached) score_[i] *= static_cast<float>(s_.gamma);
+    }
+  }
+  idx_.resize(n);
+  std::iota(idx_.begin(), idx_.end(), 0u);
+  if (k < n) {
+    std::nth_element(idx_.begin(), idx_.begin() + k, idx_.end(), [&](uint32_t a, uint32_t b) {
+      return score_[a] > score_[b] || (score_[a] == score_[b] && a < b);
+    });
+  }
+  out.assign(idx_.begin(), idx_.begin() + k);
+  std::sort(out.begin(), out.end());
+}
+
+void InputPruning::account(InputSite site, const std::vector<float>& x, const std::vector<uint32_t>& kept) {
+  double total = 0, kept_energy = 0;
+  for (float v : x) total += static_cast<double>(v) * v;
+  for (uint32_t i : kept) kept_energy += static_cast<double>(x[i]) * x[i];
+  const int s = static_cast<int>(site);
+  err_[s] += total > 0 ? std::sqrt(std::max(0.0, total - kept_energy) / total) : 0.0;
+  kept_sum_[s] += static_cast<double>(kept.size()) / static_cast<double>(x.size());
+  ++samples_[s];
+}
+
 namespace {
 
 using config::Quantity;
-
-class InputPruning : public Policy {
- public:
-  struct Settings {
-    double keep[kInputSites] = {1, 1, 1, 1};  // kept fraction per site
-    bool cache_aware = false;
-    double gamma = 1;
-    double fixed_top_fraction = 0.5;  // fixed_top_n = this x k
-    SyntheticActivationSettings activations;
-  };
-  explicit InputPruning(const Settings& s) : s_(s) {}
-
-  bool cache_aware() const override { return s_.cache_aware; }
-
-  bool needs_input(const OpSpec& op) const override {
-    InputSite site;
-    return op_input_site(op, site) && s_.keep[static_cast<int>(site)] < 1;
-  }
-
-  void select(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) override {
-    InputSite site;
-    const bool masked = op_input_site(op, site) && s_.keep[static_cast<int>(site)] < 1;
-    if (!masked) {
-      select_dense(ctx, op, sets);
-      return;
-    }
-    if (!source_) {
-      s_.activations.seed = ctx.rng();
-      source_ = std::make_unique<SyntheticActivations>(ctx.layout, s_.activations);
-    }
-    const std::vector<float>& x = source_->input(ctx.step, op.layer, site);
-    const uint32_t n = static_cast<uint32_t>(x.size());
-    const uint32_t k = static_cast<uint32_t>(std::lround(s_.keep[static_cast<int>(site)] * n));
-    // The op's linear tensors whose columns are this input.
-    linears_.clear();
-    for (uint32_t ti : op.tensors) {
-      const Tensor& t = ctx.layout.tensors()[ti];
-      if (t.kind == TensorKind::Linear && t.cols == n && t.chunks == n) linears_.push_back(ti);
-    }
-    choose(ctx, x, k, kept_);
-    account(site, x, kept_);
-    for (size_t i = 0; i < op.tensors.size(); ++i) {
-      const uint32_t ti = op.tensors[i];
-      if (std::find(linears_.begin(), linears_.end(), ti) == linears_.end()) {
-        sets[i].set_all();
-        continue;
-      }
-      sets[i].set_list();
-      sets[i].ids = kept_;
-    }
-  }
-
-  nlohmann::json metrics() const override {
-    nlohmann::json m = nlohmann::json::object();
-    double err_sum = 0;
-    uint64_t n = 0;
-    for (int k = 0; k < kInputSites; ++k) {
-      if (samples_[k] == 0) continue;
-      const double err = err_[k] / static_cast<double>(samples_[k]);
-      m[input_site_name(static_cast<InputSite>(k))] = {
-          {"kept_fraction", kept_sum_[k] / static_cast<double>(samples_[k])}, {"relative_error", err}};
-      err_sum += err_[k];
-      n += samples_[k];
-    }
-    // The accuracy proxy: mean over tokens, layers and masked sites of ||x - x_kept|| / ||x||,
-    // which is E||W(x - x_kept)|| / E||W x|| for weights with i.i.d. entries (docs/sparsity.md).
-    m["accuracy_proxy"] = n ? err_sum / static_cast<double>(n) : 0.0;
-    return m;
-  }
-
- private:
-  // Top-k of |x|, or, cache-aware, of |x| x w with w = 1 for cached columns and for the
-  // fixed_top_n largest, gamma otherwise. Ids come out sorted.
-  void choose(const PolicyContext& ctx, const std::vector<float>& x, uint32_t k, std::vector<uint32_t>& out) {
-    const uint32_t n = static_cast<uint32_t>(x.size());
-    score_.resize(n);
-    for (uint32_t i = 0; i < n; ++i) score_[i] = std::fabs(x[i]);
-    if (s_.cache_aware && s_.gamma < 1 && !linears_.empty()) {
-      const uint32_t fixed = static_cast<uint32_t>(std::lround(s_.fixed_top_fraction * k));
-      float threshold = std::numeric_limits<float>::infinity();
-      if (fixed > 0) {
-        order_ = score_;
-        std::nth_element(order_.begin(), order_.begin() + (fixed - 1), order_.end(), std::greater<float>());
-        threshold = order_[fixed - 1];  // scores at or above it are exempt
-      }
-      for (uint32_t i = 0; i < n; ++i) {
-        if (score_[i] >= threshold) continue;
-        bool cached = true;
-        for (uint32_t ti : linears_)
-          cached = cached && ctx.cache.resident(ctx.layout.tensors()[ti].first_chunk + i);
-        if (!cached) score_[i] *= static_cast<float>(s_.gamma);
-      }
-    }
-    idx_.resize(n);
-    std::iota(idx_.begin(), idx_.end(), 0u);
-    if (k < n) {
-      std::nth_element(idx_.begin(), idx_.begin() + k, idx_.end(), [&](uint32_t a, uint32_t b) {
-        return score_[a] > score_[b] || (score_[a] == score_[b] && a < b);
-      });
-    }
-    out.assign(idx_.begin(), idx_.begin() + k);
-    std::sort(out.begin(), out.end());
-  }
-
-  void account(InputSite site, const std::vector<float>& x, const std::vector<uint32_t>& kept) {
-    double total = 0, kept_energy = 0;
-    for (float v : x) total += static_cast<double>(v) * v;
-    for (uint32_t i : kept) kept_energy += static_cast<double>(x[i]) * x[i];
-    const int s = static_cast<int>(site);
-    err_[s] += total > 0 ? std::sqrt(std::max(0.0, total - kept_energy) / total) : 0.0;
-    kept_sum_[s] += static_cast<double>(kept.size()) / static_cast<double>(x.size());
-    ++samples_[s];
-  }
-
-  Settings s_;
-  std::unique_ptr<SyntheticActivations> source_;
-  std::vector<uint32_t> linears_, kept_, idx_;
-  std::vector<float> score_, order_;
-  double err_[kInputSites] = {}, kept_sum_[kInputSites] = {};
-  uint64_t samples_[kInputSites] = {};
-};
 
 config::ParamTable table(std::vector<config::ParamDecl> own) {
   config::ParamTable t;

@@ -1,0 +1,188 @@
+// Activation-sparsity policies on hand-made activations: top-k keeps exactly the largest
+// inputs, the cache-aware rule trades a little magnitude for a hit but not a lot, GLU
+// pruning leaves gate and up dense; and the synthetic source's statistics.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <numeric>
+#include <set>
+
+#include "test_helpers.hpp"
+#include "traces/policies/input_pruning.hpp"
+
+using namespace edgesim;
+using namespace edgesim::traces;
+
+namespace {
+
+// Every site's input is the same hand-made vector (cut or padded to the site's width).
+class FixedActivations final : public ActivationSource {
+ public:
+  explicit FixedActivations(std::vector<float> v) : v_(std::move(v)) {}
+  const std::vector<float>& input(uint64_t, int, InputSite) override { return v_; }
+
+ private:
+  std::vector<float> v_;
+};
+
+class SetResidency final : public ResidencyView {
+ public:
+  std::set<uint32_t> chunks;
+  bool resident(uint32_t c) const override { return chunks.count(c) > 0; }
+};
+
+struct Rig {
+  ModelLayout layout = test::tiny_layout();  // hidden 64, intermediate 128
+  SetResidency cache;
+  std::mt19937_64 rng{1};
+
+  const OpSpec& op(const std::string& name) const {
+    for (const auto& o : layout.ops()) {
+      if (o.name == name) return o;
+    }
+    FAIL("no op " << name);
+    return layout.ops()[0];
+  }
+  const Tensor& tensor(const std::string& name) const {
+    for (const auto& t : layout.tensors()) {
+      if (t.name == name) return t;
+    }
+    FAIL("no tensor " << name);
+    return layout.tensors()[0];
+  }
+  std::vector<ChunkSet> select(Policy& p, const std::string& op_name) {
+    const OpSpec& o = op(op_name);
+    std::vector<ChunkSet> sets(o.tensors.size());
+    PolicyContext ctx{layout, cache, 0, {}, rng};
+    p.select(ctx, o, sets);
+    return sets;
+  }
+};
+
+// A width-n input: small values, with `big` (index -> value) set.
+std::vector<float> input(size_t n, std::initializer_list<std::pair<uint32_t, float>> big) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = 0.01f * static_cast<float>((i * 7) % 13 + 1) * (i % 2 ? -1.0f : 1.0f);
+  for (const auto& [i, x] : big) v[i] = x;
+  return v;
+}
+
+InputPruning::Settings keep_mlp_in(double keep) {
+  InputPruning::Settings s;
+  s.keep[static_cast<int>(InputSite::MlpGateUp)] = keep;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("dip: top-k keeps exactly the largest |inputs|, gate and up share the mask") {
+  Rig r;
+  // k = 4 of 64: the four largest magnitudes, one of them negative.
+  auto x = input(64, {{3, 5.0f}, {17, -9.0f}, {40, 2.0f}, {63, 1.5f}, {20, 1.4f}});
+  InputPruning dip(keep_mlp_in(4.0 / 64), std::make_unique<FixedActivations>(x));
+  const auto sets = r.select(dip, "layers.0.mlp_gate_up");
+  REQUIRE(sets.size() == 3);                   // norm, gate, up
+  CHECK(sets[0].kind == ChunkSet::Kind::All);  // the norm is read whole
+  CHECK(sets[1].ids == std::vector<uint32_t>{3, 17, 40, 63});
+  CHECK(sets[2].ids == sets[1].ids);
+  CHECK(dip.needs_input(r.op("layers.0.mlp_gate_up")));
+  CHECK_FALSE(dip.needs_input(r.op("layers.0.mlp_down")));  // down left dense here
+  CHECK(r.select(dip, "layers.0.mlp_down")[0].kind == ChunkSet::Kind::All);
+  // The accuracy proxy is the dropped share of the input's norm.
+  double total = 0, kept = 0;
+  for (size_t i = 0; i < x.size(); ++i) total += x[i] * x[i];
+  for (uint32_t i : {3, 17, 40, 63}) kept += x[i] * x[i];
+  CHECK(dip.metrics()["mlp.gate_up"]["relative_error"].get<double>() ==
+        Approx(std::sqrt((total - kept) / total)));
+}
+
+TEST_CASE("dip cache-aware: a cached column beats a slightly larger uncached one, not a much larger one") {
+  Rig r;
+  const Tensor& gate = r.tensor("layers.0.mlp.gate");
+  const Tensor& up = r.tensor("layers.0.mlp.up");
+  auto settings = keep_mlp_in(2.0 / 64);  // k = 2
+  settings.cache_aware = true;
+  settings.gamma = 0.5;
+  settings.fixed_top_fraction = 0.5;  // fixed_top_n = 1: the largest is kept whatever the cache
+  // Column 10 is the largest (kept); 11 (uncached, 4.0) vs 12 (cached, 3.0): 4.0 x 0.5 < 3.0.
+  auto slight = input(64, {{10, 8.0f}, {11, 4.0f}, {12, 3.0f}});
+  for (uint32_t c : {12u}) r.cache.chunks.insert({gate.first_chunk + c, up.first_chunk + c});
+  InputPruning ca(settings, std::make_unique<FixedActivations>(slight));
+  CHECK(r.select(ca, "layers.0.mlp_gate_up")[1].ids == std::vector<uint32_t>{10, 12});
+
+  // Much larger: 11 at 7.0 x 0.5 = 3.5 beats cached 12 at 3.0.
+  auto much = input(64, {{10, 8.0f}, {11, 7.0f}, {12, 3.0f}});
+  InputPruning ca2(settings, std::make_unique<FixedActivations>(much));
+  CHECK(r.select(ca2, "layers.0.mlp_gate_up")[1].ids == std::vector<uint32_t>{10, 11});
+
+  // A column counts as cached only when both its gate and up columns are.
+  r.cache.chunks.erase(up.first_chunk + 12);
+  InputPruning ca3(settings, std::make_unique<FixedActivations>(slight));
+  CHECK(r.select(ca3, "layers.0.mlp_gate_up")[1].ids == std::vector<uint32_t>{10, 11});
+
+  // The fixed top is exempt: the largest is kept although it is not cached and the others are.
+  r.cache.chunks.clear();
+  for (uint32_t c = 0; c < 64; ++c) {
+    if (c != 10) r.cache.chunks.insert({gate.first_chunk + c, up.first_chunk + c});
+  }
+  InputPruning ca4(settings, std::make_unique<FixedActivations>(slight));
+  CHECK(r.select(ca4, "layers.0.mlp_gate_up")[1].ids == std::vector<uint32_t>{10, 11});
+  CHECK(ca4.cache_aware());
+}
+
+TEST_CASE("glu pruning keeps gate and up dense and prunes down's inputs") {
+  Rig r;
+  InputPruning::Settings s;
+  s.keep[static_cast<int>(InputSite::MlpDown)] = 0.25;
+  InputPruning glu(s, std::make_unique<FixedActivations>(input(128, {{5, 9.0f}})));
+  const auto gu = r.select(glu, "layers.1.mlp_gate_up");
+  CHECK(gu[1].kind == ChunkSet::Kind::All);
+  CHECK(gu[2].kind == ChunkSet::Kind::All);
+  const auto down = r.select(glu, "layers.1.mlp_down");
+  REQUIRE(down[0].kind == ChunkSet::Kind::List);
+  CHECK(down[0].ids.size() == 32);
+  CHECK(std::count(down[0].ids.begin(), down[0].ids.end(), 5u) == 1);
+  CHECK(std::is_sorted(down[0].ids.begin(), down[0].ids.end()));
+}
+
+TEST_CASE("synthetic activations: heavy tails, outlier channels and token correlation as configured") {
+  const ModelLayout layout = test::tiny_layout({{"hidden_size", 2048}, {"heads", 32}, {"kv_heads", 16}});
+  SyntheticActivationSettings s;
+  s.channel_sigma = 0;  // unit scales, so the marginal shows
+  s.outlier_fraction = 0;
+  s.token_correlation = 0.8;
+  SyntheticActivations a(layout, s);
+  const std::vector<float> t0 = a.input(0, 0, InputSite::MlpGateUp);
+  const std::vector<float> t1 = a.input(1, 0, InputSite::MlpGateUp);
+  double m2 = 0, m4 = 0;
+  for (size_t i = 0; i < t0.size(); ++i) {
+    m2 += t0[i] * t0[i];
+    m4 += std::pow(t0[i], 4);
+  }
+  m2 /= t0.size();
+  m4 /= t0.size();
+  // Laplace(0, 1): variance 2, kurtosis 6 (Gaussian: 3).
+  CHECK(m2 == Approx(2.0).epsilon(0.15));
+  CHECK(m4 / (m2 * m2) > 4.5);
+  // Latent correlation 0.8 shows in the magnitudes' rank agreement: the top 10 % overlap.
+  auto top = [](const std::vector<float>& v) {
+    std::vector<uint32_t> idx(v.size());
+    std::iota(idx.begin(), idx.end(), 0u);
+    std::nth_element(idx.begin(), idx.begin() + v.size() / 10, idx.end(),
+                     [&](uint32_t a, uint32_t b) { return std::fabs(v[a]) > std::fabs(v[b]); });
+    return std::set<uint32_t>(idx.begin(), idx.begin() + v.size() / 10);
+  };
+  const auto a0 = top(t0), a1 = top(t1);
+  size_t common = 0;
+  for (uint32_t i : a0) common += a1.count(i);
+  CHECK(common > a0.size() / 3);  // independent draws would share about 10 %
+
+  SyntheticActivationSettings o;
+  o.outlier_fraction = 0.01;
+  o.outlier_scale = 50;
+  SyntheticActivations b(layout, o);
+  const auto& v = b.input(0, 1, InputSite::MlpGateUp);
+  const float mx = std::fabs(
+      *std::max_element(v.begin(), v.end(), [](float p, float q) { return std::fabs(p) < std::fabs(q); }));
+  CHECK(mx > 30);  // an outlier channel stands far above the Laplace bulk
+}
