@@ -52,8 +52,69 @@ int layer_count(const ModelLayout& layout) {
 }
 }  // namespace
 
+SyntheticActivations::FastNormal::FastNormal(uint64_t seed) {
+  for (auto& w : s) {  // splitmix64 to fill the state
+    seed += 0x9E3779B97F4A7C15ull;
+    uint64_t z = seed;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    w = z ^ (z >> 31);
+  }
+}
+
+float SyntheticActivations::FastNormal::operator()() {
+  if (has_spare) {
+    has_spare = false;
+    return spare;
+  }
+  auto next = [this] {
+    const uint64_t r = s[0] + s[3], t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return static_cast<float>(r >> 40) * (2.0f / 16777216.0f) - 1.0f;  // uniform in [-1, 1)
+  };
+  float a, b, q;
+  do {
+    a = next();
+    b = next();
+    q = a * a + b * b;
+  } while (q >= 1.0f || q == 0.0f);
+  const float m = std::sqrt(-2.0f * std::log(q) / q);
+  spare = b * m;
+  has_spare = true;
+  return a * m;
+}
+
+namespace {
+// |Laplace quantile of Phi(u)| as a function of |u|: -ln(erfc(|u| / sqrt 2)), tabulated.
+class LaplaceOfGaussian {
+ public:
+  LaplaceOfGaussian() {
+    for (int i = 0; i <= kN; ++i) table_[i] = exact(static_cast<float>(i) * kStep);
+  }
+  float operator()(float a) const {
+    const float x = a / kStep;
+    if (x >= kN) return exact(a);
+    const int i = static_cast<int>(x);
+    const float f = x - static_cast<float>(i);
+    return table_[i] + f * (table_[i + 1] - table_[i]);
+  }
+
+ private:
+  static float exact(float a) { return -std::log(std::erfc(a * 0.70710678f)); }
+  static constexpr int kN = 4096;
+  static constexpr float kStep = 8.0f / kN;
+  float table_[kN + 1];
+};
+const LaplaceOfGaussian kLaplace;
+}  // namespace
+
 SyntheticActivations::SyntheticActivations(const ModelLayout& layout, const SyntheticActivationSettings& s)
-    : s_(s), rng_(s.seed) {
+    : s_(s), rng_(s.seed), fast_(s.seed ^ 0x5DEECE66Dull) {
   const int layers = layer_count(layout);
   streams_.resize(static_cast<size_t>(layers) * kInputSites);
   std::uniform_real_distribution<double> u01(0, 1);
@@ -86,19 +147,15 @@ const std::vector<float>& SyntheticActivations::input(uint64_t step, int layer, 
   const float innov = std::sqrt(1.0f - rho * rho);
   const uint64_t updates = st.step == UINT64_MAX ? 0 : std::min<uint64_t>(step - st.step, 64);
   for (uint64_t k = 0; k < updates; ++k) {
-    for (auto& u : st.latent) u = rho * u + innov * normal_(rng_);
+    for (auto& u : st.latent) u = rho * u + innov * fast_();
   }
   st.step = step;
   const size_t n = st.latent.size();
   for (size_t i = 0; i < n; ++i) {
     const float u = st.latent[i];
     float mag;
-    if (st.gaussian) {
-      mag = std::fabs(u);
-    } else {
-      // Laplace(0, 1) quantile of Phi(u), by symmetry: -ln(2 Phi(-|u|)) = -ln(erfc(|u|/sqrt 2)).
-      mag = -std::log(std::erfc(std::fabs(u) * 0.70710678f));
-    }
+    // Laplace(0, 1) quantile of Phi(u), by symmetry: -ln(2 Phi(-|u|)) = -ln(erfc(|u|/sqrt 2)).
+    mag = st.gaussian ? std::fabs(u) : kLaplace(std::fabs(u));
     st.value[i] = std::copysign(st.scale[i] * mag, u);
   }
   return st.value;

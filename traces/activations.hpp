@@ -56,10 +56,19 @@ class SyntheticActivations final : public ActivationSource {
     uint64_t step = UINT64_MAX;
     bool gaussian = false;
   };
+  // xoshiro256+ and the polar method: the hot path draws a normal per input per token.
+  struct FastNormal {
+    uint64_t s[4];
+    float spare = 0;
+    bool has_spare = false;
+    explicit FastNormal(uint64_t seed);
+    float operator()();
+  };
   SyntheticActivationSettings s_;
   std::vector<Stream> streams_;  // layer x site
   std::mt19937_64 rng_;
   std::normal_distribution<float> normal_{0.0f, 1.0f};
+  FastNormal fast_;
 };
 
 /// The activation parameters every sparsity policy accepts, and the settings they give

@@ -98,15 +98,29 @@ void InputPruning::choose(const PolicyContext& ctx, const std::vector<float>& x,
       if (!cached) score_[i] *= static_cast<float>(s_.gamma);
     }
   }
-  idx_.resize(n);
-  std::iota(idx_.begin(), idx_.end(), 0u);
-  if (k < n) {
-    std::nth_element(idx_.begin(), idx_.begin() + k, idx_.end(), [&](uint32_t a, uint32_t b) {
-      return score_[a] > score_[b] || (score_[a] == score_[b] && a < b);
-    });
+  // The k-th largest score, then one pass in index order: every score above it, and
+  // ties at it from the lowest index, until k. Ids come out sorted without a sort.
+  out.clear();
+  if (k == 0) return;
+  if (k >= n) {
+    out.resize(n);
+    std::iota(out.begin(), out.end(), 0u);
+    return;
   }
-  out.assign(idx_.begin(), idx_.begin() + k);
-  std::sort(out.begin(), out.end());
+  order_ = score_;
+  std::nth_element(order_.begin(), order_.begin() + (k - 1), order_.end(), std::greater<float>());
+  const float kth = order_[k - 1];
+  uint32_t above = 0;
+  for (uint32_t i = 0; i < n; ++i) above += score_[i] > kth;
+  uint32_t ties = k - above;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (score_[i] > kth) {
+      out.push_back(i);
+    } else if (score_[i] == kth && ties > 0) {
+      out.push_back(i);
+      --ties;
+    }
+  }
 }
 
 void InputPruning::account(InputSite site, const std::vector<float>& x, const std::vector<uint32_t>& kept) {

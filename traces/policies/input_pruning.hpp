@@ -35,7 +35,7 @@ class InputPruning : public Policy {
 
   Settings s_;
   std::unique_ptr<ActivationSource> source_;
-  std::vector<uint32_t> linears_, kept_, idx_;
+  std::vector<uint32_t> linears_, kept_;
   std::vector<float> score_, order_;
   double err_[kInputSites] = {}, kept_sum_[kInputSites] = {};
   uint64_t samples_[kInputSites] = {};
