@@ -64,8 +64,15 @@ void flatten(const json& j, const std::string& prefix, json& out) {
 
 std::string csv_cell(const json& v) {
   if (v.is_null()) return "";
-  if (v.is_string()) return v.get<std::string>();
-  return v.dump();
+  const std::string text = v.is_string() ? v.get<std::string>() : v.dump();
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  // RFC 4180: quote the cell and double its quotes.
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
 }
 
 json flatten_metrics(const json& metrics) {

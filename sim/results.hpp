@@ -19,7 +19,8 @@ void write_atomic(const std::string& path, const std::string& content);
 
 /// Flattens nested metrics into dotted names ("token_latency_s.p50").
 nlohmann::json flatten_metrics(const nlohmann::json& metrics);
-/// One CSV cell: strings bare, null empty, anything else as JSON.
+/// One CSV cell: strings bare, null empty, anything else as JSON; quoted (RFC 4180) when
+/// it holds a comma, a quote or a line break.
 std::string csv_cell(const nlohmann::json& v);
 std::string results_csv(const nlohmann::json& results);
 std::string results_table(const nlohmann::json& results);
