@@ -259,7 +259,7 @@ def capture(args):
     write_npz(args.output, arrays, meta, args.compress, np)
     size = os.path.getsize(args.output)
     print(f"wrote {args.output}: {len(layers)} layers x {len(KINDS)} inputs, {len(fed)} tokens "
-          f"({len(ids)} prompt + {args.tokens} decoded), {size / 2**20:.1f} MiB", file=sys.stderr)
+          f"({len(ids)} prompt + {args.tokens} decoded), {size / 2**10:,.0f} KiB", file=sys.stderr)
 
 
 def main(argv=None):

@@ -80,3 +80,33 @@ TEST_CASE("activations: a missing entry, a wrong width and a plain archive are r
   CHECK_THROWS_WITH(ActivationFile(fixture("stored.npz")),
                     Contains("stored.npz") && Contains("no 'meta.json'"));
 }
+
+// Written by scripts/capture_activations.py itself (torch 2.11, transformers 5.17, numpy 2.5)
+// from the tiny random Llama of tests/scripts/test_capture.py: prompt "the quick", 2
+// decoding steps, --compress. The expected numbers are what NumPy reads from the file.
+TEST_CASE("activations: a file the capture script wrote reads as NumPy reads it", "[activations]") {
+  const ActivationFile f(fixture("captured_tiny_llama.npz"));
+  CHECK(f.layers() == 2);
+  CHECK(f.tokens() == 4);
+  CHECK(f.prompt_tokens() == 2);
+  CHECK(f.meta().at("token_ids") == nlohmann::json::array({3, 4, 73, 179}));
+  CHECK(f.meta().at("versions").at("transformers") == "5.17.0");
+  CHECK_NOTHROW(f.check_matches(test::tiny_layout()));
+
+  const NpyArray qkv = f.read(0, LinearInput::AttnQkv);
+  CHECK(qkv.dtype == "<f2");
+  REQUIRE(qkv.shape == std::vector<uint64_t>{4, 64});
+  CHECK(qkv.data.front() == 0.775390625f);
+  CHECK(qkv.data.back() == -0.2445068359375f);
+  double sum = 0;
+  for (float v : qkv.data) sum += v;
+  CHECK(sum == Approx(-12.177848815917969).epsilon(1e-12));
+
+  const NpyArray down = f.read(1, LinearInput::MlpDown);
+  REQUIRE(down.shape == std::vector<uint64_t>{4, 128});
+  CHECK(down.data.front() == -0.00014781951904296875f);
+  CHECK(down.data.back() == 0.00482940673828125f);
+  sum = 0;
+  for (float v : down.data) sum += v;
+  CHECK(sum == Approx(0.04322689771652222).epsilon(1e-9));
+}

@@ -6,6 +6,15 @@ The .npy files come out byte for byte the same on every run. The .npz files writ
 np.savez / np.savez_compressed hold the time of writing in their ZIP headers, so they
 differ in those bytes only; their contents are the same. The C++ tests hard-code the
 values below (exact in float16/float32), so change both together.
+
+captured_tiny_llama.npz is not written here: scripts/capture_activations.py wrote it
+(torch 2.11, transformers 5.17, numpy 2.5) from the tiny random Llama that
+tests/scripts/test_capture.py builds:
+    python3 -c "import test_capture as t; t.build_model('/tmp/m')"   # in tests/scripts
+    python3 scripts/capture_activations.py --model /tmp/m --prompt "the quick" --tokens 2 \
+        -o captured_tiny_llama.npz --device cpu --compress
+Random initialisation differs between torch versions, so a rerun elsewhere gives other
+values; activation_file_test.cpp hard-codes a few of this file's.
 """
 import io
 import json
