@@ -291,6 +291,12 @@ void NpzReader::with_entry(const std::string& name,
         where + ": compression method " + std::to_string(e.method) +
         " is not supported (only stored and deflate, as np.savez and np.savez_compressed write)");
   }
+  // Sizes no archiver writes: caught here, before anything is allocated for them. Deflate
+  // expands at most 1032:1 (zlib's technical details, "Maximum compression factor").
+  if (e.method == kStored ? e.size != e.compressed : e.size / 1032 > e.compressed + 1) {
+    throw InputError(where + ": the directory's sizes disagree (" + std::to_string(e.compressed) +
+                     " bytes stored for " + std::to_string(e.size) + " bytes of data)");
+  }
   // The local header: its name must match; its sizes are not used (see the top of this file).
   const std::vector<uint8_t> lh = read_at(in, e.local_offset, kLocalBytes);
   if (lh.size() < kLocalBytes || le(lh.data(), 4) != kLocalSig) {

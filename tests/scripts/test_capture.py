@@ -29,8 +29,8 @@ try:
     import torch
     import transformers
 except ImportError as e:
-    print(f"SKIP: scripts/capture_activations.py needs numpy, torch and transformers, and {e} "
-          f"(python {sys.executable}); install them (e.g. in a virtual environment) to run this test")
+    print(f"SKIP: {sys.executable} cannot import what scripts/capture_activations.py needs ({e}); "
+          "run this test with a Python that has numpy, torch and transformers (e.g. a virtual environment)")
     sys.exit(SKIP)
 
 LAYERS, HIDDEN, INTER, HEADS, KV_HEADS, VOCAB = 2, 64, 128, 4, 2, 256

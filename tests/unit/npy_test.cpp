@@ -313,6 +313,12 @@ TEST_CASE("npz: broken headers and unsupported entries are each named", "[npz]")
     CHECK_THAT(input_error([&] { z.read("a"); }),
                Contains("entry 'a.npy'") && Contains("compression method 12 is not supported"));
   }
+  {
+    Mutant m("stored.npz", ".sizes");
+    m.bytes[m.find("PK\x01\x02") + 24] = 0x7F;  // the first entry's uncompressed size
+    const NpzReader z(m.write());
+    CHECK_THAT(input_error([&] { z.read("a"); }), Contains("entry 'a.npy'") && Contains("sizes disagree"));
+  }
   CHECK_THAT(input_error([] { NpzReader{fixture("f4_3d.npy")}; }), Contains("found a .npy file"));
   CHECK_THAT(input_error([] { NpzReader{fixture("absent.npz")}; }), Contains("cannot open"));
 }
