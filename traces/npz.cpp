@@ -1,7 +1,8 @@
 // NpzReader: the ZIP container of .npz files (PKWARE APPNOTE.TXT 6.3.x). The central
 // directory is the index: sizes, CRC-32 and method come from it, never from a local
-// header, because np.savez writes each entry through ZipFile.open(..., force_zip64=True),
-// whose local headers carry 0xFFFFFFFF sizes and a ZIP64 extra field.
+// header. np.savez writes each entry through ZipFile.open(..., force_zip64=True): its local
+// headers carry a ZIP64 extra field, their 32-bit sizes read 0xFFFFFFFF past 4 GiB, and
+// to an unseekable stream the sizes follow the data in a descriptor instead.
 #include <zlib.h>
 
 #include <algorithm>
