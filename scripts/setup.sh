@@ -10,6 +10,7 @@ PACKAGES=(
   nlohmann-json3-dev
   catch2                    # Catch2 v2 with Catch.cmake
   libspdlog-dev libfmt-dev
+  zlib1g-dev                # inflate for .npz archives of captured activations
   python3                   # scripts/ (Debian's /usr/bin/python3)
 )
 
