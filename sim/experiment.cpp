@@ -151,6 +151,7 @@ Experiment build_experiment(const json& raw) {
 
   // Policy.
   e.policy = make_from<traces::Policy>(section(raw, "policy"), "policy", "name", "dense", out["policy"]);
+  e.policy->check(*e.layout);  // before the run: a policy's errors cannot leave a SystemC thread cleanly
 
   // Run.
   Params runp(kRunParams, section(raw, "run"), "run");

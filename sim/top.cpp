@@ -60,6 +60,13 @@ void Replayer::run() {
   tlm::tlm_generic_payload trans;
   cache::OpLoad load;
   trans.set_extension(&load);
+  // The payload deletes the extensions it still holds: take ours back on every way out,
+  // an exception's included.
+  struct Release {
+    tlm::tlm_generic_payload& t;
+    cache::OpLoad& l;
+    ~Release() { t.clear_extension(&l); }
+  } release{trans, load};
   trans.set_command(tlm::TLM_READ_COMMAND);
   traces::StepInfo info;
   traces::OpAccess op;

@@ -8,27 +8,22 @@ namespace edgesim::traces {
 
 using config::Quantity;
 
-const char* input_site_name(InputSite s) {
-  static const char* const kNames[kInputSites] = {"attn.qkv", "attn.o", "mlp.gate_up", "mlp.down"};
-  return kNames[static_cast<int>(s)];
-}
-
-bool op_input_site(const OpSpec& op, InputSite& site) {
+bool op_input_site(const OpSpec& op, LinearInput& site) {
   if (op.layer < 0) return false;
   if (op.kind == OpKind::Attention) {
-    site = InputSite::AttnQKV;
+    site = LinearInput::AttnQkv;
     return true;
   }
   if (op.name.size() >= 8 && op.name.compare(op.name.size() - 8, 8, "attn_out") == 0) {
-    site = InputSite::AttnO;
+    site = LinearInput::AttnO;
     return true;
   }
   if (op.name.size() >= 11 && op.name.compare(op.name.size() - 11, 11, "mlp_gate_up") == 0) {
-    site = InputSite::MlpGateUp;
+    site = LinearInput::MlpGateUp;
     return true;
   }
   if (op.name.size() >= 8 && op.name.compare(op.name.size() - 8, 8, "mlp_down") == 0) {
-    site = InputSite::MlpDown;
+    site = LinearInput::MlpDown;
     return true;
   }
   return false;
@@ -36,8 +31,9 @@ bool op_input_site(const OpSpec& op, InputSite& site) {
 
 namespace {
 // Input width of each site, from the layer's tensors.
-uint64_t site_width(const ModelLayout& layout, int layer, InputSite site) {
-  static const char* const kTensor[kInputSites] = {"attn.q", "attn.o", "mlp.gate", "mlp.down"};
+uint64_t site_width(const ModelLayout& layout, int layer, LinearInput site) {
+  static const char* const kTensor[static_cast<int>(kLinearInputs)] = {"attn.q", "attn.o", "mlp.gate",
+                                                                       "mlp.down"};
   for (const auto& t : layout.tensors()) {
     if (t.layer == layer && t.klass == kTensor[static_cast<int>(site)]) return t.cols;
   }
@@ -116,14 +112,14 @@ const LaplaceOfGaussian kLaplace;
 SyntheticActivations::SyntheticActivations(const ModelLayout& layout, const SyntheticActivationSettings& s)
     : s_(s), rng_(s.seed), fast_(s.seed ^ 0x5DEECE66Dull) {
   const int layers = layer_count(layout);
-  streams_.resize(static_cast<size_t>(layers) * kInputSites);
+  streams_.resize(static_cast<size_t>(layers) * static_cast<int>(kLinearInputs));
   std::uniform_real_distribution<double> u01(0, 1);
   for (int l = 0; l < layers; ++l) {
-    for (int k = 0; k < kInputSites; ++k) {
-      const auto site = static_cast<InputSite>(k);
-      Stream& st = streams_[static_cast<size_t>(l) * kInputSites + k];
+    for (int k = 0; k < static_cast<int>(kLinearInputs); ++k) {
+      const auto site = static_cast<LinearInput>(k);
+      Stream& st = streams_[static_cast<size_t>(l) * static_cast<int>(kLinearInputs) + k];
       const uint64_t n = site_width(layout, l, site);
-      const bool down = site == InputSite::MlpDown;
+      const bool down = site == LinearInput::MlpDown;
       const double sigma = down ? s_.down_channel_sigma : s_.channel_sigma;
       st.gaussian = (down ? s_.down_tail : s_.tail) == "gaussian";
       st.scale.resize(n);
@@ -139,8 +135,9 @@ SyntheticActivations::SyntheticActivations(const ModelLayout& layout, const Synt
   }
 }
 
-const std::vector<float>& SyntheticActivations::input(uint64_t step, int layer, InputSite site) {
-  Stream& st = streams_.at(static_cast<size_t>(layer) * kInputSites + static_cast<int>(site));
+const std::vector<float>& SyntheticActivations::input(uint64_t step, int layer, LinearInput site) {
+  Stream& st =
+      streams_.at(static_cast<size_t>(layer) * static_cast<int>(kLinearInputs) + static_cast<int>(site));
   if (st.step == step) return st.value;
   // Advance the latent AR(1) process to this step (one update per step elapsed).
   const float rho = static_cast<float>(s_.token_correlation);
@@ -189,13 +186,48 @@ const std::vector<config::ParamDecl>& activation_param_decls() {
   return kDecls;
 }
 
+CapturedActivations::CapturedActivations(const std::string& path, const ModelLayout& layout) : file_(path) {
+  file_.check_matches(layout);
+  arrays_.resize(file_.layers() * kLinearInputs);
+  loaded_.assign(arrays_.size(), false);
+  if (file_.tokens() <= file_.prompt_tokens()) {
+    throw InputError(path + ": the capture has no decoding steps (tokens = prompt tokens)");
+  }
+}
+
+const std::vector<float>& CapturedActivations::input(uint64_t step, int layer, LinearInput site) {
+  const size_t i = static_cast<size_t>(layer) * kLinearInputs + static_cast<size_t>(site);
+  if (!loaded_[i]) {
+    arrays_[i] = file_.read(static_cast<uint32_t>(layer), site);
+    loaded_[i] = true;
+  }
+  const NpyArray& a = arrays_[i];
+  const uint64_t decode = file_.tokens() - file_.prompt_tokens();
+  const uint64_t row = file_.prompt_tokens() + step % decode;
+  const uint64_t n = a.shape[1];
+  row_.assign(a.data.begin() + static_cast<std::ptrdiff_t>(row * n),
+              a.data.begin() + static_cast<std::ptrdiff_t>((row + 1) * n));
+  return row_;
+}
+
+std::unique_ptr<ActivationSource> make_activation_source(const SyntheticActivationSettings& s,
+                                                         const ModelLayout& layout) {
+  if (!s.file.empty()) return std::make_unique<CapturedActivations>(s.file, layout);
+  return std::make_unique<SyntheticActivations>(layout, s);
+}
+
 SyntheticActivationSettings activation_settings(const config::Params& p) {
   const std::string& kind = p.text("activations");
-  if (kind != "synthetic") {
-    config::fail_at(p.path_of("activations"),
-                    "captured activations ('" + kind + "') are not supported yet; use \"synthetic\"");
-  }
   SyntheticActivationSettings s;
+  if (kind != "synthetic") {
+    // A captured file: open it now, so that a bad file is a config error before any run.
+    try {
+      ActivationFile check(kind);
+    } catch (const InputError& e) {
+      config::fail_at(p.path_of("activations"), e.what());
+    }
+    s.file = kind;
+  }
   s.tail = p.text("act_tail");
   s.channel_sigma = p.number("act_channel_sigma");
   s.outlier_fraction = p.number("act_outlier_fraction");

@@ -11,23 +11,20 @@
 #include <vector>
 
 #include "sim/config/params.hpp"
+#include "traces/activation_file.hpp"
 #include "traces/model_layout.hpp"
 
 namespace edgesim::traces {
 
-enum class InputSite : uint8_t { AttnQKV = 0, AttnO = 1, MlpGateUp = 2, MlpDown = 3 };
-constexpr int kInputSites = 4;
-const char* input_site_name(InputSite s);
-
 /// The input site of an op, if its chunk sets follow an input vector.
-bool op_input_site(const OpSpec& op, InputSite& site);
+bool op_input_site(const OpSpec& op, LinearInput& site);
 
 class ActivationSource {
  public:
   virtual ~ActivationSource() = default;
   /// Input vector of `site` in decoder layer `layer` at `step`. Steps are asked in
   /// non-decreasing order. The reference stays valid until the next call.
-  virtual const std::vector<float>& input(uint64_t step, int layer, InputSite site) = 0;
+  virtual const std::vector<float>& input(uint64_t step, int layer, LinearInput site) = 0;
 };
 
 /// Synthetic SwiGLU-LLM activations. Per layer and site, channel i has a fixed scale s_i
@@ -36,6 +33,7 @@ class ActivationSource {
 /// s_i x F^-1(Phi(u_i)) with F a Laplace or Gaussian marginal. The down-projection input
 /// (the SwiGLU product) has its own, heavier-tailed parameters.
 struct SyntheticActivationSettings {
+  std::string file;              // captured activations (.npz); empty: synthetic
   std::string tail = "laplace";  // laplace or gaussian
   double channel_sigma = 0.5;    // log-normal sigma of per-channel scales
   double outlier_fraction = 0.002, outlier_scale = 20;
@@ -48,7 +46,7 @@ struct SyntheticActivationSettings {
 class SyntheticActivations final : public ActivationSource {
  public:
   SyntheticActivations(const ModelLayout& layout, const SyntheticActivationSettings& s);
-  const std::vector<float>& input(uint64_t step, int layer, InputSite site) override;
+  const std::vector<float>& input(uint64_t step, int layer, LinearInput site) override;
 
  private:
   struct Stream {
@@ -70,6 +68,25 @@ class SyntheticActivations final : public ActivationSource {
   std::normal_distribution<float> normal_{0.0f, 1.0f};
   FastNormal fast_;
 };
+
+/// Activations captured from a real model (scripts/capture_activations.py, docs/activations.md):
+/// step s reads row (prompt tokens + s) of each array, wrapping over the decoding rows when
+/// the run is longer than the capture.
+class CapturedActivations final : public ActivationSource {
+ public:
+  CapturedActivations(const std::string& path, const ModelLayout& layout);
+  const std::vector<float>& input(uint64_t step, int layer, LinearInput site) override;
+
+ private:
+  ActivationFile file_;
+  std::vector<NpyArray> arrays_;  // layer x site, read on first use
+  std::vector<bool> loaded_;
+  std::vector<float> row_;
+};
+
+/// The source a policy's settings select, for `layout`.
+std::unique_ptr<ActivationSource> make_activation_source(const SyntheticActivationSettings& s,
+                                                         const ModelLayout& layout);
 
 /// The activation parameters every sparsity policy accepts, and the settings they give
 /// (checked when the config is read; the source itself is made at the first step, when

@@ -42,6 +42,9 @@ class Policy {
   virtual bool needs_input(const OpSpec& op) const = 0;
   /// Fills one chunk set per tensor of `op` (sets has op.tensors.size() entries).
   virtual void select(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) = 0;
+  /// Checks the policy's inputs against the model (e.g. captured activations' shapes);
+  /// throws InputError naming the config key.
+  virtual void check(const ModelLayout& /*layout*/) const {}
   /// What the policy measured over the run (e.g. its accuracy proxy), for the results'
   /// metrics; null when it has nothing to say.
   virtual nlohmann::json metrics() const { return nullptr; }

@@ -66,3 +66,22 @@ TEST_CASE("sparsity policies reject bad parameters with exit 2", "[cli][sparsity
   CHECK_THAT(err({"policy.name=dip", "policy.act_tail=cauchy"}), Contains("policy.act_tail"));
   CHECK_THAT(err({"weight_store.cache_partition=per-tensor"}), Contains("did you mean 'per_tensor'"));
 }
+
+TEST_CASE("DIP runs on activations captured from a real model", "[cli][sparsity]") {
+  // tests/data/npy/captured_tiny_llama.npz: scripts/capture_activations.py on a tiny random
+  // Llama with the tiny model's shape (docs/activations.md).
+  const std::string file = std::string(EDGESIM_SOURCE_DIR) + "/tests/data/npy/captured_tiny_llama.npz";
+  const json r = run_tiny("dip", {"--set", "policy.activations=" + file});
+  CHECK(r["config"]["policy"]["activations"] == file);
+  CHECK(r["metrics"]["sparsity"]["mlp.gate_up"]["kept_fraction"].get<double>() == Approx(0.5));
+  const double err = r["metrics"]["sparsity"]["accuracy_proxy"].get<double>();
+  CHECK(err > 0.0);
+  CHECK(err < 1.0);
+  // A file for another model is refused before the run, naming the key.
+  const std::string other = std::string(EDGESIM_SOURCE_DIR) + "/tests/data/npy/activations_bad_shape.npz";
+  CHECK_THAT(run_expect({"run", "-c", "builtin:experiments/tiny.json", "--set", "policy.name=dip", "--set",
+                         "policy.activations=" + other},
+                        2)
+                 .err,
+             Contains("activations_bad_shape.npz"));
+}

@@ -19,7 +19,7 @@ namespace {
 class FixedActivations final : public ActivationSource {
  public:
   explicit FixedActivations(std::vector<float> v) : v_(std::move(v)) {}
-  const std::vector<float>& input(uint64_t, int, InputSite) override { return v_; }
+  const std::vector<float>& input(uint64_t, int, LinearInput) override { return v_; }
 
  private:
   std::vector<float> v_;
@@ -69,7 +69,7 @@ std::vector<float> input(size_t n, std::initializer_list<std::pair<uint32_t, flo
 
 InputPruning::Settings keep_mlp_in(double keep) {
   InputPruning::Settings s;
-  s.keep[static_cast<int>(InputSite::MlpGateUp)] = keep;
+  s.keep[static_cast<int>(LinearInput::MlpGateUp)] = keep;
   return s;
 }
 
@@ -133,7 +133,7 @@ TEST_CASE("dip cache-aware: a cached column beats a slightly larger uncached one
 TEST_CASE("glu pruning keeps gate and up dense and prunes down's inputs") {
   Rig r;
   InputPruning::Settings s;
-  s.keep[static_cast<int>(InputSite::MlpDown)] = 0.25;
+  s.keep[static_cast<int>(LinearInput::MlpDown)] = 0.25;
   InputPruning glu(s, std::make_unique<FixedActivations>(input(128, {{5, 9.0f}})));
   const auto gu = r.select(glu, "layers.1.mlp_gate_up");
   CHECK(gu[1].kind == ChunkSet::Kind::All);
@@ -152,8 +152,8 @@ TEST_CASE("synthetic activations: heavy tails, outlier channels and token correl
   s.outlier_fraction = 0;
   s.token_correlation = 0.8;
   SyntheticActivations a(layout, s);
-  const std::vector<float> t0 = a.input(0, 0, InputSite::MlpGateUp);
-  const std::vector<float> t1 = a.input(1, 0, InputSite::MlpGateUp);
+  const std::vector<float> t0 = a.input(0, 0, LinearInput::MlpGateUp);
+  const std::vector<float> t1 = a.input(1, 0, LinearInput::MlpGateUp);
   double m2 = 0, m4 = 0;
   for (size_t i = 0; i < t0.size(); ++i) {
     m2 += t0[i] * t0[i];
@@ -181,7 +181,7 @@ TEST_CASE("synthetic activations: heavy tails, outlier channels and token correl
   o.outlier_fraction = 0.01;
   o.outlier_scale = 50;
   SyntheticActivations b(layout, o);
-  const auto& v = b.input(0, 1, InputSite::MlpGateUp);
+  const auto& v = b.input(0, 1, LinearInput::MlpGateUp);
   const float mx = std::fabs(
       *std::max_element(v.begin(), v.end(), [](float p, float q) { return std::fabs(p) < std::fabs(q); }));
   CHECK(mx > 30);  // an outlier channel stands far above the Laplace bulk

@@ -14,18 +14,34 @@
 #include <cmath>
 #include <numeric>
 
+#include "sim/errors.hpp"
 #include "sim/registry.hpp"
 #include "traces/policies/input_pruning.hpp"
 
 namespace edgesim::traces {
 
 bool InputPruning::needs_input(const OpSpec& op) const {
-  InputSite site;
+  LinearInput site;
   return op_input_site(op, site) && s_.keep[static_cast<int>(site)] < 1;
 }
 
+void InputPruning::check(const ModelLayout& layout) const {
+  if (s_.activations.file.empty()) return;
+  try {
+    // Every array is read once here, so that a bad one is a config error, not a failure
+    // in the middle of the simulation.
+    const ActivationFile file(s_.activations.file);
+    file.check_matches(layout);
+    for (uint32_t l = 0; l < file.layers(); ++l) {
+      for (size_t k = 0; k < kLinearInputs; ++k) file.read(l, static_cast<LinearInput>(k));
+    }
+  } catch (const InputError& e) {
+    config::fail_at("policy.activations", e.what());
+  }
+}
+
 void InputPruning::select(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) {
-  InputSite site;
+  LinearInput site;
   const bool masked = op_input_site(op, site) && s_.keep[static_cast<int>(site)] < 1;
   if (!masked) {
     select_dense(ctx, op, sets);
@@ -33,7 +49,7 @@ void InputPruning::select(const PolicyContext& ctx, const OpSpec& op, std::vecto
   }
   if (!source_) {
     s_.activations.seed = ctx.rng();
-    source_ = std::make_unique<SyntheticActivations>(ctx.layout, s_.activations);
+    source_ = make_activation_source(s_.activations, ctx.layout);
   }
   const std::vector<float>& x = source_->input(ctx.step, op.layer, site);
   const uint32_t n = static_cast<uint32_t>(x.size());
@@ -61,10 +77,10 @@ nlohmann::json InputPruning::metrics() const {
   nlohmann::json m = nlohmann::json::object();
   double err_sum = 0;
   uint64_t n = 0;
-  for (int k = 0; k < kInputSites; ++k) {
+  for (int k = 0; k < static_cast<int>(kLinearInputs); ++k) {
     if (samples_[k] == 0) continue;
     const double err = err_[k] / static_cast<double>(samples_[k]);
-    m[input_site_name(static_cast<InputSite>(k))] = {
+    m[linear_input_name(static_cast<LinearInput>(k))] = {
         {"kept_fraction", kept_sum_[k] / static_cast<double>(samples_[k])}, {"relative_error", err}};
     err_sum += err_[k];
     n += samples_[k];
@@ -123,7 +139,7 @@ void InputPruning::choose(const PolicyContext& ctx, const std::vector<float>& x,
   }
 }
 
-void InputPruning::account(InputSite site, const std::vector<float>& x, const std::vector<uint32_t>& kept) {
+void InputPruning::account(LinearInput site, const std::vector<float>& x, const std::vector<uint32_t>& kept) {
   double total = 0, kept_energy = 0;
   for (float v : x) total += static_cast<double>(v) * v;
   for (uint32_t i : kept) kept_energy += static_cast<double>(x[i]) * x[i];
@@ -173,10 +189,10 @@ const config::ParamTable kGluParams = table({
 
 InputPruning::Settings dip_settings(const config::Params& p, bool cache_aware) {
   InputPruning::Settings s;
-  s.keep[static_cast<int>(InputSite::MlpGateUp)] = 1 - p.number("sparsity_mlp_in");
-  s.keep[static_cast<int>(InputSite::MlpDown)] = 1 - p.number("sparsity_mlp_down");
-  s.keep[static_cast<int>(InputSite::AttnQKV)] = 1 - p.number("sparsity_attn");
-  s.keep[static_cast<int>(InputSite::AttnO)] = 1 - p.number("sparsity_attn");
+  s.keep[static_cast<int>(LinearInput::MlpGateUp)] = 1 - p.number("sparsity_mlp_in");
+  s.keep[static_cast<int>(LinearInput::MlpDown)] = 1 - p.number("sparsity_mlp_down");
+  s.keep[static_cast<int>(LinearInput::AttnQkv)] = 1 - p.number("sparsity_attn");
+  s.keep[static_cast<int>(LinearInput::AttnO)] = 1 - p.number("sparsity_attn");
   s.cache_aware = cache_aware;
   if (cache_aware) {
     s.gamma = p.number("gamma");
@@ -198,7 +214,7 @@ const Registration<Policy> kGlu(
     "glu_pruning", "GLU pruning (CATS/TEAL-style): only the down projection's inputs, gate/up dense",
     kGluParams, [](const config::Params& p) {
       InputPruning::Settings s;
-      s.keep[static_cast<int>(InputSite::MlpDown)] = 1 - p.number("sparsity_mlp_down");
+      s.keep[static_cast<int>(LinearInput::MlpDown)] = 1 - p.number("sparsity_mlp_down");
       s.activations = activation_settings(p);
       return std::make_unique<InputPruning>(s);
     });

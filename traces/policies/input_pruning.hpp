@@ -13,7 +13,7 @@ namespace edgesim::traces {
 class InputPruning : public Policy {
  public:
   struct Settings {
-    double keep[kInputSites] = {1, 1, 1, 1};  // kept fraction per site
+    double keep[kLinearInputs] = {1, 1, 1, 1};  // kept fraction per site
     bool cache_aware = false;
     double gamma = 1;
     double fixed_top_fraction = 0.5;  // fixed_top_n = this x k
@@ -26,19 +26,20 @@ class InputPruning : public Policy {
 
   bool cache_aware() const override { return s_.cache_aware; }
   bool needs_input(const OpSpec& op) const override;
+  void check(const ModelLayout& layout) const override;
   void select(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) override;
   nlohmann::json metrics() const override;
 
  private:
   void choose(const PolicyContext& ctx, const std::vector<float>& x, uint32_t k, std::vector<uint32_t>& out);
-  void account(InputSite site, const std::vector<float>& x, const std::vector<uint32_t>& kept);
+  void account(LinearInput site, const std::vector<float>& x, const std::vector<uint32_t>& kept);
 
   Settings s_;
   std::unique_ptr<ActivationSource> source_;
   std::vector<uint32_t> linears_, kept_;
   std::vector<float> score_, order_;
-  double err_[kInputSites] = {}, kept_sum_[kInputSites] = {};
-  uint64_t samples_[kInputSites] = {};
+  double err_[kLinearInputs] = {}, kept_sum_[kLinearInputs] = {};
+  uint64_t samples_[kLinearInputs] = {};
 };
 
 }  // namespace edgesim::traces
