@@ -2,6 +2,7 @@
 #include <sys/wait.h>
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -128,5 +129,19 @@ TEST_CASE("an interrupted sweep keeps its finished points and resume completes i
   for (const auto& l : result_lines(out + "/results.jsonl")) CHECK(l["status"] == "ok");
   const auto rest = run_cli({"sweep", tmp / "spec.json", "--out", out, "--resume"});
   REQUIRE(rest.code == 0);
-  CHECK(result_lines(out + "/results.jsonl").size() == 8);
+  const auto resumed = result_lines(out + "/results.jsonl");
+  CHECK(resumed.size() == 8);
+  // The same results as a sweep that was never interrupted, point by point.
+  const auto whole = run_cli({"sweep", tmp / "spec.json", "--out", tmp / "whole", "--jobs", "2"});
+  REQUIRE(whole.code == 0);
+  std::map<std::string, json> want;
+  for (const auto& l : result_lines(tmp / "whole/results.jsonl")) want[l["point"].get<std::string>()] = l;
+  REQUIRE(want.size() == 8);
+  for (const auto& l : resumed) {
+    const std::string id = l["point"].get<std::string>();
+    INFO("point " << id);
+    REQUIRE(want.count(id));
+    CHECK(l["metrics"] == want[id]["metrics"]);
+  }
+  CHECK(read_text(out + "/results.csv") == read_text(tmp / "whole/results.csv"));
 }
