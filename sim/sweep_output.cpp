@@ -121,7 +121,21 @@ std::vector<json> read_records(const std::string& path, bool repair) {
   return out;
 }
 
-std::string records_csv(std::vector<json> records) {
+std::string records_csv(std::vector<json> all) {
+  // One row per point: its ok result, else its last failed attempt (a resumed sweep
+  // reruns failed points and appends their new records).
+  std::map<std::string, size_t> row;
+  std::vector<json> records;
+  for (auto& r : all) {
+    const std::string id = r["point"].get<std::string>();
+    auto it = row.find(id);
+    if (it == row.end()) {
+      row[id] = records.size();
+      records.push_back(std::move(r));
+    } else if (!is_ok(records[it->second])) {
+      records[it->second] = std::move(r);
+    }
+  }
   std::stable_sort(records.begin(), records.end(),
                    [](const json& a, const json& b) { return record_index(a) < record_index(b); });
   std::vector<std::string> axes, metrics;

@@ -42,7 +42,7 @@ void append_record(const std::string& path, const nlohmann::json& record);
 std::vector<nlohmann::json> read_records(const std::string& path, bool repair);
 
 /// The CSV of a sweep: point, status, every axis, every metric (flattened), one row per
-/// record, in sweep order.
+/// point (its ok record, else its last failed one), in sweep order.
 std::string records_csv(std::vector<nlohmann::json> records);
 
 struct MergeSummary {

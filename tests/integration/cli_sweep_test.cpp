@@ -145,3 +145,23 @@ TEST_CASE("an interrupted sweep keeps its finished points and resume completes i
   }
   CHECK(read_text(out + "/results.csv") == read_text(tmp / "whole/results.csv"));
 }
+
+TEST_CASE("a point that failed and then succeeded on resume has one row in the CSV, the ok one",
+          "[cli][sweep]") {
+  TempDir tmp;
+  write_text(tmp / "spec.json", kSpec);
+  REQUIRE(run_cli({"sweep", tmp / "spec.json", "--out", tmp / "o"}).code == 0);
+  const std::string csv = read_text(tmp / "o/results.csv");
+  // Turn the first point's record into a failure, as if its run had crashed.
+  const std::string text = read_text(tmp / "o/results.jsonl");
+  json first = json::parse(text.substr(0, text.find('\n')));
+  first["status"] = "failed";
+  first["error"] = "killed";
+  first.erase("metrics");
+  write_text(tmp / "o/results.jsonl", first.dump() + text.substr(text.find('\n')));
+  const auto r = run_cli({"sweep", tmp / "spec.json", "--out", tmp / "o", "--resume"});
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("1 run now, 2 already done") != std::string::npos);
+  CHECK(result_lines(tmp / "o/results.jsonl").size() == 4);  // the failed attempt stays on record
+  CHECK(read_text(tmp / "o/results.csv") == csv);
+}
