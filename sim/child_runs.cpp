@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "sim/config/loader.hpp"
@@ -15,6 +16,15 @@
 namespace edgesim::sim {
 
 namespace {
+
+// A plain write: the file is an input the parent rewrites on every (re)run, so it needs
+// neither fsync nor a rename; it is whole before the child that reads it starts.
+void write_config(const ChildRun& run) {
+  std::ofstream f(run.config, std::ios::binary | std::ios::trunc);
+  f << run.config_text;
+  f.close();
+  if (!f) throw InputError("cannot write '" + run.config + "'");
+}
 
 // posix_spawn rather than fork + exec: no copy of the parent's page tables per point,
 // which is most of a small point's fixed cost (see docs/sweeps.md, section 6).
@@ -53,6 +63,7 @@ size_t run_children(const std::vector<ChildRun>& runs, unsigned jobs,
   size_t next = 0, reported = 0;
   while ((next < runs.size() && !stopping()) || !running.empty()) {
     while (next < runs.size() && running.size() < jobs && !stopping()) {
+      if (!runs[next].config_text.empty()) write_config(runs[next]);
       running[start_child(self, runs[next])] = next;
       ++next;
     }

@@ -16,6 +16,9 @@ struct ChildRun {
   std::string config;  // a resolved experiment config (JSON file)
   std::string out;     // where its stdout (the results document) goes
   std::string err;     // where its stderr goes
+  /// When not empty, written to `config` just before the run starts: while earlier runs
+  /// are busy, rather than for every point before the first one starts.
+  std::string config_text;
 };
 
 /// Runs `runs` at most `jobs` at a time, each as `edgesim run` (this executable) in its
