@@ -12,6 +12,8 @@ PACKAGES=(
   libspdlog-dev libfmt-dev
   zlib1g-dev                # inflate for .npz archives of captured activations
   python3                   # scripts/ (Debian's /usr/bin/python3)
+  python3-matplotlib        # scripts/plot.py
+  slurm-wlm                 # the Slurm job-array test (scripts/slurm/run-local-slurm.sh)
 )
 
 missing=()

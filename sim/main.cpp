@@ -19,22 +19,25 @@ extern "C" const char* __asan_default_options() {
 
 namespace {
 
-const char* kUsage = "edgesim " EDGESIM_VERSION
-                     " - what an AI model costs on a memory-constrained device\n\n"
-                     "Usage: edgesim [--log-level LEVEL] COMMAND [OPTIONS]\n\n"
-                     "Commands:\n"
-                     "  run        simulate an experiment (no --config: the built-in default experiment)\n"
-                     "  replay     replay a recorded trace\n"
-                     "  trace      record a trace (trace record) or check and summarise one (trace info)\n"
-                     "  validate   check a config or trace file without simulating\n"
-                     "  describe   list models, policies and their parameters\n"
-    "  sweep      run every point of a sweep spec, each in its own process\n"
+const char* kUsage =
+    "edgesim " EDGESIM_VERSION
+    " - what an AI model costs on a memory-constrained device\n\n"
+    "Usage: edgesim [--log-level LEVEL] COMMAND [OPTIONS]\n\n"
+    "Commands:\n"
+    "  run        simulate an experiment (no --config: the built-in default experiment)\n"
+    "  replay     replay a recorded trace\n"
+    "  trace      record a trace (trace record) or check and summarise one (trace info)\n"
+    "  validate   check a config or trace file without simulating\n"
+    "  describe   list models, policies and their parameters\n"
+    "  sweep      run every point of a sweep spec (or one shard of it), each in its own process;\n"
+    "             sweep merge joins the shards' output folders\n"
+    "  regress    run a regression suite and compare its metrics with the goldens\n"
     "  dram       replay a memory request trace on the command-level DRAM model\n\n"
-                     "Global options:\n"
-                     "  --help, -h         this help (COMMAND --help for a command's)\n"
-                     "  --version          print the version\n"
-                     "  --log-level LEVEL  trace, debug, info, warn (default), error, off\n\n"
-                     "Exit codes: 0 ok, 1 simulation failure, 2 bad input (config, trace, arguments).\n";
+    "Global options:\n"
+    "  --help, -h         this help (COMMAND --help for a command's)\n"
+    "  --version          print the version\n"
+    "  --log-level LEVEL  trace, debug, info, warn (default), error, off\n\n"
+    "Exit codes: 0 ok, 1 simulation failure, 2 bad input (config, trace, arguments).\n";
 
 int dispatch(int argc, char** argv) {
   using namespace edgesim;
@@ -76,8 +79,10 @@ int dispatch(int argc, char** argv) {
   if (cmd == "validate") return cli::cmd_validate(rest);
   if (cmd == "describe") return cli::cmd_describe(rest);
   if (cmd == "sweep") return cli::cmd_sweep(rest);
+  if (cmd == "regress") return cli::cmd_regress(rest);
   if (cmd == "dram") return cli::cmd_dram(rest);
-  throw InputError("unknown command '" + cmd + "' (commands: run, replay, trace, validate, describe, sweep, dram)");
+  throw InputError("unknown command '" + cmd +
+                   "' (commands: run, replay, trace, validate, describe, sweep, regress, dram)");
 }
 
 }  // namespace

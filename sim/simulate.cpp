@@ -42,12 +42,15 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
   Stats stats;
   std::vector<StepRecord> records;
   Progress progress("simulating", exp.run.total_steps(), options.progress);
-  Top top("top", exp, store, std::move(future), *source, stats, records,
-          [&](uint64_t s) { progress.update(s + 1); });
+  Top top(
+      "top", exp, store, std::move(future), *source, stats, records,
+      [&](uint64_t s) { progress.update(s + 1); }, options.timeline);
   sc_core::sc_start();
   if (sc_core::sc_get_status() != sc_core::SC_STOPPED && sc_core::sc_pending_activity()) {
     throw SimError("simulation stopped with activity pending");
   }
+
+  if (options.timeline) options.timeline->add_tokens(records, exp.run.warmup_tokens);
 
   exp.dram->report(sc_core::sc_time_stamp().to_seconds(), stats);
   SimulationResult result;

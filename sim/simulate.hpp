@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/experiment.hpp"
+#include "sim/timeline.hpp"
 #include "traces/trace_format.hpp"
 
 namespace edgesim::sim {
@@ -13,6 +14,7 @@ struct SimulateOptions {
   traces::TraceWriter* record = nullptr;  // closed loop: also write the steps here
   traces::TraceReader* replay = nullptr;  // open loop: replay this trace instead of the policy
   bool progress = false;                  // a progress bar on stderr
+  Timeline* timeline = nullptr;           // record the ops of its tokens here
 };
 
 struct SimulationResult {

@@ -46,6 +46,19 @@ std::vector<json> axis_values(const json& v, const std::string& where, const std
   spec_error(path, where + ": expected a list of values or {\"range\": [first, last, step]}");
 }
 
+std::string hex64(uint64_t h) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+bool parse_count(const std::string& text, uint64_t& out) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  out = std::stoull(text);
+  return true;
+}
+
 bool matches(const json& axes, const json& rule) {
   for (const auto& [k, v] : rule.items()) {
     if (!axes.contains(k) || axes[k] != v) return false;
@@ -57,10 +70,52 @@ bool matches(const json& axes, const json& rule) {
 
 std::string point_id(const json& resolved_config) {
   const std::string text = resolved_config.dump();
-  const uint64_t h = fnv1a(kFnv1aBasis, reinterpret_cast<const uint8_t*>(text.data()), text.size());
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  return hex64(fnv1a(kFnv1aBasis, reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
+std::string sweep_id(const std::vector<std::string>& point_ids) {
+  uint64_t h = kFnv1aBasis;
+  for (const auto& id : point_ids) {
+    h = fnv1a(h, reinterpret_cast<const uint8_t*>(id.data()), id.size());
+    const uint8_t sep = '\n';
+    h = fnv1a(h, &sep, 1);
+  }
+  return hex64(h);
+}
+
+Shard parse_shard(const std::string& text, const std::string& where) {
+  const size_t slash = text.find('/');
+  uint64_t k = 0, n = 0;
+  if (slash == std::string::npos || !parse_count(text.substr(0, slash), k) ||
+      !parse_count(text.substr(slash + 1), n) || n == 0 || k >= n) {
+    throw InputError(where + " '" + text + "': expected K/N with 0 <= K < N (K is 0-based), e.g. 0/4");
+  }
+  return {k, n};
+}
+
+std::optional<Shard> shard_from_slurm(const std::function<const char*(const char*)>& getenv) {
+  const char* id = getenv("SLURM_ARRAY_TASK_ID");
+  const char* count = getenv("SLURM_ARRAY_TASK_COUNT");
+  if (!id || !count) return std::nullopt;
+  auto read = [&](const char* name, const char* value, uint64_t& out) {
+    if (!parse_count(value, out)) {
+      throw InputError(std::string(name) + "='" + value + "': expected a non-negative integer");
+    }
+  };
+  uint64_t task = 0, n = 0, min = 0, step = 1;
+  read("SLURM_ARRAY_TASK_ID", id, task);
+  read("SLURM_ARRAY_TASK_COUNT", count, n);
+  if (const char* v = getenv("SLURM_ARRAY_TASK_MIN")) read("SLURM_ARRAY_TASK_MIN", v, min);
+  if (const char* v = getenv("SLURM_ARRAY_TASK_STEP")) read("SLURM_ARRAY_TASK_STEP", v, step);
+  if (step == 0) step = 1;
+  if (task < min || (task - min) % step != 0 || (task - min) / step >= n || n == 0) {
+    throw InputError(
+        "Slurm array task " + std::string(id) + " (SLURM_ARRAY_TASK_MIN " + std::to_string(min) + ", STEP " +
+        std::to_string(step) + ", COUNT " + std::string(count) +
+        ") is not one of COUNT evenly spaced tasks from MIN: submit with --array=MIN-MAX[:STEP], "
+        "or pass --shard K/N");
+  }
+  return Shard{(task - min) / step, n};
 }
 
 std::vector<SweepPoint> expand_sweep(const json& spec, const std::string& path) {

@@ -7,6 +7,8 @@
 //    "zip":  {"KEY": [values], "KEY2": [values]},                        iterated together
 //    "skip": [{"KEY": value, ...}, ...]}                                 skip points matching all pairs
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,5 +27,26 @@ std::vector<SweepPoint> expand_sweep(const nlohmann::json& spec, const std::stri
 
 /// Identity of a point: FNV-1a of its resolved config, as 16 hex digits.
 std::string point_id(const nlohmann::json& resolved_config);
+
+/// Identity of a sweep: FNV-1a of its points' ids in order. Shards of one sweep share it,
+/// and `sweep merge` refuses output folders that do not.
+std::string sweep_id(const std::vector<std::string>& point_ids);
+
+/// A slice of a sweep for one machine: the points whose index in the sweep's list of
+/// distinct points is `index` modulo `count` (index is 0-based).
+struct Shard {
+  uint64_t index = 0, count = 1;
+  bool contains(uint64_t point_index) const { return point_index % count == index; }
+  std::string str() const { return std::to_string(index) + "/" + std::to_string(count); }
+};
+
+/// Parses "K/N" (0 <= K < N). Throws InputError naming `where` otherwise.
+Shard parse_shard(const std::string& text, const std::string& where);
+
+/// The shard of a Slurm job-array task, from SLURM_ARRAY_TASK_ID and
+/// SLURM_ARRAY_TASK_COUNT: K = (ID - SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP (MIN 0
+/// and STEP 1 when unset), so `--array=1-8` and `--array=0-14:2` both give shards 0..7.
+/// No value when the two variables are not both set. `getenv` is a parameter for tests.
+std::optional<Shard> shard_from_slurm(const std::function<const char*(const char*)>& getenv);
 
 }  // namespace edgesim::sim

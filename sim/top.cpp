@@ -6,11 +6,12 @@ using sc_core::SC_SEC;
 using sc_core::sc_time;
 
 std::ostream& operator<<(std::ostream& os, const ComputeJob& j) {
-  return os << "job(step " << j.step << ", " << j.flops << " FLOP" << (j.end_of_step ? ", end" : "") << ")";
+  return os << "job(step " << j.step << ", op " << j.op << ", " << j.flops << " FLOP"
+            << (j.end_of_step ? ", end" : "") << ")";
 }
 
 ComputeUnit::ComputeUnit(sc_core::sc_module_name name, const compute::Engine& engine, Dtype dtype,
-                         std::vector<StepRecord>& steps)
+                         std::vector<StepRecord>& steps, Timeline* timeline)
     : sc_module(name),
       // The fifo also carries end-of-step markers, which hold no buffer: size it past
       // what the semaphore lets in flight.
@@ -18,7 +19,8 @@ ComputeUnit::ComputeUnit(sc_core::sc_module_name name, const compute::Engine& en
       buffers("buffers", static_cast<int>(engine.weight_buffers())),
       engine_(engine),
       dtype_(dtype),
-      steps_(steps) {
+      steps_(steps),
+      timeline_(timeline) {
   SC_HAS_PROCESS(ComputeUnit);
   SC_THREAD(run);
 }
@@ -32,6 +34,9 @@ void ComputeUnit::run() {
       continue;
     }
     const sc_time t(engine_.op_time(static_cast<double>(job.flops), dtype_), SC_SEC);
+    if (timeline_ && timeline_->wants(job.step)) {
+      timeline_->compute(job.step, job.op, sc_core::sc_time_stamp().to_seconds(), t.to_seconds(), job.flops);
+    }
     wait(t);
     // Index again after waiting: the replayer may have grown (and moved) the records.
     StepRecord& rec = steps_[job.step];
@@ -45,13 +50,14 @@ void ComputeUnit::run() {
 }
 
 Replayer::Replayer(sc_core::sc_module_name name, OpSource& source, ComputeUnit& compute,
-                   std::vector<StepRecord>& steps, std::function<void(uint64_t)> on_step)
+                   std::vector<StepRecord>& steps, std::function<void(uint64_t)> on_step, Timeline* timeline)
     : sc_module(name),
       socket("socket"),
       source_(source),
       compute_(compute),
       steps_(steps),
-      on_step_(std::move(on_step)) {
+      on_step_(std::move(on_step)),
+      timeline_(timeline) {
   SC_HAS_PROCESS(Replayer);
   SC_THREAD(run);
 }
@@ -104,10 +110,16 @@ void Replayer::run() {
       rec.misses += c.misses;
       rec.flops += op.flops;
       ++rec.ops;
-      compute_.jobs.write({s, op.flops, false});
+      if (timeline_ && timeline_->wants(s)) {
+        // The load began `delay` ago: b_transport does not advance time, the wait above does.
+        timeline_->load(s, op.op, (sc_core::sc_time_stamp() - delay).to_seconds(), load.flash_time,
+                        load.dram_time, c.flash_bytes, c.dram_read_bytes + op.extra_dram_read_bytes,
+                        c.dram_write_bytes + op.extra_dram_write_bytes);
+      }
+      compute_.jobs.write({s, op.flops, op.op, false});
       ++sent;
     }
-    compute_.jobs.write({s, 0, true});
+    compute_.jobs.write({s, 0, 0, true});
     if (on_step_) on_step_(s);
   }
   trans.clear_extension(&load);
@@ -115,13 +127,13 @@ void Replayer::run() {
 
 Top::Top(sc_core::sc_module_name name, Experiment& exp, cache::WeightStore& store,
          std::vector<uint64_t> future, OpSource& source, Stats& stats, std::vector<StepRecord>& steps,
-         std::function<void(uint64_t)> on_step)
+         std::function<void(uint64_t)> on_step, Timeline* timeline)
     : sc_module(name),
       flash_("flash", *exp.flash, stats),
       dram_("dram", *exp.dram, stats),
       store_("weight_store", store, *exp.layout, exp.flash_dram_concurrent, std::move(future), stats),
-      compute_("compute", *exp.compute, exp.layout->activation_dtype(), steps),
-      replayer_("replayer", source, compute_, steps, std::move(on_step)) {
+      compute_("compute", *exp.compute, exp.layout->activation_dtype(), steps, timeline),
+      replayer_("replayer", source, compute_, steps, std::move(on_step), timeline) {
   replayer_.socket.bind(store_.socket);
   store_.flash.bind(flash_.socket);
   store_.dram.bind(dram_.socket);

@@ -19,15 +19,17 @@
 #include "sim/op_source.hpp"
 #include "sim/stats.hpp"
 #include "sim/step_record.hpp"
+#include "sim/timeline.hpp"
 
 namespace edgesim::sim {
 
 struct ComputeJob {
   uint64_t step = 0;
   uint64_t flops = 0;
+  uint32_t op = 0;           // index into the model's op table
   bool end_of_step = false;  // a marker: every op of `step` has been sent
   bool operator==(const ComputeJob& o) const {
-    return step == o.step && flops == o.flops && end_of_step == o.end_of_step;
+    return step == o.step && flops == o.flops && op == o.op && end_of_step == o.end_of_step;
   }
 };
 std::ostream& operator<<(std::ostream& os, const ComputeJob& j);
@@ -40,20 +42,21 @@ class ComputeUnit : public sc_core::sc_module {
   uint64_t done = 0;
 
   ComputeUnit(sc_core::sc_module_name name, const compute::Engine& engine, Dtype dtype,
-              std::vector<StepRecord>& steps);
+              std::vector<StepRecord>& steps, Timeline* timeline);
 
  private:
   void run();
   const compute::Engine& engine_;
   Dtype dtype_;
   std::vector<StepRecord>& steps_;
+  Timeline* timeline_;  // null: none recorded
 };
 
 class Replayer : public sc_core::sc_module {
  public:
   tlm_utils::simple_initiator_socket<Replayer> socket;
   Replayer(sc_core::sc_module_name name, OpSource& source, ComputeUnit& compute,
-           std::vector<StepRecord>& steps, std::function<void(uint64_t)> on_step);
+           std::vector<StepRecord>& steps, std::function<void(uint64_t)> on_step, Timeline* timeline);
 
  private:
   void run();
@@ -61,12 +64,14 @@ class Replayer : public sc_core::sc_module {
   ComputeUnit& compute_;
   std::vector<StepRecord>& steps_;
   std::function<void(uint64_t)> on_step_;
+  Timeline* timeline_;  // null: none recorded
 };
 
 class Top : public sc_core::sc_module {
  public:
   Top(sc_core::sc_module_name name, Experiment& exp, cache::WeightStore& store, std::vector<uint64_t> future,
-      OpSource& source, Stats& stats, std::vector<StepRecord>& steps, std::function<void(uint64_t)> on_step);
+      OpSource& source, Stats& stats, std::vector<StepRecord>& steps, std::function<void(uint64_t)> on_step,
+      Timeline* timeline = nullptr);
 
  private:
   memory::FlashTarget flash_;

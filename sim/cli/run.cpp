@@ -1,6 +1,7 @@
 // `edgesim run`, `edgesim replay` and `edgesim trace record`: one simulation each.
 #include <spdlog/spdlog.h>
 #include <boost/program_options.hpp>
+#include <filesystem>
 #include <iostream>
 
 #include "sim/cli/commands.hpp"
@@ -18,7 +19,7 @@ using nlohmann::json;
 namespace {
 
 struct CommonOptions {
-  std::string config, out, format = "table";
+  std::string config, out, format = "table", timeline, timeline_tokens;
   std::vector<std::string> sets;
   long long seed = -1;
   bool no_progress = false;
@@ -31,12 +32,51 @@ void add_common(po::options_description& d, CommonOptions& o, bool with_seed) {
       "override a config key: --set device.dram.channels=4 (repeatable)")(
       "out", po::value(&o.out), "folder to write results.json and results.csv into (atomically)")(
       "format", po::value(&o.format)->default_value("table"), "stdout format: table, json or csv")(
-      "no-progress", po::bool_switch(&o.no_progress), "no progress bar");
+      "no-progress", po::bool_switch(&o.no_progress), "no progress bar")(
+      "timeline", po::value(&o.timeline),
+      "write a timeline of flash reads, DRAM and compute per op to FILE (Chrome trace-event JSON; Perfetto "
+      "opens it)")("timeline-tokens", po::value(&o.timeline_tokens),
+                   "tokens the timeline covers: A:B is A to B-1, counted from 0 at the first warm-up token "
+                   "(default 0:4)");
   if (with_seed) d.add_options()("seed", po::value(&o.seed), "seed (overrides run.seed)");
 }
 
 json run_info(const std::string& mode, const sim::SimulationResult& r) {
   return {{"mode", mode}, {"steps", r.steps}};
+}
+
+/// The timeline the options ask for (none without --timeline), checked before simulating.
+std::unique_ptr<sim::Timeline> make_timeline(const CommonOptions& o, const sim::Experiment& exp,
+                                             uint64_t steps) {
+  if (o.timeline.empty()) {
+    if (!o.timeline_tokens.empty()) throw InputError("--timeline-tokens needs --timeline FILE");
+    return nullptr;
+  }
+  const auto range =
+      sim::parse_token_range(o.timeline_tokens.empty() ? "0:4" : o.timeline_tokens, "--timeline-tokens");
+  if (range.first >= steps) {
+    throw InputError("--timeline-tokens '" + o.timeline_tokens + "': the run has " + std::to_string(steps) +
+                     " tokens (0 to " + std::to_string(steps - 1) + ", warm-up included)");
+  }
+  const auto parent = std::filesystem::path(o.timeline).parent_path();
+  if (!parent.empty() && !std::filesystem::is_directory(parent)) {
+    throw InputError("--timeline '" + o.timeline + "': no folder '" + parent.string() + "'");
+  }
+  return std::make_unique<sim::Timeline>(range, exp.flash_dram_concurrent);
+}
+
+void write_timeline(const CommonOptions& o, const sim::Timeline* timeline, const sim::Experiment& exp,
+                    const sim::SimulationResult& r) {
+  if (!timeline) return;
+  const json& c = exp.config;
+  const json about = {
+      {"title", "edgesim: " + exp.layout->name() + " on " + c["device"]["name"].get<std::string>() +
+                    ", policy " + c["policy"]["name"].get<std::string>() + ", cache " +
+                    c["weight_store"]["cache_policy"].get<std::string>()},
+      {"edgesim_version", EDGESIM_VERSION},
+      {"simulated_time_s", r.stats["systemc"]["simulated_time"]["value"]}};
+  sim::write_atomic(o.timeline, timeline->to_json(*exp.layout, about).dump() + "\n");
+  spdlog::info("timeline written to {}", o.timeline);
 }
 
 }  // namespace
@@ -49,6 +89,7 @@ int cmd_run(const Args& args) {
           args, d, nullptr,
           "Usage: edgesim run [--config FILE] [--set KEY=VALUE ...] [--out DIR] [--format table|json|csv] "
           "[--seed N]\n"
+          "                   [--timeline FILE [--timeline-tokens A:B]]\n"
           "Simulates an experiment closed loop: the policy runs inside the simulation.\n"
           "With no --config, runs the built-in default experiment (builtin:experiments/default.json)."))
     return kExitOk;
@@ -59,9 +100,12 @@ int cmd_run(const Args& args) {
   spdlog::info("simulating {} on {} with policy {}", exp.layout->name(),
                exp.config["device"]["name"].get<std::string>(),
                exp.config["policy"]["name"].get<std::string>());
+  auto timeline = make_timeline(o, exp, exp.run.total_steps());
   sim::SimulateOptions so;
   so.progress = !o.no_progress;
+  so.timeline = timeline.get();
   const sim::SimulationResult r = sim::simulate(exp, so);
+  write_timeline(o, timeline.get(), exp, r);
   emit_results(sim::make_results(exp.config, r.metrics, r.stats, run_info("closed_loop", r)), o.format,
                o.out);
   return kExitOk;
@@ -121,10 +165,13 @@ int cmd_replay(const Args& args) {
     spdlog::warn("replaying {} under settings that differ from its recording: {}", trace, differs.dump());
   }
   info["settings_differ_from_recording"] = differs;
+  auto timeline = make_timeline(o, exp, steps);
   sim::SimulateOptions so;
   so.replay = &reader;
   so.progress = !o.no_progress;
+  so.timeline = timeline.get();
   const sim::SimulationResult r = sim::simulate(exp, so);
+  write_timeline(o, timeline.get(), exp, r);
   json ri = run_info("replay", r);
   ri["replay"] = info;
   emit_results(sim::make_results(exp.config, r.metrics, r.stats, ri), o.format, o.out);
@@ -152,12 +199,15 @@ int cmd_trace_record(const Args& args) {
                  {"policy", exp.config["policy"]},
                  {"weight_store", exp.config["weight_store"]},
                  {"config", exp.config}};
+  auto timeline = make_timeline(o, exp, exp.run.total_steps());
   traces::TraceWriter writer(output, header, *exp.layout);
   sim::SimulateOptions so;
   so.record = &writer;
   so.progress = !o.no_progress;
+  so.timeline = timeline.get();
   const sim::SimulationResult r = sim::simulate(exp, so);
   writer.finish();
+  write_timeline(o, timeline.get(), exp, r);
   spdlog::info("wrote {} steps to {}", writer.steps(), output);
   json ri = run_info("closed_loop", r);
   ri["recorded_trace"] = output;

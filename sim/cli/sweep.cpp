@@ -1,21 +1,20 @@
-// `edgesim sweep SPEC [--jobs N] [--out DIR] [--resume]`: every point of a sweep spec in
-// its own child process (`edgesim run`), N at a time. Each finished point is appended to
-// DIR/results.jsonl as one line (written whole, then fsync'd), so an interrupted sweep
-// loses no finished point; --resume skips points whose results are there (keyed by a hash
-// of the resolved point config). A failing point is recorded with its error and the sweep
-// goes on. At the end DIR/results.csv holds axes and metrics of every finished point.
-#include <fcntl.h>
+// `edgesim sweep SPEC [--jobs N] [--out DIR] [--resume] [--shard K/N]`: every point of a
+// sweep spec (or of one shard of it) in its own child process (`edgesim run`), N at a
+// time. Each finished point is appended to DIR/results.jsonl as one line (written whole,
+// then fsync'd), so an interrupted sweep loses no finished point; --resume skips points
+// whose results are there (keyed by a hash of the resolved point config). A failing point
+// is recorded with its error and the sweep goes on. At the end DIR/results.csv holds axes
+// and metrics of every finished point. `edgesim sweep merge --out DIR SHARD_DIR...` joins
+// the output folders of a sweep's shards.
 #include <spdlog/spdlog.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <map>
 #include <set>
 #include <thread>
 
+#include "sim/child_runs.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/config/loader.hpp"
 #include "sim/errors.hpp"
@@ -23,6 +22,7 @@
 #include "sim/progress.hpp"
 #include "sim/results.hpp"
 #include "sim/sweep.hpp"
+#include "sim/sweep_output.hpp"
 
 namespace edgesim::cli {
 
@@ -37,204 +37,203 @@ void on_sigint(int) {
   g_interrupted = 1;
 }
 
-struct Pending {
+/// A distinct point of the sweep: its id, axes, and its resolved config or why it is invalid.
+struct Entry {
   std::string id;
-  json axes;
+  json axes, resolved;
+  std::string error;
 };
 
-void append_line(const std::string& path, const json& record) {
-  const std::string line = record.dump() + "\n";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (fd < 0) throw InputError("cannot append to '" + path + "': " + std::strerror(errno));
-  const ssize_t n = ::write(fd, line.data(), line.size());  // one write: the line lands whole
-  ::fsync(fd);
-  ::close(fd);
-  if (n != static_cast<ssize_t>(line.size())) throw SimError("short write to '" + path + "'");
-}
-
-/// Reads finished results; drops a partial last line left by an interrupted write.
-std::vector<json> read_results(const std::string& path) {
-  std::vector<json> out;
-  if (!fs::exists(path)) return out;
-  std::string text = config::read_file(path);
-  const size_t keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
-  if (keep != text.size()) {
-    spdlog::warn("{}: dropping a partial last line (an interrupted write)", path);
-    fs::resize_file(path, keep);
-    text.resize(keep);
-  }
-  std::istringstream in(text);
-  std::string line;
-  size_t no = 0;
-  while (std::getline(in, line)) {
-    ++no;
+/// Resolves every point (cheap: no simulation) and drops points that resolve like an
+/// earlier one, so that ids, indices and shards are the same on every machine.
+std::vector<Entry> distinct_points(const std::vector<sim::SweepPoint>& points) {
+  std::vector<Entry> out;
+  std::set<std::string> ids;
+  for (const auto& p : points) {
+    Entry e;
+    e.axes = p.axes;
     try {
-      out.push_back(json::parse(line));
-    } catch (const json::parse_error&) {
-      throw InputError(path + " line " + std::to_string(no) + ": not a JSON results record");
+      e.resolved = sim::build_experiment(p.config).config;
+      e.id = sim::point_id(e.resolved);
+    } catch (const InputError& err) {
+      e.id = sim::point_id(p.config);
+      e.error = err.what();
     }
+    if (ids.insert(e.id).second) out.push_back(std::move(e));
   }
   return out;
 }
 
-std::string results_csv(const std::vector<json>& records) {
-  std::vector<std::string> axes, metrics;
-  std::set<std::string> seen_a, seen_m;
-  for (const auto& r : records) {
-    for (const auto& [k, v] : r["axes"].items()) {
-      if (seen_a.insert(k).second) axes.push_back(k);
-    }
-    if (r.value("status", "") != "ok") continue;
-    const json flat = sim::flatten_metrics(r["metrics"]);
-    for (const auto& [k, v] : flat.items()) {
-      if (seen_m.insert(k).second) metrics.push_back(k);
-    }
+sim::Shard choose_shard(const std::string& option) {
+  if (!option.empty()) return sim::parse_shard(option, "--shard");
+  if (auto s = sim::shard_from_slurm([](const char* name) { return std::getenv(name); })) {
+    spdlog::info("shard {} from the Slurm job array (SLURM_ARRAY_TASK_ID {})", s->str(),
+                 std::getenv("SLURM_ARRAY_TASK_ID"));
+    return *s;
   }
-  std::ostringstream o;
-  o << "point,status";
-  for (const auto& a : axes) o << ',' << a;
-  for (const auto& m : metrics) o << ',' << m;
-  o << '\n';
-  for (const auto& r : records) {
-    o << r["point"].get<std::string>() << ',' << r["status"].get<std::string>();
-    for (const auto& a : axes) o << ',' << sim::csv_cell(r["axes"].value(a, json()));
-    const json flat = r.value("status", "") == "ok" ? sim::flatten_metrics(r["metrics"]) : json::object();
-    for (const auto& m : metrics) o << ',' << sim::csv_cell(flat.value(m, json()));
-    o << '\n';
+  return {};
+}
+
+/// Refuses an output folder that holds another sweep, or another shard of this one.
+void check_output_folder(const std::string& out, const sim::SweepManifest& want, bool resume) {
+  const std::string results = out + "/results.jsonl";
+  if (fs::exists(results) && !resume) {
+    throw InputError(results + " exists: pass --resume to continue that sweep, or choose another --out");
   }
-  return o.str();
+  const auto have = sim::read_manifest(out);
+  if (!have) return;
+  if (have->sweep_id != want.sweep_id) {
+    throw InputError(out + " holds another sweep (" + have->spec + ", id " + have->sweep_id + ") than " +
+                     want.spec + " (id " + want.sweep_id + "); choose another --out");
+  }
+  if (have->shard.index != want.shard.index || have->shard.count != want.shard.count) {
+    throw InputError(out + " holds shard " + have->shard.str() + " of this sweep, not " + want.shard.str() +
+                     "; choose another --out");
+  }
+}
+
+int cmd_sweep_merge(const Args& args) {
+  std::string out;
+  std::vector<std::string> dirs;
+  po::options_description d("Options");
+  d.add_options()("out", po::value(&out), "folder to write the merged sweep into (must not hold results)")(
+      "dirs", po::value(&dirs)->composing(), "the shards' output folders");
+  po::positional_options_description pos;
+  pos.add("dirs", -1);
+  if (!parse_args(args, d, &pos,
+                  "Usage: edgesim sweep merge --out DIR SHARD_DIR...\n"
+                  "Joins the output folders of a sweep's shards (edgesim sweep --shard K/N, or a Slurm job\n"
+                  "array) into one: results.jsonl with one record per point, points/, and results.csv.\n"
+                  "Exit 2 when the folders hold different sweeps or two results of one point differ."))
+    return kExitOk;
+  if (out.empty()) throw InputError("sweep merge: no --out folder given");
+  if (dirs.empty())
+    throw InputError(
+        "sweep merge: no shard folders given (usage: edgesim sweep merge --out DIR SHARD_DIR...)");
+  const sim::MergeSummary s = sim::merge_sweeps(dirs, out);
+  std::cout << "sweep merge: " << dirs.size() << " folders, " << s.merged << " of " << s.points << " points ("
+            << s.failed << " failed), " << s.duplicates << " repeated records dropped\n";
+  if (!s.missing_shards.empty()) {
+    std::string list;
+    for (uint64_t k : s.missing_shards) list += (list.empty() ? "" : ", ") + std::to_string(k);
+    spdlog::warn("sweep merge: no folder for shard(s) {} of the {} shards", list, s.shards);
+  }
+  if (s.merged < s.points) {
+    std::cout << "  " << s.points - s.merged << " points have no result; `edgesim sweep " << s.spec
+              << " --out " << out << " --resume` runs them\n";
+  }
+  std::cout << "  results: " << out << "/results.jsonl, " << out << "/results.csv\n";
+  return kExitOk;
 }
 
 }  // namespace
 
 int cmd_sweep(const Args& args) {
-  std::string spec_path, out = "sweep-out";
+  if (!args.empty() && args.front() == "merge") return cmd_sweep_merge(Args(args.begin() + 1, args.end()));
+  std::string spec_path, out = "sweep-out", shard_option;
   unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   bool resume = false;
   po::options_description d("Options");
   d.add_options()("spec", po::value(&spec_path), "sweep spec (JSON)")(
       "jobs,j", po::value(&jobs), "points run at once (default: all cores)")(
       "out", po::value(&out)->default_value("sweep-out"), "output folder")(
-      "resume", po::bool_switch(&resume), "skip points whose results are already in the output folder");
+      "resume", po::bool_switch(&resume), "skip points whose results are already in the output folder")(
+      "shard", po::value(&shard_option),
+      "run only shard K/N: the points whose index modulo N is K (K from 0). Default: from a Slurm job "
+      "array (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT), else the whole sweep");
   po::positional_options_description pos;
   pos.add("spec", 1);
   if (!parse_args(args, d, &pos,
-                  "Usage: edgesim sweep SPEC [--jobs N] [--out DIR] [--resume]\n"
+                  "Usage: edgesim sweep SPEC [--jobs N] [--out DIR] [--resume] [--shard K/N]\n"
+                  "       edgesim sweep merge --out DIR SHARD_DIR...\n"
                   "Runs every point of a sweep spec, each in its own process. Exit 0 when every point\n"
                   "succeeded, 1 when some failed (each is recorded with its error), 2 for a bad spec."))
     return kExitOk;
   if (spec_path.empty()) throw InputError("sweep: no spec given (usage: edgesim sweep SPEC)");
   if (jobs == 0) throw InputError("--jobs must be at least 1");
+  const sim::Shard shard = choose_shard(shard_option);
   const json spec = config::parse_json_text(config::read_file(spec_path), spec_path);
-  const auto points = sim::expand_sweep(spec, spec_path);
+  const std::vector<Entry> points = distinct_points(sim::expand_sweep(spec, spec_path));
 
+  sim::SweepManifest manifest;
+  std::vector<std::string> ids;
+  for (const auto& e : points) ids.push_back(e.id);
+  manifest.sweep_id = sim::sweep_id(ids);
+  manifest.spec = spec_path;
+  manifest.points = points.size();
+  manifest.shard = shard;
+  check_output_folder(out, manifest, resume);
   fs::create_directories(fs::path(out) / "points");
+  sim::write_manifest(out, manifest);
+
   const std::string results_path = out + "/results.jsonl";
-  if (fs::exists(results_path) && !resume) {
-    throw InputError(results_path + " exists: pass --resume to continue that sweep, or choose another --out");
-  }
-  std::vector<json> records = read_results(results_path);
+  std::vector<json> records = sim::read_records(results_path, true);
   std::set<std::string> done;
   for (const auto& r : records) {
     if (r.value("status", "") == "ok") done.insert(r.value("point", ""));
   }
 
-  // Validate every point here (cheap: no simulation); run the valid ones in children.
-  std::vector<Pending> todo;
-  size_t skipped = 0, failed = 0, invalid = 0;
-  std::set<std::string> ids;
-  for (const auto& p : points) {
-    std::string id, error;
-    json resolved;
-    try {
-      resolved = sim::build_experiment(p.config).config;
-      id = sim::point_id(resolved);
-    } catch (const InputError& e) {
-      id = sim::point_id(p.config);
-      error = e.what();
-    }
-    if (!ids.insert(id).second) continue;  // two axes values that resolve alike
-    if (done.count(id)) {
+  // Invalid points are recorded here; the valid ones of this shard run in children.
+  std::vector<sim::ChildRun> runs;
+  std::vector<size_t> todo;  // index into points
+  size_t in_shard = 0, skipped = 0, failed = 0, invalid = 0;
+  for (size_t i = 0; i < points.size(); ++i) {
+    if (!shard.contains(i)) continue;
+    ++in_shard;
+    const Entry& e = points[i];
+    if (done.count(e.id)) {
       ++skipped;
       continue;
     }
-    if (!error.empty()) {
-      json rec = {{"point", id},
-                  {"axes", p.axes},
+    if (!e.error.empty()) {
+      json rec = {{"point", e.id},
+                  {"index", i},
+                  {"axes", e.axes},
                   {"status", "failed"},
                   {"exit_code", kExitBadInput},
-                  {"error", error}};
-      append_line(results_path, rec);
+                  {"error", e.error}};
+      sim::append_record(results_path, rec);
       records.push_back(rec);
       ++invalid;
       continue;
     }
-    sim::write_atomic(out + "/points/" + id + ".json", resolved.dump(2) + "\n");
-    todo.push_back({id, p.axes});
+    const std::string base = out + "/points/" + e.id;
+    runs.push_back({base + ".json", base + ".out", base + ".err", e.resolved.dump(2) + "\n"});
+    todo.push_back(i);
   }
-  spdlog::info("sweep: {} points, {} already done, {} invalid, {} to run on {} workers", points.size(),
-               skipped, invalid, todo.size(), jobs);
+  spdlog::info("sweep: {} points, shard {} has {}: {} already done, {} invalid, {} to run on {} workers",
+               points.size(), shard.str(), in_shard, skipped, invalid, runs.size(), jobs);
 
-  const std::string self = fs::read_symlink("/proc/self/exe").string();
-  std::map<pid_t, Pending> running;
-  size_t next = 0, finished = 0;
-  sim::Progress progress("sweep", todo.size(), true);
+  size_t finished = 0;
+  sim::Progress progress("sweep", runs.size(), true);
   auto prev = std::signal(SIGINT, on_sigint);
-  while ((next < todo.size() && !g_interrupted) || !running.empty()) {
-    while (next < todo.size() && running.size() < jobs && !g_interrupted) {
-      const Pending& p = todo[next++];
-      const std::string base = out + "/points/" + p.id;
-      const pid_t pid = ::fork();
-      if (pid < 0) throw SimError(std::string("fork: ") + std::strerror(errno));
-      if (pid == 0) {
-        ::signal(SIGINT, SIG_DFL);
-        const int o = ::open((base + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        const int e = ::open((base + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (o < 0 || e < 0) ::_exit(kExitSimFailure);
-        ::dup2(o, 1);
-        ::dup2(e, 2);
-        const std::string cfg = base + ".json";
-        ::execl(self.c_str(), self.c_str(), "run", "--config", cfg.c_str(), "--format", "json",
-                "--no-progress", static_cast<char*>(nullptr));
-        ::_exit(127);
-      }
-      running[pid] = p;
-    }
-    int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, 0);
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    auto it = running.find(pid);
-    if (it == running.end()) continue;
-    const Pending p = it->second;
-    running.erase(it);
-    if (WIFSIGNALED(status) && g_interrupted) continue;  // interrupted: not finished, rerun on --resume
-    const std::string base = out + "/points/" + p.id;
-    json rec = {{"point", p.id}, {"axes", p.axes}};
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    try {
-      if (code != 0) throw std::runtime_error(config::read_file(base + ".err"));
-      const json r = json::parse(config::read_file(base + ".out"));
-      rec["status"] = "ok";
-      rec["metrics"] = r.at("metrics");
-    } catch (const std::exception& e) {
-      rec["status"] = "failed";
-      rec["exit_code"] = code;
-      rec["error"] = e.what();
-      ++failed;
-    }
-    append_line(results_path, rec);
-    records.push_back(rec);
-    progress.update(++finished);
-  }
+  sim::run_children(
+      runs, jobs,
+      [&](size_t r, int code) {
+        const Entry& e = points[todo[r]];
+        json rec = {{"point", e.id}, {"index", todo[r]}, {"axes", e.axes}};
+        try {
+          rec["metrics"] = sim::child_results(runs[r], code).at("metrics");
+          rec["status"] = "ok";
+        } catch (const std::exception& err) {
+          rec["status"] = "failed";
+          rec["exit_code"] = code;
+          rec["error"] = err.what();
+          ++failed;
+        }
+        sim::append_record(results_path, rec);
+        records.push_back(rec);
+        progress.update(++finished);
+      },
+      &g_interrupted);
   std::signal(SIGINT, prev);
-  sim::write_atomic(out + "/results.csv", results_csv(records));
+  sim::write_atomic(out + "/results.csv", sim::records_csv(records));
   failed += invalid;
-  std::cout << "sweep: " << points.size() << " points: " << finished - (failed - invalid) << " run now, "
-            << skipped << " already done, " << failed << " failed";
-  if (g_interrupted) std::cout << "; interrupted: " << todo.size() - finished << " not run (use --resume)";
+  std::cout << "sweep: " << points.size() << " points";
+  if (shard.count > 1) std::cout << " (shard " << shard.str() << ": " << in_shard << ")";
+  std::cout << ": " << finished - (failed - invalid) << " run now, " << skipped << " already done, " << failed
+            << " failed";
+  if (g_interrupted) std::cout << "; interrupted: " << runs.size() - finished << " not run (use --resume)";
   std::cout << "\n  results: " << results_path << ", " << out << "/results.csv\n";
   if (g_interrupted) return 130;
   return failed ? kExitSimFailure : kExitOk;

@@ -2,6 +2,7 @@
 #include <sys/wait.h>
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -128,5 +129,39 @@ TEST_CASE("an interrupted sweep keeps its finished points and resume completes i
   for (const auto& l : result_lines(out + "/results.jsonl")) CHECK(l["status"] == "ok");
   const auto rest = run_cli({"sweep", tmp / "spec.json", "--out", out, "--resume"});
   REQUIRE(rest.code == 0);
-  CHECK(result_lines(out + "/results.jsonl").size() == 8);
+  const auto resumed = result_lines(out + "/results.jsonl");
+  CHECK(resumed.size() == 8);
+  // The same results as a sweep that was never interrupted, point by point.
+  const auto whole = run_cli({"sweep", tmp / "spec.json", "--out", tmp / "whole", "--jobs", "2"});
+  REQUIRE(whole.code == 0);
+  std::map<std::string, json> want;
+  for (const auto& l : result_lines(tmp / "whole/results.jsonl")) want[l["point"].get<std::string>()] = l;
+  REQUIRE(want.size() == 8);
+  for (const auto& l : resumed) {
+    const std::string id = l["point"].get<std::string>();
+    INFO("point " << id);
+    REQUIRE(want.count(id));
+    CHECK(l["metrics"] == want[id]["metrics"]);
+  }
+  CHECK(read_text(out + "/results.csv") == read_text(tmp / "whole/results.csv"));
+}
+
+TEST_CASE("a point that failed and then succeeded on resume has one row in the CSV, the ok one",
+          "[cli][sweep]") {
+  TempDir tmp;
+  write_text(tmp / "spec.json", kSpec);
+  REQUIRE(run_cli({"sweep", tmp / "spec.json", "--out", tmp / "o"}).code == 0);
+  const std::string csv = read_text(tmp / "o/results.csv");
+  // Turn the first point's record into a failure, as if its run had crashed.
+  const std::string text = read_text(tmp / "o/results.jsonl");
+  json first = json::parse(text.substr(0, text.find('\n')));
+  first["status"] = "failed";
+  first["error"] = "killed";
+  first.erase("metrics");
+  write_text(tmp / "o/results.jsonl", first.dump() + text.substr(text.find('\n')));
+  const auto r = run_cli({"sweep", tmp / "spec.json", "--out", tmp / "o", "--resume"});
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("1 run now, 2 already done") != std::string::npos);
+  CHECK(result_lines(tmp / "o/results.jsonl").size() == 4);  // the failed attempt stays on record
+  CHECK(read_text(tmp / "o/results.csv") == csv);
 }

@@ -79,9 +79,12 @@ struct CliResult {
   nlohmann::json json() const { return nlohmann::json::parse(out); }
 };
 
+/// Environment variables to set in the child: NAME, VALUE.
+using Env = std::vector<std::pair<std::string, std::string>>;
+
 /// Starts `edgesim ARGS...` with stdin from /dev/null and stdout/stderr to the given files.
 inline pid_t spawn_cli(const std::vector<std::string>& args, const std::string& out_path,
-                       const std::string& err_path) {
+                       const std::string& err_path, const Env& env = {}) {
   std::vector<std::string> argv_s = {EDGESIM_BIN};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -98,6 +101,7 @@ inline pid_t spawn_cli(const std::vector<std::string>& args, const std::string& 
     ::dup2(in, 0);
     ::dup2(o, 1);
     ::dup2(e, 2);
+    for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
@@ -105,10 +109,10 @@ inline pid_t spawn_cli(const std::vector<std::string>& args, const std::string& 
 }
 
 /// Runs `edgesim ARGS...` and waits for it.
-inline CliResult run_cli(const std::vector<std::string>& args) {
+inline CliResult run_cli(const std::vector<std::string>& args, const Env& env = {}) {
   TempDir io;
   const std::string out_path = io / "stdout", err_path = io / "stderr";
-  const pid_t pid = spawn_cli(args, out_path, err_path);
+  const pid_t pid = spawn_cli(args, out_path, err_path, env);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));

@@ -1,0 +1,270 @@
+#include "sim/sweep_output.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "sim/config/loader.hpp"
+#include "sim/errors.hpp"
+#include "sim/results.hpp"
+
+namespace edgesim::sim {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kManifest = "sweep.json";
+constexpr const char* kResults = "results.jsonl";
+
+uint64_t record_index(const json& r) {
+  return r.contains("index") && r["index"].is_number_unsigned() ? r["index"].get<uint64_t>()
+                                                                : std::numeric_limits<uint64_t>::max();
+}
+
+bool is_ok(const json& r) {
+  return r.value("status", "") == "ok";
+}
+
+/// The first metric where two results differ, for the error message.
+std::string first_difference(const json& a, const json& b) {
+  const json fa = flatten_metrics(a), fb = flatten_metrics(b);
+  for (const auto& [k, v] : fa.items()) {
+    if (!fb.contains(k)) return k + " only in the first";
+    if (fb[k] != v) return k + " " + v.dump() + " vs " + fb[k].dump();
+  }
+  for (const auto& [k, v] : fb.items()) {
+    if (!fa.contains(k)) return k + " only in the second";
+  }
+  return "?";
+}
+
+}  // namespace
+
+json SweepManifest::to_json() const {
+  return {{"schema", kSweepSchema},    {"edgesim_version", EDGESIM_VERSION},
+          {"sweep_id", sweep_id},      {"spec", spec},
+          {"points", points},          {"shard", {{"index", shard.index}, {"count", shard.count}}},
+          {"merged_from", merged_from}};
+}
+
+std::optional<SweepManifest> read_manifest(const std::string& dir) {
+  const std::string path = dir + "/" + kManifest;
+  if (!fs::exists(path)) return std::nullopt;
+  const json j = config::parse_json_text(config::read_file(path), path);
+  SweepManifest m;
+  try {
+    if (j.at("schema") != kSweepSchema) throw InputError("schema " + j["schema"].dump());
+    m.sweep_id = j.at("sweep_id").get<std::string>();
+    m.spec = j.at("spec").get<std::string>();
+    m.points = j.at("points").get<uint64_t>();
+    m.shard.index = j.at("shard").at("index").get<uint64_t>();
+    m.shard.count = j.at("shard").at("count").get<uint64_t>();
+    m.merged_from = j.value("merged_from", json::array());
+  } catch (const std::exception& e) {
+    throw InputError(path + ": not an edgesim sweep manifest (" + kSweepSchema + "): " + e.what());
+  }
+  if (m.shard.count == 0 || m.shard.index >= m.shard.count) {
+    throw InputError(path + ": shard " + m.shard.str() + " is impossible");
+  }
+  return m;
+}
+
+void write_manifest(const std::string& dir, const SweepManifest& manifest) {
+  write_atomic(dir + "/" + kManifest, manifest.to_json().dump(2) + "\n");
+}
+
+void append_record(const std::string& path, const json& record) {
+  const std::string line = record.dump() + "\n";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd < 0) throw InputError("cannot append to '" + path + "': " + std::strerror(errno));
+  const ssize_t n = ::write(fd, line.data(), line.size());  // one write: the line lands whole
+  ::fsync(fd);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(line.size())) throw SimError("short write to '" + path + "'");
+}
+
+std::vector<json> read_records(const std::string& path, bool repair) {
+  std::vector<json> out;
+  if (!fs::exists(path)) return out;
+  std::string text = config::read_file(path);
+  const size_t keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+  if (keep != text.size()) {
+    spdlog::warn("{}: dropping a partial last line (an interrupted write)", path);
+    if (repair) fs::resize_file(path, keep);
+    text.resize(keep);
+  }
+  std::istringstream in(text);
+  std::string line;
+  size_t no = 0;
+  while (std::getline(in, line)) {
+    ++no;
+    json r;
+    try {
+      r = json::parse(line);
+    } catch (const json::parse_error&) {
+    }
+    if (!r.is_object() || !r.contains("point") || !r["point"].is_string() || !r.contains("status")) {
+      throw InputError(path + " line " + std::to_string(no) + ": not a sweep results record");
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::string records_csv(std::vector<json> all) {
+  // One row per point: its ok result, else its last failed attempt (a resumed sweep
+  // reruns failed points and appends their new records).
+  std::map<std::string, size_t> row;
+  std::vector<json> records;
+  for (auto& r : all) {
+    const std::string id = r["point"].get<std::string>();
+    auto it = row.find(id);
+    if (it == row.end()) {
+      row[id] = records.size();
+      records.push_back(std::move(r));
+    } else if (!is_ok(records[it->second])) {
+      records[it->second] = std::move(r);
+    }
+  }
+  std::stable_sort(records.begin(), records.end(),
+                   [](const json& a, const json& b) { return record_index(a) < record_index(b); });
+  std::vector<std::string> axes, metrics;
+  std::set<std::string> seen_a, seen_m;
+  for (const auto& r : records) {
+    const json ax = r.value("axes", json::object());
+    for (const auto& [k, v] : ax.items()) {
+      if (seen_a.insert(k).second) axes.push_back(k);
+    }
+    if (!is_ok(r)) continue;
+    const json flat = flatten_metrics(r["metrics"]);
+    for (const auto& [k, v] : flat.items()) {
+      if (seen_m.insert(k).second) metrics.push_back(k);
+    }
+  }
+  std::ostringstream o;
+  o << "point,status";
+  for (const auto& a : axes) o << ',' << a;
+  for (const auto& m : metrics) o << ',' << m;
+  o << '\n';
+  for (const auto& r : records) {
+    o << r["point"].get<std::string>() << ',' << r["status"].get<std::string>();
+    const json ax = r.value("axes", json::object());
+    for (const auto& a : axes) o << ',' << csv_cell(ax.value(a, json()));
+    const json flat = is_ok(r) ? flatten_metrics(r["metrics"]) : json::object();
+    for (const auto& m : metrics) o << ',' << csv_cell(flat.value(m, json()));
+    o << '\n';
+  }
+  return o.str();
+}
+
+MergeSummary merge_sweeps(const std::vector<std::string>& dirs, const std::string& out) {
+  if (dirs.empty()) throw InputError("sweep merge: no shard folders given");
+  std::vector<SweepManifest> manifests;
+  for (const auto& d : dirs) {
+    if (!fs::is_directory(d)) throw InputError("sweep merge: '" + d + "' is not a folder");
+    auto m = read_manifest(d);
+    if (!m) {
+      throw InputError("sweep merge: '" + d + "' is not a sweep output folder (no " + kManifest +
+                       "; edgesim sweep --out DIR writes one)");
+    }
+    if (!manifests.empty() && m->sweep_id != manifests.front().sweep_id) {
+      throw InputError("sweep merge: '" + d + "' holds sweep " + m->sweep_id + " (spec " + m->spec +
+                       ") but '" + dirs.front() + "' holds sweep " + manifests.front().sweep_id + " (spec " +
+                       manifests.front().spec + "): they are not shards of one sweep");
+    }
+    manifests.push_back(*m);
+  }
+  std::error_code ec;
+  for (const auto& d : dirs) {
+    if (fs::equivalent(d, out, ec)) throw InputError("sweep merge: --out '" + out + "' is one of the inputs");
+  }
+  if (fs::exists(fs::path(out) / kResults)) {
+    throw InputError("sweep merge: '" + out + "' already holds results; choose a new --out folder");
+  }
+
+  // One record per point: the first ok result (a later ok one must agree with it), else
+  // the last failed attempt.
+  struct Kept {
+    json record;
+    std::string dir;
+  };
+  std::map<std::string, Kept> kept;
+  MergeSummary summary;
+  summary.points = manifests.front().points;
+  summary.spec = manifests.front().spec;
+  for (const auto& d : dirs) {
+    for (auto& r : read_records(d + "/" + kResults, false)) {
+      const std::string id = r["point"].get<std::string>();
+      auto it = kept.find(id);
+      if (it == kept.end()) {
+        kept.emplace(id, Kept{std::move(r), d});
+        continue;
+      }
+      ++summary.duplicates;
+      Kept& k = it->second;
+      if (is_ok(k.record) && is_ok(r)) {
+        if (k.record["metrics"] != r["metrics"]) {
+          throw InputError("sweep merge: conflicting results for point " + id + " in '" + k.dir + "' and '" +
+                           d + "': " + first_difference(k.record["metrics"], r["metrics"]));
+        }
+      } else if (!is_ok(k.record)) {
+        k = Kept{std::move(r), d};
+      }
+    }
+  }
+
+  // Shards of one N: say which are missing.
+  const uint64_t n = manifests.front().shard.count;
+  bool same_n = true;
+  std::set<uint64_t> have;
+  for (const auto& m : manifests) {
+    same_n = same_n && m.shard.count == n;
+    have.insert(m.shard.index);
+  }
+  if (same_n) {
+    summary.shards = n;
+    for (uint64_t k = 0; k < n; ++k) {
+      if (!have.count(k)) summary.missing_shards.push_back(k);
+    }
+  }
+
+  fs::create_directories(fs::path(out) / "points");
+  for (const auto& d : dirs) {
+    const fs::path points = fs::path(d) / "points";
+    if (!fs::is_directory(points)) continue;
+    for (const auto& e : fs::directory_iterator(points)) {
+      const fs::path to = fs::path(out) / "points" / e.path().filename();
+      if (e.is_regular_file() && !fs::exists(to)) fs::copy_file(e.path(), to);
+    }
+  }
+  std::vector<json> records;
+  for (auto& [id, k] : kept) {
+    summary.failed += is_ok(k.record) ? 0 : 1;
+    records.push_back(std::move(k.record));
+  }
+  std::stable_sort(records.begin(), records.end(),
+                   [](const json& a, const json& b) { return record_index(a) < record_index(b); });
+  summary.merged = records.size();
+  std::string lines;
+  for (const auto& r : records) lines += r.dump() + "\n";
+  write_atomic(out + "/" + kResults, lines);
+  write_atomic(out + "/results.csv", records_csv(records));
+  SweepManifest merged = manifests.front();
+  merged.shard = Shard{};
+  merged.merged_from = json::array();
+  for (const auto& d : dirs) merged.merged_from.push_back(d);
+  write_manifest(out, merged);
+  return summary;
+}
+
+}  // namespace edgesim::sim
