@@ -152,6 +152,8 @@ Experiment build_experiment(const json& raw) {
   // Policy.
   e.policy = make_from<traces::Policy>(section(raw, "policy"), "policy", "name", "dense", out["policy"]);
   e.policy->check(*e.layout);  // before the run: a policy's errors cannot leave a SystemC thread cleanly
+  e.layout->set_chunk_bytes(
+      [&](const traces::Tensor& t) { return e.policy->stored_chunk_bytes(t, e.layout->weight_dtype()); });
 
   // Run.
   Params runp(kRunParams, section(raw, "run"), "run");

@@ -84,6 +84,15 @@ uint32_t ModelLayout::add_tensor(const std::string& name, const std::string& kla
   return static_cast<uint32_t>(tensors_.size() - 1);
 }
 
+void ModelLayout::set_chunk_bytes(const std::function<uint64_t(const Tensor&)>& bytes_of) {
+  total_bytes_ = 0;
+  for (auto& t : tensors_) {
+    t.chunk_bytes = bytes_of(t);
+    t.flash_offset = total_bytes_;
+    total_bytes_ += t.bytes();
+  }
+}
+
 ModelLayout::ModelLayout(const config::Params& p) {
   name_ = p.text("name");
   layers_ = p.integer("layers");
@@ -108,6 +117,7 @@ ModelLayout::ModelLayout(const config::Params& p) {
                                                std::to_string(kv_heads_) + ")");
   }
   const Dtype w = dtype_from_name(p.text("weight_dtype"));
+  weight_dtype_ = w;
   act_dtype_ = dtype_from_name(p.text("activation_dtype"));
   kv_dtype_ = dtype_from_name(p.text("kv_dtype"));
   const bool whole = p.text("chunking") == "tensor";

@@ -5,6 +5,7 @@
 // token) of the embedding table, or the whole tensor. Chunk ids are global and follow
 // the flash image's layout, so consecutive ids are consecutive bytes in flash.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,11 @@ class ModelLayout {
   /// Tensor index of a tensor, by global chunk id.
   uint32_t tensor_of_chunk(uint32_t chunk) const;
 
+  Dtype weight_dtype() const { return weight_dtype_; }
+  /// Changes how many bytes each tensor's chunks take in storage (e.g. weights pruned and
+  /// stored sparse), and lays the flash image out again.
+  void set_chunk_bytes(const std::function<uint64_t(const Tensor&)>& bytes_of);
+
  private:
   uint32_t add_tensor(const std::string& name, const std::string& klass, TensorKind kind, int layer,
                       uint64_t rows, uint64_t cols, Dtype dtype, bool whole_tensor_chunks);
@@ -76,7 +82,7 @@ class ModelLayout {
   uint64_t total_bytes_ = 0;
   uint64_t layers_ = 0, hidden_ = 0, inter_ = 0, heads_ = 0, kv_heads_ = 0, head_dim_ = 0;
   uint64_t vocab_ = 0, max_context_ = 0;
-  Dtype act_dtype_ = Dtype::fp16, kv_dtype_ = Dtype::fp16;
+  Dtype act_dtype_ = Dtype::fp16, kv_dtype_ = Dtype::fp16, weight_dtype_ = Dtype::fp16;
 };
 
 }  // namespace edgesim::traces

@@ -42,6 +42,9 @@ class Policy {
   virtual bool needs_input(const OpSpec& op) const = 0;
   /// Fills one chunk set per tensor of `op` (sets has op.tensors.size() entries).
   virtual void select(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) = 0;
+  /// Bytes one chunk of `t` takes in storage under this policy (`dense`: as laid out);
+  /// static pruning stores pruned weights sparse.
+  virtual uint64_t stored_chunk_bytes(const Tensor& t, Dtype /*weight_dtype*/) const { return t.chunk_bytes; }
   /// Checks the policy's inputs against the model (e.g. captured activations' shapes);
   /// throws InputError naming the config key.
   virtual void check(const ModelLayout& /*layout*/) const {}

@@ -7,6 +7,7 @@
 #include <numeric>
 #include <set>
 
+#include "sim/registry.hpp"
 #include "test_helpers.hpp"
 #include "traces/policies/input_pruning.hpp"
 
@@ -185,4 +186,23 @@ TEST_CASE("synthetic activations: heavy tails, outlier channels and token correl
   const float mx = std::fabs(
       *std::max_element(v.begin(), v.end(), [](float p, float q) { return std::fabs(p) < std::fabs(q); }));
   CHECK(mx > 30);  // an outlier channel stands far above the Laplace bulk
+}
+
+TEST_CASE("static pruning stores targeted columns sparse: bitmap or 16-bit indices") {
+  Rig r;  // tiny: gate columns of 128 rows, fp16
+  const auto& entry = Registry<Policy>::instance().at("static_pruning", "policy.name");
+  auto make = [&](nlohmann::json p) { return entry.make(config::Params(*entry.params, p, "policy")); };
+  const Tensor& gate = r.tensor("layers.0.mlp.gate");
+  const Tensor& head = r.tensor("lm_head");
+  REQUIRE(gate.chunk_bytes == 256);
+  auto bitmap = make({{"sparsity", 0.75}});
+  CHECK(bitmap->stored_chunk_bytes(gate, Dtype::fp16) == 128 / 8 + 32 * 2);  // 16 B of bits + 32 kept values
+  CHECK(bitmap->stored_chunk_bytes(head, Dtype::fp16) == head.chunk_bytes);  // not a target
+  auto index = make({{"sparsity", 0.75}, {"format", "index16"}});
+  CHECK(index->stored_chunk_bytes(gate, Dtype::fp16) == 32 * (2 + 2));
+  auto mlp_only = make({{"sparsity", 0.5}, {"targets", {"mlp.down"}}});
+  CHECK(mlp_only->stored_chunk_bytes(gate, Dtype::fp16) == gate.chunk_bytes);
+  // Every chunk is still read: the choice is dense.
+  const auto sets = r.select(*bitmap, "layers.0.mlp_gate_up");
+  CHECK(sets[1].kind == ChunkSet::Kind::All);
 }
