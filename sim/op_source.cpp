@@ -36,8 +36,9 @@ bool ClosedLoopSource::next_op(traces::OpAccess& op) {
   traces::PolicyContext ctx{*exp_.layout, cache_, step_, current_.info, rng_};
   exp_.policy->select(ctx, spec, op.sets);
   op.needs_input = exp_.policy->needs_input(spec);
-  op.flops = exp_.layout->op_flops(spec, op.sets, current_.info.position);
-  op.extra_dram_read_bytes = exp_.layout->op_kv_read_bytes(spec, current_.info.position);
+  op.flops = exp_.layout->op_flops(spec, op.sets, current_.info.position) + exp_.policy->extra_flops(spec);
+  op.extra_dram_read_bytes =
+      exp_.layout->op_kv_read_bytes(spec, current_.info.position) + exp_.policy->extra_read_bytes(spec);
   op.extra_dram_write_bytes = exp_.layout->op_kv_write_bytes(spec);
   if (recorder_) current_.ops.push_back(op);
   ++op_;

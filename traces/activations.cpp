@@ -30,15 +30,15 @@ bool op_input_site(const OpSpec& op, LinearInput& site) {
 }
 
 namespace {
-// Input width of each site, from the layer's tensors.
-uint64_t site_width(const ModelLayout& layout, int layer, LinearInput site) {
-  static const char* const kTensor[static_cast<int>(kLinearInputs)] = {"attn.q", "attn.o", "mlp.gate",
-                                                                       "mlp.down"};
-  for (const auto& t : layout.tensors()) {
-    if (t.layer == layer && t.klass == kTensor[static_cast<int>(site)]) return t.cols;
+// Input width of each site.
+uint64_t site_width(const ModelLayout& layout, LinearInput site) {
+  switch (site) {
+    case LinearInput::AttnQkv: return layout.hidden_size();
+    case LinearInput::AttnO: return layout.attention_width();
+    case LinearInput::MlpGateUp: return layout.hidden_size();
+    case LinearInput::MlpDown: return layout.intermediate_size();
   }
-  throw SimError(std::string("internal: layer ") + std::to_string(layer) + " has no " +
-                 kTensor[static_cast<int>(site)]);
+  return 0;
 }
 
 int layer_count(const ModelLayout& layout) {
@@ -118,7 +118,7 @@ SyntheticActivations::SyntheticActivations(const ModelLayout& layout, const Synt
     for (int k = 0; k < static_cast<int>(kLinearInputs); ++k) {
       const auto site = static_cast<LinearInput>(k);
       Stream& st = streams_[static_cast<size_t>(l) * static_cast<int>(kLinearInputs) + k];
-      const uint64_t n = site_width(layout, l, site);
+      const uint64_t n = site_width(layout, site);
       const bool down = site == LinearInput::MlpDown;
       const double sigma = down ? s_.down_channel_sigma : s_.channel_sigma;
       st.gaussian = (down ? s_.down_tail : s_.tail) == "gaussian";

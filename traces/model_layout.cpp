@@ -38,10 +38,14 @@ const config::ParamTable kModelParams = {{
     {"chunking",
      Quantity::String,
      "column",
-     "Chunk of a linear layer: one input column (what input pruning skips) or the whole tensor",
+     "Chunk of a linear layer: an input column (what input pruning skips), the whole tensor, a neuron "
+     "(gate/up "
+     "output row, down input column: what a neuron predictor skips) or bundled (a neuron's gate row, up row "
+     "and "
+     "down column stored together, as \"LLM in a flash\")",
      -1e300,
      1e300,
-     {"column", "tensor"}},
+     {"column", "tensor", "neuron", "bundled"}},
 }};
 
 const SectionRegistration kModelSection("model", "The LLM's shape: expanded into tensors, chunks and ops",
@@ -55,7 +59,7 @@ const config::ParamTable& ModelLayout::param_table() {
 
 uint32_t ModelLayout::add_tensor(const std::string& name, const std::string& klass, TensorKind kind,
                                  int layer, uint64_t rows, uint64_t cols, Dtype dtype,
-                                 bool whole_tensor_chunks) {
+                                 bool whole_tensor_chunks, bool row_chunks) {
   Tensor t;
   t.name = name;
   t.klass = klass;
@@ -66,9 +70,10 @@ uint32_t ModelLayout::add_tensor(const std::string& name, const std::string& kla
   if (whole_tensor_chunks || kind == TensorKind::Norm) {
     t.chunks = 1;
     t.chunk_bytes = dtype_bytes(dtype, rows * cols);
-  } else if (kind == TensorKind::Embedding) {
-    t.chunks = static_cast<uint32_t>(rows);  // one row per token id
+  } else if (kind == TensorKind::Embedding || row_chunks) {
+    t.chunks = static_cast<uint32_t>(rows);  // one row per token id, or per output neuron
     t.chunk_bytes = dtype_bytes(dtype, cols);
+    t.row_chunks = kind != TensorKind::Embedding;
   } else {
     t.chunks = static_cast<uint32_t>(cols);  // one column per input feature
     t.chunk_bytes = dtype_bytes(dtype, rows);
@@ -120,7 +125,9 @@ ModelLayout::ModelLayout(const config::Params& p) {
   weight_dtype_ = w;
   act_dtype_ = dtype_from_name(p.text("activation_dtype"));
   kv_dtype_ = dtype_from_name(p.text("kv_dtype"));
-  const bool whole = p.text("chunking") == "tensor";
+  chunking_ = p.text("chunking");
+  const bool whole = chunking_ == "tensor";
+  const bool neuron = chunking_ == "neuron", bundled = chunking_ == "bundled";
   const uint64_t q_out = heads_ * head_dim_, kv_out = kv_heads_ * head_dim_;
 
   // Flash image order = execution order, so that a dense stream reads flash sequentially.
@@ -147,14 +154,21 @@ ModelLayout::ModelLayout(const config::Params& p) {
     OpSpec gate_up{pre + "mlp_gate_up", OpKind::Linear, li, {}};
     gate_up.tensors.push_back(
         add_tensor(pre + "mlp.norm", "mlp.norm", TensorKind::Norm, li, 1, hidden_, act_dtype_, whole));
-    gate_up.tensors.push_back(
-        add_tensor(pre + "mlp.gate", "mlp.gate", TensorKind::Linear, li, inter_, hidden_, w, whole));
-    gate_up.tensors.push_back(
-        add_tensor(pre + "mlp.up", "mlp.up", TensorKind::Linear, li, inter_, hidden_, w, whole));
-    ops_.push_back(gate_up);
     OpSpec down{pre + "mlp_down", OpKind::Linear, li, {}};
-    down.tensors.push_back(
-        add_tensor(pre + "mlp.down", "mlp.down", TensorKind::Linear, li, hidden_, inter_, w, whole));
+    if (bundled) {
+      // Neuron i's gate row, up row and down column, one chunk of 3 x hidden weights, read
+      // (and computed) by the gate/up op; the down op then has no weights of its own.
+      gate_up.tensors.push_back(add_tensor(pre + "mlp.bundle", "mlp.bundle", TensorKind::Linear, li, inter_,
+                                           3 * hidden_, w, false, true));
+    } else {
+      gate_up.tensors.push_back(add_tensor(pre + "mlp.gate", "mlp.gate", TensorKind::Linear, li, inter_,
+                                           hidden_, w, whole, neuron));
+      gate_up.tensors.push_back(
+          add_tensor(pre + "mlp.up", "mlp.up", TensorKind::Linear, li, inter_, hidden_, w, whole, neuron));
+      down.tensors.push_back(
+          add_tensor(pre + "mlp.down", "mlp.down", TensorKind::Linear, li, hidden_, inter_, w, whole));
+    }
+    ops_.push_back(gate_up);
     ops_.push_back(down);
   }
   OpSpec head{"lm_head", OpKind::Head, -1, {}};
@@ -173,7 +187,8 @@ uint64_t ModelLayout::op_flops(const OpSpec& op, const std::vector<ChunkSet>& se
     if (t.chunks == 1) {
       flops += s.kind == ChunkSet::Kind::None ? 0 : 2 * t.rows * t.cols;
     } else {
-      flops += 2 * t.rows * s.count(t.chunks);  // a multiply-add per weight of each column read
+      // A multiply-add per weight of each column (or row) read.
+      flops += 2 * (t.row_chunks ? t.cols : t.rows) * s.count(t.chunks);
     }
   }
   if (op.kind == OpKind::Attention) {

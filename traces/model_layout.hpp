@@ -29,6 +29,7 @@ struct Tensor {
   uint64_t chunk_bytes = 0;
   uint32_t first_chunk = 0;   // global id of chunk 0
   uint64_t flash_offset = 0;  // byte offset in the flash image
+  bool row_chunks = false;    // chunks are output rows (neurons), not input columns
   uint64_t bytes() const { return uint64_t(chunks) * chunk_bytes; }
 };
 
@@ -68,13 +69,21 @@ class ModelLayout {
   uint32_t tensor_of_chunk(uint32_t chunk) const;
 
   Dtype weight_dtype() const { return weight_dtype_; }
+  uint64_t hidden_size() const { return hidden_; }
+  uint64_t intermediate_size() const { return inter_; }
+  uint64_t attention_width() const { return heads_ * head_dim_; }
+  /// "column", "tensor", "neuron" (gate/up by output row, down by input column) or
+  /// "bundled" (gate row, up row and down column of a neuron stored as one chunk).
+  const std::string& chunking() const { return chunking_; }
   /// Changes how many bytes each tensor's chunks take in storage (e.g. weights pruned and
   /// stored sparse), and lays the flash image out again.
   void set_chunk_bytes(const std::function<uint64_t(const Tensor&)>& bytes_of);
 
  private:
   uint32_t add_tensor(const std::string& name, const std::string& klass, TensorKind kind, int layer,
-                      uint64_t rows, uint64_t cols, Dtype dtype, bool whole_tensor_chunks);
+                      uint64_t rows, uint64_t cols, Dtype dtype, bool whole_tensor_chunks,
+                      bool row_chunks = false);
+  std::string chunking_;
   std::string name_;
   std::vector<Tensor> tensors_;
   std::vector<OpSpec> ops_;

@@ -42,6 +42,10 @@ class Policy {
   virtual bool needs_input(const OpSpec& op) const = 0;
   /// Fills one chunk set per tensor of `op` (sets has op.tensors.size() entries).
   virtual void select(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) = 0;
+  /// DRAM bytes an op reads beyond its weights and KV cache under this policy (a neuron
+  /// predictor's own weights), and the FLOPs that costs.
+  virtual uint64_t extra_read_bytes(const OpSpec& /*op*/) const { return 0; }
+  virtual uint64_t extra_flops(const OpSpec& /*op*/) const { return 0; }
   /// Bytes one chunk of `t` takes in storage under this policy (`dense`: as laid out);
   /// static pruning stores pruned weights sparse.
   virtual uint64_t stored_chunk_bytes(const Tensor& t, Dtype /*weight_dtype*/) const { return t.chunk_bytes; }

@@ -85,3 +85,21 @@ TEST_CASE("DIP runs on activations captured from a real model", "[cli][sparsity]
                  .err,
              Contains("activations_bad_shape.npz"));
 }
+
+TEST_CASE("bundling a neuron's gate row, up row and down column cuts flash reads", "[cli][sparsity]") {
+  auto run = [](const std::string& chunking) {
+    return json::parse(
+        run_expect({"run", "-c", "builtin:experiments/tiny.json", "--set", "model.chunking=" + chunking,
+                    "--set", "policy.name=relu_predictor", "--set", "weight_store.cache_capacity=0",
+                    "--format", "json", "--no-progress"},
+                   kOk)
+            .out);
+  };
+  const json neuron = run("neuron"), bundled = run("bundled");
+  const double reads_n = neuron["stats"]["flash"]["reads"]["value"].get<double>();
+  const double reads_b = bundled["stats"]["flash"]["reads"]["value"].get<double>();
+  INFO("flash reads: neuron " << reads_n << ", bundled " << reads_b);
+  CHECK(reads_b < reads_n / 2);
+  CHECK(bundled["metrics"]["tokens_per_s"].get<double>() > neuron["metrics"]["tokens_per_s"].get<double>());
+  CHECK(bundled["metrics"]["flash_bytes_per_token"] == neuron["metrics"]["flash_bytes_per_token"]);
+}

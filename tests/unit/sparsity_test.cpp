@@ -206,3 +206,69 @@ TEST_CASE("static pruning stores targeted columns sparse: bitmap or 16-bit indic
   const auto sets = r.select(*bitmap, "layers.0.mlp_gate_up");
   CHECK(sets[1].kind == ChunkSet::Kind::All);
 }
+
+TEST_CASE("neuron and bundled chunking: gate/up by row, down by column, or a neuron's three parts as one") {
+  const ModelLayout neuron = test::tiny_layout({{"chunking", "neuron"}});
+  const ModelLayout bundled = test::tiny_layout({{"chunking", "bundled"}});
+  auto find = [](const ModelLayout& l, const std::string& name) -> const Tensor* {
+    for (const auto& t : l.tensors()) {
+      if (t.name == name) return &t;
+    }
+    return nullptr;
+  };
+  const Tensor* gate = find(neuron, "layers.0.mlp.gate");
+  REQUIRE(gate);
+  CHECK(gate->row_chunks);
+  CHECK(gate->chunks == 128);          // one per intermediate neuron
+  CHECK(gate->chunk_bytes == 64 * 2);  // a row of hidden fp16 weights
+  CHECK_FALSE(find(neuron, "layers.0.mlp.down")->row_chunks);
+  CHECK(find(bundled, "layers.0.mlp.gate") == nullptr);
+  const Tensor* bundle = find(bundled, "layers.0.mlp.bundle");
+  REQUIRE(bundle);
+  CHECK(bundle->chunks == 128);
+  CHECK(bundle->chunk_bytes == 3 * 64 * 2);  // gate row + up row + down column
+  // Same weight bytes in all three layouts, and FLOPs follow what is read.
+  CHECK(bundled.total_weight_bytes() == neuron.total_weight_bytes());
+  const OpSpec* gu = nullptr;
+  for (const auto& o : bundled.ops()) {
+    if (o.name == "layers.0.mlp_gate_up") gu = &o;
+  }
+  REQUIRE(gu);
+  std::vector<ChunkSet> sets(gu->tensors.size());
+  sets[0].set_all();
+  sets[1].set_list();
+  sets[1].ids = {1, 5, 9};
+  CHECK(bundled.op_flops(*gu, sets, 0) == 3u * 2 * 3 * 64);  // 3 neurons x (gate + up + down) x 64
+}
+
+TEST_CASE("neuron predictor: recall and margin shape the predicted set; its weights are read each MLP") {
+  Rig r;
+  r.layout = test::tiny_layout({{"chunking", "neuron"}});
+  InputPruning::Settings s;
+  s.predictor = true;
+  s.keep[static_cast<int>(LinearInput::MlpDown)] = 0.25;  // 32 of 128 neurons active
+  s.recall = 0.5;
+  s.margin = 1.0;  // predict 64
+  s.predictor_rank = 16;
+  std::vector<float> h(128, 0.01f);
+  for (uint32_t i = 0; i < 32; ++i) h[i * 4] = 5.0f;  // the active ones: every 4th neuron
+  InputPruning p(s, std::make_unique<FixedActivations>(h));
+  p.check(r.layout);
+  const auto gu = r.select(p, "layers.0.mlp_gate_up");
+  const auto down = r.select(p, "layers.0.mlp_down");
+  REQUIRE(gu[1].kind == ChunkSet::Kind::List);
+  CHECK(gu[1].ids.size() == 64);
+  CHECK(gu[2].ids == gu[1].ids);    // up: the same neurons
+  CHECK(down[0].ids == gu[1].ids);  // down: the same neurons, as columns
+  size_t found = 0;
+  for (uint32_t i : gu[1].ids) found += i % 4 == 0;
+  CHECK(found > 8);  // about half of the 32 active ones (recall 0.5), the rest false positives
+  CHECK(found < 24);
+  CHECK(p.extra_read_bytes(r.op("layers.0.mlp_gate_up")) == 16u * (64 + 128) * 2);
+  CHECK(p.extra_read_bytes(r.op("layers.0.mlp_down")) == 0);
+  CHECK(p.needs_input(r.op("layers.0.mlp_gate_up")));
+  // Input pruning refuses row chunks, and the predictor column chunks.
+  InputPruning dip(keep_mlp_in(0.5), std::make_unique<FixedActivations>(h));
+  CHECK_THROWS_WITH(dip.check(r.layout), Catch::Contains("model.chunking"));
+  CHECK_THROWS_WITH(p.check(test::tiny_layout()), Catch::Contains("model.chunking"));
+}

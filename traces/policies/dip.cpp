@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <random>
 
 #include "sim/errors.hpp"
 #include "sim/registry.hpp"
@@ -22,10 +23,82 @@ namespace edgesim::traces {
 
 bool InputPruning::needs_input(const OpSpec& op) const {
   LinearInput site;
-  return op_input_site(op, site) && s_.keep[static_cast<int>(site)] < 1;
+  if (!op_input_site(op, site)) return false;
+  if (s_.predictor) return site == LinearInput::MlpGateUp;  // the predictor reads the MLP's input
+  return s_.keep[static_cast<int>(site)] < 1;
+}
+
+uint64_t InputPruning::extra_read_bytes(const OpSpec& op) const {
+  LinearInput site;
+  if (!s_.predictor || !op_input_site(op, site) || site != LinearInput::MlpGateUp) return 0;
+  return dtype_bytes(dtype_, s_.predictor_rank * (hidden_ + inter_));
+}
+
+uint64_t InputPruning::extra_flops(const OpSpec& op) const {
+  LinearInput site;
+  if (!s_.predictor || !op_input_site(op, site) || site != LinearInput::MlpGateUp) return 0;
+  return 2 * s_.predictor_rank * (hidden_ + inter_);
+}
+
+void InputPruning::predict(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) {
+  if (predicted_step_ != ctx.step || predicted_layer_ != op.layer) {
+    const std::vector<float>& h = source_->input(ctx.step, op.layer, LinearInput::MlpDown);
+    const uint32_t n = static_cast<uint32_t>(h.size());
+    const uint32_t k =
+        static_cast<uint32_t>(std::lround(s_.keep[static_cast<int>(LinearInput::MlpDown)] * n));
+    choose(ctx, h, k, kept_);  // the truly active neurons
+    // Each active neuron is predicted with probability `recall`; false positives (drawn
+    // from the inactive ones) fill the set up to (1 + margin) x k.
+    std::uniform_real_distribution<double> u(0, 1);
+    predicted_.clear();
+    order_.assign(n, 0);  // reused as a membership mask
+    for (uint32_t i : kept_) {
+      order_[i] = 1;
+      if (u(ctx.rng) < s_.recall) predicted_.push_back(i);
+    }
+    const uint32_t target =
+        std::min(n, static_cast<uint32_t>(std::lround((1 + s_.margin) * static_cast<double>(k))));
+    uint32_t inactive = n - static_cast<uint32_t>(kept_.size());
+    while (predicted_.size() < target && inactive > 0) {
+      const uint32_t i = static_cast<uint32_t>(ctx.rng() % n);
+      if (order_[i] != 0) continue;
+      order_[i] = 2;
+      predicted_.push_back(i);
+      --inactive;
+    }
+    std::sort(predicted_.begin(), predicted_.end());
+    account(LinearInput::MlpDown, h, predicted_);
+    predicted_step_ = ctx.step;
+    predicted_layer_ = op.layer;
+  }
+  for (size_t i = 0; i < op.tensors.size(); ++i) {
+    const Tensor& t = ctx.layout.tensors()[op.tensors[i]];
+    if (t.kind == TensorKind::Linear && t.chunks == inter_) {
+      sets[i].set_list();
+      sets[i].ids = predicted_;
+    } else {
+      sets[i].set_all();
+    }
+  }
 }
 
 void InputPruning::check(const ModelLayout& layout) const {
+  const std::string& chunking = layout.chunking();
+  if (s_.predictor && chunking != "neuron" && chunking != "bundled") {
+    config::fail_at("model.chunking",
+                    "a neuron predictor selects gate/up rows and down columns: set "
+                    "model.chunking to \"neuron\" or \"bundled\" (it is \"" +
+                        chunking + "\")");
+  }
+  if (!s_.predictor && chunking != "column") {
+    for (double keep : s_.keep) {
+      if (keep < 1) {
+        config::fail_at(
+            "model.chunking",
+            "input pruning selects columns: set model.chunking to \"column\" (it is \"" + chunking + "\")");
+      }
+    }
+  }
   if (s_.activations.file.empty()) return;
   try {
     // Every array is read once here, so that a bad one is a config error, not a failure
@@ -42,7 +115,9 @@ void InputPruning::check(const ModelLayout& layout) const {
 
 void InputPruning::select(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) {
   LinearInput site;
-  const bool masked = op_input_site(op, site) && s_.keep[static_cast<int>(site)] < 1;
+  const bool masked = op_input_site(op, site) &&
+                      (s_.predictor ? (site == LinearInput::MlpGateUp || site == LinearInput::MlpDown)
+                                    : s_.keep[static_cast<int>(site)] < 1);
   if (!masked) {
     select_dense(ctx, op, sets);
     return;
@@ -50,6 +125,16 @@ void InputPruning::select(const PolicyContext& ctx, const OpSpec& op, std::vecto
   if (!source_) {
     s_.activations.seed = ctx.rng();
     source_ = make_activation_source(s_.activations, ctx.layout);
+  }
+  hidden_ = ctx.layout.hidden_size();
+  inter_ = ctx.layout.intermediate_size();
+  dtype_ = ctx.layout.weight_dtype();
+  if (s_.predictor) {
+    if (site == LinearInput::MlpGateUp || site == LinearInput::MlpDown)
+      predict(ctx, op, sets);
+    else
+      select_dense(ctx, op, sets);
+    return;
   }
   const std::vector<float>& x = source_->input(ctx.step, op.layer, site);
   const uint32_t n = static_cast<uint32_t>(x.size());
@@ -215,6 +300,30 @@ const Registration<Policy> kGlu(
     kGluParams, [](const config::Params& p) {
       InputPruning::Settings s;
       s.keep[static_cast<int>(LinearInput::MlpDown)] = 1 - p.number("sparsity_mlp_down");
+      s.activations = activation_settings(p);
+      return std::make_unique<InputPruning>(s);
+    });
+
+const config::ParamTable kPredictorParams = table({
+    {"sparsity", Quantity::Real, 0.8, "Share of MLP neurons inactive per token (ReLU-style)", 0, 0.999},
+    {"recall", Quantity::Real, 0.95, "Share of the active neurons the predictor finds", 0, 1},
+    {"margin", Quantity::Real, 0.1, "Extra neurons predicted, as a share of the active count", 0, 10},
+    {"predictor_rank", Quantity::Integer, 1024,
+     "Hidden width of the low-rank predictor (its weights are read "
+     "each MLP: rank x (hidden + intermediate))",
+     0, 1 << 20},
+});
+
+const Registration<Policy> kPredictor(
+    "relu_predictor",
+    "ReLU-style neuron sparsity with a predictor (Deja Vu): predicted gate/up rows and down columns are read",
+    kPredictorParams, [](const config::Params& p) {
+      InputPruning::Settings s;
+      s.predictor = true;
+      s.keep[static_cast<int>(LinearInput::MlpDown)] = 1 - p.number("sparsity");
+      s.recall = p.number("recall");
+      s.margin = p.number("margin");
+      s.predictor_rank = static_cast<uint64_t>(p.integer("predictor_rank"));
       s.activations = activation_settings(p);
       return std::make_unique<InputPruning>(s);
     });
