@@ -16,6 +16,7 @@ run it with /usr/bin/python3. Exit 0 ok, 2 bad input.
 """
 import argparse
 import csv
+import json
 import re
 import sys
 
@@ -96,6 +97,31 @@ def read_rows(path):
     return columns, [r for r in rows if r.get("status", "ok") == "ok"]
 
 
+def derive_column(columns, rows, name):
+    """Adds column NAME = PREFIX.KEY... from a column PREFIX whose cells are JSON objects
+    (a sweep axis that sets a whole section, e.g. policy = {"name": "dip", ...} gives
+    policy.name). Returns True when it could."""
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        prefix = ".".join(parts[:cut])
+        if prefix not in columns:
+            continue
+        values = []
+        for r in rows:
+            try:
+                v = json.loads(r[prefix])
+                for k in parts[cut:]:
+                    v = v[k]
+            except (ValueError, KeyError, TypeError):
+                return False
+            values.append(v if isinstance(v, str) else json.dumps(v))
+        for r, v in zip(rows, values):
+            r[name] = v
+        columns.append(name)
+        return True
+    return False
+
+
 def pareto_front(points, x_low, y_high):
     """Indices of the points no other point beats on both x and y (ties kept once)."""
     sx = 1 if x_low else -1
@@ -128,7 +154,7 @@ def main(argv):
 
     columns, rows = read_rows(a.csv)
     for opt, col in (("--x", a.x), ("--y", a.y), ("--group", a.group)):
-        if col is not None and col not in columns:
+        if col is not None and col not in columns and not derive_column(columns, rows, col):
             raise BadInput(f"{opt} {col}: no such column in {a.csv}; columns: {', '.join(columns)}")
     rows = [r for r in rows if r[a.x] != "" and r[a.y] != ""]
     if not rows:

@@ -67,6 +67,21 @@ def main():
         # Low both: f (4 J, 1.5) and b (7 J, 1.0); a (8 J, 1.0) loses to b on energy alone.
         assert r.returncode == 0 and front == ["f", "b"], f"low-low front {front}:\n{r.stdout}{r.stderr}"
 
+        # An axis whose values are JSON objects (a whole policy section): a dotted name
+        # picks a key out of it.
+        objects = os.path.join(tmp, "objects.csv")
+        with open(objects, "w") as f:
+            f.write('point,status,policy,tokens_per_s\n'
+                    'a,ok,"{""name"":""dip"",""sparsity_mlp_in"":0.5}",1.0\n'
+                    'b,ok,"{""name"":""dip"",""sparsity_mlp_in"":0.7}",2.0\n'
+                    'c,ok,"{""name"":""dense""}",0.5\n')
+        r = run([plot, objects, "--x", "policy.sparsity_mlp_in", "--y", "tokens_per_s", "--group", "policy.name",
+                 "-o", line])
+        assert r.returncode == 2 and "policy.sparsity_mlp_in" in r.stderr, "a key missing from a row is an error"
+        r = run([plot, objects, "--x", "point", "--y", "tokens_per_s", "--group", "policy.name", "-o", line])
+        assert r.returncode == 0, f"a JSON sub-key as group failed:\n{r.stderr}"
+        check_png(line)
+
         r = run([plot, csv, "--x", "no_such_metric", "--y", "tokens_per_s", "-o", line])
         assert r.returncode == 2, f"a missing column: exit {r.returncode}"
         assert "--x no_such_metric: no such column" in r.stderr, r.stderr
