@@ -26,7 +26,8 @@ const config::ParamTable kParams = {{
     {"reserved", Quantity::Bytes, "0 B", "DRAM the model may not use (OS, other apps)", 0, 1e15},
     {"channels", Quantity::Integer, 1, "Independent channels (a power of two)", 1, 64},
     {"address_mapping", Quantity::String, "auto",
-     "Address fields, most significant first (e.g. row-bank-column-bankgroup-rank-channel; column:N splits off N "
+     "Address fields, most significant first (e.g. row-bank-column-bankgroup-rank-channel; column:N splits "
+     "off N "
      "low column bits); auto: bank groups interleave every 64 bytes"},
     {"bank_xor", Quantity::Boolean, false, "XOR bank and bank-group bits with low row bits"},
     {"scheduler",
@@ -97,13 +98,13 @@ DramControllerSettings dram_controller_settings(const config::Params& p, const D
 }
 
 CommandDram::CommandDram(const DramPart& part, const Settings& s)
-    : s_(s), sys_(std::make_unique<DramSystem>(part, s.controller)) {
-  if (s_.sample_range_bytes > 0) calibrate();
-}
+    : s_(s), sys_(std::make_unique<DramSystem>(part, s.controller)) {}
 
-// The cost of streaming on, measured once: a sequential read stream and a write stream,
-// long enough to include refreshes, on a DRAM of the same part and settings.
+// The cost of streaming on, measured once, the first time a range has a tail: a sequential
+// read stream and a write stream, long enough to include refreshes, on a DRAM of the same
+// part and settings.
 void CommandDram::calibrate() {
+  calibrated_ = true;
   const DramPart& part = sys_->part();
   const uint64_t bytes = std::max<uint64_t>(8 * s_.sample_range_bytes, uint64_t{1} << 22);
   for (int w = 0; w < 2; ++w) {
@@ -145,6 +146,7 @@ DramCost CommandDram::access(const DramRange* ranges, size_t n, double start) {
     tail[ranges[i].write ? 1 : 0] += ranges[i].bytes - h;
   }
   if (capped == 0) return cost;
+  if (tail[0] + tail[1] > 0 && !calibrated_) calibrate();
   size_t stride = 1;
   if (s_.sample_batch_bytes > 0 && capped > s_.sample_batch_bytes) {
     stride = static_cast<size_t>((capped + s_.sample_batch_bytes - 1) / s_.sample_batch_bytes);

@@ -3,7 +3,7 @@
 // DramSystem behind the Dram interface. Each batch of address ranges becomes bursts at
 // those addresses. Long batches are sampled (docs/dram.md): a range is simulated up to
 // `sample_range_bytes` and the rest of it costs what a long sequential stream of the
-// same part costs (measured once, at construction); a batch is simulated up to about
+// same part costs (measured once, when first needed); a batch is simulated up to about
 // `sample_batch_bytes` by taking every k-th range, whose time, energy and commands
 // then stand for all of them.
 #include <memory>
@@ -45,6 +45,7 @@ class CommandDram final : public Dram {
     double commands_per_byte[kDramCmds] = {};
   };
   Stream stream_[2];  // sequential read, write
+  bool calibrated_ = false;
   Settings s_;
   std::unique_ptr<DramSystem> sys_;
   int64_t busy_until_ = 0;  // cycle the last batch really ended (sampling stretches it)

@@ -51,9 +51,9 @@ void InputPruning::predict(const PolicyContext& ctx, const OpSpec& op, std::vect
     // from the inactive ones) fill the set up to (1 + margin) x k.
     std::uniform_real_distribution<double> u(0, 1);
     predicted_.clear();
-    order_.assign(n, 0);  // reused as a membership mask
+    member_.assign(n, 0);  // 1: active, 2: picked as a false positive
     for (uint32_t i : kept_) {
-      order_[i] = 1;
+      member_[i] = 1;
       if (u(ctx.rng) < s_.recall) predicted_.push_back(i);
     }
     const uint32_t target =
@@ -61,8 +61,8 @@ void InputPruning::predict(const PolicyContext& ctx, const OpSpec& op, std::vect
     uint32_t inactive = n - static_cast<uint32_t>(kept_.size());
     while (predicted_.size() < target && inactive > 0) {
       const uint32_t i = static_cast<uint32_t>(ctx.rng() % n);
-      if (order_[i] != 0) continue;
-      order_[i] = 2;
+      if (member_[i] != 0) continue;
+      member_[i] = 2;
       predicted_.push_back(i);
       --inactive;
     }

@@ -51,6 +51,7 @@ class InputPruning : public Policy {
   std::vector<uint32_t> linears_, kept_;
   std::vector<float> score_, order_;
   std::vector<uint32_t> predicted_;  // the current layer's predicted neurons
+  std::vector<uint8_t> member_;
   uint64_t predicted_step_ = UINT64_MAX;
   int predicted_layer_ = -1;
   uint64_t hidden_ = 0, inter_ = 0;
