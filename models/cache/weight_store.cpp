@@ -71,15 +71,22 @@ WeightStore::WeightStore(const traces::ModelLayout& layout, StoreSettings settin
     const uint64_t bytes = layout.tensors()[i].bytes();
     switch (settings_.placement[i]) {
       case Placement::Dram: dram_.tensor_base[i] = pinned, pinned += bytes; break;
-      case Placement::Cache: dram_.tensor_base[i] = cached, cached += bytes; break;
+      case Placement::Cache:  // offset within its partition: among all cached tensors, or 0
+        dram_.tensor_base[i] = parts_.size() == 1 ? cached : 0, cached += bytes;
+        break;
       case Placement::Flash: dram_.tensor_base[i] = (n_streamed++ % 2) * largest_streamed; break;
     }
   }
   dram_.cache_base = align(pinned);
-  dram_.cache_size = std::max<uint64_t>(settings_.cache_capacity, 1);
   dram_.staging_base = align(dram_.cache_base + settings_.cache_capacity);
   dram_.kv_base = dram_.staging_base + 2 * largest_streamed;
   dram_.kv_layer_stride = align(settings_.kv_bytes_per_layer);
+}
+
+uint64_t WeightStore::used() const {
+  uint64_t u = 0;
+  for (const auto& p : parts_) u += p.used;
+  return u;
 }
 
 uint64_t WeightStore::chunk_address(uint32_t tensor, uint64_t local) const {
@@ -88,9 +95,7 @@ uint64_t WeightStore::chunk_address(uint32_t tensor, uint64_t local) const {
     case Placement::Dram: return off;
     case Placement::Cache: {
       const Partition& p = parts_[static_cast<size_t>(part_of_[tensor])];
-      if (parts_.size() == 1) return dram_.cache_base + off % dram_.cache_size;
-      return dram_.cache_base + p.dram_offset +
-             (local * layout_.tensors()[tensor].chunk_bytes) % std::max<uint64_t>(p.capacity, 1);
+      return dram_.cache_base + p.dram_offset + off % std::max<uint64_t>(p.capacity, 1);
     }
     case Placement::Flash: break;
   }
@@ -118,11 +123,9 @@ inline void WeightStore::touch(Partition& p, uint32_t chunk, uint64_t chunk_byte
     r.on_evict(v - p.first_chunk);
     resident_[v] = 0;
     p.used -= vt.chunk_bytes;
-    used_ -= vt.chunk_bytes;
   }
   resident_[chunk] = 1;
   p.used += chunk_bytes;
-  used_ += chunk_bytes;
   r.on_insert(local, next_use);
 }
 

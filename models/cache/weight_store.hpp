@@ -62,8 +62,8 @@ struct StoreSettings {
 /// a tensor's resident chunks are contiguous, as an allocator that keeps model order
 /// would place them); docs/dram.md says what this leaves out.
 struct DramLayout {
-  std::vector<uint64_t> tensor_base;  // pinned: address; cached: offset among cached tensors
-  uint64_t cache_base = 0, cache_size = 0, staging_base = 0, kv_base = 0, kv_layer_stride = 0;
+  std::vector<uint64_t> tensor_base;  // pinned: address; cached: offset in its cache partition
+  uint64_t cache_base = 0, staging_base = 0, kv_base = 0, kv_layer_stride = 0;
 };
 
 class WeightStore final : public traces::ResidencyView {
@@ -80,7 +80,7 @@ class WeightStore final : public traces::ResidencyView {
   bool resident(uint32_t chunk) const override { return resident_[chunk] != 0; }
   Placement placement(uint32_t tensor) const { return settings_.placement[tensor]; }
   uint64_t capacity() const { return settings_.cache_capacity; }
-  uint64_t used() const { return used_; }
+  uint64_t used() const;
   bool needs_future() const { return needs_future_; }
   /// Cache partitions: one, or one per cached tensor.
   size_t partitions() const { return parts_.size(); }
@@ -108,7 +108,6 @@ class WeightStore final : public traces::ResidencyView {
   std::vector<std::pair<uint32_t, uint64_t>> pending_;  // an op's misses: chunk, next use
   bool needs_future_ = false;
   std::vector<uint8_t> resident_;  // per global chunk
-  uint64_t used_ = 0;
   DramLayout dram_;
 };
 
