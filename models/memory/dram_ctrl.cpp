@@ -167,7 +167,6 @@ struct Choice {
   uint64_t seq = 0;
   uint32_t burst = kNone;
   uint32_t row = 0;
-  uint16_t group = 0, rank = 0;
   DramCmd cmd = DramCmd::ACT;
   uint8_t klass = 2;  // 0 refresh, 1 row hit (FR-FCFS), 2 other
   bool any = false;
@@ -415,8 +414,6 @@ Choice choose(const Settings& s, const std::vector<Burst>& pool, const Bank& b, 
 Choice bank_choice(const Settings& s, const std::vector<Burst>& pool, const Bank& b, int mode,
                    bool refresh_blocked) {
   Choice c = choose(s, pool, b, mode, refresh_blocked);
-  c.group = b.group;
-  c.rank = b.rank;
   switch (c.cmd) {
     case DramCmd::ACT: c.base = b.next_act; break;
     case DramCmd::PRE: c.base = b.next_pre; break;
@@ -566,12 +563,111 @@ void DramSystem::issue(Channel& ch) {
   if (c.cmd == DramCmd::ACT || c.cmd == DramCmd::RD || c.cmd == DramCmd::WR) refresh_group_times(ch, b.group);
 }
 
-void DramSystem::run(int64_t limit, bool until_drained) {
+// The channel's next command and the first cycle it may issue (ch.cand).
+void DramSystem::decide(Channel& ch) {
   const auto& o = part_.org;
   const bool per_bank = s_.refresh == Settings::Refresh::PerBank;
   const unsigned pb_n = part_.refpb_banks(), pb_stride = o.banks() / pb_n;
   const uint64_t bank_mask =
       o.ranks * o.banks() >= 64 ? ~uint64_t{0} : (uint64_t{1} << (o.ranks * o.banks())) - 1;
+  // Write draining with watermarks: switch to writes at the high mark (or when no
+  // read waits), back to reads at the low mark (or when no write is left).
+  const bool was_write = ch.write_mode;
+  if (!ch.write_mode) {
+    if (ch.queued[1] >= s_.write_high || (ch.queued[0] == 0 && ch.queued[1] > 0)) ch.write_mode = true;
+  } else if (ch.queued[1] == 0 || (ch.queued[1] <= s_.write_low && ch.queued[0] > 0)) {
+    ch.write_mode = false;
+  }
+  if (ch.write_mode != was_write) ch.dirty = ~uint64_t{0};
+  const int mode = ch.write_mode ? 1 : 0;
+  const int64_t floor = std::max(now_, ch.next_cmd);
+  for (uint64_t d = ch.dirty & bank_mask; d; d &= d - 1) {
+    const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(d));
+    Bank& b = ch.banks[bi];
+    const Rank& r = ch.ranks[b.rank];
+    const bool blocked = r.ref_pending || (r.pb_owed > 0 && b.in_rank % pb_stride == r.pb_next);
+    const Choice& k = ch.choices[bi] = bank_choice(s_, ch.pool, b, mode, blocked);
+    ch.cmd_of[bi] = static_cast<uint8_t>(k.cmd);
+    ch.klass_of[bi] = k.klass;
+    ch.seq_of[bi] = k.seq;
+    ch.group_time[bi] = std::max(k.base, ch.groups[b.group].next[static_cast<int>(k.cmd)]);
+    if (k.any) {
+      ch.active |= uint64_t{1} << bi;
+    } else {
+      ch.active &= ~(uint64_t{1} << bi);
+    }
+  }
+  ch.dirty = 0;
+  // Each bank's cycle is its bank-and-group time, its rank's constraint on the
+  // command (the same for every bank of the rank) and the floor. Two passes keep
+  // the branches predictable: the least (cycle, class) key, then the oldest
+  // request among the banks that reach it.
+  int64_t rank_bound[8 * 4];
+  for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
+    const Rank& r = ch.ranks[ri];
+    rank_bound[ri * 4 + kACT] = std::max({r.next[kACT], r.faw[r.faw_i] + part_.t.FAW, floor});
+    rank_bound[ri * 4 + static_cast<int>(DramCmd::PRE)] = floor;
+    rank_bound[ri * 4 + kRD] = std::max(r.next[kRD], floor);
+    rank_bound[ri * 4 + kWR] = std::max(r.next[kWR], floor);
+  }
+  Candidate c;
+  int64_t keys[64];
+  int64_t least = std::numeric_limits<int64_t>::max();
+  for (uint64_t a = ch.active; a; a &= a - 1) {
+    const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(a));
+    keys[bi] =
+        std::max(ch.group_time[bi], rank_bound[ch.rank_of[bi] * 4 + ch.cmd_of[bi]]) * 4 + ch.klass_of[bi];
+    least = std::min(least, keys[bi]);
+  }
+  if (ch.active) {
+    // Branch-free: ties are common (banks waiting on one rank constraint).
+    uint32_t pick = 0;
+    uint64_t best_seq = std::numeric_limits<uint64_t>::max();
+    for (uint64_t a = ch.active; a; a &= a - 1) {
+      const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(a));
+      const uint64_t sq = keys[bi] == least ? ch.seq_of[bi] : std::numeric_limits<uint64_t>::max();
+      const bool better = sq < best_seq;
+      best_seq = better ? sq : best_seq;
+      pick = better ? bi : pick;
+    }
+    const Choice& k = ch.choices[pick];
+    c.time = least / 4;
+    c.klass = k.klass;
+    c.seq = k.seq;
+    c.cmd = k.cmd;
+    c.bank = pick;
+    c.burst = k.burst;
+    c.row = k.row;
+  }
+  for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
+    const Rank& r = ch.ranks[ri];
+    Candidate rc;
+    rc.klass = 0;
+    rc.bank = ri * o.banks();
+    if (r.ref_pending && r.open == 0) {
+      rc.cmd = DramCmd::REF;
+      rc.time = std::max(r.next_ref, floor);
+    } else if (per_bank && r.pb_owed > 0) {
+      bool closed = true;
+      int64_t ready = std::max(r.next[kACT], floor);
+      for (unsigned k = 0; k < pb_n; ++k) {
+        const Bank& pb = ch.banks[ri * o.banks() + r.pb_next + k * pb_stride];
+        closed = closed && pb.open_row < 0;
+        ready = std::max(ready, pb.next_refpb);
+      }
+      if (!closed) continue;
+      rc.cmd = DramCmd::REFPB;
+      rc.time = ready;
+    } else {
+      continue;
+    }
+    if (rc.better_than(c)) c = rc;
+  }
+  ch.cand = c;
+  ch.valid = true;
+}
+
+void DramSystem::run(int64_t limit, bool until_drained) {
   for (;;) {
     while (!blocked_ && head_ < frontend_.size() && frontend_[head_].arrival <= now_) {
       if (!admit_one()) blocked_ = true;
@@ -588,103 +684,7 @@ void DramSystem::run(int64_t limit, bool until_drained) {
           due = &ch;
         }
       }
-      if (!ch.valid) {
-        // Write draining with watermarks: switch to writes at the high mark (or when no
-        // read waits), back to reads at the low mark (or when no write is left).
-        const bool was_write = ch.write_mode;
-        if (!ch.write_mode) {
-          if (ch.queued[1] >= s_.write_high || (ch.queued[0] == 0 && ch.queued[1] > 0)) ch.write_mode = true;
-        } else if (ch.queued[1] == 0 || (ch.queued[1] <= s_.write_low && ch.queued[0] > 0)) {
-          ch.write_mode = false;
-        }
-        if (ch.write_mode != was_write) ch.dirty = ~uint64_t{0};
-        const int mode = ch.write_mode ? 1 : 0;
-        const int64_t floor = std::max(now_, ch.next_cmd);
-        for (uint64_t d = ch.dirty & bank_mask; d; d &= d - 1) {
-          const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(d));
-          Bank& b = ch.banks[bi];
-          const Rank& r = ch.ranks[b.rank];
-          const bool blocked = r.ref_pending || (r.pb_owed > 0 && b.in_rank % pb_stride == r.pb_next);
-          const Choice& k = ch.choices[bi] = bank_choice(s_, ch.pool, b, mode, blocked);
-          ch.cmd_of[bi] = static_cast<uint8_t>(k.cmd);
-          ch.klass_of[bi] = k.klass;
-          ch.seq_of[bi] = k.seq;
-          ch.group_time[bi] = std::max(k.base, ch.groups[b.group].next[static_cast<int>(k.cmd)]);
-          if (k.any) {
-            ch.active |= uint64_t{1} << bi;
-          } else {
-            ch.active &= ~(uint64_t{1} << bi);
-          }
-        }
-        ch.dirty = 0;
-        // Each bank's cycle is its bank-and-group time, its rank's constraint on the
-        // command (the same for every bank of the rank) and the floor. Two passes keep
-        // the branches predictable: the least (cycle, class) key, then the oldest
-        // request among the banks that reach it.
-        int64_t rank_bound[8 * 4];
-        for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
-          const Rank& r = ch.ranks[ri];
-          rank_bound[ri * 4 + kACT] = std::max({r.next[kACT], r.faw[r.faw_i] + part_.t.FAW, floor});
-          rank_bound[ri * 4 + static_cast<int>(DramCmd::PRE)] = floor;
-          rank_bound[ri * 4 + kRD] = std::max(r.next[kRD], floor);
-          rank_bound[ri * 4 + kWR] = std::max(r.next[kWR], floor);
-        }
-        Candidate c;
-        int64_t keys[64];
-        int64_t least = std::numeric_limits<int64_t>::max();
-        for (uint64_t a = ch.active; a; a &= a - 1) {
-          const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(a));
-          keys[bi] = std::max(ch.group_time[bi], rank_bound[ch.rank_of[bi] * 4 + ch.cmd_of[bi]]) * 4 +
-                     ch.klass_of[bi];
-          least = std::min(least, keys[bi]);
-        }
-        if (ch.active) {
-          // Branch-free: ties are common (banks waiting on one rank constraint).
-          uint32_t pick = 0;
-          uint64_t best_seq = std::numeric_limits<uint64_t>::max();
-          for (uint64_t a = ch.active; a; a &= a - 1) {
-            const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(a));
-            const uint64_t sq = keys[bi] == least ? ch.seq_of[bi] : std::numeric_limits<uint64_t>::max();
-            const bool better = sq < best_seq;
-            best_seq = better ? sq : best_seq;
-            pick = better ? bi : pick;
-          }
-          const Choice& k = ch.choices[pick];
-          c.time = least / 4;
-          c.klass = k.klass;
-          c.seq = k.seq;
-          c.cmd = k.cmd;
-          c.bank = pick;
-          c.burst = k.burst;
-          c.row = k.row;
-        }
-        for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
-          const Rank& r = ch.ranks[ri];
-          Candidate rc;
-          rc.klass = 0;
-          rc.bank = ri * o.banks();
-          if (r.ref_pending && r.open == 0) {
-            rc.cmd = DramCmd::REF;
-            rc.time = std::max(r.next_ref, floor);
-          } else if (per_bank && r.pb_owed > 0) {
-            bool closed = true;
-            int64_t ready = std::max(r.next[kACT], floor);
-            for (unsigned k = 0; k < pb_n; ++k) {
-              const Bank& pb = ch.banks[ri * o.banks() + r.pb_next + k * pb_stride];
-              closed = closed && pb.open_row < 0;
-              ready = std::max(ready, pb.next_refpb);
-            }
-            if (!closed) continue;
-            rc.cmd = DramCmd::REFPB;
-            rc.time = ready;
-          } else {
-            continue;
-          }
-          if (rc.better_than(c)) c = rc;
-        }
-        ch.cand = c;
-        ch.valid = true;
-      }
+      if (!ch.valid) decide(ch);
       if (ch.cand.time < kInf && (!best || ch.cand.better_than(best->cand))) best = &ch;
     }
     const int64_t t_cmd = best ? best->cand.time : kInf;

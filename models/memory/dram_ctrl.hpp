@@ -29,9 +29,9 @@ struct DramAddress {
 /// Splits a byte address into DRAM coordinates. `scheme` lists the fields from the most to
 /// the least significant bit, e.g. "row-bank-bankgroup-rank-column-channel"; the byte
 /// offset inside a burst is always the lowest bits, and "column:N" places the N lowest
-/// column bits apart from the rest ("row-bank-column-bankgroup-column:1-rank-channel"). With `bank_xor`, the bank and bank
-/// group are XORed with low row bits (permutation-based interleaving, Zhang et al.,
-/// MICRO 2000), so rows that conflict in one bank spread over banks.
+/// column bits apart from the rest ("row-bank-column-bankgroup-column:1-rank-channel"). With `bank_xor`, the
+/// bank and bank group are XORed with low row bits (permutation-based interleaving, Zhang et al., MICRO
+/// 2000), so rows that conflict in one bank spread over banks.
 class AddressMapper {
  public:
   AddressMapper(const DramOrganisation& org, unsigned channels, const std::string& scheme, bool bank_xor,
@@ -134,6 +134,7 @@ class DramSystem {
   struct Channel;
   bool admit_one();
   void step_refresh_due(Channel& ch);
+  void decide(Channel& ch);
   void issue(Channel& ch);
   void refresh_group_times(Channel& ch, unsigned group);
   void complete_burst(uint64_t request, int64_t done);
