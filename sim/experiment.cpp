@@ -249,10 +249,8 @@ Experiment build_experiment(const json& raw) {
   }
   e.store.cache_capacity = f.weight_cache;
   e.store.dram_addresses = e.dram->wants_addresses();
-  int layers = 0;
-  for (const auto& t : e.layout->tensors()) layers = std::max(layers, t.layer + 1);
   e.store.kv_bytes_per_layer =
-      e.layout->kv_bytes_per_position() * e.layout->max_context() / std::max(layers, 1);
+      e.layout->kv_bytes_per_position() * e.layout->max_context() / std::max<uint64_t>(e.layout->layers(), 1);
   return e;
 }
 

@@ -100,9 +100,8 @@ NpyArray ActivationFile::read(uint32_t layer, LinearInput k) const {
 }
 
 void ActivationFile::check_matches(const ModelLayout& layout) const {
-  int model_layers = 0;
-  for (const Tensor& t : layout.tensors()) model_layers = std::max(model_layers, t.layer + 1);
-  if (static_cast<uint32_t>(model_layers) != layers_) {
+  const uint64_t model_layers = layout.layers();
+  if (model_layers != layers_) {
     fail("recorded from a model of " + std::to_string(layers_) + " layers; model '" + layout.name() +
          "' has " + std::to_string(model_layers));
   }

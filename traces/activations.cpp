@@ -41,11 +41,6 @@ uint64_t site_width(const ModelLayout& layout, LinearInput site) {
   return 0;
 }
 
-int layer_count(const ModelLayout& layout) {
-  int n = 0;
-  for (const auto& t : layout.tensors()) n = std::max(n, t.layer + 1);
-  return n;
-}
 }  // namespace
 
 SyntheticActivations::FastNormal::FastNormal(uint64_t seed) {
@@ -111,7 +106,7 @@ const LaplaceOfGaussian kLaplace;
 
 SyntheticActivations::SyntheticActivations(const ModelLayout& layout, const SyntheticActivationSettings& s)
     : s_(s), rng_(s.seed), fast_(s.seed ^ 0x5DEECE66Dull) {
-  const int layers = layer_count(layout);
+  const int layers = static_cast<int>(layout.layers());
   streams_.resize(static_cast<size_t>(layers) * static_cast<int>(kLinearInputs));
   std::uniform_real_distribution<double> u01(0, 1);
   for (int l = 0; l < layers; ++l) {

@@ -69,6 +69,7 @@ class ModelLayout {
   uint32_t tensor_of_chunk(uint32_t chunk) const;
 
   Dtype weight_dtype() const { return weight_dtype_; }
+  uint64_t layers() const { return layers_; }
   uint64_t hidden_size() const { return hidden_; }
   uint64_t intermediate_size() const { return inter_; }
   uint64_t attention_width() const { return heads_ * head_dim_; }

@@ -28,16 +28,18 @@ bool InputPruning::needs_input(const OpSpec& op) const {
   return s_.keep[static_cast<int>(site)] < 1;
 }
 
-uint64_t InputPruning::extra_read_bytes(const OpSpec& op) const {
+// The predictor runs once per MLP, on the gate/up op's input.
+bool InputPruning::runs_predictor(const OpSpec& op) const {
   LinearInput site;
-  if (!s_.predictor || !op_input_site(op, site) || site != LinearInput::MlpGateUp) return 0;
-  return dtype_bytes(dtype_, s_.predictor_rank * (hidden_ + inter_));
+  return s_.predictor && op_input_site(op, site) && site == LinearInput::MlpGateUp;
+}
+
+uint64_t InputPruning::extra_read_bytes(const OpSpec& op) const {
+  return runs_predictor(op) ? dtype_bytes(dtype_, s_.predictor_rank * (hidden_ + inter_)) : 0;
 }
 
 uint64_t InputPruning::extra_flops(const OpSpec& op) const {
-  LinearInput site;
-  if (!s_.predictor || !op_input_site(op, site) || site != LinearInput::MlpGateUp) return 0;
-  return 2 * s_.predictor_rank * (hidden_ + inter_);
+  return runs_predictor(op) ? 2 * s_.predictor_rank * (hidden_ + inter_) : 0;
 }
 
 void InputPruning::predict(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) {
@@ -126,9 +128,11 @@ void InputPruning::select(const PolicyContext& ctx, const OpSpec& op, std::vecto
     s_.activations.seed = ctx.rng();
     source_ = make_activation_source(s_.activations, ctx.layout);
   }
-  hidden_ = ctx.layout.hidden_size();
-  inter_ = ctx.layout.intermediate_size();
-  dtype_ = ctx.layout.weight_dtype();
+  if (inter_ == 0) {  // the model's shape, once
+    hidden_ = ctx.layout.hidden_size();
+    inter_ = ctx.layout.intermediate_size();
+    dtype_ = ctx.layout.weight_dtype();
+  }
   if (s_.predictor) {
     if (site == LinearInput::MlpGateUp || site == LinearInput::MlpDown)
       predict(ctx, op, sets);

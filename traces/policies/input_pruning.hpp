@@ -45,6 +45,7 @@ class InputPruning : public Policy {
   void choose(const PolicyContext& ctx, const std::vector<float>& x, uint32_t k, std::vector<uint32_t>& out);
   void account(LinearInput site, const std::vector<float>& x, const std::vector<uint32_t>& kept);
   void predict(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets);
+  bool runs_predictor(const OpSpec& op) const;
 
   Settings s_;
   std::unique_ptr<ActivationSource> source_;
