@@ -18,8 +18,8 @@
 #include "models/npu/quant.hpp"
 #include "models/npu/reference.hpp"
 #include "models/npu/timing.hpp"
-#include "sim/config/loader.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/errors.hpp"
 
 using namespace edgesim;
 using namespace edgesim::npu;
