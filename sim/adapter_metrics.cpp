@@ -63,7 +63,7 @@ nlohmann::json adapter_metrics(const Experiment& exp, const std::vector<StepReco
     json by_class = json::object();
     for (size_t i = 0; i < exp.layout->tensors().size(); ++i) {
       const traces::Tensor& t = exp.layout->tensors()[i];
-      if (t.kind == traces::TensorKind::Norm) continue;
+      if (t.vector()) continue;
       weights += t.rows * t.cols;
       bytes += t.bytes();
       if (!by_class.contains(t.klass)) {

@@ -1,5 +1,6 @@
 #include "sim/experiment.hpp"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <set>
 
@@ -7,6 +8,7 @@
 #include "sim/core/errors.hpp"
 #include "sim/core/pattern.hpp"
 #include "sim/core/registry.hpp"
+#include "sim/model_source.hpp"
 #include "sim/weight_placement.hpp"
 
 namespace edgesim::sim {
@@ -108,7 +110,9 @@ json Footprint::to_json() const {
   return j;
 }
 
-Experiment build_experiment(const json& raw) {
+Experiment build_experiment(const json& given) {
+  json raw = given;
+  resolve_model_source(raw);  // model.hf_config (a sweep axis, a --set) replaces the shape
   check_top_level(raw);
   Experiment e;
   json& out = e.config;
@@ -138,6 +142,11 @@ Experiment build_experiment(const json& raw) {
   // Policy.
   e.policy = make_from<traces::Policy>(section(raw, "policy"), "policy", "name", "dense", out["policy"]);
   e.policy->check(*e.layout);  // before the run: a policy's errors cannot leave a SystemC thread cleanly
+  if (out["policy"]["name"] == "relu_predictor" && e.layout->mlp() != traces::MlpKind::Relu) {
+    spdlog::warn("policy relu_predictor on model '{}', whose MLP is {}: its neuron sparsity is an assumption "
+                 "(a ReLU MLP such as OPT's has it by itself; docs/sparsity.md)",
+                 e.layout->name(), out["model"]["mlp"].get<std::string>());
+  }
   e.layout->set_chunk_bytes(
       [&](const traces::Tensor& t) { return e.policy->stored_chunk_bytes(t, e.layout->weight_dtype()); });
 
@@ -153,11 +162,19 @@ Experiment build_experiment(const json& raw) {
   e.run.warmup_tokens = runp.integer("warmup_tokens");
   e.run.prompt_tokens = runp.integer("prompt_tokens");
   e.run.seed = runp.integer("seed");
-  const uint64_t final_context = e.run.prompt_tokens + e.run.total_steps();
+  // The decoder's context at the last step; an encoder-decoder model's prompt went to the
+  // encoder, which is bounded by max_context too.
+  const uint64_t final_context = e.run.first_position(*e.layout) + e.run.total_steps();
+  const uint64_t encoder_tokens = e.run.encoder_tokens(*e.layout);
   if (final_context > e.layout->max_context()) {
-    fail_at("run.tokens", "prompt_tokens + warmup_tokens + tokens = " + std::to_string(final_context) +
-                              " exceeds the model's max_context (" + std::to_string(e.layout->max_context()) +
-                              ")");
+    fail_at("run.tokens", std::string(e.layout->encoder_decoder() ? "" : "prompt_tokens + ") +
+                              "warmup_tokens + tokens = " + std::to_string(final_context) +
+                              " exceeds the model's max_context (" + std::to_string(e.layout->max_context()) + ")");
+  }
+  if (encoder_tokens > e.layout->max_context()) {
+    fail_at("run.prompt_tokens", "the encoder's input of " + std::to_string(encoder_tokens) +
+                                     " tokens exceeds the model's max_context (" +
+                                     std::to_string(e.layout->max_context()) + ")");
   }
 
   // Weight store: placement, then the DRAM budget.
@@ -194,7 +211,7 @@ Experiment build_experiment(const json& raw) {
   const uint64_t asked = auto_cache ? 0 : static_cast<uint64_t>(storep.number("cache_capacity"));
   Footprint& f = e.footprint;
   f.available = e.dram->capacity() - e.dram->reserved();
-  f.kv_cache = e.layout->kv_bytes_per_position() * final_context;
+  f.kv_cache = e.layout->kv_cache_bytes(final_context, encoder_tokens);
   f.activations = e.layout->activation_bytes();
   f.has_adapter = e.adapter->enabled();
   f.adapters = e.adapter->peak_dram_bytes(e.run.total_steps());
@@ -276,7 +293,8 @@ Experiment build_experiment(const json& raw) {
   e.store.cache_capacity = f.weight_cache;
   e.store.dram_addresses = e.dram->wants_addresses();
   e.store.kv_bytes_per_layer =
-      e.layout->kv_bytes_per_position() * e.layout->max_context() / std::max<uint64_t>(e.layout->layers(), 1);
+      e.layout->kv_cache_bytes(e.layout->max_context(), e.layout->encoder_decoder() ? e.layout->max_context() : 0) /
+      std::max<uint64_t>(e.layout->layers(), 1);
   return e;
 }
 

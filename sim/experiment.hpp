@@ -22,9 +22,15 @@ using nlohmann::json;
 struct RunSettings {
   uint64_t tokens = 0;         // measured decode steps
   uint64_t warmup_tokens = 0;  // steps simulated first, not measured (the cache warms up)
-  uint64_t prompt_tokens = 0;  // context already in the KV cache when decoding starts
+  uint64_t prompt_tokens = 0;  // context already in the KV cache when decoding starts (an
+                               // encoder-decoder model: the encoded prompt cross-attention reads)
   uint64_t seed = 0;
   uint64_t total_steps() const { return tokens + warmup_tokens; }
+  /// Decoder position of the first decode step: after the prompt, or, for an
+  /// encoder-decoder model, 0 (the prompt went to the encoder).
+  uint64_t first_position(const traces::ModelLayout& l) const { return l.encoder_decoder() ? 0 : prompt_tokens; }
+  /// Tokens the encoder ran over (what cross-attention reads); 0 for a decoder-only model.
+  uint64_t encoder_tokens(const traces::ModelLayout& l) const { return l.encoder_decoder() ? prompt_tokens : 0; }
 };
 
 /// DRAM the run needs, by part. `weight_cache` is the cache's capacity.

@@ -14,7 +14,7 @@ void ClosedLoopSource::flush() {
 bool ClosedLoopSource::begin_step(traces::StepInfo& info) {
   flush();
   if (step_ >= exp_.run.total_steps()) return false;
-  current_.info.position = exp_.run.prompt_tokens + step_;
+  current_.info.position = exp_.run.first_position(*exp_.layout) + step_;
   current_.info.token = static_cast<uint32_t>(rng_() % exp_.layout->vocab_size());
   current_.ops.clear();
   current_.events.clear();
@@ -37,9 +37,9 @@ bool ClosedLoopSource::next_op(traces::OpAccess& op) {
   traces::PolicyContext ctx{*exp_.layout, cache_, step_, current_.info, rng_};
   exp_.policy->select(ctx, spec, op.sets);
   op.needs_input = exp_.policy->needs_input(spec);
-  op.flops = exp_.layout->op_flops(spec, op.sets, current_.info.position) + exp_.policy->extra_flops(spec);
-  op.extra_dram_read_bytes =
-      exp_.layout->op_kv_read_bytes(spec, current_.info.position) + exp_.policy->extra_read_bytes(spec);
+  const traces::TokenContext at{current_.info.position, exp_.run.encoder_tokens(*exp_.layout)};
+  op.flops = exp_.layout->op_flops(spec, op.sets, at) + exp_.policy->extra_flops(spec);
+  op.extra_dram_read_bytes = exp_.layout->op_kv_read_bytes(spec, at) + exp_.policy->extra_read_bytes(spec);
   op.extra_dram_write_bytes = exp_.layout->op_kv_write_bytes(spec);
   if (recorder_) current_.ops.push_back(op);
   ++op_;

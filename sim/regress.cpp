@@ -11,6 +11,7 @@
 #include "sim/core/errors.hpp"
 #include "sim/core/hash.hpp"
 #include "sim/experiment.hpp"
+#include "sim/model_source.hpp"
 #include "sim/results.hpp"
 #include "sim/sweep.hpp"
 
@@ -160,7 +161,7 @@ RegressSuite load_suite(const std::string& path) {
     if (e.contains("input") && !e.contains("network"))
       suite_error(path, where + ".input: only with a network");
     try {
-      json cfg = config::load_config(cfg_path);
+      json cfg = load_experiment_config(cfg_path);
       for (const auto& [k, v] : set.items()) config::apply_override(cfg, k + "=" + v.dump());
       if (e.contains("network")) {
         x.config = npu::build_npu_device(cfg).config;

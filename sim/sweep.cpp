@@ -6,6 +6,7 @@
 #include "sim/core/config/loader.hpp"
 #include "sim/core/errors.hpp"
 #include "sim/core/hash.hpp"
+#include "sim/model_source.hpp"
 
 namespace edgesim::sim {
 
@@ -129,9 +130,10 @@ std::vector<SweepPoint> expand_sweep(const json& spec, const std::string& path) 
   json base;
   if (spec["base"].is_string()) {
     std::string b = spec["base"].get<std::string>();
-    base = config::load_config(b);
+    base = load_experiment_config(b);
   } else if (spec["base"].is_object()) {
     base = spec["base"];
+    resolve_model_source(base);
   } else {
     spec_error(path, "base: expected a config path or an inline config object");
   }

@@ -99,7 +99,7 @@ double Replayer::decode_time(const traces::OpAccess& op) const {
   double t = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const traces::Tensor& tensor = layout.tensors()[tensors[i]];
-    if (tensor.kind == traces::TensorKind::Norm) continue;
+    if (tensor.vector()) continue;
     const double per_weight = exp_.compute->decode_time(decode_kind(layout.format(tensors[i]).kind));
     if (per_weight == 0) continue;
     const double weights = static_cast<double>(op.sets[i].count(tensor.chunks)) *

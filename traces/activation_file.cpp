@@ -15,7 +15,9 @@ constexpr LinearInput kAllInputs[kLinearInputs] = {LinearInput::AttnQkv, LinearI
 
 /// The input that feeds a linear tensor of the model layout, by its class ("mlp.up").
 bool input_of_class(const std::string& klass, LinearInput& k) {
-  if (klass == "attn.q" || klass == "attn.k" || klass == "attn.v") {
+  // MLA's query and latent down-projections read the attention input too; q_b and kv_b
+  // read the latents.
+  if (klass == "attn.q" || klass == "attn.k" || klass == "attn.v" || klass == "attn.q_a" || klass == "attn.kv_a") {
     k = LinearInput::AttnQkv;
   } else if (klass == "attn.o") {
     k = LinearInput::AttnO;
@@ -37,6 +39,7 @@ const char* linear_input_name(LinearInput k) {
     case LinearInput::AttnO: return "attn.o";
     case LinearInput::MlpGateUp: return "mlp.gate_up";
     case LinearInput::MlpDown: return "mlp.down";
+    case LinearInput::None: break;
   }
   return "?";
 }

@@ -14,10 +14,6 @@
 
 namespace edgesim::traces {
 
-/// The input a group of linear layers shares: q/k/v read the same vector, as do gate/up.
-enum class LinearInput : uint8_t { AttnQkv, AttnO, MlpGateUp, MlpDown };
-constexpr size_t kLinearInputs = 4;
-
 /// "attn.qkv", "attn.o", "mlp.gate_up" or "mlp.down": the entry name's suffix.
 const char* linear_input_name(LinearInput k);
 

@@ -9,39 +9,10 @@ namespace edgesim::traces {
 using config::Quantity;
 
 bool op_input_site(const OpSpec& op, LinearInput& site) {
-  if (op.layer < 0) return false;
-  if (op.kind == OpKind::Attention) {
-    site = LinearInput::AttnQkv;
-    return true;
-  }
-  if (op.name.size() >= 8 && op.name.compare(op.name.size() - 8, 8, "attn_out") == 0) {
-    site = LinearInput::AttnO;
-    return true;
-  }
-  if (op.name.size() >= 11 && op.name.compare(op.name.size() - 11, 11, "mlp_gate_up") == 0) {
-    site = LinearInput::MlpGateUp;
-    return true;
-  }
-  if (op.name.size() >= 8 && op.name.compare(op.name.size() - 8, 8, "mlp_down") == 0) {
-    site = LinearInput::MlpDown;
-    return true;
-  }
-  return false;
+  if (op.layer < 0 || op.site == LinearInput::None) return false;
+  site = op.site;
+  return true;
 }
-
-namespace {
-// Input width of each site.
-uint64_t site_width(const ModelLayout& layout, LinearInput site) {
-  switch (site) {
-    case LinearInput::AttnQkv: return layout.hidden_size();
-    case LinearInput::AttnO: return layout.attention_width();
-    case LinearInput::MlpGateUp: return layout.hidden_size();
-    case LinearInput::MlpDown: return layout.intermediate_size();
-  }
-  return 0;
-}
-
-}  // namespace
 
 SyntheticActivations::FastNormal::FastNormal(uint64_t seed) {
   for (auto& w : s) {  // splitmix64 to fill the state
@@ -113,7 +84,7 @@ SyntheticActivations::SyntheticActivations(const ModelLayout& layout, const Synt
     for (int k = 0; k < static_cast<int>(kLinearInputs); ++k) {
       const auto site = static_cast<LinearInput>(k);
       Stream& st = streams_[static_cast<size_t>(l) * static_cast<int>(kLinearInputs) + k];
-      const uint64_t n = site_width(layout, site);
+      const uint64_t n = layout.site_width(site);
       const bool down = site == LinearInput::MlpDown;
       const double sigma = down ? s_.down_channel_sigma : s_.channel_sigma;
       st.gaussian = (down ? s_.down_tail : s_.tail) == "gaussian";

@@ -18,6 +18,8 @@ const std::vector<config::ParamDecl>& moe_param_decls() {
        1 << 10},
       {"moe_shared_intermediate_size", Quantity::Integer, 0,
        "SwiGLU width of one shared expert; 0: moe_expert_intermediate_size", 0, 1 << 22},
+      {"moe_shared_expert_gate", Quantity::Boolean, false,
+       "The shared experts' output is scaled by a sigmoid gate (a 1 x hidden projection; Qwen2-MoE)"},
       {"moe_first_dense_layers", Quantity::Integer, 0,
        "Leading layers with a dense MLP of intermediate_size instead of experts", 0, 1024},
       {"moe_router",
@@ -57,6 +59,10 @@ MoeShape MoeShape::from_params(const config::Params& p, uint64_t layers, uint64_
   s.shared = static_cast<uint32_t>(p.integer("moe_shared_experts"));
   s.shared_inter = static_cast<uint64_t>(p.integer("moe_shared_intermediate_size"));
   if (s.shared_inter == 0) s.shared_inter = s.expert_inter;
+  s.shared_gate = p.flag("moe_shared_expert_gate");
+  if (s.shared_gate && s.shared == 0) {
+    config::fail_at(p.path_of("moe_shared_expert_gate"), "gates shared experts, and moe_shared_experts is 0");
+  }
   s.first_dense = static_cast<uint32_t>(p.integer("moe_first_dense_layers"));
   if (s.first_dense >= layers) {
     config::fail_at(p.path_of("moe_first_dense_layers"),

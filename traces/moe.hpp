@@ -32,6 +32,7 @@ struct MoeShape {
   uint32_t shared = 0;        // shared experts (always active)
   uint64_t shared_inter = 0;  // one shared expert's SwiGLU width
   uint32_t first_dense = 0;   // leading layers with a dense MLP (DeepSeek's first_k_dense_replace)
+  bool shared_gate = false;   // a sigmoid gate scales the shared experts (Qwen2-MoE)
   RouterNorm norm = RouterNorm::SoftmaxTopK;
   double sparsemixer_eps = 0.01;
 

@@ -199,14 +199,14 @@ void ModelLayout::apply_weight_formats(const config::Params& p) {
     Override o{list[i].substr(0, eq), parse_format(list[i].substr(eq + 1), path)};
     bool any = false;
     for (const auto& t : tensors_)
-      any = any || (t.kind != TensorKind::Norm && pattern_matches(o.pattern, t.klass));
+      any = any || (!t.vector() && pattern_matches(o.pattern, t.klass));
     if (!any) config::fail_at(path, "pattern '" + o.pattern + "' matches no weight tensor class");
     overrides.push_back(std::move(o));
   }
   formats_.assign(tensors_.size(), WeightFormat{});
   for (size_t i = 0; i < tensors_.size(); ++i) {
     const Tensor& t = tensors_[i];
-    if (t.kind == TensorKind::Norm) {
+    if (t.vector()) {
       formats_[i].kind =
           static_cast<FormatKind>(static_cast<int>(FormatKind::fp32) + static_cast<int>(act_dtype_));
       continue;
@@ -218,7 +218,7 @@ void ModelLayout::apply_weight_formats(const config::Params& p) {
   }
   set_chunk_bytes([&](const Tensor& t) {
     const size_t i = static_cast<size_t>(&t - tensors_.data());
-    if (t.kind == TensorKind::Norm) return t.chunk_bytes;
+    if (t.vector()) return t.chunk_bytes;
     return format_chunk_bytes(formats_[i], t.rows, t.cols, t.chunks);
   });
 }

@@ -35,8 +35,14 @@ struct NpuArgs {
   void require(const std::string& command) const;
 };
 
-/// The merged config: the file (or the built-in default experiment), then --set overrides.
-nlohmann::json load_merged_config(const std::string& path, const std::vector<std::string>& sets);
+/// The merged config: the file (or the built-in default experiment) with its
+/// model.hf_config applied, then the model of --model (none when empty), then --set
+/// overrides.
+nlohmann::json load_merged_config(const std::string& path, const std::string& model,
+                                  const std::vector<std::string>& sets);
+
+/// The --model option of the commands that build an experiment.
+void add_model_option(boost::program_options::options_description& d, std::string& model);
 
 /// How a kind of results prints as a table and as CSV (default: an experiment's).
 struct ResultsView {

@@ -4,14 +4,30 @@
 #include "sim/cli/commands.hpp"
 #include "sim/core/config/loader.hpp"
 #include "sim/core/errors.hpp"
+#include "sim/model_source.hpp"
 #include "sim/results.hpp"
 
 namespace edgesim::cli {
 
-nlohmann::json load_merged_config(const std::string& path, const std::vector<std::string>& sets) {
-  nlohmann::json cfg = config::load_config(path.empty() ? config::kDefaultExperiment : path);
+nlohmann::json load_merged_config(const std::string& path, const std::string& model,
+                                  const std::vector<std::string>& sets) {
+  nlohmann::json cfg = sim::load_experiment_config(path.empty() ? config::kDefaultExperiment : path);
+  if (!model.empty()) {
+    try {
+      sim::apply_model_source(cfg, model);
+    } catch (const InputError& e) {
+      throw InputError(std::string("--model: ") + e.what());
+    }
+  }
   for (const auto& s : sets) config::apply_override(cfg, s);
   return cfg;
+}
+
+void add_model_option(boost::program_options::options_description& d, std::string& model) {
+  d.add_options()("model,m", boost::program_options::value(&model),
+                  "the model's shape from PATH instead of the config's: a built-in model's name (llama3-8b, "
+                  "opt-6.7b, ...), builtin:PATH, an edgesim model JSON or a Hugging Face config.json; dtypes, "
+                  "formats and chunking stay the config's (docs/models.md)");
 }
 
 bool parse_args(const Args& args, boost::program_options::options_description& options,

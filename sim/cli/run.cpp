@@ -8,6 +8,7 @@
 #include "sim/core/config/loader.hpp"
 #include "sim/core/errors.hpp"
 #include "sim/experiment.hpp"
+#include "sim/model_source.hpp"
 #include "sim/results.hpp"
 #include "sim/simulate.hpp"
 
@@ -19,7 +20,7 @@ using nlohmann::json;
 namespace {
 
 struct CommonOptions {
-  std::string config, out, format = "table", timeline, timeline_tokens;
+  std::string config, model, out, format = "table", timeline, timeline_tokens;
   std::vector<std::string> sets;
   long long seed = -1;
   bool no_progress = false;
@@ -39,6 +40,7 @@ void add_common(po::options_description& d, CommonOptions& o, bool with_seed) {
                    "tokens the timeline covers: A:B is A to B-1, counted from 0 at the first warm-up token "
                    "(default 0:4)");
   if (with_seed) d.add_options()("seed", po::value(&o.seed), "seed (overrides run.seed)");
+  add_model_option(d, o.model);
 }
 
 json run_info(const std::string& mode, const sim::SimulationResult& r) {
@@ -87,15 +89,16 @@ int cmd_run(const Args& args) {
   add_common(d, o, true);
   if (!parse_args(
           args, d, nullptr,
-          "Usage: edgesim run [--config FILE] [--set KEY=VALUE ...] [--out DIR] [--format table|json|csv] "
-          "[--seed N]\n"
-          "                   [--timeline FILE [--timeline-tokens A:B]]\n"
+          "Usage: edgesim run [--config FILE] [--model PATH] [--set KEY=VALUE ...] [--out DIR]\n"
+          "                   [--format table|json|csv] [--seed N] [--timeline FILE [--timeline-tokens A:B]]\n"
           "Simulates an experiment closed loop: the policy runs inside the simulation.\n"
-          "With no --config, runs the built-in default experiment (builtin:experiments/default.json)."))
+          "With no --config, runs the built-in default experiment (builtin:experiments/default.json).\n"
+          "--model takes the model's shape from a built-in model, an edgesim model JSON or a Hugging Face\n"
+          "config.json (e.g. --model opt-6.7b, --model path/to/config.json); --set applies after it."))
     return kExitOk;
   check_format(o.format, {"table", "json", "csv"});
   if (o.seed >= 0) o.sets.push_back("run.seed=" + std::to_string(o.seed));
-  json cfg = load_merged_config(o.config, o.sets);
+  json cfg = load_merged_config(o.config, o.model, o.sets);
   sim::Experiment exp = sim::build_experiment(cfg);
   spdlog::info("simulating {} on {} with policy {}", exp.layout->name(),
                exp.config["device"]["name"].get<std::string>(),
@@ -131,7 +134,8 @@ int cmd_replay(const Args& args) {
   const uint64_t steps = reader.validate();  // reject a bad file before simulating anything
   const json& header = reader.header();
   json recorded = header.value("config", json::object());
-  json cfg = o.config.empty() ? recorded : load_merged_config(o.config, {});
+  json cfg = o.config.empty() ? recorded : load_merged_config(o.config, o.model, {});
+  if (o.config.empty() && !o.model.empty()) sim::apply_model_source(cfg, o.model);
   for (const auto& s : o.sets) config::apply_override(cfg, s);
   cfg["policy"] = recorded.value("policy", json::object());  // the trace decides what is read
   // Its switch events decide when adapters change; what an adapter is comes from the recording.
@@ -195,14 +199,14 @@ int cmd_trace_record(const Args& args) {
   add_common(d, o, true);
   d.add_options()("output,o", po::value(&output), "trace file to write");
   if (!parse_args(args, d, nullptr,
-                  "Usage: edgesim trace record [--config FILE] -o TRACE [--set KEY=VALUE ...] [--out DIR] "
-                  "[--format ...]\n"
+                  "Usage: edgesim trace record [--config FILE] [--model PATH] -o TRACE [--set KEY=VALUE ...] "
+                  "[--out DIR] [--format ...]\n"
                   "Runs the experiment closed loop and records every step's chunk accesses to TRACE."))
     return kExitOk;
   if (output.empty()) throw InputError("trace record: no output file given (-o TRACE)");
   check_format(o.format, {"table", "json", "csv"});
   if (o.seed >= 0) o.sets.push_back("run.seed=" + std::to_string(o.seed));
-  json cfg = load_merged_config(o.config, o.sets);
+  json cfg = load_merged_config(o.config, o.model, o.sets);
   sim::Experiment exp = sim::build_experiment(cfg);
   json header = {{"edgesim_version", EDGESIM_VERSION},
                  {"model", exp.config["model"]},

@@ -60,14 +60,14 @@ TEST_CASE("a dense step costs two FLOPs per weight plus attention over the conte
   std::vector<ChunkSet> sets(attn.tensors.size());
   for (auto& s : sets) s.set_all();
   // q 64x64, k and v 32x64; attention over 10 positions: 2 x 2 x 4 heads x 16 x 10.
-  CHECK(l.op_flops(attn, sets, 9) == 2 * (64 * 64 + 2 * 32 * 64) + 2 * 2 * 4 * 16 * 10);
+  CHECK(l.op_flops(attn, sets, {9}) == 2 * (64 * 64 + 2 * 32 * 64) + 2 * 2 * 4 * 16 * 10);
   // KV traffic: read 9 earlier positions, write one; per layer 2 x 2 heads x 16 x 2 B = 128 B.
-  CHECK(l.op_kv_read_bytes(attn, 9) == 128u * 9);
+  CHECK(l.op_kv_read_bytes(attn, {9}) == 128u * 9);
   CHECK(l.op_kv_write_bytes(attn) == 128u);
   CHECK(l.op_kv_write_bytes(l.ops()[2]) == 0u);
   sets[1].set_list();
   sets[1].ids = {0, 1, 2};
-  CHECK(l.op_flops(attn, sets, 0) == 2 * (64 * 3 + 2 * 32 * 64) + 2 * 2 * 4 * 16);
+  CHECK(l.op_flops(attn, sets, {0}) == 2 * (64 * 3 + 2 * 32 * 64) + 2 * 2 * 4 * 16);
 }
 
 TEST_CASE("impossible model shapes are rejected", "[layout]") {

@@ -160,7 +160,7 @@ TEST_CASE("a routed layer is a router op, then an experts op whose chunks are wh
   std::vector<ChunkSet> sets(1);
   sets[0].set_list();
   sets[0].ids = {1, 5};
-  CHECK(l.op_flops(*experts, sets, 0) == 2 * 2 * 3 * 64 * 32);
+  CHECK(l.op_flops(*experts, sets, {0}) == 2 * 2 * 3 * 64 * 32);
 }
 
 TEST_CASE("a bad MoE shape is an input error naming the key", "[moe]") {

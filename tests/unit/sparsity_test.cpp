@@ -238,7 +238,7 @@ TEST_CASE("neuron and bundled chunking: gate/up by row, down by column, or a neu
   sets[0].set_all();
   sets[1].set_list();
   sets[1].ids = {1, 5, 9};
-  CHECK(bundled.op_flops(*gu, sets, 0) == 3u * 2 * 3 * 64);  // 3 neurons x (gate + up + down) x 64
+  CHECK(bundled.op_flops(*gu, sets, {0}) == 3u * 2 * 3 * 64);  // 3 neurons x (gate + up + down) x 64
 }
 
 TEST_CASE("neuron predictor: recall and margin shape the predicted set, and its weights are read each MLP") {

@@ -1,5 +1,6 @@
 // Dense streaming: every chunk of every linear layer, every token; the embedding table
-// is read at one row, the current token's. The baseline every sparsity policy is
+// is read at one row, the current token's (a position table at the token's position),
+// and whole when it is tied to the LM head. The baseline every sparsity policy is
 // compared with.
 #include "sim/core/registry.hpp"
 #include "traces/policy.hpp"
@@ -9,9 +10,9 @@ namespace edgesim::traces {
 void select_dense(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) {
   for (size_t i = 0; i < op.tensors.size(); ++i) {
     const Tensor& t = ctx.layout.tensors()[op.tensors[i]];
-    if (t.kind == TensorKind::Embedding && t.chunks > 1) {
+    if (t.kind == TensorKind::Embedding && t.chunks > 1 && op.kind == OpKind::Embed) {
       sets[i].set_list();
-      sets[i].ids.push_back(ctx.info.token % t.chunks);
+      sets[i].ids.push_back(static_cast<uint32_t>((t.positional ? ctx.info.position : ctx.info.token) % t.chunks));
     } else {
       sets[i].set_all();
     }
