@@ -38,7 +38,7 @@ TEST_CASE("each built-in preset and its config.json give identical results", "[c
   }
 }
 
-TEST_CASE("--model takes a config.json path or a short name; --set applies after it", "[cli][hf]") {
+TEST_CASE("run takes --model as a config.json path or a short name, and --set applies after it", "[cli][hf]") {
   const json gpt2 = run_json(quick({"run", "--model", source_path("configs/hf/gpt2/config.json")}));
   CHECK(gpt2["config"]["model"]["name"] == "gpt2");
   CHECK(gpt2["config"]["model"]["position_embeddings"] == 1024);

@@ -339,7 +339,7 @@ TEST_CASE("the existing decoder's tensors, ops and costs are unchanged", "[hf]")
   CHECK(l.parameters() == 13'960'238'080ull);
 }
 
-TEST_CASE("relu_predictor bundles OPT's fc1 rows and fc2 columns; DIP masks fc1's and fc2's inputs", "[hf][sparsity]") {
+TEST_CASE("relu_predictor bundles OPT's fc1 rows and fc2 columns, and DIP masks fc1's and fc2's inputs", "[hf][sparsity]") {
   const ModelLayout bundled = layout_of("opt-6.7b", {{"chunking", "bundled"}, {"layers", 2}});
   const Tensor& b = tensor_named(bundled, "layers.0.mlp.bundle");
   CHECK(b.chunks == 16384u);
