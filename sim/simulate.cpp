@@ -9,7 +9,15 @@
 namespace edgesim::sim {
 
 SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
-  cache::WeightStore store(store_tensors(*exp.layout), exp.store, exp.make_replacement);
+  if ((options.record || options.replay) &&
+      (exp.decoding.scheme != Scheme::Plain || exp.run.prefill_chunk > 0)) {
+    // The trace format holds decode steps of one model.
+    throw InputError(std::string("config error at ") +
+                     (exp.run.prefill_chunk > 0 ? "run.prefill_chunk" : "decoding.scheme") +
+                     ": trace record and replay cover plain decoding of one model without a simulated prefill "
+                     "(run.prefill_chunk 0, decoding.scheme plain)");
+  }
+  cache::WeightStore store(store_tensors(exp.models), exp.store, exp.make_replacement);
   const StoreResidency residency(store);
   std::unique_ptr<OpSource> source;
   std::vector<uint64_t> future;
@@ -33,7 +41,7 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
         for (const auto& s : steps) options.record->write_step(s);
       }
     }
-    future = future_uses(store, *exp.layout, steps);
+    future = future_uses(store, exp.models, steps);
     source = std::make_unique<StepListSource>(std::move(steps));
   } else if (options.replay) {
     source = std::make_unique<TraceSource>(*options.replay);
@@ -53,14 +61,19 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
     throw SimError("simulation stopped with activity pending");
   }
 
-  if (options.timeline) options.timeline->add_tokens(records, exp.run.warmup_tokens);
+  const size_t first = first_measured(records, exp.run.warmup_tokens);
+  if (options.timeline) options.timeline->add_tokens(records, first);
 
   exp.dram->report(sc_core::sc_time_stamp().to_seconds(), stats);
   SimulationResult result;
   result.steps = records.size();
-  result.metrics = compute_metrics(records, exp.run.warmup_tokens, exp.footprint, exp.static_power);
+  result.metrics = compute_metrics(records, first, exp.footprint, exp.static_power);
   if (const auto m = exp.policy->metrics(); !m.is_null()) result.metrics[exp.policy->metrics_key()] = m;
-  const nlohmann::json extra = adapter_metrics(exp, records, switches, exp.run.warmup_tokens);
+  result.metrics.update(decoding_metrics(exp, records, first));
+  if (auto* closed = dynamic_cast<ClosedLoopSource*>(source.get()); closed && closed->acceptance_wraps() > 0) {
+    result.metrics["speculative"]["acceptance_trace_restarts"] = closed->acceptance_wraps();
+  }
+  const nlohmann::json extra = adapter_metrics(exp, records, switches, first);
   result.metrics.update(extra);
   result.stats = stats.to_json();
   result.stats["systemc"] = {

@@ -10,15 +10,15 @@ std::ostream& operator<<(std::ostream& os, const ComputeJob& j) {
             << (j.end_of_step ? ", end" : "") << ")";
 }
 
-ComputeUnit::ComputeUnit(sc_core::sc_module_name name, const compute::Engine& engine, Dtype dtype,
-                         std::vector<StepRecord>& steps, Timeline* timeline)
+ComputeUnit::ComputeUnit(sc_core::sc_module_name name, const compute::Engine& engine,
+                         const compute::Engine* prompt_engine, std::vector<StepRecord>& steps, Timeline* timeline)
     : sc_module(name),
       // The fifo also carries end-of-step markers, which hold no buffer: size it past
       // what the semaphore lets in flight.
       jobs("jobs", static_cast<int>(engine.weight_buffers()) + 2),
       buffers("buffers", static_cast<int>(engine.weight_buffers())),
       engine_(engine),
-      dtype_(dtype),
+      prompt_engine_(prompt_engine ? *prompt_engine : engine),
       steps_(steps),
       timeline_(timeline) {
   SC_HAS_PROCESS(ComputeUnit);
@@ -33,7 +33,8 @@ void ComputeUnit::run() {
       steps_[job.step].end_time = sc_core::sc_time_stamp().to_seconds();
       continue;
     }
-    const sc_time t(engine_.op_time(static_cast<double>(job.flops), dtype_) + job.extra_time, SC_SEC);
+    const compute::Engine& engine = job.prompt ? prompt_engine_ : engine_;
+    const sc_time t(engine.op_time(static_cast<double>(job.flops), job.dtype) + job.extra_time, SC_SEC);
     if (timeline_ && timeline_->wants(job.step)) {
       timeline_->compute(job.step, job.op, sc_core::sc_time_stamp().to_seconds(), t.to_seconds(), job.flops);
     }
@@ -42,7 +43,7 @@ void ComputeUnit::run() {
     StepRecord& rec = steps_[job.step];
     ++rec.activations;
     rec.compute_time += t.to_seconds();
-    rec.compute_energy += engine_.op_energy(static_cast<double>(job.flops));
+    rec.compute_energy += engine.op_energy(static_cast<double>(job.flops));
     buffers.post();
     ++done;
     op_done.notify(sc_core::SC_ZERO_TIME);
@@ -93,14 +94,15 @@ compute::WeightDecode decode_kind(traces::FormatKind k) {
 }
 }  // namespace
 
-double Replayer::decode_time(const traces::OpAccess& op) const {
-  const traces::ModelLayout& layout = *exp_.layout;
-  const auto& tensors = layout.ops()[op.op].tensors;
+double Replayer::decode_time(const traces::OpAccess& op, const RunModel& m,
+                             const std::vector<uint32_t>& tensors) const {
+  const traces::ModelLayout& layout = *m.layout;
   double t = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
-    const traces::Tensor& tensor = layout.tensors()[tensors[i]];
+    const uint32_t local = tensors[i] - m.tensor_base;
+    const traces::Tensor& tensor = layout.tensors()[local];
     if (tensor.vector()) continue;
-    const double per_weight = exp_.compute->decode_time(decode_kind(layout.format(tensors[i]).kind));
+    const double per_weight = exp_.compute->decode_time(decode_kind(layout.format(local).kind));
     if (per_weight == 0) continue;
     const double weights = static_cast<double>(op.sets[i].count(tensor.chunks)) *
                            static_cast<double>(tensor.rows * tensor.cols / tensor.chunks);
@@ -187,25 +189,30 @@ void Replayer::run() {
   while (source_.begin_step(info)) {
     const uint64_t s = steps_.size();
     steps_.emplace_back();
+    steps_.back().info = info;
+    const RunModel& model = exp_.models[info.model];
+    const bool prompt = info.phase == traces::Phase::Prefill || info.phase == traces::Phase::Encode;
     for (const traces::Event& ev : source_.events()) {
       if (ev.type == traces::kEventAdapterSet) switch_adapters(s, ev.value, sent);
     }
     while (source_.next_op(op)) {
       // What the active adapters add to the op, and decoding its weights: from the step's
       // adapter state, so a recorded trace replays at the same cost.
-      const traces::OpSpec& spec = exp_.layout->ops()[op.op];
-      const traces::OpAdapterCost ac = exp_.adapter->op_cost(spec, active_);
+      const traces::OpSpec& spec = model.table(info.phase)[op.op];
+      const std::vector<uint32_t>& tensors = model.store_tensors(info.phase, op.op);
+      // Adapters sit on the experiment's model.
+      const traces::OpAdapterCost ac = info.model == 0 ? exp_.adapter->op_cost(spec, active_) : traces::OpAdapterCost{};
       op.flops += ac.flops;
       op.extra_dram_read_bytes += ac.dram_read_bytes;
       const double kernels = ac.kernels * exp_.adapter->kernel_overhead();
-      const double decode = decode_time(op);
+      const double decode = decode_time(op, model, tensors);
       while (op.needs_input && compute_.done < sent) {
         wait(compute_.op_done);
         ++steps_[s].activations;
       }
       compute_.buffers.wait();  // a free weight buffer
       ++steps_[s].activations;
-      request = {spec.tensors.data(), op.sets.data(),           spec.tensors.size(),
+      request = {tensors.data(), op.sets.data(),           tensors.size(),
                  spec.layer,          op.extra_dram_read_bytes, op.extra_dram_write_bytes};
       load.op = &request;
       load.flash_time = load.dram_time = load.flash_energy = load.dram_energy = 0;
@@ -240,7 +247,7 @@ void Replayer::run() {
                         load.dram_time, c.flash_bytes, c.dram_read_bytes + op.extra_dram_read_bytes,
                         c.dram_write_bytes + op.extra_dram_write_bytes);
       }
-      compute_.jobs.write({s, op.flops, op.op, false, kernels + decode});
+      compute_.jobs.write({s, op.flops, op.op, false, kernels + decode, prompt, model.layout->activation_dtype()});
       ++sent;
     }
     compute_.jobs.write({s, 0, 0, true});
@@ -256,7 +263,7 @@ Top::Top(sc_core::sc_module_name name, Experiment& exp, cache::WeightStore& stor
       flash_("flash", *exp.flash, stats),
       dram_("dram", *exp.dram, stats),
       store_("weight_store", store, exp.flash_dram_concurrent, std::move(future), stats),
-      compute_("compute", *exp.compute, exp.layout->activation_dtype(), steps, timeline),
+      compute_("compute", *exp.compute, exp.prefill_compute.get(), steps, timeline),
       replayer_("replayer", source, compute_, steps, std::move(on_step), timeline, exp, store, switches) {
   replayer_.socket.bind(store_.socket);
   store_.flash.bind(flash_.socket);

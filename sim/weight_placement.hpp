@@ -8,13 +8,15 @@
 #include <vector>
 
 #include "models/cache/weight_store.hpp"
+#include "sim/decoding.hpp"
 #include "traces/model_layout.hpp"
 #include "traces/policy.hpp"
 
 namespace edgesim::sim {
 
-/// The store's view of the layout's tensors (chunk ids, sizes, flash offsets).
-std::vector<cache::TensorChunks> store_tensors(const traces::ModelLayout& layout);
+/// The store's view of the run's models' tensors (chunk ids, sizes, flash offsets), one
+/// model after the other.
+std::vector<cache::TensorChunks> store_tensors(const std::vector<RunModel>& models);
 
 /// Tensor placement from `pinned` class patterns (pattern_matches): matching tensors are
 /// pinned in DRAM, the rest cached, or flash-only when there is no cache.
@@ -23,7 +25,7 @@ std::vector<cache::Placement> place_tensors(const traces::ModelLayout& layout,
 
 /// For OPT: the next-use position of every cached-chunk access of `steps`, in the order
 /// the store's access() consumes them (Replacement::kNever when a chunk is not used again).
-std::vector<uint64_t> future_uses(const cache::WeightStore& store, const traces::ModelLayout& layout,
+std::vector<uint64_t> future_uses(const cache::WeightStore& store, const std::vector<RunModel>& models,
                                   const std::vector<traces::Step>& steps);
 
 /// What a cache-aware policy sees of the store.
