@@ -91,7 +91,7 @@ bool ClosedLoopSource::next_op(traces::OpAccess& op) {
   } else {
     const traces::TokenContext at{info.position, exp_.run.encoder_tokens(layout)};
     op.flops = layout.op_flops(spec, op.sets, at, info.tokens);
-    op.extra_dram_read_bytes = layout.op_kv_read_bytes(spec, at, info.tokens);
+    op.extra_dram_read_bytes = layout.op_kv_read_bytes(spec, at);
     op.extra_dram_write_bytes = layout.op_kv_write_bytes(spec, info.tokens);
   }
   if (policy && single) {

@@ -17,6 +17,10 @@ namespace edgesim::sim {
 /// The store's view of the run's models' tensors (chunk ids, sizes, flash offsets), one
 /// model after the other.
 std::vector<cache::TensorChunks> store_tensors(const std::vector<RunModel>& models);
+/// The same for a run of one model.
+inline std::vector<cache::TensorChunks> store_tensors(const traces::ModelLayout& layout) {
+  return store_tensors(lay_out_models(layout, nullptr));
+}
 
 /// Tensor placement from `pinned` class patterns (pattern_matches): matching tensors are
 /// pinned in DRAM, the rest cached, or flash-only when there is no cache.
@@ -27,6 +31,10 @@ std::vector<cache::Placement> place_tensors(const traces::ModelLayout& layout,
 /// the store's access() consumes them (Replacement::kNever when a chunk is not used again).
 std::vector<uint64_t> future_uses(const cache::WeightStore& store, const std::vector<RunModel>& models,
                                   const std::vector<traces::Step>& steps);
+inline std::vector<uint64_t> future_uses(const cache::WeightStore& store, const traces::ModelLayout& layout,
+                                         const std::vector<traces::Step>& steps) {
+  return future_uses(store, lay_out_models(layout, nullptr), steps);
+}
 
 /// What a cache-aware policy sees of the store.
 class StoreResidency final : public traces::ResidencyView {

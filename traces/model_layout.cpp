@@ -517,14 +517,16 @@ uint64_t ModelLayout::kv_cache_bytes(uint64_t context, uint64_t encoder_tokens) 
   return bytes;
 }
 
-uint64_t ModelLayout::op_kv_read_bytes(const OpSpec& op, const TokenContext& at, uint64_t tokens) const {
+uint64_t ModelLayout::op_kv_read_bytes(const OpSpec& op, const TokenContext& at) const {
   if (op.kind == OpKind::CrossAttention) {
     return dtype_bytes(kv_dtype_, 2 * kv_heads_ * head_dim_) * at.encoder_tokens;
   }
   if (op.kind != OpKind::Attention) return 0;
   uint64_t earlier = at.position;
   const uint64_t w = window(static_cast<uint64_t>(op.layer));
-  if (w > 0) earlier = std::min(earlier, w - std::min<uint64_t>(w, tokens));  // the window holds the pass too
+  // The first token of the pass reaches back furthest: w - 1 earlier positions at most
+  // (the window holds the token itself), a union that covers the later tokens' windows.
+  if (w > 0) earlier = std::min(earlier, w - 1);
   return dtype_bytes(kv_dtype_, kv_values_) * earlier;
 }
 

@@ -104,11 +104,11 @@ class ModelLayout {
   /// each token by its top_k experts of those read), and each token attends causally.
   uint64_t op_flops(const OpSpec& op, const std::vector<ChunkSet>& sets, const TokenContext& at,
                     uint64_t tokens = 1) const;
-  /// DRAM traffic of `op` beyond its weights over the same pass: reading the KV cache of
-  /// the earlier tokens it attends to, once for the pass (at most a sliding window's; the
-  /// encoder's output for cross-attention), and writing the pass's keys and values (or
-  /// MLA's compressed latent).
-  uint64_t op_kv_read_bytes(const OpSpec& op, const TokenContext& at, uint64_t tokens = 1) const;
+  /// DRAM traffic of `op` beyond its weights in a pass from `at`: reading the KV cache of
+  /// the earlier tokens it attends to, once for the pass however many tokens it runs over
+  /// (at most a sliding window's; the encoder's output for cross-attention), and writing
+  /// the keys and values of the pass's `tokens` (or MLA's compressed latent).
+  uint64_t op_kv_read_bytes(const OpSpec& op, const TokenContext& at) const;
   uint64_t op_kv_write_bytes(const OpSpec& op, uint64_t tokens = 1) const;
   /// Self-attention KV-cache bytes per context position, all decoder layers, windows aside.
   uint64_t kv_bytes_per_position() const;
