@@ -89,8 +89,13 @@ bool ClosedLoopSource::next_op(traces::OpAccess& op) {
     op.extra_dram_read_bytes = 0;
     op.extra_dram_write_bytes = layout.pass_kv_write_bytes(spec, info.tokens);
   } else {
-    const traces::TokenContext at{info.position, exp_.run.encoder_tokens(layout)};
-    op.flops = layout.op_flops(spec, op.sets, at, info.tokens);
+    traces::TokenContext at{info.position, exp_.run.encoder_tokens(layout)};
+    uint64_t tokens = info.tokens;
+    if (spec.kind == traces::OpKind::Head && info.phase == traces::Phase::Prefill) {
+      at.position += tokens - 1;  // the LM head computes the prompt's last token's logits only
+      tokens = 1;
+    }
+    op.flops = layout.op_flops(spec, op.sets, at, tokens);
     op.extra_dram_read_bytes = layout.op_kv_read_bytes(spec, at);
     op.extra_dram_write_bytes = layout.op_kv_write_bytes(spec, info.tokens);
   }

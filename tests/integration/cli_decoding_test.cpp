@@ -61,6 +61,57 @@ TEST_CASE("prefill on its own compute engine: a faster one shortens the prompt, 
   CHECK(npu["tokens_per_s"].get<double>() == Approx(same["tokens_per_s"].get<double>()));
 }
 
+TEST_CASE("DIP runs the prompt dense, as its paper does, and prunes decode steps only", "[cli][decoding]") {
+  const std::vector<std::string> prompt = {"run.prompt_tokens=64", "run.prefill_chunk=16"};
+  auto dip = prompt;
+  for (const char* s : {"policy.name=dip", "policy.sparsity_mlp_in=0.5", "policy.sparsity_mlp_down=0.5"})
+    dip.push_back(s);
+  const json dense = metrics_of(prompt), sparse = metrics_of(dip);
+  CHECK(sparse["prefill"]["flops"] == dense["prefill"]["flops"]);
+  CHECK(sparse["prefill"]["flash_bytes"] == dense["prefill"]["flash_bytes"]);
+  CHECK(sparse["flops_per_token"].get<double>() < dense["flops_per_token"].get<double>());
+}
+
+TEST_CASE("an MoE prompt chunk loads every expert of each routed layer, each token computing only its top_k",
+          "[cli][decoding]") {
+  const std::string moe = "builtin:experiments/moe/tiny.json";
+  const json one = metrics_of({"run.prompt_tokens=32", "run.prefill_chunk=1"}, moe);
+  const json all = metrics_of({"run.prompt_tokens=32", "run.prefill_chunk=32"}, moe);
+  // The same multiply-adds whether routed token by token or as one chunk: top_k experts a
+  // token (and the LM head for the prompt's last token only).
+  CHECK(all["prefill"]["flops"].get<double>() == Approx(one["prefill"]["flops"].get<double>()));
+  // The chunk streams all 8 experts of each of the 3 routed layers past the cache of 3 a
+  // layer: 24 experts of 3 x 64 x 32 fp16 weights; token by token, the routing reuses the
+  // cached ones.
+  CHECK(all["prefill"]["flash_bytes"].get<double>() == 24 * 3 * 64 * 32 * 2);
+  CHECK(one["prefill"]["flash_bytes"].get<double>() < all["prefill"]["flash_bytes"].get<double>());
+}
+
+TEST_CASE("the draft's placement: pinned beats streamed from flash every draft step", "[cli][decoding]") {
+  auto sets = kSpeculative;
+  for (const char* s : {"decoding.compare_plain=false", "run.tokens=32"}) sets.push_back(s);
+  auto streamed = sets;
+  streamed.push_back("decoding.placement=streamed");
+  const json p = metrics_of(sets), f = metrics_of(streamed);
+  CHECK(f["speculative"]["draft_time_per_step_s"].get<double>() >
+        p["speculative"]["draft_time_per_step_s"].get<double>());
+  CHECK(f["memory_footprint_bytes"]["weights_pinned"].get<double>() <
+        p["memory_footprint_bytes"]["weights_pinned"].get<double>());
+}
+
+TEST_CASE("hybrid with a decoder-only large model: its layers run over the prompt, without the LM head",
+          "[cli][decoding]") {
+  const json m = metrics_of({"decoding.scheme=hybrid", "decoding.decoder=builtin:models/tiny-draft.json",
+                             "run.prompt_tokens=32", "run.prefill_chunk=16", "decoding.compare_plain=false"});
+  CHECK(m["hybrid"]["encoder_model"] == "tiny");
+  CHECK(m["hybrid"]["decoder_model"] == "tiny-draft");
+  CHECK(m["hybrid"]["projector_parameters"] == 64 * 32 + 32 * 32);
+  // Two chunks of the large model, two of the small one.
+  CHECK(m["prefill"]["steps"] == 4);
+  CHECK(m["hybrid"]["encode_time_s"].get<double>() > 0);
+  CHECK(m["hybrid"]["decoder_prompt_time_s"].get<double>() > 0);
+}
+
 TEST_CASE("speculative decoding: mean tokens per step within its interval of (1 - A^(G+1)) / (1 - A)",
           "[cli][decoding]") {
   auto sets = kSpeculative;
