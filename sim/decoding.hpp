@@ -84,6 +84,13 @@ struct RunModel {
   }
 };
 
+/// The hybrid scheme's large model runs only to encode the prompt: without its LM head
+/// and without an encoder-decoder's cross-attention key/value projections (its decoder
+/// is not used at all).
+inline bool hybrid_encoder_skips(const traces::OpSpec& op) {
+  return op.kind == traces::OpKind::Head || op.kind == traces::OpKind::CrossKv;
+}
+
 /// The run's models, laid out one after the other.
 std::vector<RunModel> lay_out_models(const traces::ModelLayout& first, const traces::ModelLayout* second);
 

@@ -324,6 +324,11 @@ Experiment build_experiment(const json& given) {
                                                  "policy (top_k, cache_prior, ...)");
     }
   }
+  // The hybrid scheme's large model runs only its encoding ops.
+  auto idle = [&](const RunModel& m, bool encoder, const traces::OpSpec& op) {
+    return d.scheme == Scheme::Hybrid && m.tensor_base == 0 &&
+           ((m.layout->encoder_decoder() && !encoder) || hybrid_encoder_skips(op));
+  };
   auto place = [&](bool have_cache) {
     e.store.placement = place_tensors(*e.layout, pinned, have_cache);
     if (e.second) {
@@ -332,6 +337,19 @@ Experiment build_experiment(const json& given) {
                                      ? cache::Placement::Flash
                                      : d.second_placement;
       e.store.placement.insert(e.store.placement.end(), e.second->tensors().size(), p);
+    }
+    if (d.scheme == Scheme::Hybrid) {
+      // The large model's tensors that only its idle ops read stay in flash, untouched.
+      std::vector<bool> used(e.layout->tensors().size(), false);
+      for (const bool encoder : {false, true}) {
+        for (const auto& op : encoder ? e.layout->encoder_ops() : e.layout->ops()) {
+          if (idle(e.models[0], encoder, op)) continue;
+          for (uint32_t t : op.tensors) used[t] = true;
+        }
+      }
+      for (size_t t = 0; t < used.size(); ++t) {
+        if (!used[t]) e.store.placement[t] = cache::Placement::Flash;
+      }
     }
     f.weights_pinned = cacheable = 0;
     uint64_t largest_streamed_op = 0;
@@ -342,10 +360,13 @@ Experiment build_experiment(const json& given) {
         if (p == cache::Placement::Dram) f.weights_pinned += t.bytes();
         if (p == cache::Placement::Cache) cacheable += t.bytes();
       }
-      for (const auto* ops : {&m.op_tensors, &m.encoder_op_tensors}) {
-        for (const auto& op : *ops) {
+      for (const bool encoder : {false, true}) {
+        const auto& specs = encoder ? m.layout->encoder_ops() : m.layout->ops();
+        const auto& ids = encoder ? m.encoder_op_tensors : m.op_tensors;
+        for (size_t k = 0; k < specs.size(); ++k) {
+          if (idle(m, encoder, specs[k])) continue;
           uint64_t streamed = 0;
-          for (uint32_t ti : op) {
+          for (uint32_t ti : ids[k]) {
             if (e.store.placement[ti] == cache::Placement::Flash)
               streamed += m.layout->tensors()[ti - m.tensor_base].bytes();
           }

@@ -51,13 +51,11 @@ bool ClosedLoopSource::begin_step(traces::StepInfo& info) {
 
 bool ClosedLoopSource::runs(const traces::OpSpec& op) const {
   const traces::StepInfo& i = current_.info;
-  if (op.kind == traces::OpKind::Head) {
-    // A prompt step needs logits only for the prompt's last token, in the model that
-    // generates next; the hybrid scheme's large model needs none.
-    if (i.phase == traces::Phase::Encode) return false;
-    if (i.phase == traces::Phase::Prefill) return i.position + i.tokens == exp_.run.prompt_tokens;
-  }
-  if (op.kind == traces::OpKind::CrossKv) return !(exp_.decoding.scheme == Scheme::Hybrid && i.model == 0);
+  if (exp_.decoding.scheme == Scheme::Hybrid && i.model == 0) return !hybrid_encoder_skips(op);
+  // A prompt step needs logits only for the prompt's last token, in the model that
+  // generates next.
+  if (op.kind == traces::OpKind::Head && i.phase == traces::Phase::Prefill)
+    return i.position + i.tokens == exp_.run.prompt_tokens;
   return true;
 }
 
