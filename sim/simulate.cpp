@@ -70,6 +70,9 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
   result.metrics = compute_metrics(records, first, exp.footprint, exp.static_power);
   if (const auto m = exp.policy->metrics(); !m.is_null()) result.metrics[exp.policy->metrics_key()] = m;
   result.metrics.update(decoding_metrics(exp, records, first));
+  if (result.metrics.contains("prefill")) {
+    result.metrics["prefill"]["policy"] = exp.policy->pass_behaviour();  // what it does over many tokens
+  }
   if (auto* closed = dynamic_cast<ClosedLoopSource*>(source.get()); closed && closed->acceptance_wraps() > 0) {
     result.metrics["speculative"]["acceptance_trace_restarts"] = closed->acceptance_wraps();
   }

@@ -70,6 +70,7 @@ TEST_CASE("DIP runs the prompt dense, as its paper does, and prunes decode steps
   CHECK(sparse["prefill"]["flops"] == dense["prefill"]["flops"]);
   CHECK(sparse["prefill"]["flash_bytes"] == dense["prefill"]["flash_bytes"]);
   CHECK(sparse["flops_per_token"].get<double>() < dense["flops_per_token"].get<double>());
+  CHECK(sparse["prefill"]["policy"].get<std::string>().find("DIP's paper runs the prompt dense") != std::string::npos);
 }
 
 TEST_CASE("an MoE prompt chunk loads every expert of each routed layer, each token computing only its top_k",
