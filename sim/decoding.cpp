@@ -58,7 +58,9 @@ const SectionRegistration kDecodingSection("decoding",
 
 }  // namespace
 
-const config::ParamTable& decoding_param_table() { return kDecodingParams; }
+const config::ParamTable& decoding_param_table() {
+  return kDecodingParams;
+}
 
 uint64_t DecodingSettings::projector_bytes(Dtype weights) const {
   return dtype_bytes(weights, projector_in * projector_hidden + projector_hidden * projector_out);
@@ -79,8 +81,8 @@ std::vector<uint8_t> read_acceptance_trace(const std::string& path, const std::s
     auto flush = [&] {
       if (word.empty()) return;
       if (word != "0" && word != "1") {
-        config::fail_at(where, path + ":" + std::to_string(n) + ": '" + word +
-                                   "' is not 0 (rejected) or 1 (accepted)");
+        config::fail_at(
+            where, path + ":" + std::to_string(n) + ": '" + word + "' is not 0 (rejected) or 1 (accepted)");
       }
       out.push_back(word == "1");
       word.clear();

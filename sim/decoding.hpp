@@ -75,7 +75,9 @@ struct RunModel {
 
   /// The op table a phase runs: the encoder's for an encoder-decoder model's Encode steps,
   /// the decoder's otherwise.
-  bool encoder_table(traces::Phase p) const { return p == traces::Phase::Encode && layout->encoder_decoder(); }
+  bool encoder_table(traces::Phase p) const {
+    return p == traces::Phase::Encode && layout->encoder_decoder();
+  }
   const std::vector<traces::OpSpec>& table(traces::Phase p) const {
     return encoder_table(p) ? layout->encoder_ops() : layout->ops();
   }

@@ -12,9 +12,13 @@ using traces::Phase;
 
 namespace {
 
-bool prompt_step(const StepRecord& r) { return r.info.phase == Phase::Prefill || r.info.phase == Phase::Encode; }
+bool prompt_step(const StepRecord& r) {
+  return r.info.phase == Phase::Prefill || r.info.phase == Phase::Encode;
+}
 
-double start_of(const std::vector<StepRecord>& steps, size_t s) { return s == 0 ? 0.0 : steps[s - 1].end_time; }
+double start_of(const std::vector<StepRecord>& steps, size_t s) {
+  return s == 0 ? 0.0 : steps[s - 1].end_time;
+}
 
 /// Sums of a range of steps' costs.
 struct Totals {
@@ -88,18 +92,21 @@ json compute_metrics(const std::vector<StepRecord>& steps, size_t first, const F
   m["tokens_measured"] = latency.size();
   m["tokens_per_s"] = n / t.time;
   m["token_latency_s"] = {{"mean", mean}, {"p50", percentile(latency, 50)}, {"p99", percentile(latency, 99)}};
-  m["time_breakdown"] = {
-      {"compute", t.compute / n}, {"stall", mean - t.compute / n}, {"flash", t.flash / n}, {"dram", t.dram / n}};
+  m["time_breakdown"] = {{"compute", t.compute / n},
+                         {"stall", mean - t.compute / n},
+                         {"flash", t.flash / n},
+                         {"dram", t.dram / n}};
   m["dram_bytes_per_token"] = t.dram_bytes / n;
   m["flash_bytes_per_token"] = t.flash_bytes / n;
   m["flash_device_bytes_per_token"] = t.flash_device / n;
   m["flops_per_token"] = t.flops / n;
-  m["weight_cache_hit_rate"] =
-      t.hits + t.misses ? json(double(t.hits) / double(t.hits + t.misses)) : json();
+  m["weight_cache_hit_rate"] = t.hits + t.misses ? json(double(t.hits) / double(t.hits + t.misses)) : json();
   m["memory_footprint_bytes"] = footprint.to_json();
   m["energy_per_token_j"] = t.energy() / n;
-  m["energy_breakdown_j"] = {
-      {"flash", t.e_flash / n}, {"dram", t.e_dram / n}, {"compute", t.e_compute / n}, {"static", t.e_static / n}};
+  m["energy_breakdown_j"] = {{"flash", t.e_flash / n},
+                             {"dram", t.e_dram / n},
+                             {"compute", t.e_compute / n},
+                             {"static", t.e_static / n}};
   m["systemc_activations_per_token"] = t.activations / n;
 
   // The prompt, when the run simulated it.
@@ -126,17 +133,18 @@ json compute_metrics(const std::vector<StepRecord>& steps, size_t first, const F
       if (steps[s].info.model == generator && steps[s].info.phase == Phase::Prefill) ttft_step = s;
     }
     m["time_to_first_token_s"] = steps[ttft_step].end_time;
-    m["prefill"] = {{"prompt_tokens", prompt_tokens},
-                    {"steps", prompt_steps},
-                    {"time_s", p.time},
-                    {"tokens_per_s", static_cast<double>(prompt_tokens) / p.time},
-                    {"energy_j", p.energy()},
-                    {"energy_breakdown_j",
-                     {{"flash", p.e_flash}, {"dram", p.e_dram}, {"compute", p.e_compute}, {"static", p.e_static}}},
-                    {"compute_time_s", p.compute},
-                    {"flash_bytes", p.flash_bytes},
-                    {"dram_bytes", p.dram_bytes},
-                    {"flops", p.flops}};
+    m["prefill"] = {
+        {"prompt_tokens", prompt_tokens},
+        {"steps", prompt_steps},
+        {"time_s", p.time},
+        {"tokens_per_s", static_cast<double>(prompt_tokens) / p.time},
+        {"energy_j", p.energy()},
+        {"energy_breakdown_j",
+         {{"flash", p.e_flash}, {"dram", p.e_dram}, {"compute", p.e_compute}, {"static", p.e_static}}},
+        {"compute_time_s", p.compute},
+        {"flash_bytes", p.flash_bytes},
+        {"dram_bytes", p.dram_bytes},
+        {"flops", p.flops}};
   }
   return m;
 }
@@ -167,8 +175,7 @@ json decoding_metrics(const Experiment& exp, const std::vector<StepRecord>& step
     json s = {{"draft_model", exp.second->name()},
               {"gamma", d.gamma},
               {"steps", tokens.size()},
-              {"tokens_per_step",
-               {{"mean", mean}, {"ci95", {mean - half, mean + half}}}},
+              {"tokens_per_step", {{"mean", mean}, {"ci95", {mean - half, mean + half}}}},
               {"accepted_per_step", mean - 1},
               {"draft_time_per_step_s", draft / n},
               {"verify_time_per_step_s", verify / n},
@@ -190,11 +197,12 @@ json decoding_metrics(const Experiment& exp, const std::vector<StepRecord>& step
       if (!prompt_step(steps[s])) continue;
       (steps[s].info.model == 0 ? encode : slm_prompt) += steps[s].end_time - start_of(steps, s);
     }
-    out["hybrid"] = {{"encoder_model", exp.layout->name()},
-                     {"decoder_model", exp.second->name()},
-                     {"encode_time_s", encode},
-                     {"decoder_prompt_time_s", slm_prompt},
-                     {"projector_parameters", d.projector_in * d.projector_hidden + d.projector_hidden * d.projector_out}};
+    out["hybrid"] = {
+        {"encoder_model", exp.layout->name()},
+        {"decoder_model", exp.second->name()},
+        {"encode_time_s", encode},
+        {"decoder_prompt_time_s", slm_prompt},
+        {"projector_parameters", d.projector_in * d.projector_hidden + d.projector_hidden * d.projector_out}};
   }
   return out;
 }

@@ -190,7 +190,8 @@ std::string results_table(const json& results) {
   if (m.contains("speculative")) {
     const json& sp = m["speculative"];
     const json& ts = sp["tokens_per_step"];
-    std::snprintf(buf, sizeof buf, "%.3f [%.3f, %.3f]", num(ts["mean"]), num(ts["ci95"][0]), num(ts["ci95"][1]));
+    std::snprintf(buf, sizeof buf, "%.3f [%.3f, %.3f]", num(ts["mean"]), num(ts["ci95"][0]),
+                  num(ts["ci95"][1]));
     std::string text = buf;
     if (ts.contains("expected")) {
       std::snprintf(buf, sizeof buf, "; expected %.3f", num(ts["expected"]));

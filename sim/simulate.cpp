@@ -12,10 +12,11 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
   if ((options.record || options.replay) &&
       (exp.decoding.scheme != Scheme::Plain || exp.run.prefill_chunk > 0)) {
     // The trace format holds decode steps of one model.
-    throw InputError(std::string("config error at ") +
-                     (exp.run.prefill_chunk > 0 ? "run.prefill_chunk" : "decoding.scheme") +
-                     ": trace record and replay cover plain decoding of one model without a simulated prefill "
-                     "(run.prefill_chunk 0, decoding.scheme plain)");
+    throw InputError(
+        std::string("config error at ") +
+        (exp.run.prefill_chunk > 0 ? "run.prefill_chunk" : "decoding.scheme") +
+        ": trace record and replay cover plain decoding of one model without a simulated prefill "
+        "(run.prefill_chunk 0, decoding.scheme plain)");
   }
   cache::WeightStore store(store_tensors(exp.models), exp.store, exp.make_replacement);
   const StoreResidency residency(store);
@@ -73,7 +74,8 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
   if (result.metrics.contains("prefill")) {
     result.metrics["prefill"]["policy"] = exp.policy->pass_behaviour();  // what it does over many tokens
   }
-  if (auto* closed = dynamic_cast<ClosedLoopSource*>(source.get()); closed && closed->acceptance_wraps() > 0) {
+  if (auto* closed = dynamic_cast<ClosedLoopSource*>(source.get());
+      closed && closed->acceptance_wraps() > 0) {
     result.metrics["speculative"]["acceptance_trace_restarts"] = closed->acceptance_wraps();
   }
   const nlohmann::json extra = adapter_metrics(exp, records, switches, first);

@@ -96,7 +96,8 @@ json Timeline::to_json(const std::vector<RunModel>& models, const json& about) c
   for (const auto& [lane, name] : lanes) {
     // The optional lanes only where they have events.
     const Lane l = lane;
-    const bool used = std::any_of(events_.begin(), events_.end(), [l](const Event& e) { return e.lane == l; });
+    const bool used =
+        std::any_of(events_.begin(), events_.end(), [l](const Event& e) { return e.lane == l; });
     if (lane >= Lane::Adapter && !used) continue;
     const int tid = static_cast<int>(lane);
     ev.push_back(
@@ -122,8 +123,7 @@ json Timeline::to_json(const std::vector<RunModel>& models, const json& about) c
     if (e.lane == Lane::Tokens || e.lane >= Lane::Prompt) {
       const bool warmup = e.b != 0;
       const traces::StepInfo& i = info_[e.step];
-      const std::string what =
-          e.lane == Lane::Tokens ? "token" : std::string(traces::phase_name(i.phase));
+      const std::string what = e.lane == Lane::Tokens ? "token" : std::string(traces::phase_name(i.phase));
       json args = {{"token", e.step}, {"warmup", warmup}, {"ops", e.a}};
       if (e.lane != Lane::Tokens) {
         args["model"] = models[i.model].layout->name();
@@ -131,7 +131,8 @@ json Timeline::to_json(const std::vector<RunModel>& models, const json& about) c
         args["tokens"] = i.tokens;
         args["emitted"] = i.emitted;
       }
-      complete(e, what + " " + std::to_string(e.step) + (warmup && e.lane != Lane::Prompt ? " (warm-up)" : ""),
+      complete(e,
+               what + " " + std::to_string(e.step) + (warmup && e.lane != Lane::Prompt ? " (warm-up)" : ""),
                e.lane == Lane::Tokens ? "token" : traces::phase_name(i.phase), args);
       continue;
     }

@@ -53,7 +53,16 @@ class Timeline {
   nlohmann::json to_json(const std::vector<RunModel>& models, const nlohmann::json& about) const;
 
  private:
-  enum class Lane : uint8_t { Flash = 1, Dram = 2, Compute = 3, Tokens = 4, Adapter = 5, Prompt = 6, Draft = 7, Verify = 8 };
+  enum class Lane : uint8_t {
+    Flash = 1,
+    Dram = 2,
+    Compute = 3,
+    Tokens = 4,
+    Adapter = 5,
+    Prompt = 6,
+    Draft = 7,
+    Verify = 8
+  };
   struct Event {
     double start, duration;  // s
     uint64_t step;
@@ -65,7 +74,7 @@ class Timeline {
   TokenRange tokens_;
   bool concurrent_;
   std::vector<Event> events_;
-  uint64_t steps_ = 0;  // steps the run had
+  uint64_t steps_ = 0;                  // steps the run had
   std::vector<traces::StepInfo> info_;  // per step of the run: its phase and model
 };
 

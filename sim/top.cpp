@@ -11,7 +11,8 @@ std::ostream& operator<<(std::ostream& os, const ComputeJob& j) {
 }
 
 ComputeUnit::ComputeUnit(sc_core::sc_module_name name, const compute::Engine& engine,
-                         const compute::Engine* prompt_engine, std::vector<StepRecord>& steps, Timeline* timeline)
+                         const compute::Engine* prompt_engine, std::vector<StepRecord>& steps,
+                         Timeline* timeline)
     : sc_module(name),
       // The fifo also carries end-of-step markers, which hold no buffer: size it past
       // what the semaphore lets in flight.
@@ -201,7 +202,8 @@ void Replayer::run() {
       const traces::OpSpec& spec = model.table(info.phase)[op.op];
       const std::vector<uint32_t>& tensors = model.store_tensors(info.phase, op.op);
       // Adapters sit on the experiment's model.
-      const traces::OpAdapterCost ac = info.model == 0 ? exp_.adapter->op_cost(spec, active_) : traces::OpAdapterCost{};
+      const traces::OpAdapterCost ac =
+          info.model == 0 ? exp_.adapter->op_cost(spec, active_) : traces::OpAdapterCost{};
       op.flops += ac.flops;
       op.extra_dram_read_bytes += ac.dram_read_bytes;
       const double kernels = ac.kernels * exp_.adapter->kernel_overhead();
@@ -213,7 +215,7 @@ void Replayer::run() {
       compute_.buffers.wait();  // a free weight buffer
       ++steps_[s].activations;
       request = {tensors.data(), op.sets.data(),           tensors.size(),
-                 spec.layer,          op.extra_dram_read_bytes, op.extra_dram_write_bytes};
+                 spec.layer,     op.extra_dram_read_bytes, op.extra_dram_write_bytes};
       load.op = &request;
       load.flash_time = load.dram_time = load.flash_energy = load.dram_energy = 0;
       load.flash_device_bytes = 0;
@@ -247,7 +249,8 @@ void Replayer::run() {
                         load.dram_time, c.flash_bytes, c.dram_read_bytes + op.extra_dram_read_bytes,
                         c.dram_write_bytes + op.extra_dram_write_bytes);
       }
-      compute_.jobs.write({s, op.flops, op.op, false, kernels + decode, prompt, model.layout->activation_dtype()});
+      compute_.jobs.write(
+          {s, op.flops, op.op, false, kernels + decode, prompt, model.layout->activation_dtype()});
       ++sent;
     }
     compute_.jobs.write({s, 0, 0, true});

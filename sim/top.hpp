@@ -26,10 +26,10 @@ namespace edgesim::sim {
 struct ComputeJob {
   uint64_t step = 0;
   uint64_t flops = 0;
-  uint32_t op = 0;           // index into the model's op table
-  bool end_of_step = false;  // a marker: every op of `step` has been sent
-  double extra_time = 0;     // beyond the roofline: weight decoding, adapter kernel launches (s)
-  bool prompt = false;       // a prompt step's op: on device.prefill_compute when there is one
+  uint32_t op = 0;            // index into the model's op table
+  bool end_of_step = false;   // a marker: every op of `step` has been sent
+  double extra_time = 0;      // beyond the roofline: weight decoding, adapter kernel launches (s)
+  bool prompt = false;        // a prompt step's op: on device.prefill_compute when there is one
   Dtype dtype = Dtype::fp16;  // its model's activation dtype
   bool operator==(const ComputeJob& o) const {
     return step == o.step && flops == o.flops && op == o.op && end_of_step == o.end_of_step &&
@@ -46,8 +46,8 @@ class ComputeUnit : public sc_core::sc_module {
   uint64_t done = 0;
 
   /// `prompt_engine` (or null: `engine`) computes the prompt's steps.
-  ComputeUnit(sc_core::sc_module_name name, const compute::Engine& engine, const compute::Engine* prompt_engine,
-              std::vector<StepRecord>& steps, Timeline* timeline);
+  ComputeUnit(sc_core::sc_module_name name, const compute::Engine& engine,
+              const compute::Engine* prompt_engine, std::vector<StepRecord>& steps, Timeline* timeline);
 
  private:
   void run();
@@ -69,7 +69,8 @@ class Replayer : public sc_core::sc_module {
   /// Applies an adapter switch at the start of step `s`, once compute has drained.
   void switch_adapters(uint64_t s, uint64_t to, uint64_t sent);
   /// Time to decode the op's weights (of model `m`, store tensors `tensors`) on the compute engine.
-  double decode_time(const traces::OpAccess& op, const RunModel& m, const std::vector<uint32_t>& tensors) const;
+  double decode_time(const traces::OpAccess& op, const RunModel& m,
+                     const std::vector<uint32_t>& tensors) const;
   OpSource& source_;
   ComputeUnit& compute_;
   std::vector<StepRecord>& steps_;

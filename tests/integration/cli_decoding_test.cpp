@@ -11,7 +11,8 @@ using nlohmann::json;
 
 namespace {
 
-json metrics_of(const std::vector<std::string>& sets, const std::string& config = "builtin:experiments/tiny.json") {
+json metrics_of(const std::vector<std::string>& sets,
+                const std::string& config = "builtin:experiments/tiny.json") {
   std::vector<std::string> args = {"run", "-c", config, "--format", "json", "--no-progress"};
   for (const auto& s : sets) {
     args.push_back("--set");
@@ -28,8 +29,9 @@ const std::vector<std::string> kSpeculative = {"decoding.scheme=speculative",
 
 }  // namespace
 
-TEST_CASE("prefill: the prompt runs in chunks before decoding, with time to first token and prefill throughput",
-          "[cli][decoding]") {
+TEST_CASE(
+    "prefill: the prompt runs in chunks before decoding, with time to first token and prefill throughput",
+    "[cli][decoding]") {
   const json none = metrics_of({});
   const json m = metrics_of({"run.prompt_tokens=100", "run.prefill_chunk=32"});
   CHECK_FALSE(none.contains("time_to_first_token_s"));
@@ -43,8 +45,10 @@ TEST_CASE("prefill: the prompt runs in chunks before decoding, with time to firs
   // A chunk of 32 tokens does 32 tokens' multiply-adds over one read of the weights.
   CHECK(m["prefill"]["flops"].get<double>() > 90 * none["flops_per_token"].get<double>());
   // Larger chunks read the weights fewer times: a faster prefill.
-  const json one = metrics_of({"run.prompt_tokens=100", "run.prefill_chunk=1", "weight_store.cache_capacity=0B"});
-  const json big = metrics_of({"run.prompt_tokens=100", "run.prefill_chunk=100", "weight_store.cache_capacity=0B"});
+  const json one =
+      metrics_of({"run.prompt_tokens=100", "run.prefill_chunk=1", "weight_store.cache_capacity=0B"});
+  const json big =
+      metrics_of({"run.prompt_tokens=100", "run.prefill_chunk=100", "weight_store.cache_capacity=0B"});
   CHECK(big["prefill"]["time_s"].get<double>() < one["prefill"]["time_s"].get<double>() / 10);
   CHECK(big["prefill"]["flash_bytes"].get<double>() < one["prefill"]["flash_bytes"].get<double>() / 50);
 }
@@ -54,10 +58,12 @@ TEST_CASE("prefill on its own compute engine: a faster one shortens the prompt, 
   const std::vector<std::string> base = {"run.prompt_tokens=128", "run.prefill_chunk=128"};
   const json same = metrics_of(base);
   auto fast = base;
-  fast.push_back(R"(device.prefill_compute={"model": "roofline", "peak_fp32": "50 TFLOP/s", "peak_fp16": "100 TFLOP/s",
+  fast.push_back(
+      R"(device.prefill_compute={"model": "roofline", "peak_fp32": "50 TFLOP/s", "peak_fp16": "100 TFLOP/s",
                   "peak_int8": "200 TFLOP/s", "op_overhead": "0 s"})");
   const json npu = metrics_of(fast);
-  CHECK(npu["prefill"]["compute_time_s"].get<double>() < same["prefill"]["compute_time_s"].get<double>() / 10);
+  CHECK(npu["prefill"]["compute_time_s"].get<double>() <
+        same["prefill"]["compute_time_s"].get<double>() / 10);
   CHECK(npu["tokens_per_s"].get<double>() == Approx(same["tokens_per_s"].get<double>()));
 }
 
@@ -70,7 +76,8 @@ TEST_CASE("DIP runs the prompt dense, as its paper does, and prunes decode steps
   CHECK(sparse["prefill"]["flops"] == dense["prefill"]["flops"]);
   CHECK(sparse["prefill"]["flash_bytes"] == dense["prefill"]["flash_bytes"]);
   CHECK(sparse["flops_per_token"].get<double>() < dense["flops_per_token"].get<double>());
-  CHECK(sparse["prefill"]["policy"].get<std::string>().find("DIP's paper runs the prompt dense") != std::string::npos);
+  CHECK(sparse["prefill"]["policy"].get<std::string>().find("DIP's paper runs the prompt dense") !=
+        std::string::npos);
 }
 
 TEST_CASE("an MoE prompt chunk loads every expert of each routed layer, each token computing only its top_k",
@@ -116,8 +123,8 @@ TEST_CASE("hybrid with a decoder-only large model: its layers run over the promp
 TEST_CASE("speculative decoding: mean tokens per step within its interval of (1 - A^(G+1)) / (1 - A)",
           "[cli][decoding]") {
   auto sets = kSpeculative;
-  for (const char* s : {"decoding.gamma=3", "decoding.acceptance=0.6", "run.tokens=200", "run.prompt_tokens=8",
-                        "decoding.compare_plain=false"})
+  for (const char* s : {"decoding.gamma=3", "decoding.acceptance=0.6", "run.tokens=200",
+                        "run.prompt_tokens=8", "decoding.compare_plain=false"})
     sets.push_back(s);
   const json m = metrics_of(sets);
   const json& s = m["speculative"];
@@ -158,8 +165,9 @@ TEST_CASE("speculative decoding replays a recorded accept/reject trace", "[cli][
   TempDir tmp;
   write_text(tmp / "accept.txt", "1 1 1 0\n1 0\n");
   auto sets = kSpeculative;
-  for (const std::string& s : {std::string("decoding.gamma=4"), "decoding.acceptance_trace=" + (tmp / "accept.txt"),
-                              std::string("run.tokens=40"), std::string("decoding.compare_plain=false")})
+  for (const std::string& s :
+       {std::string("decoding.gamma=4"), "decoding.acceptance_trace=" + (tmp / "accept.txt"),
+        std::string("run.tokens=40"), std::string("decoding.compare_plain=false")})
     sets.push_back(s);
   const json m = metrics_of(sets);
   // Steps alternate 4 tokens (1 1 1 0) and 2 tokens (1 0): a mean of 3.
@@ -168,10 +176,12 @@ TEST_CASE("speculative decoding replays a recorded accept/reject trace", "[cli][
   CHECK(m["speculative"]["acceptance_trace_restarts"].get<int>() > 0);
 }
 
-TEST_CASE("hybrid: a T5 encoder encodes the prompt once, GPT-2 decodes, faster than T5 alone", "[cli][decoding]") {
-  const json m = metrics_of({"decoding.scheme=hybrid", "decoding.encoder=flan-t5-large", "decoding.decoder=gpt2",
-                           "run.prompt_tokens=128", "run.tokens=8", "run.warmup_tokens=1"},
-                          "builtin:experiments/default.json");
+TEST_CASE("hybrid: a T5 encoder encodes the prompt once, GPT-2 decodes, faster than T5 alone",
+          "[cli][decoding]") {
+  const json m =
+      metrics_of({"decoding.scheme=hybrid", "decoding.encoder=flan-t5-large", "decoding.decoder=gpt2",
+                  "run.prompt_tokens=128", "run.tokens=8", "run.warmup_tokens=1"},
+                 "builtin:experiments/default.json");
   const json& h = m["hybrid"];
   CHECK(h["encoder_model"] == "flan-t5-large");
   CHECK(h["decoder_model"] == "gpt2");
@@ -185,9 +195,9 @@ TEST_CASE("hybrid: a T5 encoder encodes the prompt once, GPT-2 decodes, faster t
 
 TEST_CASE("timelines put prefill, draft and verification steps on lanes of their own", "[cli][decoding]") {
   TempDir tmp;
-  std::vector<std::string> args = {"run",         "-c",           "builtin:experiments/tiny.json",
-                                   "--timeline",  tmp / "t.json", "--timeline-tokens",
-                                   "0:12",        "--format",     "json",
+  std::vector<std::string> args = {"run",          "-c",           "builtin:experiments/tiny.json",
+                                   "--timeline",   tmp / "t.json", "--timeline-tokens",
+                                   "0:12",         "--format",     "json",
                                    "--no-progress"};
   for (const auto& s : kSpeculative) {
     args.push_back("--set");
@@ -246,9 +256,11 @@ TEST_CASE("bad decoding input exits 2 naming the key", "[cli][decoding]") {
   const std::vector<Case> cases = {
       {{"decoding.scheme=speculative", "decoding.draft=builtin:models/tiny-draft.json", "decoding.gamma=0"},
        "decoding.gamma"},
-      {{"decoding.scheme=speculative", "decoding.draft=builtin:models/tiny-draft.json", "decoding.acceptance=1.5"},
+      {{"decoding.scheme=speculative", "decoding.draft=builtin:models/tiny-draft.json",
+        "decoding.acceptance=1.5"},
        "decoding.acceptance"},
-      {{"decoding.scheme=speculative", "decoding.draft=builtin:models/tiny-draft.json", "decoding.acceptance=-0.1"},
+      {{"decoding.scheme=speculative", "decoding.draft=builtin:models/tiny-draft.json",
+        "decoding.acceptance=-0.1"},
        "decoding.acceptance"},
       // gpt2's vocabulary (50257) is not the tiny model's (256).
       {{"decoding.scheme=speculative", "decoding.draft=gpt2"}, "decoding.draft"},
@@ -275,8 +287,8 @@ TEST_CASE("bad decoding input exits 2 naming the key", "[cli][decoding]") {
 
 TEST_CASE("trace record refuses what the trace format cannot hold, naming the key", "[cli][decoding]") {
   TempDir tmp;
-  const auto r = run_cli({"trace", "record", "-c", "builtin:experiments/tiny.json", "-o", tmp / "t.trace", "--set",
-                          "run.prefill_chunk=8", "--no-progress"});
+  const auto r = run_cli({"trace", "record", "-c", "builtin:experiments/tiny.json", "-o", tmp / "t.trace",
+                          "--set", "run.prefill_chunk=8", "--no-progress"});
   CHECK(r.code == 2);
   CHECK(r.err.find("run.prefill_chunk") != std::string::npos);
 }

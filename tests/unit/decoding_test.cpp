@@ -66,9 +66,9 @@ TEST_CASE("an acceptance trace with anything but 0 and 1 is refused naming the k
   }
   CHECK(sim::read_acceptance_trace(good, "decoding.acceptance_trace") == std::vector<uint8_t>{1, 1, 0, 1, 0});
   CHECK_THROWS_AS(sim::read_acceptance_trace(bad, "decoding.acceptance_trace"), InputError);
-  CHECK_THROWS_WITH(sim::read_acceptance_trace(bad, "decoding.acceptance_trace"),
-                    Catch::Contains("decoding.acceptance_trace") && Catch::Contains(bad + ":2") &&
-                        Catch::Contains("'2'"));
+  CHECK_THROWS_WITH(
+      sim::read_acceptance_trace(bad, "decoding.acceptance_trace"),
+      Catch::Contains("decoding.acceptance_trace") && Catch::Contains(bad + ":2") && Catch::Contains("'2'"));
   CHECK_THROWS_WITH(sim::read_acceptance_trace("no-such-file.txt", "decoding.acceptance_trace"),
                     Catch::Contains("cannot read"));
   std::remove(good.c_str());
@@ -86,7 +86,8 @@ std::vector<StepInfo> all_steps(sim::StepPlan& plan) {
 
 }  // namespace
 
-TEST_CASE("plain decoding with a prefill: prompt chunks, then a token a step after the prompt", "[decoding]") {
+TEST_CASE("plain decoding with a prefill: prompt chunks, then a token a step after the prompt",
+          "[decoding]") {
   const auto tiny = test::tiny_layout();
   sim::PlanSettings s;
   s.prompt_tokens = 10;
@@ -108,7 +109,8 @@ TEST_CASE("plain decoding with a prefill: prompt chunks, then a token a step aft
   }
 }
 
-TEST_CASE("speculative rounds: gamma draft steps, then one verification of gamma + 1 positions", "[decoding]") {
+TEST_CASE("speculative rounds: gamma draft steps, then one verification of gamma + 1 positions",
+          "[decoding]") {
   const auto target = test::tiny_layout(), draft = test::tiny_layout({{"layers", 1}});
   sim::PlanSettings s;
   s.scheme = sim::Scheme::Speculative;
@@ -140,7 +142,8 @@ TEST_CASE("speculative rounds: gamma draft steps, then one verification of gamma
 
 TEST_CASE("the hybrid scheme encodes the prompt with the large model, then the small one decodes",
           "[decoding]") {
-  const auto t5 = test::tiny_layout({{"architecture", "encoder-decoder"}, {"encoder_layers", 2}, {"mlp", "relu"}});
+  const auto t5 =
+      test::tiny_layout({{"architecture", "encoder-decoder"}, {"encoder_layers", 2}, {"mlp", "relu"}});
   const auto small = test::tiny_layout({{"layers", 1}});
   sim::PlanSettings s;
   s.scheme = sim::Scheme::Hybrid;
@@ -152,7 +155,8 @@ TEST_CASE("the hybrid scheme encodes the prompt with the large model, then the s
   sim::StepPlan plan(s, nullptr);
   const auto steps = all_steps(plan);
   REQUIRE(steps.size() == 4);
-  CHECK((steps[0].model == 0 && steps[0].phase == Phase::Encode && steps[0].tokens == 12 && steps[0].emitted == 0));
+  CHECK((steps[0].model == 0 && steps[0].phase == Phase::Encode && steps[0].tokens == 12 &&
+         steps[0].emitted == 0));
   CHECK((steps[1].model == 1 && steps[1].phase == Phase::Prefill && steps[1].tokens == 12));
   CHECK((steps[2].model == 1 && steps[2].phase == Phase::Decode && steps[2].position == 12));
   CHECK((steps[3].model == 1 && steps[3].position == 13));
