@@ -62,8 +62,8 @@ const config::ParamTable kRunParams = {{
     {"seed", Quantity::Integer, 1, "Seed of every random choice (token ids, synthetic activations)", 0,
      9.0e15},
     {"prefill_chunk", Quantity::Integer, 0,
-     "Prompt tokens one prefill step runs over (a pass over the weights each); 0: the prompt is assumed in the "
-     "KV cache, not simulated (docs/decoding.md)",
+     "Prompt tokens one prefill step runs over (a pass over the weights each); 0: the prompt is assumed "
+     "in the KV cache, not simulated (docs/decoding.md)",
      0, 1e8},
 }};
 
@@ -85,7 +85,8 @@ namespace {
 
 void check_top_level(const json& raw) {
   if (!raw.is_object()) fail_at("(top level)", "expected an object");
-  const std::vector<std::string> known = {"device", "model", "policy", "adapter", "weight_store", "run", "decoding"};
+  const std::vector<std::string> known = {"device",       "model", "policy",  "adapter",
+                                          "weight_store", "run",   "decoding"};
   for (const auto& [k, v] : raw.items()) {
     if (std::find(known.begin(), known.end(), k) != known.end()) continue;
     std::string msg = "unknown section '" + k + "'";
@@ -108,8 +109,10 @@ void load_second_model(const json& raw, const Params& decp, Experiment& e) {
   const std::string key = speculative ? "draft" : "decoder";
   const std::string where = "decoding." + key;
   if (decp.text(key).empty()) {
-    fail_at(where, std::string("missing: scheme ") + (speculative ? "speculative needs a draft model" : "hybrid needs a small decoder model") +
-                       " (a built-in model's name, an edgesim model JSON or a Hugging Face config.json)");
+    fail_at(where,
+            std::string("missing: scheme ") +
+                (speculative ? "speculative needs a draft model" : "hybrid needs a small decoder model") +
+                " (a built-in model's name, an edgesim model JSON or a Hugging Face config.json)");
   }
   json holder = {{"model", raw["model"]}};
   try {
@@ -128,8 +131,9 @@ void load_second_model(const json& raw, const Params& decp, Experiment& e) {
     // Every drafted token is a token id of the target's vocabulary.
     if (e.second->vocab_size() != e.layout->vocab_size()) {
       fail_at(where, "the draft '" + e.second->name() + "' has a vocabulary of " +
-                         std::to_string(e.second->vocab_size()) + " tokens, the model '" + e.layout->name() + "' " +
-                         std::to_string(e.layout->vocab_size()) + ": a draft must share the model's vocabulary");
+                         std::to_string(e.second->vocab_size()) + " tokens, the model '" + e.layout->name() +
+                         "' " + std::to_string(e.layout->vocab_size()) +
+                         ": a draft must share the model's vocabulary");
     }
     d.gamma = static_cast<uint32_t>(decp.integer("gamma"));
     d.acceptance = decp.number("acceptance");
@@ -140,8 +144,9 @@ void load_second_model(const json& raw, const Params& decp, Experiment& e) {
     // Linear, ReLU, linear: from the large model's width to the small model's.
     d.projector_in = e.layout->hidden_size();
     d.projector_out = e.second->hidden_size();
-    d.projector_hidden = decp.integer("projector_hidden") > 0 ? static_cast<uint64_t>(decp.integer("projector_hidden"))
-                                                              : d.projector_out;
+    d.projector_hidden = decp.integer("projector_hidden") > 0
+                             ? static_cast<uint64_t>(decp.integer("projector_hidden"))
+                             : d.projector_out;
   }
 }
 
@@ -188,7 +193,9 @@ Experiment build_experiment(const json& given) {
   out["decoding"] = decp.resolved();
   const std::string scheme = decp.text("scheme");
   DecodingSettings& d = e.decoding;
-  d.scheme = scheme == "speculative" ? Scheme::Speculative : scheme == "hybrid" ? Scheme::Hybrid : Scheme::Plain;
+  d.scheme = scheme == "speculative" ? Scheme::Speculative
+             : scheme == "hybrid"    ? Scheme::Hybrid
+                                     : Scheme::Plain;
   if (d.scheme == Scheme::Hybrid && !decp.text("encoder").empty()) {
     try {
       apply_model_source(raw, decp.text("encoder"));
@@ -210,9 +217,10 @@ Experiment build_experiment(const json& given) {
   if (d.scheme != Scheme::Plain) load_second_model(raw, decp, e);
 
   if (e.second && e.layout->total_weight_bytes() + e.second->total_weight_bytes() > e.flash->capacity()) {
-    fail_at("device.flash.capacity", "the two models' weights (" +
-                                         bytes_text(e.layout->total_weight_bytes() + e.second->total_weight_bytes()) +
-                                         ") do not fit in flash");
+    fail_at("device.flash.capacity",
+            "the two models' weights (" +
+                bytes_text(e.layout->total_weight_bytes() + e.second->total_weight_bytes()) +
+                ") do not fit in flash");
   }
 
   // Policy.
@@ -247,20 +255,23 @@ Experiment build_experiment(const json& given) {
   for (const traces::ModelLayout* l : {e.layout.get(), e.second.get()}) {
     if (!l) continue;
     const bool encodes_only = d.scheme == Scheme::Hybrid && l == e.layout.get();
-    const std::string key = l == e.layout.get() ? "run.tokens" : d.scheme == Scheme::Hybrid ? "decoding.decoder" : "decoding.draft";
-    const uint64_t context =
-        encodes_only ? (l->encoder_decoder() ? 0 : e.run.prompt_tokens)
-                     : e.run.first_position(*l) + e.run.total_steps() + overshoot;
+    const std::string key = l == e.layout.get()          ? "run.tokens"
+                            : d.scheme == Scheme::Hybrid ? "decoding.decoder"
+                                                         : "decoding.draft";
+    const uint64_t context = encodes_only ? (l->encoder_decoder() ? 0 : e.run.prompt_tokens)
+                                          : e.run.first_position(*l) + e.run.total_steps() + overshoot;
     const uint64_t encoder = e.run.encoder_tokens(*l);
     if (context > l->max_context()) {
-      fail_at(key, "model '" + l->name() + "': " + (l->encoder_decoder() || encodes_only ? "" : "prompt_tokens + ") +
+      fail_at(key, "model '" + l->name() +
+                       "': " + (l->encoder_decoder() || encodes_only ? "" : "prompt_tokens + ") +
                        (encodes_only ? "prompt_tokens" : "warmup_tokens + tokens") +
                        (overshoot ? " + gamma" : "") + " = " + std::to_string(context) +
                        " exceeds its max_context (" + std::to_string(l->max_context()) + ")");
     }
     if (encoder > l->max_context()) {
-      fail_at("run.prompt_tokens", "the encoder's input of " + std::to_string(encoder) + " tokens exceeds model '" +
-                                       l->name() + "''s max_context (" + std::to_string(l->max_context()) + ")");
+      fail_at("run.prompt_tokens", "the encoder's input of " + std::to_string(encoder) +
+                                       " tokens exceeds model '" + l->name() + "''s max_context (" +
+                                       std::to_string(l->max_context()) + ")");
     }
     kv_bytes += l->kv_cache_bytes(context, encodes_only ? 0 : encoder);
   }

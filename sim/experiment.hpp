@@ -52,7 +52,8 @@ struct Experiment {
   std::unique_ptr<memory::Dram> dram;
   std::unique_ptr<memory::Flash> flash;
   std::unique_ptr<compute::Engine> compute;
-  std::unique_ptr<compute::Engine> prefill_compute;  // device.prefill_compute; null: `compute` runs prompts too
+  std::unique_ptr<compute::Engine>
+      prefill_compute;  // device.prefill_compute; null: `compute` runs prompts too
   std::unique_ptr<traces::ModelLayout> layout;
   std::unique_ptr<traces::ModelLayout> second;  // the draft (speculative) or small decoder (hybrid); or null
   DecodingSettings decoding;

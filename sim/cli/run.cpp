@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <iostream>
 
-#include "sim/cli/commands.hpp"
 #include "sim/child_runs.hpp"
+#include "sim/cli/commands.hpp"
 #include "sim/core/config/loader.hpp"
 #include "sim/core/errors.hpp"
 #include "sim/experiment.hpp"
@@ -100,10 +100,12 @@ void compare_with_plain(const sim::Experiment& exp, json& metrics) {
   json cfg = exp.config;
   cfg["decoding"] = {{"scheme", "plain"}};
   if (exp.decoding.scheme == sim::Scheme::Hybrid && exp.run.prefill_chunk == 0) {
-    cfg["run"]["prefill_chunk"] = std::max<uint64_t>(exp.run.prompt_tokens, 1);  // the hybrid run encodes it whole
+    cfg["run"]["prefill_chunk"] =
+        std::max<uint64_t>(exp.run.prompt_tokens, 1);  // the hybrid run encodes it whole
   }
   const sim::ScratchDir dir("edgesim-plain");
-  const sim::ChildRun child{dir.file("config.json"), dir.file("results.json"), dir.file("stderr.txt"), cfg.dump(2), {}};
+  const sim::ChildRun child{
+      dir.file("config.json"), dir.file("results.json"), dir.file("stderr.txt"), cfg.dump(2), {}};
   int code = -1;
   sim::run_children({child}, 1, [&](size_t, int c) { code = c; });
   json plain;
@@ -119,7 +121,8 @@ void compare_with_plain(const sim::Experiment& exp, json& metrics) {
   if (pm.contains("time_to_first_token_s") && metrics.contains("time_to_first_token_s")) {
     // Prompt and answer: the time to first token and the measured tokens after it.
     const double n = metrics["tokens_measured"].get<double>();
-    const double ours = metrics["time_to_first_token_s"].get<double>() + n / metrics["tokens_per_s"].get<double>();
+    const double ours =
+        metrics["time_to_first_token_s"].get<double>() + n / metrics["tokens_per_s"].get<double>();
     const double theirs = pm["time_to_first_token_s"].get<double>() + n / pm["tokens_per_s"].get<double>();
     m["plain"]["time_to_first_token_s"] = pm["time_to_first_token_s"];
     m["speedup_end_to_end"] = theirs / ours;
