@@ -206,9 +206,10 @@ class ModelLayout {
   bool layernorm_ = false, post_norms_ = false, qk_norm_ = false;
   bool qkv_bias_ = false, o_bias_ = false, mlp_bias_ = false, lm_head_bias_ = false, tied_ = false;
   uint64_t position_rows_ = 0, encoder_layers_ = 0;
-  uint64_t q_lora_ = 0, kv_lora_ = 0, qk_nope_ = 0, qk_rope_ = 0, v_head_dim_ = 0;  // MLA; v_head_dim_ also GQA
-  std::vector<uint64_t> window_;  // per decoder layer; empty: no sliding window anywhere
-  uint64_t kv_values_ = 0;        // self-attention cache values per position and layer
+  uint64_t q_lora_ = 0, kv_lora_ = 0, qk_nope_ = 0, qk_rope_ = 0,
+           v_head_dim_ = 0;          // MLA; v_head_dim_ also GQA
+  std::vector<uint64_t> window_;     // per decoder layer; empty: no sliding window anywhere
+  uint64_t kv_values_ = 0;           // self-attention cache values per position and layer
   uint64_t attn_flops_per_pos_ = 0;  // attention FLOPs per attended position and layer
   std::vector<OpSpec> encoder_ops_;
 };
