@@ -58,7 +58,9 @@ const config::ParamTable kRunParams = {{
     {"tokens", Quantity::Integer, 8, "Decode steps measured", 1, 1e7},
     {"warmup_tokens", Quantity::Integer, 1, "Decode steps simulated before measuring (cache warm-up)", 0,
      1e6},
-    {"prompt_tokens", Quantity::Integer, 512, "Context in the KV cache when decoding starts", 0, 1e8},
+    {"prompt_tokens", Quantity::Integer, 512,
+     "Context in the KV cache when decoding starts (encoder-decoder: the prompt the encoder runs over first)",
+     0, 1e8},
     {"seed", Quantity::Integer, 1, "Seed of every random choice (token ids, synthetic activations)", 0,
      9.0e15},
 }};

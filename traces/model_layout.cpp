@@ -566,6 +566,29 @@ uint64_t ModelLayout::pass_kv_write_bytes(const OpSpec& op, uint64_t tokens) con
   return 0;
 }
 
+std::vector<OpAccess> ModelLayout::encoder_pass(uint64_t tokens) const {
+  std::vector<OpAccess> pass;
+  if (tokens == 0) return pass;
+  for (size_t i = 0; i < encoder_ops_.size(); ++i) {
+    const OpSpec& spec = encoder_ops_[i];
+    OpAccess& op = pass.emplace_back();
+    op.op = static_cast<uint32_t>(i);
+    op.flops = pass_flops(spec, tokens);
+    op.extra_dram_write_bytes = pass_kv_write_bytes(spec, tokens);
+    op.sets.resize(spec.tensors.size());
+    for (size_t t = 0; t < spec.tensors.size(); ++t) {
+      const Tensor& tensor = tensors_[spec.tensors[t]];
+      if (tensor.kind == TensorKind::Embedding && tokens < tensor.chunks) {
+        op.sets[t].set_list();
+        for (uint32_t r = 0; r < tokens; ++r) op.sets[t].ids.push_back(r);
+      } else {
+        op.sets[t].set_all();
+      }
+    }
+  }
+  return pass;
+}
+
 uint64_t ModelLayout::activation_bytes() const {
   // Residual stream, normed input, the attention projections' outputs, attention output,
   // the MLP's intermediate vectors (gate and up, or fc1's), and the logits.

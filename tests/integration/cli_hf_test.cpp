@@ -119,6 +119,22 @@ TEST_CASE("Flan-T5's decoder cross-attends to the encoded prompt", "[cli][hf]") 
   CHECK(long_prompt["metrics"]["dram_bytes_per_token"].get<double>() -
             short_prompt["metrics"]["dram_bytes_per_token"].get<double>() ==
         Approx(extra));
+  // The encoder runs once over the prompt before the first token: 2 FLOPs per encoder
+  // weight (12,845,056 a layer) and cross k/v weight (2,097,152 a decoder layer) per prompt
+  // token, plus bidirectional attention, 4 x 16 heads x 64 x T^2 a layer.
+  const auto encoder_flops = [](double t) {
+    return 2 * t * 24 * (12845056.0 + 2097152.0) + 24 * 4096 * t * t;
+  };
+  const json& enc_short = short_prompt["metrics"]["encoder_pass"];
+  const json& enc_long = long_prompt["metrics"]["encoder_pass"];
+  CHECK(enc_short["flops"].get<double>() == encoder_flops(100));
+  CHECK(enc_long["flops"].get<double>() == encoder_flops(400));
+  CHECK(enc_long["time_s"].get<double>() > enc_short["time_s"].get<double>());
+  CHECK(enc_short["time_s"].get<double>() > 0);
+  // Its cross keys and values are written once: 24 layers x T x 2 x 1024 fp16 values.
+  CHECK(enc_long["dram_bytes"].get<double>() - enc_short["dram_bytes"].get<double>() >= extra);
+  // A decoder-only model has no encoder pass.
+  CHECK_FALSE(run_json(quick({"run", "--model", "gpt2"}))["metrics"].contains("encoder_pass"));
   expect_bad_input(quick({"run", "--model", "flan-t5-large", "--set", "run.prompt_tokens=600"}),
                    {"run.prompt_tokens", "max_context (512)"});
 }
@@ -133,6 +149,14 @@ TEST_CASE("trace record and replay take --model", "[cli][hf][trace]") {
   expect_bad_input(
       {"replay", tmp / "t.trace", "-c", source_path("configs/experiments/tiny.json"), "--no-progress"},
       {"does not match the model"});
+  // An encoder-decoder model: the replay runs the encoder pass again and matches the run.
+  const CliResult rec =
+      run_expect(quick({"trace", "record", "--model", "flan-t5-large", "--set", "run.prompt_tokens=64", "-o",
+                        tmp / "t5.trace", "--format", "json"}),
+                 kOk);
+  const json t5 = json::parse(rec.out), t5_replay = run_json({"replay", tmp / "t5.trace", "--no-progress"});
+  CHECK(t5["metrics"]["encoder_pass"]["flops"].get<double>() > 0);
+  CHECK(t5_replay["metrics"] == t5["metrics"]);
 }
 
 TEST_CASE("a sweep takes the model as an axis", "[cli][hf][sweep]") {

@@ -227,6 +227,24 @@ TEST_CASE("Flan-T5-Large's per-token bytes, by hand: the decoder with cross-atte
   // An encoder layer over 300 tokens: 2 FLOPs per weight per token, attention all to all.
   CHECK(l.pass_flops(enc[1], 300) == 2 * 3 * 1024ull * 1024 * 300 + 4ull * 16 * 64 * 300 * 300);
   for (const auto& op : l.ops()) CHECK(op.name.rfind("encoder.", 0) != 0);
+  // The pass the simulator runs once before decoding: every encoder weight (q, k, v, o and
+  // the GeGLU MLP a layer) and each decoder layer's cross k and v, 2 FLOPs a weight a token,
+  // plus attention all to all in the 24 encoder layers; the embedding table read at the
+  // 300 prompt rows; the cross keys and values written.
+  const uint64_t enc_layer = 4 * 1024ull * 1024 + 3 * 2816ull * 1024, cross_kv = 2 * 1024ull * 1024;
+  const std::vector<OpAccess> pass = l.encoder_pass(300);
+  REQUIRE(pass.size() == enc.size());
+  uint64_t flops = 0, written = 0;
+  for (const OpAccess& op : pass) {
+    flops += op.flops;
+    written += op.extra_dram_write_bytes;
+  }
+  CHECK(flops == 2 * 300ull * 24 * (enc_layer + cross_kv) + 24 * 4ull * 16 * 64 * 300 * 300);
+  CHECK(written == 24 * 300ull * 2 * 1024 * 2);
+  CHECK(pass.front().sets[0].count(32128) == 300);
+  CHECK(pass[1].sets[1].kind == ChunkSet::Kind::All);
+  CHECK(l.encoder_pass(0).empty());
+  CHECK(layout_of("gpt2").encoder_pass(300).empty());
 }
 
 TEST_CASE("the built-in presets equal their own config.json", "[hf]") {
