@@ -6,11 +6,12 @@
 #include <numeric>
 #include <vector>
 
+#include "models/npu/weight_codec.hpp"
 #include "sim/errors.hpp"
 
 namespace edgesim::npu {
 
-WeightEncoding encode_weights(const int8_t* w, size_t n) {
+WeightEncoding weight_stats(const int8_t* w, size_t n) {
   WeightEncoding e;
   e.weights = n;
   std::array<bool, 256> seen{};
@@ -22,22 +23,15 @@ WeightEncoding encode_weights(const int8_t* w, size_t n) {
       ++e.distinct_nonzero;
     }
   }
-  const size_t nonzero = n - e.zeros;
-  e.bits = 8 * n;
-  const size_t zero_flag = n + 8 * nonzero;
-  if (zero_flag < e.bits) {
-    e.bits = zero_flag;
-    e.mode = "zero_flag";
-  }
-  if (e.distinct_nonzero > 0 && e.distinct_nonzero <= kMaxPalette) {
-    size_t index_bits = 0;
-    while ((size_t{1} << index_bits) < e.distinct_nonzero) ++index_bits;
-    const size_t palette = 8 * e.distinct_nonzero + n + index_bits * nonzero;
-    if (palette < e.bits) {
-      e.bits = palette;
-      e.mode = "palette";
-    }
-  }
+  return e;
+}
+
+WeightEncoding encode_weights(const int8_t* w, size_t n) {
+  WeightEncoding e = weight_stats(w, n);
+  const std::vector<int16_t> v(w, w + n);
+  const StreamCode c = analyse_stream(v.data(), v.size());
+  e.bits = 8 * c.bytes;
+  e.mode = c.mode();
   return e;
 }
 

@@ -1,0 +1,286 @@
+#include "models/npu/lowering.hpp"
+
+#include <algorithm>
+
+namespace edgesim::npu {
+
+namespace {
+
+/// A tensor of the lowered graph: shape, element bits, storage.
+struct Fm {
+  Shape3 shape;
+  int bits = 8;
+  bool brick = true;
+  bool constant = false;  // kept with the weights (a scalar of a softmax step)
+};
+
+Shape3 shape_of(const Tensor& t) {
+  return {t.h, t.w, t.c};
+}
+
+bool same_shape(Shape3 a, Shape3 b) {
+  return a.h == b.h && a.w == b.w && a.c == b.c;
+}
+
+/// Vela keeps an elementwise output linear when its depth is not a multiple of 16 and a
+/// same-shaped, same-typed input is linear (so the output may overwrite it).
+bool output_brick(const Fm& out, const Fm* a, const Fm* b) {
+  if (out.shape.c % 16 == 0) return true;
+  for (const Fm* in : {a, b}) {
+    if (in && same_shape(in->shape, out.shape) && in->bits == out.bits && !in->brick) return false;
+  }
+  return true;
+}
+
+ActivationKind activation_of(const Op& op) {
+  return op.act_min > -128 || op.act_max < 127 ? ActivationKind::Clamp : ActivationKind::None;
+}
+
+NpuOp elementwise(const Fm& a, const Fm* b, const Fm& out, OutputKind kind) {
+  NpuOp o;
+  o.kind = NpuKind::Elementwise;
+  o.ifm = a.shape;
+  o.ifm_bits = a.bits;
+  o.ifm_brick = a.brick;
+  if (b) {
+    o.has_ifm2 = true;
+    o.ifm2 = b->shape;
+    o.ifm2_bits = b->bits;
+    o.ifm2_brick = b->brick;
+    o.ifm2_const = b->constant;
+  }
+  o.ofm = out.shape;
+  o.ofm_bits = out.bits;
+  o.ofm_brick = out.brick;
+  o.output = kind;
+  return o;
+}
+
+/// Vela's 8-bit softmax graph (softmax.py get_graph_8bit): 31 operations on the input
+/// (H x W x C), its per-position reductions (H x W x 1) and int32 scalar constants.
+void lower_softmax(const Fm& in, const Fm& out, std::vector<Pass>& passes) {
+  const Shape3 full = in.shape, reduced{in.shape.h, in.shape.w, 1};
+  const Fm konst{{1, 1, 1}, 32, false, true};
+  auto tensor = [](Shape3 s, int bits, bool brick) { return Fm{s, bits, brick, false}; };
+  auto step = [&](const Fm& a, const Fm* b, Shape3 shape, OutputKind kind, bool elementwise_rule = true) {
+    Fm o = tensor(shape, 32, true);
+    if (elementwise_rule) o.brick = output_brick(o, &a, b);
+    passes.push_back({elementwise(a, b, o, kind), false});
+    return o;
+  };
+  const auto i32 = OutputKind::Int32Binary;
+
+  // Max over channels: a max pool of the input seen as (H*W) x C x 1 with a 1 x C kernel.
+  NpuOp maxpool;
+  maxpool.kind = NpuKind::Pooling;
+  maxpool.ifm = {full.h * full.w, full.c, 1};
+  maxpool.ifm_brick = in.brick;
+  maxpool.ofm = {full.h * full.w, 1, 1};
+  maxpool.kw = maxpool.sw = full.c;
+  maxpool.output = OutputKind::MaxPool;
+  maxpool.macs = full.elements();
+  passes.push_back({maxpool, false});
+  const Fm max = tensor(reduced, 8, true);
+
+  // x - max, through the exp table: int32.
+  Fm exp = tensor(full, 32, true);
+  exp.brick = output_brick(exp, &in, &max);
+  NpuOp sub = elementwise(in, &max, exp, OutputKind::AddSub);
+  sub.activation = ActivationKind::Lut;
+  passes.push_back({sub, true});
+
+  const Fm rescaled = step(exp, &konst, full, i32);  // >> 12
+  NpuOp reduce;
+  reduce.kind = NpuKind::ReduceSum;
+  reduce.ifm = rescaled.shape;
+  reduce.ifm_bits = 32;
+  reduce.ifm_brick = rescaled.brick;
+  reduce.ofm = reduced;
+  reduce.ofm_bits = 32;
+  reduce.ofm_brick = true;
+  reduce.macs = full.elements();
+  passes.push_back({reduce, false});
+  const Fm sum = tensor(reduced, 32, true);
+  // Count leading zeros: a unary operation outside Vela's elementwise set (its output
+  // stays in bricks).
+  const Fm headroom1 = step(sum, nullptr, reduced, OutputKind::Int32Unary, false);
+  const Fm right_shift = step(headroom1, &konst, reduced, i32);  // constant - clz (operands swapped)
+  const Fm headroom = step(headroom1, &konst, reduced, i32);     // clz - 1
+  const Fm shifted = step(sum, &headroom, reduced, i32);         // sum << headroom
+  const Fm minus_one = step(shifted, &konst, reduced, i32);
+  const Fm doubled = step(minus_one, &konst, reduced, i32);
+  const Fm half_den = step(doubled, &konst, reduced, i32);  // + F0 one
+  const Fm scaled = step(half_den, &konst, reduced, i32);   // x -32/17
+  Fm x = step(scaled, &konst, reduced, i32);                // + 48/17
+  for (int i = 0; i < 3; ++i) {                             // Newton-Raphson for 1 / denominator
+    const Fm prod = step(x, &half_den, reduced, i32);
+    const Fm one_minus = step(prod, &konst, reduced, i32);  // F2 one - prod (operands swapped)
+    const Fm t = step(x, &one_minus, reduced, i32);
+    const Fm four = step(t, &konst, reduced, i32);
+    x = step(x, &four, reduced, i32);
+  }
+  const Fm factor = step(x, &konst, reduced, i32);
+  const Fm scaled_exp = step(exp, &factor, full, i32);
+  Fm o = out;
+  passes.push_back({elementwise(scaled_exp, &right_shift, o, i32), false});
+}
+
+/// The OHWI weights of a conv-like op, from the network's layout.
+void ohwi_of(const Network& net, const Op& op, std::vector<int8_t>& w, WeightLayout& l) {
+  const Tensor& ti = net.tensors[op.inputs[0]];
+  const Tensor& to = net.tensors[op.output];
+  if (op.type == OpType::DepthwiseConv2d) {  // [KH][KW][OC] -> [OC][KH][KW][1]
+    l = {to.c, op.kh, op.kw, 1};
+    w.resize(op.weights.size());
+    for (int o = 0; o < to.c; ++o)
+      for (int k = 0; k < op.kh * op.kw; ++k)
+        w[static_cast<size_t>(o) * op.kh * op.kw + k] = op.weights[static_cast<size_t>(k) * to.c + o];
+  } else if (op.type == OpType::FullyConnected) {  // [OC][IC]
+    l = {to.c, 1, 1, static_cast<int>(ti.size())};
+    w = op.weights;
+  } else {  // [OC][KH][KW][IC]
+    l = {to.c, op.kh, op.kw, ti.c};
+    w = op.weights;
+  }
+}
+
+}  // namespace
+
+std::vector<LoweredLayer> lower_network(const Network& net, const ArchConfig& a) {
+  (void)a;
+  // Tensors that must stay linear (NHWC).
+  std::vector<uint8_t> linear(net.tensors.size(), 0);
+  linear[static_cast<size_t>(net.input)] = linear[static_cast<size_t>(net.output)] = 1;
+  for (const Op& op : net.ops) {
+    if (op.type == OpType::Reshape) {
+      linear[static_cast<size_t>(op.inputs[0])] = linear[static_cast<size_t>(op.output)] = 1;
+    } else if (op.type == OpType::FullyConnected) {
+      const Tensor& ti = net.tensors[op.inputs[0]];
+      if (ti.h != 1 || ti.w != 1) linear[static_cast<size_t>(op.inputs[0])] = 1;
+    }
+  }
+  std::vector<Fm> fm(net.tensors.size());
+  for (size_t t = 0; t < net.tensors.size(); ++t) fm[t] = {shape_of(net.tensors[t]), 8, !linear[t], false};
+
+  std::vector<LoweredLayer> out(net.ops.size());
+  for (size_t i = 0; i < net.ops.size(); ++i) {
+    const Op& op = net.ops[i];
+    LoweredLayer& L = out[i];
+    const Fm& in = fm[static_cast<size_t>(op.inputs[0])];
+    Fm& res = fm[static_cast<size_t>(op.output)];
+    const Tensor& to = net.tensors[op.output];
+    switch (op.type) {
+      case OpType::Conv2d:
+      case OpType::DepthwiseConv2d:
+      case OpType::FullyConnected: {
+        NpuOp o;
+        o.ifm = in.shape;
+        o.ifm_brick = in.brick;
+        o.ofm = res.shape;
+        o.ofm_brick = res.brick;
+        o.kh = op.kh, o.kw = op.kw, o.sh = op.sh, o.sw = op.sw;
+        o.bias = true;
+        o.activation = activation_of(op);
+        o.macs = op.macs;
+        ohwi_of(net, op, L.ohwi, L.layout);
+        const bool one_channel = op.type == OpType::DepthwiseConv2d && in.shape.c == 1;
+        if (op.type == OpType::FullyConnected ||
+            (op.type == OpType::Conv2d && in.shape.h == 1 && in.shape.w == 1 && op.kh == 1 && op.kw == 1)) {
+          o.kind = NpuKind::VectorProduct;
+          o.ifm = {1, 1, static_cast<int>(net.tensors[op.inputs[0]].size())};
+          o.ofm = {1, 1, to.c};
+          o.kh = o.kw = o.sh = o.sw = 1;
+          L.buffered = false;
+        } else if (op.type == OpType::DepthwiseConv2d && !one_channel) {
+          o.kind = NpuKind::Depthwise;
+          L.layout.traversal = WeightTraversal::Depthwise;
+        } else {
+          o.kind = NpuKind::Conv;
+        }
+        if (o.kind == NpuKind::Conv) {
+          // Stride-2 first layer of few channels: fold column pairs into channels.
+          const int kw2 = (op.kw + 1) / 2;
+          // Total SAME padding of a width (Vela needed_total_padding): folding must not change it.
+          const auto pad = [](int in_w, int s, int k) {
+            return std::max(((in_w + s - 1) / s - 1) * s + k - in_w, 0);
+          };
+          if (i == 0 && op.sw == 2 && o.ifm.c <= 4 && o.ifm.w % 2 == 0 && op.kw >= 2 &&
+              pad(o.ifm.w, 2, op.kw) == pad(o.ifm.w / 2, 1, kw2)) {
+            const WeightLayout w0 = L.layout;
+            std::vector<int8_t> folded(
+                static_cast<size_t>(w0.ofm_depth) * w0.kernel_h * kw2 * 2 * w0.ifm_depth, 0);
+            for (int oc = 0; oc < w0.ofm_depth; ++oc)
+              for (int y = 0; y < w0.kernel_h; ++y)
+                for (int x = 0; x < w0.kernel_w; ++x)
+                  for (int c = 0; c < w0.ifm_depth; ++c)
+                    folded[((static_cast<size_t>(oc) * w0.kernel_h + y) * kw2 + x / 2) * 2 * w0.ifm_depth +
+                           static_cast<size_t>((x % 2) * w0.ifm_depth + c)] =
+                        L.ohwi[((static_cast<size_t>(oc) * w0.kernel_h + y) * w0.kernel_w + x) *
+                                   w0.ifm_depth +
+                               static_cast<size_t>(c)];
+            L.ohwi.swap(folded);
+            L.layout.kernel_w = kw2;
+            L.layout.ifm_depth = 2 * w0.ifm_depth;
+            o.kw = kw2;
+            o.sw = 1;
+            o.ifm = {o.ifm.h, o.ifm.w / 2, 2 * o.ifm.c};
+          }
+          // Part-kernel first when it keeps more dot-product lanes busy (Vela's weight
+          // compressor's rule; inputs of 8 channels or fewer always).
+          const int k = o.kh * o.kw, c = o.ifm.c;
+          const double depth_util = static_cast<double>(c) / ((c + 31) / 32 * 32);
+          const double part_util =
+              static_cast<double>(c) / ((c + 7) / 8 * 8) * (static_cast<double>(k) / ((k + 3) / 4 * 4));
+          if (part_util >= depth_util || c <= 8) L.layout.traversal = WeightTraversal::PartKernelFirst;
+        }
+        L.passes.push_back({o, false});
+        L.weighted = 0;
+        L.block_layer = true;
+        break;
+      }
+      case OpType::AvgPool:
+      case OpType::MaxPool: {
+        NpuOp o;
+        o.kind = NpuKind::Pooling;
+        o.ifm = in.shape;
+        o.ifm_brick = in.brick;
+        o.ofm = res.shape;
+        o.ofm_brick = res.brick;
+        o.kh = op.kh, o.kw = op.kw, o.sh = op.sh, o.sw = op.sw;
+        o.output = op.type == OpType::MaxPool ? OutputKind::MaxPool : OutputKind::Other;
+        o.activation = activation_of(op);
+        o.macs = op.macs;
+        L.passes.push_back({o, false});
+        L.block_layer = true;
+        break;
+      }
+      case OpType::Add:
+      case OpType::Mul: {
+        const Fm& b = fm[static_cast<size_t>(op.inputs[1])];
+        res.brick = !linear[static_cast<size_t>(op.output)] && output_brick(res, &in, &b);
+        NpuOp o = elementwise(in, &b, res, op.type == OpType::Add ? OutputKind::AddSub : OutputKind::Mul);
+        o.activation = activation_of(op);
+        o.macs = op.macs;
+        L.passes.push_back({o, false});
+        break;
+      }
+      case OpType::Concat: {
+        // One copy per input into its slice of the output.
+        for (int t : op.inputs) {
+          NpuOp o;
+          o.kind = NpuKind::Pooling;
+          o.ifm = o.ofm = fm[static_cast<size_t>(t)].shape;
+          o.ifm_brick = fm[static_cast<size_t>(t)].brick;
+          o.ofm_brick = res.brick;
+          L.passes.push_back({o, false});
+        }
+        break;
+      }
+      case OpType::Softmax: lower_softmax(in, res, L.passes); break;
+      case OpType::Reshape: break;
+    }
+  }
+  return out;
+}
+
+}  // namespace edgesim::npu

@@ -1,0 +1,618 @@
+#include "models/npu/weight_codec.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+
+#include "sim/errors.hpp"
+
+namespace edgesim::npu {
+
+namespace {
+
+// Header field codes of the format.
+constexpr int kZeroDivDisabled = 6;  // no zero runs in this slice
+constexpr int kEndOfStream = 7;      // in the zero-divisor field: the stream ends
+constexpr int kWeightDivUncompressed = 7;
+constexpr int kMaxPalette = 32;
+constexpr int kNoUncompressed = 100;             // uncompressed mode not allowed for this palette
+constexpr int kHeaderBits = 3 + 15 + 3 + 1 + 1;  // zero div, length - 1, weight div, trunc, new palette
+constexpr int kPaletteHeaderBits = 5 + 5 + 3;    // direct offset, size - 1, entry bits - 2
+
+// A signed value as the format stores it outside the palette: magnitude and sign bit.
+int sign_magnitude(int v) {
+  return (std::abs(v) << 1) | (v < 0 ? 1 : 0);
+}
+int from_sign_magnitude(int p) {
+  return (p & 1) ? -(p >> 1) : (p >> 1);
+}
+
+/// Golomb-Rice parameters a slice may use for weight indices: (trunc, divisor bits),
+/// and the uncompressed mode last.
+struct Grc {
+  bool trunc, uncompressed;
+  int div;
+};
+constexpr std::array<Grc, 13> kWeightGrc = {{{false, false, 0},
+                                             {false, false, 1},
+                                             {false, false, 2},
+                                             {false, false, 3},
+                                             {false, false, 4},
+                                             {false, false, 5},
+                                             {true, false, 0},
+                                             {true, false, 1},
+                                             {true, false, 2},
+                                             {true, false, 3},
+                                             {true, false, 4},
+                                             {true, false, 5},
+                                             {false, true, 0}}};
+constexpr int kZeroDivs = 4;  // zero runs use divisors 0..3
+
+/// The palette and direct-value mapping of a stream, from its value frequencies.
+struct Palette {
+  bool zero_runs = false, only_palette = false, only_zeros = false;
+  int size = 0, bits = 2, direct_offset = 0;
+  std::array<int16_t, kMaxPalette> entries{};  // sign-magnitude values
+  std::array<int16_t, 511> index{};            // value + 255 -> coded index
+  int uncompressed_bits() const {
+    if (only_palette) {
+      int b = 0;
+      while ((1 << b) < size) ++b;
+      return b;
+    }
+    return size == 0 ? bits : kNoUncompressed;
+  }
+};
+
+Palette make_palette(const int16_t* w, size_t n) {
+  std::array<uint32_t, 511> freq{};  // value + 255
+  for (size_t i = 0; i < n; ++i) {
+    if (w[i] < -255 || w[i] > 255)
+      throw SimError("weight stream: value " + std::to_string(w[i]) + " outside [-255, 255] at index " +
+                     std::to_string(i));
+    ++freq[static_cast<size_t>(w[i] + 255)];
+  }
+  Palette p;
+  // Zero runs pay off when zero is the most common value by a margin (4x the next).
+  uint32_t f0 = 0, f1 = 0;
+  int v0 = 0;
+  for (int i = 0; i < 511; ++i) {
+    if (freq[i] > f0) {
+      f1 = f0;
+      f0 = freq[i];
+      v0 = i - 255;
+    } else if (freq[i] > f1) {
+      f1 = freq[i];
+    }
+  }
+  p.zero_runs = v0 == 0 && f0 > 4 * f1;
+
+  std::array<uint32_t, 512> count{};  // by sign-magnitude value; zero left out in zero-run mode
+  uint32_t total = 0;
+  int largest = 0;
+  for (int v = -255; v <= 255; ++v) {
+    if (v == 0 && p.zero_runs) continue;
+    const uint32_t c = freq[static_cast<size_t>(v + 255)];
+    count[static_cast<size_t>(sign_magnitude(v))] = c;
+    total += c;
+    if (c) largest = std::max(largest, sign_magnitude(v));
+  }
+  while (p.direct_offset < 31 && count[static_cast<size_t>(p.direct_offset)] == 0) ++p.direct_offset;
+
+  // Values by falling frequency (ties: the larger code first).
+  std::array<int16_t, 512> order{};
+  int present = 0;
+  for (int s = 0; s < 512; ++s) {
+    if (count[static_cast<size_t>(s)]) order[static_cast<size_t>(present++)] = static_cast<int16_t>(s);
+  }
+  std::sort(order.begin(), order.begin() + present, [&](int16_t a, int16_t b) {
+    const uint32_t ca = count[static_cast<size_t>(a)], cb = count[static_cast<size_t>(b)];
+    return ca != cb ? ca > cb : a > b;
+  });
+  p.only_zeros = present == 0;
+  if (p.only_zeros) p.direct_offset = 0;
+  p.only_palette = present > 0 && present <= kMaxPalette;
+  int max_size = p.only_palette ? kMaxPalette : std::min(kMaxPalette, 511 - largest);
+  if (max_size == 1) max_size = 0;  // a palette of one entry is not allowed
+
+  int taken = 0, entry_max = 0;
+  uint32_t in_palette = 0;
+  for (; taken < std::min(max_size, present); ++taken) {
+    const int16_t s = order[static_cast<size_t>(taken)];
+    p.entries[static_cast<size_t>(taken)] = s;
+    entry_max = std::max<int>(entry_max, s);
+    in_palette += count[static_cast<size_t>(s)];
+  }
+  if (taken == 1) p.entries[static_cast<size_t>(taken++)] = 0;  // padded to two entries
+  // A palette only when it covers more than half of the coded values.
+  int bits_for = largest;
+  if (in_palette > total / 2) {
+    p.size = taken;
+    bits_for = entry_max;
+  }
+  while ((1 << p.bits) <= bits_for) ++p.bits;
+
+  for (int v = -255; v <= 255; ++v)
+    p.index[static_cast<size_t>(v + 255)] =
+        static_cast<int16_t>(sign_magnitude(v) + p.size - p.direct_offset);
+  for (int i = 0; i < p.size; ++i)
+    p.index[static_cast<size_t>(from_sign_magnitude(p.entries[static_cast<size_t>(i)]) + 255)] =
+        static_cast<int16_t>(i);
+  return p;
+}
+
+/// The stream as the encoder codes it: weight indices and, in zero-run mode, the run of
+/// zeros before each of them and after the last (one more run than indices).
+struct Symbols {
+  std::vector<uint16_t> index;
+  std::vector<uint32_t> runs;
+};
+
+void make_symbols(const int16_t* w, size_t n, const Palette& p, Symbols& s) {
+  s.index.clear();
+  s.runs.clear();
+  size_t i = 0;
+  for (;;) {
+    if (p.zero_runs) {
+      uint32_t z = 0;
+      // An all-zero stream still codes its first zero as a weight (a slice is never empty).
+      if (!p.only_zeros || i > 0) {
+        while (i < n && w[i] == 0) {
+          ++z;
+          ++i;
+        }
+      }
+      s.runs.push_back(z);
+    }
+    if (i == n) break;
+    s.index.push_back(static_cast<uint16_t>(p.index[static_cast<size_t>(w[i] + 255)]));
+    ++i;
+  }
+}
+
+/// Slice k holds indices [k * kMaxSliceValues, ...) and, in zero-run mode, the runs
+/// after them; the first slice also the run before its first index.
+struct SliceRange {
+  size_t begin, end;          // indices
+  size_t run_begin, run_end;  // runs
+};
+SliceRange slice_range(size_t k, size_t indices, bool zero_runs) {
+  SliceRange r;
+  r.begin = k * kMaxSliceValues;
+  r.end = std::min(indices, r.begin + kMaxSliceValues);
+  r.run_begin = zero_runs ? (k == 0 ? 0 : r.begin + 1) : 0;
+  r.run_end = zero_runs ? r.end + 1 : 0;
+  return r;
+}
+size_t slice_count(size_t indices) {
+  return std::max<size_t>(1, (indices + kMaxSliceValues - 1) / kMaxSliceValues);
+}
+
+size_t ceil_to(size_t a, size_t b) {
+  return (a + b - 1) / b * b;
+}
+
+/// Bits of one slice's weight part coded with `g` (indices [b, e) of `idx`), from the
+/// histogram of its indices. Each chunk carries 12 unary positions (index >> div takes
+/// (q / 2) + 1 of them, or one when truncated), the second unary bits and the remainders.
+size_t weight_bits(const std::array<uint32_t, 512>& hist, int max_index, size_t n, const Grc& g, int ub) {
+  if (g.uncompressed) return static_cast<size_t>(ub) * n;
+  size_t positions = 0, unary1 = 0;
+  for (int v = 0; v <= max_index; ++v) {
+    const uint32_t c = hist[static_cast<size_t>(v)];
+    if (!c) continue;
+    const int q = v >> g.div;
+    positions += c * static_cast<size_t>(g.trunc ? 1 : q / 2 + 1);
+    unary1 += c * static_cast<size_t>(g.trunc ? (q > 0) : (q + 1) / 2);
+  }
+  return ceil_to(positions, 12) + unary1 + static_cast<size_t>(g.div) * n;
+}
+
+bool grc_fits(const Grc& g, int max_index, int ub) {
+  if (g.uncompressed) return ub != kNoUncompressed;
+  const int q = max_index >> g.div;
+  return g.trunc ? q <= 2 : q <= 31;
+}
+
+int zero_chunk_len(int div) {
+  return div < 3 ? 12 : 8;
+}
+
+}  // namespace
+
+std::string StreamCode::mode() const {
+  std::string m = palette_size ? "palette" : "direct";
+  if (uncompressed) m += "+uncompressed";
+  if (zero_runs) m += "+zero runs";
+  return m;
+}
+
+void reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, std::vector<int16_t>& out) {
+  const bool depthwise = l.traversal == WeightTraversal::Depthwise;
+  const bool part_kernel = l.traversal == WeightTraversal::PartKernelFirst;
+  const int ifm_slice = part_kernel ? 16 : 32;  // input channels per pass (int8)
+  constexpr int kSubKernel = 8;
+  const int ub_i = l.ifm_ublock_depth, ub_o = l.ofm_ublock_depth;
+  const auto at = [&](int o, int y, int x, int i) -> int16_t {
+    return ohwi[((static_cast<size_t>(o) * l.kernel_h + y) * l.kernel_w + x) * l.ifm_depth + i];
+  };
+  const int block = std::max(1, l.ofm_block_depth);
+  for (int ob = c0; ob < c1; ob += block) {
+    const int ob_depth = std::min(block, c1 - ob);
+    for (int ib = 0; ib < (depthwise ? 1 : l.ifm_depth); ib += ifm_slice) {
+      const int ib_depth = depthwise ? ub_i : part_kernel ? std::min(ifm_slice, l.ifm_depth - ib) : ifm_slice;
+      for (int sy = 0; sy < l.kernel_h; sy += kSubKernel) {
+        const int sh = std::min(l.kernel_h - sy, kSubKernel);
+        for (int sx = 0; sx < l.kernel_w; sx += kSubKernel) {
+          const int sw = std::min(l.kernel_w - sx, kSubKernel);
+          int elements = sw * sh;
+          if (part_kernel || depthwise) elements = (elements + 3) / 4 * 4;
+          const int outer = part_kernel ? ib_depth : 1;
+          const int inner = part_kernel ? 1 : ib_depth;
+          for (int io = 0; io < outer; io += ub_i) {
+            for (int ou = 0; ou < ob_depth; ou += ub_o) {
+              for (int e = 0; e < elements; ++e) {
+                const int kx = e % sw, ky = e / sw;
+                for (int ii = 0; ii < inner; ii += ub_i) {
+                  for (int oz = 0; oz < ub_o; ++oz) {
+                    const int o = ob + ou + oz;
+                    for (int iz = 0; iz < (depthwise ? 1 : ub_i); ++iz) {
+                      const int i = ib + io + ii + iz;
+                      const bool real = o < ob + ob_depth && ky < sh && (depthwise || i < l.ifm_depth);
+                      out.push_back(real ? at(o, sy + ky, sx + kx, depthwise ? 0 : i) : int16_t{0});
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+StreamCode analyse_stream(const int16_t* w, size_t n) {
+  const Palette p = make_palette(w, n);
+  thread_local Symbols s;
+  make_symbols(w, n, p, s);
+  StreamCode c;
+  c.values = n;
+  c.coded_weights = s.index.size();
+  c.zero_runs = p.zero_runs;
+  c.palette_size = p.size;
+  c.palette_bits = p.bits;
+  c.direct_offset = p.direct_offset;
+  const int ub = p.uncompressed_bits();
+  c.uncompressed_bits = ub == kNoUncompressed ? 0 : ub;
+
+  const size_t slices = slice_count(s.index.size());
+  std::array<size_t, kWeightGrc.size()> wbits{};
+  std::array<size_t, kZeroDivs> zbits{};
+  int max_index = 0;
+  for (const uint16_t v : s.index) max_index = std::max<int>(max_index, v);
+  std::array<uint32_t, 512> hist{};
+  for (size_t k = 0; k < slices; ++k) {
+    const SliceRange r = slice_range(k, s.index.size(), p.zero_runs);
+    hist.fill(0);
+    for (size_t i = r.begin; i < r.end; ++i) ++hist[s.index[i]];
+    for (size_t g = 0; g < kWeightGrc.size(); ++g)
+      wbits[g] += weight_bits(hist, max_index, r.end - r.begin, kWeightGrc[g], ub);
+    if (p.zero_runs) {
+      std::array<size_t, kZeroDivs> positions{};
+      for (size_t i = r.run_begin; i < r.run_end; ++i) {
+        for (int d = 0; d < kZeroDivs; ++d) positions[static_cast<size_t>(d)] += (s.runs[i] >> d) + 1;
+      }
+      for (int d = 0; d < kZeroDivs; ++d)
+        zbits[static_cast<size_t>(d)] += ceil_to(positions[static_cast<size_t>(d)], zero_chunk_len(d)) +
+                                         static_cast<size_t>(d) * (r.run_end - r.run_begin);
+    }
+  }
+  size_t best = SIZE_MAX, g_best = 0;
+  for (size_t g = 0; g < kWeightGrc.size(); ++g) {
+    if (grc_fits(kWeightGrc[g], max_index, ub) && wbits[g] < best) {
+      best = wbits[g];
+      g_best = g;
+    }
+  }
+  c.weight_div = kWeightGrc[g_best].div;
+  c.weight_trunc = kWeightGrc[g_best].trunc;
+  c.uncompressed = kWeightGrc[g_best].uncompressed;
+  size_t bits = best + slices * kHeaderBits + kPaletteHeaderBits + static_cast<size_t>(p.size * p.bits);
+  if (p.zero_runs) {
+    const auto z = std::min_element(zbits.begin(), zbits.end());
+    c.zero_div = static_cast<int>(z - zbits.begin());
+    bits += *z;
+  }
+  c.payload_bits = bits;
+  c.bytes = ceil_to(ceil_to(bits + 3, 8) / 8, 16);  // end code, byte alignment, 16-byte padding
+  return c;
+}
+
+namespace {
+
+class BitWriter {
+ public:
+  void put(int len, uint32_t data) {
+    for (int i = 0; i < len; ++i) {
+      if ((pos_ & 7) == 0) bytes_.push_back(0);
+      bytes_.back() = static_cast<uint8_t>(bytes_.back() | (((data >> i) & 1u) << (pos_ & 7)));
+      ++pos_;
+    }
+  }
+  size_t pos() const { return pos_; }
+  std::vector<uint8_t> take() { return std::move(bytes_); }
+
+ private:
+  std::vector<uint8_t> bytes_;
+  size_t pos_ = 0;
+};
+
+/// One Golomb-Rice coded sequence cut into chunks of unary positions: the state the
+/// encoder keeps between chunks.
+struct GrcStream {
+  const uint32_t* values;
+  size_t n, pos = 0;
+  int div, step;  // step: how much one unary position takes off the quotient (2, or 3 truncated)
+  long q = -1;
+  long r = 0;
+  /// Fills one chunk of `len` unary positions; `first`/`second` get the unary bits,
+  /// `rem` the remainders of the values the chunk completes.
+  void chunk(int len, uint32_t& first, uint32_t& second, int& second_len, std::vector<uint32_t>& rem,
+             bool two_level) {
+    first = second = 0;
+    second_len = 0;
+    rem.clear();
+    int j = 0;
+    while (j < len) {
+      if (q < 0) {
+        if (pos + rem.size() < n) {
+          const uint32_t v = values[pos + rem.size()];
+          q = static_cast<long>(v >> div);
+          r = static_cast<long>(v & ((1u << div) - 1));
+        } else {
+          q = 0;
+          r = -1;  // padding: no remainder
+        }
+      }
+      while (q >= 0 && j < len) {
+        if (q > 0) {
+          first |= 1u << j;
+          if (two_level) second |= (q > 1 ? 1u : 0u) << second_len++;
+        }
+        ++j;
+        q -= two_level ? step : 1;
+      }
+      if (q < 0 && r >= 0) rem.push_back(static_cast<uint32_t>(r));
+    }
+    pos += rem.size();
+  }
+};
+
+}  // namespace
+
+std::vector<uint8_t> encode_stream(const int16_t* w, size_t n) {
+  const Palette p = make_palette(w, n);
+  Symbols s;
+  make_symbols(w, n, p, s);
+  const StreamCode c = analyse_stream(w, n);
+  std::vector<uint32_t> idx(s.index.begin(), s.index.end());
+  BitWriter bw;
+  const size_t slices = slice_count(idx.size());
+  const int wdiv = c.uncompressed ? c.uncompressed_bits : c.weight_div;
+  for (size_t k = 0; k < slices; ++k) {
+    const SliceRange r = slice_range(k, idx.size(), p.zero_runs);
+    const bool new_palette = k == 0;
+    bw.put(3, static_cast<uint32_t>(p.zero_runs ? c.zero_div : kZeroDivDisabled));
+    bw.put(15, static_cast<uint32_t>(r.end - r.begin - 1));
+    bw.put(3, static_cast<uint32_t>(c.uncompressed ? kWeightDivUncompressed : c.weight_div));
+    bw.put(1, c.weight_trunc ? 1u : 0u);
+    bw.put(1, new_palette ? 1u : 0u);
+    if (new_palette) {
+      bw.put(5, static_cast<uint32_t>(p.direct_offset));
+      bw.put(5, static_cast<uint32_t>(std::max(0, p.size - 1)));
+      bw.put(3, static_cast<uint32_t>(p.bits - 2));
+      for (int i = 0; i < p.size; ++i)
+        bw.put(p.bits, static_cast<uint32_t>(p.entries[static_cast<size_t>(i)]));
+    }
+    GrcStream ws{idx.data() + r.begin, r.end - r.begin, 0, wdiv, c.weight_trunc ? 3 : 2};
+    GrcStream zs{p.zero_runs ? s.runs.data() + r.run_begin : nullptr, r.run_end - r.run_begin, 0, c.zero_div,
+                 1};
+    const int wlen = c.uncompressed && wdiv > 5 ? 8 : 12, zlen = zero_chunk_len(c.zero_div);
+    std::vector<uint32_t> wrem, zrem, wrem_prev, zrem_prev;
+    bool w_prev = false, z_prev = false;
+    do {
+      const long balance = p.zero_runs ? static_cast<long>(ws.pos) - static_cast<long>(zs.pos) : 0;
+      const bool w_on = balance < 8 && ws.pos < ws.n;
+      const bool z_on = balance >= 0 && p.zero_runs && zs.pos < zs.n;
+      uint32_t wu0 = 0, wu1 = 0, zu = 0, unused = 0;
+      int wu1_len = 0, unused_len = 0;
+      if (w_on) ws.chunk(wlen, wu0, wu1, wu1_len, wrem, !c.uncompressed);
+      if (z_on) zs.chunk(zlen, zu, unused, unused_len, zrem, false);
+      if (w_on && !c.uncompressed) bw.put(12, wu0);
+      if (z_on) bw.put(zlen, zu);
+      if (w_on && !c.uncompressed) bw.put(wu1_len, wu1);
+      if (w_prev)
+        for (uint32_t v : wrem_prev) bw.put(wdiv, v);
+      if (z_prev)
+        for (uint32_t v : zrem_prev) bw.put(c.zero_div, v);
+      w_prev = w_on;
+      z_prev = z_on;
+      wrem_prev = w_on ? wrem : std::vector<uint32_t>{};
+      zrem_prev = z_on ? zrem : std::vector<uint32_t>{};
+    } while (w_prev || z_prev);
+  }
+  bw.put(3, kEndOfStream);
+  bw.put(static_cast<int>((8 - (bw.pos() & 7)) & 7), 0xff);
+  while (bw.pos() % 128) bw.put(8, 0xff);
+  std::vector<uint8_t> out = bw.take();
+  if (out.size() != c.bytes)
+    throw SimError("weight stream: encoder wrote " + std::to_string(out.size()) + " bytes, analysis said " +
+                   std::to_string(c.bytes));
+  return out;
+}
+
+namespace {
+
+class BitReader {
+ public:
+  BitReader(const uint8_t* d, size_t n) : d_(d), n_(n) {}
+  uint32_t get(int len, const char* what) {
+    uint32_t v = 0;
+    for (int i = 0; i < len; ++i) {
+      if (pos_ >= 8 * n_)
+        throw InputError("weight stream: " + std::string(what) + " runs past the end (bit " +
+                         std::to_string(pos_) + ")");
+      v |= static_cast<uint32_t>((d_[pos_ >> 3] >> (pos_ & 7)) & 1) << i;
+      ++pos_;
+    }
+    return v;
+  }
+  size_t pos() const { return pos_; }
+  bool at_end() const { return pos_ >= 8 * n_; }
+
+ private:
+  const uint8_t* d_;
+  size_t n_, pos_ = 0;
+};
+
+/// Reads unary positions back into quotients: `carry` holds a quotient that continues
+/// into the next chunk.
+struct UnaryReader {
+  long carry = 0;
+  /// One chunk of `len` positions. One-level codes (zero runs, uncompressed weights):
+  /// a 1 adds one to the quotient, a 0 ends it. Two-level codes (weights): a 1 in the
+  /// first part reads a bit of the second part (`second_src`), so a position adds 0, 1
+  /// or 2, and a value ends at a position that adds less than 2 (or at every position
+  /// when truncated).
+  void chunk(int len, uint32_t first, BitReader* second_src, bool truncated, std::vector<long>& q) {
+    q.clear();
+    uint32_t second = 0;
+    if (second_src) {
+      int ones = 0;
+      for (int i = 0; i < len; ++i) ones += (first >> i) & 1;
+      second = second_src->get(ones, "second unary part");
+    }
+    long cnt = carry;
+    for (int i = 0; i < len; ++i) {
+      const int bit = static_cast<int>((first >> i) & 1);
+      if (!second_src) {
+        if (bit) {
+          ++cnt;
+        } else {
+          q.push_back(cnt);
+          cnt = 0;
+        }
+        continue;
+      }
+      int code = bit;
+      if (bit) {
+        code += static_cast<int>(second & 1);
+        second >>= 1;
+      }
+      cnt += code;
+      if (code < 2 || truncated) {
+        q.push_back(cnt);
+        cnt = 0;
+      }
+    }
+    carry = cnt;
+  }
+};
+
+}  // namespace
+
+std::vector<int16_t> decode_stream(const uint8_t* data, size_t n) {
+  BitReader br(data, n);
+  std::vector<int16_t> out;
+  int palette_size = 0, palette_bits = 2, direct_offset = 0;
+  std::array<int, kMaxPalette> palette{};
+  bool first = true;
+  for (;;) {
+    if (br.at_end()) break;
+    const size_t slice_at = br.pos();
+    const int zdiv = static_cast<int>(br.get(3, "zero divisor"));
+    if (zdiv == kEndOfStream) break;
+    if (zdiv > 3 && zdiv != kZeroDivDisabled)
+      throw InputError("weight stream: bad zero-run divisor " + std::to_string(zdiv) + " at bit " +
+                       std::to_string(slice_at));
+    const bool zero_runs = zdiv != kZeroDivDisabled;
+    const size_t count = br.get(15, "slice length") + 1;
+    const int wdiv_code = static_cast<int>(br.get(3, "weight divisor"));
+    const bool trunc = br.get(1, "truncation flag") != 0;
+    const bool new_palette = br.get(1, "palette flag") != 0;
+    if (first && !new_palette)
+      throw InputError("weight stream: the first slice defines no palette (bit " + std::to_string(slice_at) +
+                       ")");
+    first = false;
+    if (new_palette) {
+      direct_offset = static_cast<int>(br.get(5, "direct offset"));
+      palette_size = static_cast<int>(br.get(5, "palette size"));
+      if (palette_size > 0) ++palette_size;
+      palette_bits = static_cast<int>(br.get(3, "palette entry bits")) + 2;
+      for (int i = 0; i < palette_size; ++i)
+        palette[static_cast<size_t>(i)] = static_cast<int>(br.get(palette_bits, "palette entry"));
+    }
+    const bool uncompressed = wdiv_code == kWeightDivUncompressed;
+    if (!uncompressed && wdiv_code > 5)
+      throw InputError("weight stream: bad weight divisor " + std::to_string(wdiv_code) + " at bit " +
+                       std::to_string(slice_at));
+    int wdiv = wdiv_code;
+    if (uncompressed) {
+      wdiv = 0;
+      if (palette_size > 0) {
+        while ((1 << wdiv) < palette_size) ++wdiv;
+      } else {
+        wdiv = palette_bits;
+      }
+    }
+    const size_t zcount = zero_runs ? count + (new_palette ? 1 : 0) : 0;
+    std::vector<long> wq_all, zq_all, wq, zq;
+    std::vector<uint32_t> wvals, zvals;
+    UnaryReader wr, zr;
+    std::vector<long> wq_prev, zq_prev;
+    bool w_prev = false, z_prev = false;
+    size_t wpos = 0, zpos = 0;
+    const int wlen = uncompressed && wdiv > 5 ? 8 : 12, zlen = zero_chunk_len(zdiv);
+    do {
+      const long balance = zero_runs ? static_cast<long>(wpos) - static_cast<long>(zpos) : 0;
+      const bool w_on = balance < 8 && wpos < count;
+      const bool z_on = balance >= 0 && zero_runs && zpos < zcount;
+      uint32_t wu0 = 0;
+      if (w_on && !uncompressed) wu0 = br.get(12, "weight unary part");
+      if (z_on) {
+        zr.chunk(zlen, br.get(zlen, "zero-run unary part"), nullptr, false, zq);
+        zpos += zq.size();
+      }
+      if (w_on) {
+        wr.chunk(wlen, wu0, uncompressed ? nullptr : &br, trunc, wq);
+        wpos += wq.size();
+      }
+      if (w_prev)
+        for (long q : wq_prev)
+          if (wvals.size() < count)
+            wvals.push_back(static_cast<uint32_t>((q << wdiv) + br.get(wdiv, "weight remainder")));
+      if (z_prev)
+        for (long q : zq_prev)
+          if (zvals.size() < zcount)
+            zvals.push_back(static_cast<uint32_t>((q << zdiv) + br.get(zdiv, "zero-run remainder")));
+      w_prev = w_on;
+      z_prev = z_on;
+      wq_prev = w_on ? wq : std::vector<long>{};
+      zq_prev = z_on ? zq : std::vector<long>{};
+    } while (w_prev || z_prev);
+    if (wvals.size() != count || zvals.size() != zcount)
+      throw InputError("weight stream: slice at bit " + std::to_string(slice_at) + " ends early");
+    size_t zi = 0;
+    if (zero_runs && new_palette) out.insert(out.end(), zvals[zi++], int16_t{0});
+    for (size_t i = 0; i < count; ++i) {
+      const int v = static_cast<int>(wvals[i]);
+      const int code = v < palette_size ? palette[static_cast<size_t>(v)] : v - palette_size + direct_offset;
+      out.push_back(static_cast<int16_t>(from_sign_magnitude(code)));
+      if (zero_runs) out.insert(out.end(), zvals[zi++], int16_t{0});
+    }
+  }
+  return out;
+}
+
+}  // namespace edgesim::npu
