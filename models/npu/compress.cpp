@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "models/npu/weight_codec.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::npu {
 

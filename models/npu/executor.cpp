@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "models/npu/quant.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::npu {
 

@@ -7,9 +7,9 @@
 #include <fstream>
 #include <limits>
 
-#include "sim/config/loader.hpp"
-#include "sim/config/params.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/config/params.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::npu {
 

@@ -7,7 +7,7 @@
 #include "models/npu/lowering.hpp"
 #include "models/npu/op_cost.hpp"
 #include "models/npu/weight_codec.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::npu {
 

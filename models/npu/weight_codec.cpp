@@ -4,7 +4,7 @@
 #include <array>
 #include <cstdlib>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::npu {
 

@@ -19,8 +19,8 @@
 #include "models/npu/reference.hpp"
 #include "models/npu/timing.hpp"
 #include "models/npu/weight_codec.hpp"
-#include "sim/config/loader.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/errors.hpp"
 
 using namespace edgesim;
 using namespace edgesim::npu;
