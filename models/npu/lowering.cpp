@@ -33,7 +33,7 @@ bool output_brick(const Fm& out, const Fm* a, const Fm* b) {
 }
 
 ActivationKind activation_of(const Op& op) {
-  return op.act_min > -128 || op.act_max < 127 ? ActivationKind::Clamp : ActivationKind::None;
+  return op.activation == Activation::None ? ActivationKind::None : ActivationKind::Clamp;
 }
 
 NpuOp elementwise(const Fm& a, const Fm* b, const Fm& out, OutputKind kind) {

@@ -3,7 +3,9 @@
 // per second, energy); and, with --input, the network's outputs (and accuracy when the
 // inputs are labelled) from the bit-exact int8 execution, checked against the reference.
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -27,9 +29,11 @@ using nlohmann::json;
 
 namespace {
 
+/// "48x48x8": a tensor's shape without TFLite's leading batch of 1.
 std::string shape_text(const std::vector<int>& s) {
+  const size_t first = (s.size() == 4 || s.size() == 2) && s[0] == 1 ? 1 : 0;
   std::string t;
-  for (size_t i = 0; i < s.size(); ++i) t += (i ? "x" : "") + std::to_string(s[i]);
+  for (size_t i = first; i < s.size(); ++i) t += (i > first ? "x" : "") + std::to_string(s[i]);
   return t;
 }
 
@@ -102,13 +106,20 @@ std::string npu_table(const json& r) {
     << config::format_quantity(m["shared_buffer_bytes"].get<double>(), config::Quantity::Bytes)
     << ") | network " << m["network"].get<std::string>() << " | weights in "
     << m["weights_in"].get<std::string>() << " | timing " << r["run"]["timing"].get<std::string>() << "\n";
-  std::snprintf(line, sizeof line, "  %-8s %-16s %-8s %-9s %9s %6s %-14s %9s %9s %9s\n", "layer", "type",
-                "output", "block", "cycles", "util", "bound", "flash B", "sram B", "dram B");
+  // Columns as wide as the longest layer name (up to 24) and output shape.
+  int name_w = 8, shape_w = 8;
+  for (const auto& l : m["layers"]) {
+    name_w = std::max(name_w, std::min(24, static_cast<int>(l["name"].get<std::string>().size())));
+    shape_w = std::max(shape_w, static_cast<int>(l["output_shape"].get<std::string>().size()));
+  }
+  std::snprintf(line, sizeof line, "  %-*s %-16s %-*s %-9s %9s %6s %-14s %9s %9s %9s\n", name_w, "layer", "type",
+                shape_w, "output", "block", "cycles", "util", "bound", "flash B", "sram B", "dram B");
   o << line;
   for (const auto& l : m["layers"]) {
-    std::snprintf(line, sizeof line, "  %-8s %-16s %-8s %-9s %9llu %5.1f%% %-14s %9llu %9llu %9llu\n",
-                  l["name"].get<std::string>().substr(0, 8).c_str(), l["type"].get<std::string>().c_str(),
-                  l["output_shape"].get<std::string>().c_str(), l["block"].get<std::string>().c_str(),
+    std::snprintf(line, sizeof line, "  %-*s %-16s %-*s %-9s %9llu %5.1f%% %-14s %9llu %9llu %9llu\n", name_w,
+                  l["name"].get<std::string>().substr(0, static_cast<size_t>(name_w)).c_str(),
+                  l["type"].get<std::string>().c_str(), shape_w, l["output_shape"].get<std::string>().c_str(),
+                  l["block"].get<std::string>().c_str(),
                   static_cast<unsigned long long>(l["cycles"].get<uint64_t>()),
                   100 * l["mac_utilisation"].get<double>(), l["bound"].get<std::string>().c_str(),
                   static_cast<unsigned long long>(l["bytes"]["flash"].get<uint64_t>()),
@@ -181,7 +192,7 @@ std::string npu_csv(const json& r) {
 
 void NpuArgs::declare(po::options_description& d, const char* input_help) {
   d.add_options()("config,c", po::value(&config), "NPU device config (e.g. builtin:npu/ethos-u55-128.json)")(
-      "network,n", po::value(&network), "network file (edgesim.npu_network/1 JSON)")(
+      "network,n", po::value(&network), "network file: a TFLite model (.tflite, int8) or edgesim.npu_network/1 JSON")(
       "input,i", po::value(&input), input_help)(
       "set", po::value(&sets)->composing(),
       "override a key of the device: --set device.npu.macs=256 (repeatable)");
@@ -193,9 +204,23 @@ void NpuArgs::require(const std::string& command) const {
   if (network.empty()) throw InputError(command + ": no network given (--network FILE)");
 }
 
+/// `--export-json OUT`: the network as read (before any compression the device asks
+/// for) as edgesim.npu_network/1 JSON, its weights in OUT's name with ".bin".
+void export_json(const std::string& network, const std::string& out) {
+  const npu::Network net = npu::load_network(network);
+  std::filesystem::path bin(out);
+  bin.replace_extension(".bin");
+  if (bin == std::filesystem::path(out)) bin += ".bin";
+  const npu::ExportedNetwork e = npu::export_network(net, bin.filename().string());
+  sim::write_atomic(bin.string(), e.weights);
+  sim::write_atomic(out, e.doc.dump(1) + "\n");
+  std::cerr << "npu: wrote " << out << " and " << bin.string() << " (" << net.ops.size() << " ops, "
+            << net.weight_bytes() << " B of weights and biases)\n";
+}
+
 int cmd_npu(const Args& args) {
   NpuArgs npu_args;
-  std::string out, format = "table", timing = "systemc";
+  std::string out, format = "table", timing = "systemc", export_to;
   po::options_description d("Options");
   npu_args.declare(
       d, "CSV (or .csv.gz) of inputs, one a line, raw values then an optional label; accuracy when labelled");
@@ -203,15 +228,24 @@ int cmd_npu(const Args& args) {
       "timing", po::value(&timing)->default_value(timing),
       "systemc (DMA and compute processes over the memory models' TLM targets) or fast (the same schedule in "
       "plain C++)")("out", po::value(&out), "folder to write results.json and results.csv into (atomically)")(
-      "format", po::value(&format)->default_value("table"), "stdout format: table, json or csv");
+      "format", po::value(&format)->default_value("table"), "stdout format: table, json or csv")(
+      "export-json", po::value(&export_to),
+      "write the network as edgesim.npu_network/1 JSON to this file (weights beside it, .bin); without "
+      "--config, only that");
   if (!parse_args(
           args, d, nullptr,
           "Usage: edgesim npu --config DEVICE --network NET [--input CSV] [--set KEY=VALUE ...]\n"
           "                   [--timing systemc|fast] [--out DIR] [--format table|json|csv]\n"
+          "       edgesim npu --network NET.tflite --export-json OUT.json\n"
           "Runs an int8 CNN on the Ethos-U55-class NPU model: per-layer cycles, MAC utilisation, bytes\n"
           "from each memory, compute or memory bound; inferences/s and energy; the network's outputs\n"
           "from the bit-exact int8 execution (checked against the reference kernels)."))
     return kExitOk;
+  if (!export_to.empty()) {
+    if (npu_args.network.empty()) throw InputError("npu: --export-json needs a network (--network FILE)");
+    export_json(npu_args.network, export_to);
+    if (npu_args.config.empty()) return kExitOk;
+  }
   npu_args.require("npu");
   check_format(format, {"table", "json", "csv"});
   if (timing != "systemc" && timing != "fast")

@@ -21,6 +21,7 @@
 #include "models/npu/weight_codec.hpp"
 #include "sim/core/config/loader.hpp"
 #include "sim/core/errors.hpp"
+#include "tests/unit/npu_helpers.hpp"
 
 using namespace edgesim;
 using namespace edgesim::npu;
@@ -66,73 +67,6 @@ json weighted(const std::string& type, const std::string& in, const json& out, s
 json network(const json& input, json ops) {
   if (!ops.is_array()) ops = json::array({ops});  // a braced single op is an object
   return {{"schema", kNetworkSchema}, {"name", "test"}, {"input", input}, {"ops", ops}};
-}
-
-/// A test device: SRAM 8 B/cycle and flash 1 B/cycle at 500 MHz, no latencies, 1 pJ/bit.
-json device_json(int macs, const std::string& weights_in, const json& npu_over = json::object()) {
-  json npu = {{"macs", macs},
-              {"clock", "500 MHz"},
-              {"weights_in", weights_in},
-              {"layer_overhead_cycles", 0},
-              {"static_power", "0 W"}};
-  npu.merge_patch(npu_over);
-  return {{"device",
-           {{"npu", npu},
-            {"sram",
-             {{"model", "bandwidth"},
-              {"capacity", "64 MiB"},
-              {"reserved", "0 B"},
-              {"channels", 1},
-              {"bus_width_bits", 64},
-              {"data_rate", "500 MT/s"},
-              {"efficiency", 1.0},
-              {"latency", "0 ns"},
-              {"read_energy", "1 pJ/bit"},
-              {"write_energy", "1 pJ/bit"}}},
-            {"flash",
-             {{"model", "queued"},
-              {"bandwidth", "0.5 GB/s"},
-              {"read_latency", "0 ns"},
-              {"channels", 1},
-              {"queue_depth", 1},
-              {"page_size", "1 B"},
-              {"read_energy", "1 pJ/bit"},
-              {"capacity", "1 GiB"}}}}}};
-}
-
-struct Run {
-  NpuDevice dev;
-  Network net;
-  Plan plan;
-  Timing timing;
-  Run(const json& device, const json& net_json) : Run(device, parse_network(net_json, ".", "test")) {}
-  Run(const json& device, Network n) : dev(build_npu_device(device)), net(std::move(n)) {
-    plan = plan_network(net, dev.settings, dev.memories());
-    timing = time_network(plan, dev.memories());
-  }
-};
-
-std::vector<int8_t> random_input(const Network& net, std::mt19937& rng) {
-  std::vector<int8_t> x(net.tensors[net.input].size());
-  std::uniform_int_distribution<int> u(-128, 127);
-  for (auto& v : x) v = static_cast<int8_t>(u(rng));
-  return x;
-}
-
-/// Runs the NPU's execution and the reference on `input`; true when every tensor matches.
-bool bit_exact(const Network& net, const Plan& plan, const std::vector<int8_t>& input, std::string& where) {
-  Executor exec(net, plan);
-  exec.set_input(input.data());
-  exec.run();
-  const std::vector<int8_t> ref = run_reference(net, input.data());
-  for (const auto& t : net.tensors) {
-    if (!std::equal(ref.begin() + static_cast<long>(t.offset),
-                    ref.begin() + static_cast<long>(t.offset + t.size()), exec.arena() + t.offset)) {
-      where = t.name;
-      return false;
-    }
-  }
-  return true;
 }
 
 }  // namespace
@@ -217,7 +151,7 @@ TEST_CASE("the NPU executes the digits network bit-exactly as the reference in e
   REQUIRE(data.rows() == 360);
   for (int macs : {32, 64, 128, 256}) {
     for (const char* block : {"auto", "3x5x4", "1x1x16"}) {  // odd blocks exercise the edges
-      const Run r(device_json(macs, "flash", {{"block_config", block}}), digits);
+      const NpuRun r(test_device_json(macs, "flash", {{"block_config", block}}), digits);
       for (size_t i = 0; i < data.rows(); i += 45) {
         const std::vector<int8_t> x(data.row(i), data.row(i) + data.input_size);
         std::string where;
@@ -277,7 +211,7 @@ TEST_CASE(
   std::mt19937 rng(7);
   for (int macs : {32, 256}) {
     for (const char* block : {"auto", "2x3x4"}) {
-      const Run r(device_json(macs, "sram", {{"block_config", block}}), doc);
+      const NpuRun r(test_device_json(macs, "sram", {{"block_config", block}}), doc);
       for (int trial = 0; trial < 4; ++trial) {
         std::string where;
         const auto x = random_input(r.net, rng);
@@ -301,7 +235,7 @@ TEST_CASE("the digits network classifies at least 95% of the held-out digits thr
           "[npu]") {
   const Network net = load_network(kRoot + "/configs/networks/digits.json");
   const Dataset data = load_dataset(kRoot + "/data/digits-heldout.csv.gz", net);
-  const Run r(device_json(128, "flash"), net);
+  const NpuRun r(test_device_json(128, "flash"), net);
   Executor exec(r.net, r.plan);
   size_t correct = 0;
   for (size_t i = 0; i < data.rows(); ++i) {
@@ -317,7 +251,7 @@ TEST_CASE("the digits network classifies at least 95% of the held-out digits thr
 TEST_CASE("a layer runs again on its own from the stored intermediates as fault injection needs", "[npu]") {
   const Network net = load_network(kRoot + "/configs/networks/digits.json");
   const Dataset data = load_dataset(kRoot + "/data/digits-heldout.csv.gz", net);
-  const Run r(device_json(64, "flash"), net);
+  const NpuRun r(test_device_json(64, "flash"), net);
   Executor exec(r.net, r.plan);
   exec.set_input(data.row(3));
   exec.run();
@@ -338,7 +272,7 @@ TEST_CASE("the DMA and the NPU overlap through double buffers and prefetch as ha
   // takes 100 cycles. Layer A: jobs of 300, 50, 50 cycles, each needing its own item.
   // Double buffering: items 0-100 and 100-200; item 2's buffer frees when job 0 ends
   // (100 + 300 = 400): 400-500. Jobs 100-400, 400-450, 500-550.
-  const NpuDevice dev = build_npu_device(device_json(128, "flash"));
+  const NpuDevice dev = build_npu_device(test_device_json(128, "flash"));
   LayerPlan a;
   for (uint64_t c : {300, 50, 50}) {
     Job j;
@@ -387,7 +321,7 @@ TEST_CASE("a compute-bound convolution's cycles match hand computation", "[npu]"
   const json doc = network(tensor("x", {16, 16, 64}), {weighted("conv2d", "x", tensor("y", {16, 16, 16}),
                                                                 {16, 3, 3, 64}, 16, {{"padding", "same"}})});
   const json over = {{"block_config", "16x16x16"}, {"shared_buffer", "1 MiB"}};
-  const Run r256(device_json(256, "sram", over), doc), r128(device_json(128, "sram", over), doc);
+  const NpuRun r256(test_device_json(256, "sram", over), doc), r128(test_device_json(128, "sram", over), doc);
   // 64 input channels: depth first (32-deep input slices). 256 MACs, micro-block 2x2x8:
   // 8 x 8 = 64 micro-blocks per depth step, 2 depth steps, 9 kernel steps, 2 input slices:
   // max(32 weight cycles, 4 x 64) x 9 x 2 x 2 = 9216 MAC cycles. Output unit 4096 x 0.25 =
@@ -421,7 +355,7 @@ TEST_CASE("a bandwidth-bound fully connected layer's cycles match hand computati
   const json doc =
       network(tensor("x", {1024}), {weighted("fully_connected", "x", tensor("y", {256}), {256, 1024}, 256)});
   const json over = {{"block_config", "1x1x256"}, {"shared_buffer", "1 MiB"}};
-  const Run r256(device_json(256, "flash", over), doc), r128(device_json(128, "flash", over), doc);
+  const NpuRun r256(test_device_json(256, "flash", over), doc), r128(test_device_json(128, "flash", over), doc);
   CHECK(r256.plan.layers[0].dma.empty());
   CHECK(r256.timing.layers[0].compute_cycles == 40993);
   CHECK(r256.timing.cycles == 264736);
@@ -439,13 +373,13 @@ TEST_CASE("twice the MACs about halves a compute-bound layer and leaves a bandwi
   const json fc =
       network(tensor("x", {2048}), {weighted("fully_connected", "x", tensor("y", {512}), {512, 2048}, 512)});
   for (auto [lo, hi] : {std::pair{32, 64}, {64, 128}, {128, 256}}) {
-    const Run c_lo(device_json(lo, "sram"), conv), c_hi(device_json(hi, "sram"), conv);
+    const NpuRun c_lo(test_device_json(lo, "sram"), conv), c_hi(test_device_json(hi, "sram"), conv);
     const double speedup = static_cast<double>(c_lo.timing.cycles) / static_cast<double>(c_hi.timing.cycles);
     INFO(lo << " -> " << hi << " MACs: conv " << c_lo.timing.cycles << " -> " << c_hi.timing.cycles);
     CHECK_FALSE(c_hi.timing.layers[0].memory_bound());
     CHECK(speedup > 1.8);
     CHECK(speedup < 2.3);
-    const Run f_lo(device_json(lo, "flash"), fc), f_hi(device_json(hi, "flash"), fc);
+    const NpuRun f_lo(test_device_json(lo, "flash"), fc), f_hi(test_device_json(hi, "flash"), fc);
     const double fc_speedup =
         static_cast<double>(f_lo.timing.cycles) / static_cast<double>(f_hi.timing.cycles);
     INFO("fc " << f_lo.timing.cycles << " -> " << f_hi.timing.cycles);
@@ -530,8 +464,8 @@ TEST_CASE("pruning and clustering shrink the weight stream and the flash-bound l
 
   const json fc =
       network(tensor("x", {1024}), {weighted("fully_connected", "x", tensor("y", {256}), {256, 1024}, 256)});
-  const Run dense(device_json(128, "flash"), fc);
-  const Run compressed(device_json(128, "flash", {{"prune", 0.5}, {"clusters", 16}}), [&] {
+  const NpuRun dense(test_device_json(128, "flash"), fc);
+  const NpuRun compressed(test_device_json(128, "flash", {{"prune", 0.5}, {"clusters", 16}}), [&] {
     Network n = parse_network(fc, ".", "t");
     compress_network(n, 0.5, 16, {"*"});
     return n;
@@ -553,13 +487,13 @@ TEST_CASE("device configs reject impossible NPUs and missing memories with the J
     }
     return std::string("no error");
   };
-  CHECK_THAT(error(device_json(100, "flash")),
+  CHECK_THAT(error(test_device_json(100, "flash")),
              Catch::Contains("device.npu.macs") && Catch::Contains("32, 64, 128 or 256"));
-  json no_dram = device_json(128, "dram");
+  json no_dram = test_device_json(128, "dram");
   CHECK_THAT(error(no_dram), Catch::Contains("device.dram") && Catch::Contains("missing"));
-  CHECK_THAT(error(device_json(128, "flash", {{"block_config", "8x8"}})),
+  CHECK_THAT(error(test_device_json(128, "flash", {{"block_config", "8x8"}})),
              Catch::Contains("device.npu.block_config"));
-  CHECK_THAT(error(device_json(128, "flash", {{"mac", 3}})), Catch::Contains("device.npu.mac"));
+  CHECK_THAT(error(test_device_json(128, "flash", {{"mac", 3}})), Catch::Contains("device.npu.mac"));
 }
 
 TEST_CASE("input CSV files are quantized with the input's scale and rejected line by line when malformed",
