@@ -66,18 +66,33 @@ struct Planner {
     buffered_weights = s.weights_in != s.activations_in;
   }
 
-  /// Bytes of output channels [c0, c1) as the NPU stores them: bias and scale, then the
-  /// encoded weights. Adds the stream to `enc`.
-  uint64_t encode(const LoweredLayer& L, int c0, int c1, WeightEncoding& enc, size_t& largest) {
+  /// The layer's weights in the decoder's order, one OFM block (`block_c` channels) after
+  /// another; chunk_at[k] is where block k starts (the last entry: the end).
+  std::vector<size_t> chunk_at;
+  void reorder(const LoweredLayer& L, int block_c) {
     stream.clear();
-    reorder_weights(L.ohwi.data(), L.layout, c0, c1, stream);
-    const StreamCode c = analyse_stream(stream.data(), stream.size());
+    chunk_at.clear();
+    for (int c = 0; c < L.layout.ofm_depth; c += block_c) {
+      chunk_at.push_back(stream.size());
+      reorder_weights(L.ohwi.data(), L.layout, c, std::min(c + block_c, L.layout.ofm_depth), stream);
+    }
+    chunk_at.push_back(stream.size());
+  }
+  /// The stream of output channels [c0, c1) (whole blocks) and its code.
+  StreamCode analyse(int c0, int c1, int block_c) const {
+    const size_t b = chunk_at[static_cast<size_t>(c0 / block_c)];
+    const size_t e = chunk_at[static_cast<size_t>(ceil_div(c1, block_c))];
+    return analyse_stream(stream.data() + b, e - b);
+  }
+  /// Bytes of channels [c0, c1) as the NPU stores them: bias and scale, then the encoded
+  /// weights. Adds the stream to `enc`.
+  static uint64_t stored(const StreamCode& c, int channels, WeightEncoding& enc, size_t& largest) {
     enc.bits += 8 * c.bytes;
     if (c.bytes >= largest) {
       largest = c.bytes;
       enc.mode = c.mode();
     }
-    return weight_range_bytes(c1 - c0, c.bytes);
+    return weight_range_bytes(channels, c.bytes);
   }
 
   /// Cycles of a DMA copy of `bytes` as the planner estimates it.
@@ -204,8 +219,10 @@ void Planner::plan_weights(LayerPlan& lp, LoweredLayer& L, const Pass& p, const 
   lp.weight_fetches = spatial;
   size_t largest = 0;
   const size_t jobs = lp.jobs.size() - first_job;
+  reorder(L, block_c);
+  const StreamCode whole = analyse(0, D, block_c);
   if (!(L.buffered && buffered_weights)) {
-    const uint64_t bytes = encode(L, 0, D, lp.encoding, largest);
+    const uint64_t bytes = stored(whole, D, lp.encoding, largest);
     lp.weight_stream_bytes = bytes;
     // Every block reads its channels' share; spatial blocks re-read it.
     const uint64_t per_pass = bytes * spatial;
@@ -217,9 +234,7 @@ void Planner::plan_weights(LayerPlan& lp, LoweredLayer& L, const Pass& p, const 
   }
   std::vector<int> slices = {0, D};
   double slack_out = static_cast<double>(ref_cycles);
-  WeightEncoding probe_enc;
-  size_t probe_largest = 0;
-  const double full = dma_estimate(static_cast<double>(encode(L, 0, D, probe_enc, probe_largest)));
+  const double full = dma_estimate(static_cast<double>(weight_range_bytes(D, whole.bytes)));
   if (full > prev_slack) {
     const double ratio = prev_slack / full;
     const int pre = std::max(block_c, static_cast<int>(D * ratio) / block_c * block_c);
@@ -236,7 +251,8 @@ void Planner::plan_weights(LayerPlan& lp, LoweredLayer& L, const Pass& p, const 
   }
   for (size_t k = 0; k + 1 < slices.size(); ++k) {
     DmaItem d;
-    d.bytes = static_cast<uint32_t>(encode(L, slices[k], slices[k + 1], lp.encoding, largest));
+    const StreamCode code = slices.size() == 2 ? whole : analyse(slices[k], slices[k + 1], block_c);
+    d.bytes = static_cast<uint32_t>(stored(code, slices[k + 1] - slices[k], lp.encoding, largest));
     d.first_job = static_cast<uint32_t>(first_job + static_cast<size_t>(slices[k] / block_c) * spatial);
     d.last_job = static_cast<uint32_t>(first_job +
                                        static_cast<size_t>(ceil_div(slices[k + 1], block_c)) * spatial - 1);

@@ -274,11 +274,8 @@ void reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, 
 
 StreamCode analyse_stream(const int16_t* w, size_t n) {
   const Palette p = make_palette(w, n);
-  thread_local Symbols s;
-  make_symbols(w, n, p, s);
   StreamCode c;
   c.values = n;
-  c.coded_weights = s.index.size();
   c.zero_runs = p.zero_runs;
   c.palette_size = p.size;
   c.palette_bits = p.bits;
@@ -286,28 +283,64 @@ StreamCode analyse_stream(const int16_t* w, size_t n) {
   const int ub = p.uncompressed_bits();
   c.uncompressed_bits = ub == kNoUncompressed ? 0 : ub;
 
-  const size_t slices = slice_count(s.index.size());
+  // One pass: each slice's histogram of indices and its runs' unary positions per
+  // divisor. Index i falls in slice i / kMaxSliceValues; the run before index i (i >= 1)
+  // and the run after the last index belong to the slice of the index before them, the
+  // run before index 0 to the first slice.
   std::array<size_t, kWeightGrc.size()> wbits{};
   std::array<size_t, kZeroDivs> zbits{};
-  int max_index = 0;
-  for (const uint16_t v : s.index) max_index = std::max<int>(max_index, v);
   std::array<uint32_t, 512> hist{};
-  for (size_t k = 0; k < slices; ++k) {
-    const SliceRange r = slice_range(k, s.index.size(), p.zero_runs);
-    hist.fill(0);
-    for (size_t i = r.begin; i < r.end; ++i) ++hist[s.index[i]];
-    for (size_t g = 0; g < kWeightGrc.size(); ++g)
-      wbits[g] += weight_bits(hist, max_index, r.end - r.begin, kWeightGrc[g], ub);
-    if (p.zero_runs) {
-      std::array<size_t, kZeroDivs> positions{};
-      for (size_t i = r.run_begin; i < r.run_end; ++i) {
-        for (int d = 0; d < kZeroDivs; ++d) positions[static_cast<size_t>(d)] += (s.runs[i] >> d) + 1;
+  std::array<size_t, kZeroDivs> zpos{};
+  size_t indices = 0, slices = 0, in_slice = 0, runs_in_slice = 0;
+  int max_index = 0;
+  auto close_slice = [&]() {
+    int m = 0;
+    for (int v = 511; v >= 0; --v)
+      if (hist[static_cast<size_t>(v)]) {
+        m = v;
+        break;
       }
-      for (int d = 0; d < kZeroDivs; ++d)
-        zbits[static_cast<size_t>(d)] += ceil_to(positions[static_cast<size_t>(d)], zero_chunk_len(d)) +
-                                         static_cast<size_t>(d) * (r.run_end - r.run_begin);
+    for (size_t g = 0; g < kWeightGrc.size(); ++g)
+      wbits[g] += weight_bits(hist, m, in_slice, kWeightGrc[g], ub);
+    for (int d = 0; d < kZeroDivs; ++d)
+      zbits[static_cast<size_t>(d)] +=
+          ceil_to(zpos[static_cast<size_t>(d)], zero_chunk_len(d)) + static_cast<size_t>(d) * runs_in_slice;
+    hist.fill(0);
+    zpos.fill(0);
+    in_slice = runs_in_slice = 0;
+    ++slices;
+  };
+  auto add_run = [&](uint32_t z) {
+    for (int d = 0; d < kZeroDivs; ++d) zpos[static_cast<size_t>(d)] += (z >> d) + 1;
+    ++runs_in_slice;
+  };
+  size_t i = 0;
+  for (;;) {
+    uint32_t z = 0;
+    if (p.zero_runs && (!p.only_zeros || i > 0)) {
+      while (i < n && w[i] == 0) {
+        ++z;
+        ++i;
+      }
     }
+    if (i == n) {
+      if (p.zero_runs) add_run(z);  // the run after the last index
+      break;
+    }
+    // The run before this index belongs to the previous index's slice (the first's for
+    // index 0); then the index may open a new slice.
+    if (p.zero_runs) add_run(z);
+    if (indices > 0 && indices % kMaxSliceValues == 0) close_slice();
+    const auto v = static_cast<uint16_t>(p.index[static_cast<size_t>(w[i] + 255)]);
+    ++hist[v];
+    max_index = std::max<int>(max_index, v);
+    ++in_slice;
+    ++indices;
+    ++i;
   }
+  close_slice();
+  c.coded_weights = indices;
+
   size_t best = SIZE_MAX, g_best = 0;
   for (size_t g = 0; g < kWeightGrc.size(); ++g) {
     if (grc_fits(kWeightGrc[g], max_index, ub) && wbits[g] < best) {
@@ -320,9 +353,9 @@ StreamCode analyse_stream(const int16_t* w, size_t n) {
   c.uncompressed = kWeightGrc[g_best].uncompressed;
   size_t bits = best + slices * kHeaderBits + kPaletteHeaderBits + static_cast<size_t>(p.size * p.bits);
   if (p.zero_runs) {
-    const auto z = std::min_element(zbits.begin(), zbits.end());
-    c.zero_div = static_cast<int>(z - zbits.begin());
-    bits += *z;
+    const auto zb = std::min_element(zbits.begin(), zbits.end());
+    c.zero_div = static_cast<int>(zb - zbits.begin());
+    bits += *zb;
   }
   c.payload_bits = bits;
   c.bytes = ceil_to(ceil_to(bits + 3, 8) / 8, 16);  // end code, byte alignment, 16-byte padding
