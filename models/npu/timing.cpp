@@ -311,9 +311,15 @@ Plan plan_network(const Network& net, const NpuSettings& s, const MemorySystem& 
       lp.encoding = encode_weights(op.weights.data(), op.weights.size());
       lp.weight_stream_bytes = lp.encoding.bytes() + kBiasBytesPerChannel * op.bias.size();
     }
-    if (block_op(op.type)) {
+    if (op.on_cpu) {
+      plan_cpu_layer(lp, net, op, s);  // an op Vela leaves to the host CPU (cpu_cost.hpp)
+    } else if (block_op(op.type)) {
       plan_blocks(lp, net, op, s, est, mem);
     } else if (op.type != OpType::Reshape) {  // a reshape only renames the arena's bytes
+      // PLACEHOLDER for the ops added with the TFLite reader (sub, pad, mean, quantize,
+      // logistic, tanh, hard swish, relu family, leaky relu, transpose, strided slice,
+      // resize): costed as one elementwise pass over the output, like add; to be replaced
+      // by their Vela lowering (issue 16, timing).
       plan_elementwise(lp, net, op, s);
     }
     plan.layers.push_back(std::move(lp));
@@ -337,6 +343,7 @@ uint64_t Pipeline::push(uint64_t dma_cycles, uint64_t compute_cycles) {
 }
 
 double compute_energy(const LayerPlan& lp, const NpuSettings& s) {
+  if (lp.on_cpu) return lp.cpu_energy;
   uint64_t buffer_bytes = 0;
   for (const auto& j : lp.jobs) buffer_bytes += j.ifm_bytes + j.ofm_bytes;
   // Decoded weights enter the MAC array through the shared buffer's weight area once per fetch.
