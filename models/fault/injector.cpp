@@ -220,8 +220,9 @@ void Injector::input_region(size_t layer, int tensor, size_t idx, Action& a) con
     lo = std::max(0, num <= 0 ? 0 : (num + s - 1) / s);
     hi = std::min(n, (v + pad) / s + 1);
   };
-  range(y, op.sh, op.pad_top, op.kh, to.h, a.y0, a.y1);
-  range(x, op.sw, op.pad_left, op.kw, to.w, a.x0, a.x1);
+  // With dilation, the window's extent: a superset of the outputs reached (recomputed alike).
+  range(y, op.sh, op.pad_top, (op.kh - 1) * op.dh + 1, to.h, a.y0, a.y1);
+  range(x, op.sw, op.pad_left, (op.kw - 1) * op.dw + 1, to.w, a.x0, a.x1);
   if (op.type == OpType::DepthwiseConv2d)
     a.c0 = c * op.depth_multiplier, a.c1 = (c + 1) * op.depth_multiplier;
   if (a.y0 >= a.y1 || a.x0 >= a.x1) a.y0 = a.y1 = 0;  // reaches no output: the whole layer (rare)

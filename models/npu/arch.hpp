@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "models/npu/cpu_cost.hpp"
 #include "sim/core/config/params.hpp"
 
 namespace edgesim::npu {
@@ -57,6 +58,7 @@ struct NpuSettings {
   int clusters = 0;                                  // distinct non-zero weights per layer (0: off)
   std::vector<std::string> compress_layers;          // layer names, or "*"
   int block_h = 0, block_w = 0, block_c = 0;         // forced OFM block (0: chosen per layer)
+  CpuSettings cpu;                                   // the host CPU (`device.cpu`), for ops the NPU cannot run
 };
 
 /// The declarations of `device.npu` (registered for describe and docs/config.md).

@@ -10,6 +10,7 @@
 // (run_layer, run_from); weights are held as the decoder delivers them (flat int8,
 // [KH][KW][IC][OC]); the accumulator block is one flat int32 array. Nothing is
 // allocated after construction.
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -79,18 +80,28 @@ class Executor {
   bool mac_operands(size_t layer, int oy, int ox, int oc, int ky, int kx, int ic, int8_t& x, int8_t& w) const;
 
  private:
-  void conv_block(const Op& op, const LayerPlan& lp, int y0, int x0, int c0, int bh, int bw, int bc,
+  /// A block layer's OFM block: the plan's, or (a layer the CPU runs) the whole output.
+  struct BlockShape {
+    int h = 1, w = 1, c = 1;
+  };
+  BlockShape block_shape(size_t layer) const;
+  void conv_block(const Op& op, size_t layer, int y0, int x0, int c0, int bh, int bw, int bc,
                   const BlockFault* f);
   void output_unit(const Op& op, int y0, int x0, int c0, int bh, int bw, int bc);
   void pool_block(const Op& op, int y0, int x0, int c0, int bh, int bw, int bc, const BlockFault* f);
   void fault_accumulators(const BlockFault* f);
-  void elementwise(const Op& op);
+  void other_layer(size_t layer);
+  void binary_layer(const Op& op);
+  void concat_layer(const Op& op);
 
   const Network& net_;
   const Plan& plan_;
   std::vector<int8_t> arena_;
   std::vector<std::vector<int8_t>> weights_;
   std::vector<int32_t> acc_;
+  std::vector<std::array<int8_t, 256>> tables_;  // per layer: logistic, tanh, ... of every int8 input
+  std::vector<std::vector<int32_t>> exps_;       // per softmax layer: exp of differences 0 .. -255
+  std::vector<int32_t> sums_;                    // mean: the sums being formed
   const BlockFault* fault_ = nullptr;
 };
 

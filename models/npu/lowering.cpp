@@ -56,6 +56,25 @@ NpuOp elementwise(const Fm& a, const Fm* b, const Fm& out, OutputKind kind) {
   return o;
 }
 
+/// An operation of `kind` reading `in` (as `shape`) and writing `out`.
+NpuOp operation(NpuKind kind, const Fm& in, Shape3 shape, const Fm& out) {
+  NpuOp o;
+  o.kind = kind;
+  o.ifm = shape;
+  o.ifm_brick = in.brick;
+  o.ofm = out.shape;
+  o.ofm_brick = out.brick;
+  return o;
+}
+
+/// A 1x1 pool that copies `in` (read as `shape`) into `out`: how Vela moves and requantizes
+/// data through the output unit.
+NpuOp copy(const Fm& in, Shape3 shape, const Fm& out) {
+  NpuOp o = operation(NpuKind::Pooling, in, shape, out);
+  o.macs = out.shape.elements();
+  return o;
+}
+
 /// Vela's 8-bit softmax graph (softmax.py get_graph_8bit): 31 operations on the input
 /// (H x W x C), its per-position reductions (H x W x 1) and int32 scalar constants.
 void lower_softmax(const Fm& in, const Fm& out, std::vector<Pass>& passes) {
@@ -160,12 +179,23 @@ std::vector<LoweredLayer> lower_network(const Network& net, const ArchConfig& a)
     }
   }
   std::vector<Fm> fm(net.tensors.size());
-  for (size_t t = 0; t < net.tensors.size(); ++t) fm[t] = {shape_of(net.tensors[t]), 8, !linear[t], false};
+  for (size_t t = 0; t < net.tensors.size(); ++t) {
+    const Tensor& x = net.tensors[t];
+    // Constants (an elementwise op's operand) stay linear, with the weights.
+    fm[t] = {shape_of(x), 8, !linear[t] && !x.constant(), x.constant()};
+  }
+  // Who reads each tensor, and which op writes it.
+  std::vector<int> readers(net.tensors.size(), 0), producer(net.tensors.size(), -1);
+  for (size_t i = 0; i < net.ops.size(); ++i) {
+    for (int t : net.ops[i].inputs) ++readers[static_cast<size_t>(t)];
+    producer[static_cast<size_t>(net.ops[i].output)] = static_cast<int>(i);
+  }
 
   std::vector<LoweredLayer> out(net.ops.size());
   for (size_t i = 0; i < net.ops.size(); ++i) {
     const Op& op = net.ops[i];
     LoweredLayer& L = out[i];
+    if (op.on_cpu) continue;  // the host CPU runs it (cpu_cost.hpp)
     const Fm& in = fm[static_cast<size_t>(op.inputs[0])];
     Fm& res = fm[static_cast<size_t>(op.output)];
     const Tensor& to = net.tensors[op.output];
@@ -173,16 +203,15 @@ std::vector<LoweredLayer> lower_network(const Network& net, const ArchConfig& a)
       case OpType::Conv2d:
       case OpType::DepthwiseConv2d:
       case OpType::FullyConnected: {
-        NpuOp o;
-        o.ifm = in.shape;
-        o.ifm_brick = in.brick;
-        o.ofm = res.shape;
-        o.ofm_brick = res.brick;
-        o.kh = op.kh, o.kw = op.kw, o.sh = op.sh, o.sw = op.sw;
+        NpuOp o = operation(NpuKind::Conv, in, in.shape, res);
+        o.kh = op.kh, o.kw = op.kw, o.sh = op.sh, o.sw = op.sw, o.dh = op.dh, o.dw = op.dw;
         o.bias = true;
         o.activation = activation_of(op);
         o.macs = op.macs;
         ohwi_of(net, op, L.ohwi, L.layout);
+        // A dilated kernel is split into sub-kernels of 8 / dilation taps per axis.
+        L.layout.sub_kernel_h = 8 / std::min(op.dh, 8);
+        L.layout.sub_kernel_w = 8 / std::min(op.dw, 8);
         const bool one_channel = op.type == OpType::DepthwiseConv2d && in.shape.c == 1;
         if (op.type == OpType::FullyConnected ||
             (op.type == OpType::Conv2d && in.shape.h == 1 && in.shape.w == 1 && op.kh == 1 && op.kw == 1)) {
@@ -240,12 +269,7 @@ std::vector<LoweredLayer> lower_network(const Network& net, const ArchConfig& a)
       }
       case OpType::AvgPool:
       case OpType::MaxPool: {
-        NpuOp o;
-        o.kind = NpuKind::Pooling;
-        o.ifm = in.shape;
-        o.ifm_brick = in.brick;
-        o.ofm = res.shape;
-        o.ofm_brick = res.brick;
+        NpuOp o = operation(NpuKind::Pooling, in, in.shape, res);
         o.kh = op.kh, o.kw = op.kw, o.sh = op.sh, o.sw = op.sw;
         o.output = op.type == OpType::MaxPool ? OutputKind::MaxPool : OutputKind::Other;
         o.activation = activation_of(op);
@@ -255,11 +279,112 @@ std::vector<LoweredLayer> lower_network(const Network& net, const ArchConfig& a)
         break;
       }
       case OpType::Add:
+      case OpType::Sub:
       case OpType::Mul: {
-        const Fm& b = fm[static_cast<size_t>(op.inputs[1])];
-        res.brick = !linear[static_cast<size_t>(op.output)] && output_brick(res, &in, &b);
-        NpuOp o = elementwise(in, &b, res, op.type == OpType::Add ? OutputKind::AddSub : OutputKind::Mul);
+        const Fm* a = &in;
+        const Fm* b = &fm[static_cast<size_t>(op.inputs[1])];
+        // The primary operand is a full tensor: a constant or broadcast one goes second.
+        if ((a->constant || a->shape.elements() < res.shape.elements()) && !b->constant &&
+            b->shape.elements() == res.shape.elements())
+          std::swap(a, b);
+        res.brick = !linear[static_cast<size_t>(op.output)] && output_brick(res, a, b);
+        NpuOp o = elementwise(*a, b, res, op.type == OpType::Mul ? OutputKind::Mul : OutputKind::AddSub);
+        // A rank-0 constant is held in a register (Vela's scalar operand).
+        const Tensor& tb = net.tensors[static_cast<size_t>(op.inputs[a == &in ? 1 : 0])];
+        o.ifm2_scalar = b->constant && tb.shape.empty();
         o.activation = activation_of(op);
+        o.macs = op.macs;
+        L.passes.push_back({o, false});
+        break;
+      }
+      case OpType::Pad: {
+        // Padding of height and width only, read by one convolution or pool alone, becomes
+        // that op's own padding (Vela replace_pad_by_hw_pad): no operation. Otherwise the
+        // input is copied into the output's interior and the border filled.
+        const int reader = [&] {
+          for (size_t k = i + 1; k < net.ops.size(); ++k)
+            for (int t : net.ops[k].inputs)
+              if (t == op.output) return static_cast<int>(k);
+          return -1;
+        }();
+        const bool hw_only =
+            op.pad_before[0] == 0 && op.pad_after[0] == 0 && op.pad_before[3] == 0 && op.pad_after[3] == 0;
+        if (hw_only && reader >= 0 && readers[static_cast<size_t>(op.output)] == 1 &&
+            !net.ops[static_cast<size_t>(reader)].on_cpu &&
+            (block_type(net.ops[static_cast<size_t>(reader)].type) &&
+             net.ops[static_cast<size_t>(reader)].type != OpType::FullyConnected))
+          break;
+        L.passes.push_back({copy(in, in.shape, res), false});
+        const uint64_t border = res.shape.elements() - in.shape.elements();
+        if (border > 0) {
+          const Fm fill{{1, 1, static_cast<int>(border)}, 8, false, false};
+          NpuOp o = elementwise(Fm{{1, 1, 1}, 8, false, false}, nullptr, fill, OutputKind::Other);
+          o.ofm_brick = res.brick;
+          L.passes.push_back({o, false});
+        }
+        break;
+      }
+      case OpType::Mean: {
+        // An average over height and width is a depthwise convolution whose kernel covers
+        // them (Vela convert_mean_to_depthwise_conv); an average over channels a
+        // reduce-sum; both rescale through the output unit.
+        NpuOp o = operation(NpuKind::ReduceSum, in, in.shape, res);
+        o.bias = true;
+        o.macs = op.macs;
+        if (!op.reduce[3]) {
+          o.kind = NpuKind::Depthwise;
+          o.kh = op.reduce[1] ? in.shape.h : 1;
+          o.kw = op.reduce[2] ? in.shape.w : 1;
+          o.ofm = {op.reduce[1] ? 1 : in.shape.h, op.reduce[2] ? 1 : in.shape.w, in.shape.c};
+        }
+        L.passes.push_back({o, false});
+        break;
+      }
+      case OpType::Logistic:
+      case OpType::Tanh:
+      case OpType::HardSwish:
+      case OpType::LeakyRelu: {
+        // int8 functions through a 256-entry lookup table on a copy (Vela convert_to_lut).
+        NpuOp o = copy(in, in.shape, res);
+        o.activation = ActivationKind::Lut;
+        L.passes.push_back({o, true});
+        break;
+      }
+      case OpType::Relu:
+      case OpType::Relu6:
+      case OpType::ReluN1To1: {
+        // Fused into the op that writes its input, when that op takes a fused activation,
+        // has none yet and is read by nothing else (Vela fuses it); otherwise a clamping copy.
+        const int from = producer[static_cast<size_t>(op.inputs[0])];
+        if (from >= 0 && !net.ops[static_cast<size_t>(from)].on_cpu &&
+            fused_activation(net.ops[static_cast<size_t>(from)].type) &&
+            net.ops[static_cast<size_t>(from)].activation == Activation::None &&
+            readers[static_cast<size_t>(op.inputs[0])] == 1)
+          break;
+        NpuOp o = copy(in, in.shape, res);
+        o.activation = ActivationKind::Clamp;
+        L.passes.push_back({o, false});
+        break;
+      }
+      case OpType::Quantize: L.passes.push_back({copy(in, in.shape, res), false}); break;
+      case OpType::Transpose: {
+        // A copy whose writes stride through the output: both sides linear.
+        Fm a = in, b = res;
+        a.brick = b.brick = false;
+        L.passes.push_back({copy(a, in.shape, b), false});
+        break;
+      }
+      case OpType::StridedSlice: {
+        // A copy of the elements taken: the output's shape read from the input.
+        L.passes.push_back({copy(in, res.shape, res), false});
+        break;
+      }
+      case OpType::ResizeNearest:
+      case OpType::ResizeBilinear: {
+        // Upscaling through the IFM's resampling: every output element from one input
+        // element (nearest), or a 2x2 average of the upscaled input (bilinear).
+        NpuOp o = copy(in, res.shape, res);
+        if (op.type == OpType::ResizeBilinear) o.kh = o.kw = 2;
         o.macs = op.macs;
         L.passes.push_back({o, false});
         break;
@@ -267,11 +392,9 @@ std::vector<LoweredLayer> lower_network(const Network& net, const ArchConfig& a)
       case OpType::Concat: {
         // One copy per input into its slice of the output.
         for (int t : op.inputs) {
-          NpuOp o;
-          o.kind = NpuKind::Pooling;
-          o.ifm = o.ofm = fm[static_cast<size_t>(t)].shape;
-          o.ifm_brick = fm[static_cast<size_t>(t)].brick;
-          o.ofm_brick = res.brick;
+          const Fm& part = fm[static_cast<size_t>(t)];
+          NpuOp o = operation(NpuKind::Pooling, part, part.shape, res);
+          o.ofm = part.shape;  // its slice of the output
           L.passes.push_back({o, false});
         }
         break;

@@ -5,9 +5,11 @@
 // ("edgesim.npu_network/1") and TFLite flatbuffers (tflite.hpp); both hand each op to
 // add_op, which checks shapes and quantization, throws InputError naming the file and
 // where in it, and derives the requantization multipliers once, at load.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,9 +29,32 @@ enum class OpType {
   Mul,
   Concat,
   Reshape,
-  Softmax
+  Softmax,
+  Sub,
+  Pad,
+  Mean,
+  Quantize,
+  Logistic,
+  Tanh,
+  HardSwish,
+  Relu,
+  Relu6,
+  ReluN1To1,
+  LeakyRelu,
+  Transpose,
+  StridedSlice,
+  ResizeNearest,
+  ResizeBilinear
 };
 const char* op_type_name(OpType t);
+/// Every op type, in declaration order (for tables and tests).
+const std::vector<OpType>& all_op_types();
+/// Conv, depthwise and fully connected: the ops with weights.
+bool weighted(OpType t);
+/// The ops the NPU runs OFM block by OFM block through the MAC array (weighted ops and pools).
+bool block_type(OpType t);
+/// The ops that take a fused activation (block ops, add, sub, mul).
+bool fused_activation(OpType t);
 
 /// A fused activation: a clamp in the output's quantization (TFLite's
 /// CalculateActivationRangeQuantized).
@@ -51,8 +76,14 @@ struct Tensor {
   int h = 1, w = 1, c = 1;  // NHWC view: the last three dimensions; a flat [N] tensor is 1 x 1 x N
   double scale = 1;
   int32_t zero_point = 0;
-  size_t offset = 0;  // bytes into the activation arena
+  size_t offset = 0;          // bytes into the activation arena
+  std::vector<int8_t> data;  // a constant operand (an elementwise op's second input); empty otherwise
   size_t size() const { return static_cast<size_t>(h) * w * c; }
+  bool constant() const { return !data.empty(); }
+  /// The 4-D NHWC view (batch 1) that ops index with: {1, h, w, c}.
+  std::array<int, 4> dims() const { return {1, h, w, c}; }
+  /// The 4-D axis of axis `a` (negative: from the end) of the shape as written.
+  int axis4(int a) const { return (a < 0 ? a + static_cast<int>(shape.size()) : a) + 4 - static_cast<int>(shape.size()); }
 };
 
 struct Op {
@@ -61,8 +92,9 @@ struct Op {
   std::vector<int> inputs;  // tensor indices
   int output = 0;
 
-  // Kernels, pools.
-  int kh = 1, kw = 1, sh = 1, sw = 1, pad_top = 0, pad_left = 0, depth_multiplier = 1;
+  // Kernels, pools. A kernel tap (ky, kx) of output (oy, ox) reads input
+  // (oy sh - pad_top + ky dh, ox sw - pad_left + kx dw).
+  int kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, pad_top = 0, pad_left = 0, depth_multiplier = 1;
   bool same_padding = false;              // TFLite's SAME (else VALID)
   Activation activation = Activation::None;
   int32_t act_min = -128, act_max = 127;  // fused activation, in output quantization
@@ -80,9 +112,32 @@ struct Op {
   std::vector<Requant> in_requant;
   Requant out_requant;
 
-  // Softmax: exp(beta * s_in * d) for d = q - max in [-255, 0], in Q23 fixed point.
-  double beta = 1;
-  std::vector<int32_t> exp_lut;
+  // Data movement, on the 4-D NHWC views of the tensors (batch 1).
+  int axis = 3;                                 // concat: the 4-D axis joined
+  std::array<int, 4> pad_before{}, pad_after{};  // pad
+  int32_t pad_value = 0;                         // pad: the quantized value written in the border
+  std::array<int, 4> perm{{0, 1, 2, 3}};         // transpose: output axis a is input axis perm[a]
+  std::array<int, 4> begin{}, step{{1, 1, 1, 1}};  // strided slice: input = begin + step x output
+  std::array<int, 4> slice_count{{1, 1, 1, 1}};    // strided slice: elements taken along each axis
+  int shrink_axis_mask = 0;                        // strided slice: axes (as written) the output drops
+  std::array<bool, 4> reduce{};                  // mean: the axes averaged
+  bool align_corners = false, half_pixel_centers = false;  // resize
+
+  // Element-wise functions, as TFLite's kernels prepare them.
+  Requant rescale;        // s_in / s_out (quantize, relu family, leaky relu x >= 0; mean: / count)
+  Requant rescale_alpha;  // leaky relu x < 0: alpha x s_in / s_out
+  double alpha = 0;       // leaky relu
+  bool mean_plain = false;  // mean with equal input and output quantization: sum / count (truncated)
+  int32_t input_multiplier = 0, input_radius = 0;  // softmax (diff_min = -radius), logistic, tanh
+  int input_shift = 0;
+  int16_t reluish_multiplier = 0, swish_multiplier = 0;  // hard swish (Q15 multipliers and exponents)
+  int reluish_exponent = 0, swish_exponent = 0;
+  double beta = 1;  // softmax
+
+  // Where it runs: false on the NPU; true on the host CPU, as Vela leaves an op whose type
+  // or parameters Ethos-U55 cannot take (`cpu_reason` says which constraint).
+  bool on_cpu = false;
+  std::string cpu_reason;
 
   size_t macs = 0;             // multiply-accumulates (or elementary ops) per inference
   std::string weights_source;  // "inline" or "file"
@@ -133,12 +188,20 @@ struct OpSpec {
   std::vector<int> inputs;  // tensor indices, defined before the op
   Tensor output;
   std::vector<int> kernel;  // pools: [KH, KW]
-  int stride_h = 1, stride_w = 1;
+  int stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
   bool same_padding = false;
   int depth_multiplier = 1;
   Activation activation = Activation::None;
-  int axis = -1;  // concat
-  double beta = 1;  // softmax
+  int axis = -1;              // concat (of the output's shape as written; negative from the end)
+  std::vector<int> axes;      // mean (of the input's shape as written)
+  std::vector<int> pads;      // pad: [before, after] per dimension of the input as written
+  std::optional<int32_t> pad_value;  // pad: the quantized border value (default: the output zero point)
+  std::vector<int> perm;      // transpose (of the input's shape as written)
+  std::vector<int> begin, end, strides;  // strided slice, as written, before the masks
+  int begin_mask = 0, end_mask = 0, shrink_axis_mask = 0;
+  bool align_corners = false, half_pixel_centers = false;
+  double alpha = 0;  // leaky relu
+  double beta = 1;   // softmax
   std::vector<int> weight_shape;
   std::vector<double> weight_scales;  // one per output channel
   std::function<std::vector<int8_t>(size_t)> weights;
@@ -151,8 +214,11 @@ struct OpSpec {
 /// Errors name `at` and the part of the op ("output.shape", "weights.scales", ...).
 void add_op(Network& net, OpSpec spec, const FileLocation& at);
 
-/// Lays out the activation arena (each tensor at its own 16-byte aligned offset) and
-/// sets the network's output tensor.
+/// Adds a constant tensor (an elementwise operand stored in the file); returns its index.
+int add_constant(Network& net, Tensor t, const FileLocation& at);
+
+/// Lays out the activation arena (each tensor at its own 16-byte aligned offset), sets
+/// the network's output tensor and places each op on the NPU or the CPU (support.hpp).
 void finish_network(Network& net, int output);
 
 /// `net` as an edgesim.npu_network/1 document whose weight and bias data sit in a

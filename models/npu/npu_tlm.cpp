@@ -107,10 +107,11 @@ void NpuModule::compute_process() {
           while (arrived_[i][job.dma_ready - 1] == kNever) wait(progress_);
         }
         start_[i][j] = now_cycles();
-        if (j == lp.tail_job) tail_start_[i] = start_[i][j];
+        if (j == lp.tail_job && !lp.on_cpu) tail_start_[i] = start_[i][j];
         progress_.notify(sc_core::SC_ZERO_TIME);
         wait(period_ * static_cast<double>(job.cycles));
         end_[i][j] = now_cycles();
+        if (lp.on_cpu) tail_start_[i] = end_[i][j];  // no prefetch under the host CPU's op
         progress_.notify(sc_core::SC_ZERO_TIME);
         lt.compute_cycles += job.compute_cycles;
         lt.traffic_cycles += job.traffic_cycles;

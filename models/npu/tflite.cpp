@@ -25,12 +25,36 @@ enum Builtin : int32_t {
   kConv2d = 3,
   kDepthwiseConv2d = 4,
   kFullyConnected = 9,
+  kLogistic = 14,
   kMaxPool2d = 17,
   kMul = 18,
+  kRelu = 19,
+  kReluN1To1 = 20,
+  kRelu6 = 21,
   kReshape = 22,
+  kResizeBilinear = 23,
   kSoftmax = 25,
+  kTanh = 28,
+  kCustom = 32,
+  kPad = 34,
+  kTranspose = 39,
+  kMean = 40,
+  kSub = 41,
   kSqueeze = 43,
+  kStridedSlice = 45,
+  kPadV2 = 60,
+  kSlice = 65,
+  kExpandDims = 70,
+  kResizeNearestNeighbor = 97,
+  kLeakyRelu = 98,
+  kQuantize = 114,
+  kHardSwish = 117,
 };
+
+/// The ops that may take a constant tensor as a data input (kept as a Network constant).
+bool takes_constants(int32_t code) {
+  return code == kAdd || code == kSub || code == kMul || code == kConcatenation;
+}
 
 /// The schema's operator names by code, for messages about ops edgesim does not run.
 const char* const kBuiltinNames[] = {
@@ -172,8 +196,11 @@ class Reader {
   }
   /// The constant data of tensor `i` (empty for an activation).
   const fb::Vector<uint8_t>* buffer_of(int i) const;
-  /// An int8 activation: a Network tensor (the first time it is seen).
-  Tensor activation(int i) const;
+  /// An int8 tensor of the Network (an activation, or a constant operand; a scalar
+  /// constant reads as shape [1]).
+  Tensor activation(int i, bool constant = false) const;
+  /// Registers the constant data inputs of `op` (an elementwise operand stored in the file).
+  void add_constants(const tfl::Operator* op);
   /// The Network index of activation `i`, which an earlier op (or the input) defines.
   int defined(int i, const std::string& op_where) const;
   struct Quant {
@@ -256,7 +283,7 @@ Reader::Quant Reader::quantization(int i, int8_t expected_type, bool symmetric) 
   return r;
 }
 
-Tensor Reader::activation(int i) const {
+Tensor Reader::activation(int i, bool constant) const {
   const Quant q = quantization(i, tfl::TensorType_INT8, false);
   const tfl::Tensor* t = tensors_->Get(static_cast<fb::uoffset_t>(i));
   if (q.scales.size() != 1)
@@ -265,7 +292,9 @@ Tensor Reader::activation(int i) const {
   Tensor out;
   out.name = t->name() && t->name()->size() ? t->name()->str() : "tensor_" + std::to_string(i);
   if (net_.tensor_index(out.name) >= 0) out.name += "#" + std::to_string(i);  // names need not be unique
-  set_shape(out, shape_of(i), {origin_, tensor_where(i) + ".shape"});
+  std::vector<int> shape = shape_of(i);
+  if (constant && shape.empty()) shape = {1};
+  set_shape(out, shape, {origin_, tensor_where(i) + ".shape"});
   out.scale = q.scales[0];
   const auto* zp = t->quantization()->zero_point();
   const int64_t z = zp && zp->size() ? zp->Get(0) : 0;
@@ -329,6 +358,8 @@ Network Reader::read() {
   tensor(input, sg_where + ".inputs[0]");
   net_.tensors.push_back(activation(input));
   net_index_[static_cast<size_t>(input)] = 0;
+  // Constant operands first (the JSON format's order: input, constants, then each op's output).
+  for (fb::uoffset_t k = 0; k < sg->operators()->size(); ++k) add_constants(sg->operators()->Get(k));
   for (fb::uoffset_t k = 0; k < sg->operators()->size(); ++k) add(sg->operators()->Get(k), k);
   const int output = sg->outputs()->Get(0);
   const int out_index = defined(output, sg_where + ".outputs[0]");
@@ -348,7 +379,7 @@ void Reader::add(const tfl::Operator* op, size_t index) {
   const int32_t code = std::max<int32_t>(oc->builtin_code(), oc->deprecated_builtin_code());
   const std::string name = tflite_op_name(code);
   where = "operators[" + std::to_string(index) + "] " + name + " (table at " + at_byte(buf_, op) + ")";
-  if (code == 32)
+  if (code == kCustom)
     fail(where + ": custom operator '" + (oc->custom_code() ? oc->custom_code()->str() : "") +
          "' is not supported");
 
@@ -432,16 +463,46 @@ void Reader::add(const tfl::Operator* op, size_t index) {
     spec.stride_w = stride_w;
   };
 
+  // The int32 values of a constant parameter tensor (axes, paddings, a permutation, slice
+  // bounds): INT32 or INT64 data in the model's buffers.
+  auto ints = [&](size_t k, const char* what) {
+    if (k >= ins.size() || ins[k] < 0) fail(where + ": no " + std::string(what) + " input");
+    tensor(ins[k], where);
+    const tfl::Tensor* t = tensors_->Get(static_cast<fb::uoffset_t>(ins[k]));
+    const auto* data = buffer_of(ins[k]);
+    if (!data) fail(where + ": the " + std::string(what) + " " + tensor_where(ins[k]) + " is not constant");
+    std::vector<int> v;
+    if (t->type() == tfl::TensorType_INT32 || t->type() == tfl::TensorType_INT64) {
+      const size_t w = t->type() == tfl::TensorType_INT32 ? 4 : 8;
+      for (size_t i = 0; i + w <= data->size(); i += w) {
+        int64_t x = 0;
+        if (w == 4) {
+          int32_t y;
+          std::memcpy(&y, data->data() + i, 4);
+          x = y;
+        } else {
+          std::memcpy(&x, data->data() + i, 8);
+        }
+        v.push_back(static_cast<int>(std::clamp<int64_t>(x, -(int64_t{1} << 30), int64_t{1} << 30)));
+      }
+    } else {
+      fail(where + ": the " + std::string(what) + " " + tensor_where(ins[k]) + " has type " + type_name(t->type()) +
+           ", expected INT32 or INT64");
+    }
+    return v;
+  };
+  auto fused = [&](auto* o) { return act(o ? o->fused_activation_function() : tfl::ActivationFunctionType_NONE); };
+  size_t data_inputs = 1;  // the leading inputs that are tensors of the Network
+
   switch (code) {
     case kConv2d: {
       need_inputs(2, 3);
       spec.type = OpType::Conv2d;
       const auto* o = op->builtin_options_as_Conv2DOptions();
       if (!o) options_missing("Conv2DOptions");
-      if (o->dilation_h_factor() != 1 || o->dilation_w_factor() != 1)
-        fail(where + ": dilation " + std::to_string(o->dilation_h_factor()) + "x" +
-             std::to_string(o->dilation_w_factor()) + " is not supported");
       window(o->padding(), o->stride_h(), o->stride_w());
+      spec.dilation_h = o->dilation_h_factor();
+      spec.dilation_w = o->dilation_w_factor();
       spec.activation = act(o->fused_activation_function());
       weights(ins[1], ins.size() > 2 ? ins[2] : -1, 0);
       break;
@@ -451,10 +512,9 @@ void Reader::add(const tfl::Operator* op, size_t index) {
       spec.type = OpType::DepthwiseConv2d;
       const auto* o = op->builtin_options_as_DepthwiseConv2DOptions();
       if (!o) options_missing("DepthwiseConv2DOptions");
-      if (o->dilation_h_factor() != 1 || o->dilation_w_factor() != 1)
-        fail(where + ": dilation " + std::to_string(o->dilation_h_factor()) + "x" +
-             std::to_string(o->dilation_w_factor()) + " is not supported");
       window(o->padding(), o->stride_h(), o->stride_w());
+      spec.dilation_h = o->dilation_h_factor();
+      spec.dilation_w = o->dilation_w_factor();
       spec.activation = act(o->fused_activation_function());
       weights(ins[1], ins.size() > 2 ? ins[2] : -1, 3);
       // TFLite (version 2 on) takes the multiplier from the shapes, not the option.
@@ -468,7 +528,7 @@ void Reader::add(const tfl::Operator* op, size_t index) {
       spec.type = OpType::FullyConnected;
       const auto* o = op->builtin_options_as_FullyConnectedOptions();
       if (o && o->weights_format() != 0) fail(where + ": shuffled weights (weights_format 1) are not supported");
-      spec.activation = act(o ? o->fused_activation_function() : tfl::ActivationFunctionType_NONE);
+      spec.activation = fused(o);
       weights(ins[1], ins.size() > 2 ? ins[2] : -1, 0);
       break;
     }
@@ -484,18 +544,23 @@ void Reader::add(const tfl::Operator* op, size_t index) {
       break;
     }
     case kAdd:
-    case kMul: {
       need_inputs(2, 2);
-      spec.type = code == kAdd ? OpType::Add : OpType::Mul;
-      const auto a = code == kAdd ? (op->builtin_options_as_AddOptions()
-                                         ? op->builtin_options_as_AddOptions()->fused_activation_function()
-                                         : tfl::ActivationFunctionType_NONE)
-                                  : (op->builtin_options_as_MulOptions()
-                                         ? op->builtin_options_as_MulOptions()->fused_activation_function()
-                                         : tfl::ActivationFunctionType_NONE);
-      spec.activation = act(a);
+      spec.type = OpType::Add;
+      spec.activation = fused(op->builtin_options_as_AddOptions());
+      data_inputs = 2;
       break;
-    }
+    case kSub:
+      need_inputs(2, 2);
+      spec.type = OpType::Sub;
+      spec.activation = fused(op->builtin_options_as_SubOptions());
+      data_inputs = 2;
+      break;
+    case kMul:
+      need_inputs(2, 2);
+      spec.type = OpType::Mul;
+      spec.activation = fused(op->builtin_options_as_MulOptions());
+      data_inputs = 2;
+      break;
     case kConcatenation: {
       need_inputs(1, 1 << 16);
       spec.type = OpType::Concat;
@@ -504,14 +569,15 @@ void Reader::add(const tfl::Operator* op, size_t index) {
       if (act(o->fused_activation_function()) != Activation::None)
         fail(where + ": a fused activation on concatenation is not supported");
       spec.axis = o->axis();
+      data_inputs = ins.size();
       break;
     }
     case kReshape:
     case kSqueeze:
-      // The new shape is the output tensor's; a second (shape) input is not read.
+    case kExpandDims:
+      // The new shape is the output tensor's; a second (shape or axis) input is not read.
       need_inputs(1, 2);
       spec.type = OpType::Reshape;
-      ins.resize(1);
       break;
     case kSoftmax: {
       need_inputs(1, 1);
@@ -520,21 +586,144 @@ void Reader::add(const tfl::Operator* op, size_t index) {
       spec.beta = o ? o->beta() : 1.0;
       break;
     }
-    default:
+    case kPad:
+    case kPadV2: {
+      need_inputs(2, code == kPad ? 2 : 3);
+      spec.type = OpType::Pad;
+      spec.pads = ints(1, "paddings");
+      if (code == kPadV2 && ins.size() > 2 && ins[2] >= 0) {
+        // The constant value, int8 in the input's quantization (TFLite requires it equal).
+        tensor(ins[2], where);
+        quantization(ins[2], tfl::TensorType_INT8, false);
+        const auto* v = buffer_of(ins[2]);
+        if (!v || v->size() != 1) fail(where + ": the pad value " + tensor_where(ins[2]) + " is not one constant");
+        spec.pad_value = static_cast<int8_t>(v->Get(0));
+      }
+      break;
+    }
+    case kMean: {
+      need_inputs(2, 2);
+      spec.type = OpType::Mean;
+      spec.axes = ints(1, "axes");
+      break;
+    }
+    case kQuantize:
+      need_inputs(1, 1);
+      spec.type = OpType::Quantize;
+      break;
+    case kLogistic:
+    case kTanh:
+    case kHardSwish:
+    case kRelu:
+    case kRelu6:
+    case kReluN1To1:
+      need_inputs(1, 1);
+      spec.type = code == kLogistic    ? OpType::Logistic
+                  : code == kTanh      ? OpType::Tanh
+                  : code == kHardSwish ? OpType::HardSwish
+                  : code == kRelu      ? OpType::Relu
+                  : code == kRelu6     ? OpType::Relu6
+                                       : OpType::ReluN1To1;
+      break;
+    case kLeakyRelu: {
+      need_inputs(1, 1);
+      spec.type = OpType::LeakyRelu;
+      const auto* o = op->builtin_options_as_LeakyReluOptions();
+      spec.alpha = o ? o->alpha() : 0.0f;
+      break;
+    }
+    case kTranspose:
+      need_inputs(2, 2);
+      spec.type = OpType::Transpose;
+      spec.perm = ints(1, "permutation");
+      break;
+    case kStridedSlice: {
+      need_inputs(4, 4);
+      spec.type = OpType::StridedSlice;
+      const auto* o = op->builtin_options_as_StridedSliceOptions();
+      if (o && (o->ellipsis_mask() || o->new_axis_mask()))
+        fail(where + ": ellipsis_mask and new_axis_mask are not supported");
+      if (o && o->offset()) fail(where + ": offset (end relative to begin) is not supported");
+      spec.begin = ints(1, "begin");
+      spec.end = ints(2, "end");
+      spec.strides = ints(3, "strides");
+      if (o) {
+        spec.begin_mask = o->begin_mask();
+        spec.end_mask = o->end_mask();
+        spec.shrink_axis_mask = o->shrink_axis_mask();
+      }
+      break;
+    }
+    case kSlice: {
+      // SLICE is a strided slice of stride 1 with end = begin + size (size -1: to the end).
+      need_inputs(3, 3);
+      spec.type = OpType::StridedSlice;
+      spec.begin = ints(1, "begin");
+      const std::vector<int> size = ints(2, "size");
+      if (size.size() != spec.begin.size()) fail(where + ": begin and size differ in length");
+      for (size_t a = 0; a < size.size(); ++a) {
+        spec.end.push_back(size[a] < 0 ? 0 : spec.begin[a] + size[a]);
+        if (size[a] < 0) spec.end_mask |= 1 << a;
+        spec.strides.push_back(1);
+      }
+      break;
+    }
+    case kResizeNearestNeighbor:
+    case kResizeBilinear: {
+      need_inputs(2, 2);
+      spec.type = code == kResizeBilinear ? OpType::ResizeBilinear : OpType::ResizeNearest;
+      if (code == kResizeBilinear) {
+        const auto* o = op->builtin_options_as_ResizeBilinearOptions();
+        spec.align_corners = o && o->align_corners();
+        spec.half_pixel_centers = o && o->half_pixel_centers();
+      } else {
+        const auto* o = op->builtin_options_as_ResizeNearestNeighborOptions();
+        spec.align_corners = o && o->align_corners();
+        spec.half_pixel_centers = o && o->half_pixel_centers();
+      }
+      const std::vector<int> size = ints(1, "size");
+      const std::vector<int> out_shape = shape_of(outs[0]);
+      if (size.size() != 2 || out_shape.size() < 3 || size[0] != out_shape[out_shape.size() - 3] ||
+          size[1] != out_shape[out_shape.size() - 2])
+        fail(where + ": the size input does not match the output's height and width");
+      break;
+    }
+    default: {
+      std::string list;
+      for (int32_t c : {kAdd, kAveragePool2d, kConcatenation, kConv2d, kDepthwiseConv2d, kExpandDims, kFullyConnected,
+                        kHardSwish, kLeakyRelu, kLogistic, kMaxPool2d, kMean, kMul, kPad, kPadV2, kQuantize, kRelu,
+                        kRelu6, kReluN1To1, kReshape, kResizeBilinear, kResizeNearestNeighbor, kSlice, kSoftmax,
+                        kSqueeze, kStridedSlice, kSub, kTanh, kTranspose})
+        list += (list.empty() ? "" : ", ") + tflite_op_name(c);
       fail(where + ": operator " + name + " (builtin code " + std::to_string(code) +
-           ") is not supported (edgesim reads ADD, AVERAGE_POOL_2D, CONCATENATION, CONV_2D, DEPTHWISE_CONV_2D, "
-           "FULLY_CONNECTED, MAX_POOL_2D, MUL, RESHAPE, SOFTMAX, SQUEEZE)");
+           ") is not supported (edgesim reads " + list + ")");
+    }
   }
-  // Activation inputs: the data inputs of each op (weights and biases were read above).
-  const size_t data_inputs =
-      spec.type == OpType::Conv2d || spec.type == OpType::DepthwiseConv2d || spec.type == OpType::FullyConnected
-          ? 1
-          : ins.size();
   for (size_t k = 0; k < data_inputs; ++k) spec.inputs.push_back(defined(ins[k], where));
   spec.output = activation(outs[0]);
   const FileLocation at{origin_, where};
   add_op(net_, std::move(spec), at);
   net_index_[static_cast<size_t>(outs[0])] = net_.ops.back().output;
+}
+
+void Reader::add_constants(const tfl::Operator* op) {
+  const auto* codes = model_->operator_codes();
+  if (!codes || op->opcode_index() >= codes->size() || !op->inputs()) return;  // add() reports it
+  const tfl::OperatorCode* oc = codes->Get(op->opcode_index());
+  if (!takes_constants(std::max<int32_t>(oc->builtin_code(), oc->deprecated_builtin_code()))) return;
+  for (const int i : *op->inputs()) {
+    if (i < 0 || static_cast<fb::uoffset_t>(i) >= tensors_->size() || net_index_[static_cast<size_t>(i)] >= 0 ||
+        !buffer_of(i))
+      continue;
+    // A constant operand: an int8 tensor whose values the file holds.
+    Tensor t = activation(i, true);
+    const auto* data = buffer_of(i);
+    if (data->size() != t.size())
+      fail(tensor_where(i) + ": " + std::to_string(data->size()) + " bytes of data for " +
+           std::to_string(t.size()) + " int8 values");
+    t.data.assign(data->begin(), data->end());
+    net_index_[static_cast<size_t>(i)] = add_constant(net_, std::move(t), {origin_, tensor_where(i)});
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "models/npu/cpu_cost.hpp"
 #include "models/npu/lowering.hpp"
 #include "models/npu/op_cost.hpp"
 #include "models/npu/weight_codec.hpp"
@@ -116,6 +117,18 @@ struct Planner {
   }
 
   void plan(LayerPlan& lp, LoweredLayer& L, const Op& op);
+  /// A layer the host CPU runs: its one job stalls on its loads and stores (the CPU
+  /// moves its data itself), and the NPU's weight prefetch does not cross it.
+  void finish_cpu_layer(LayerPlan& lp) {
+    const bool shared = s.weights_in == s.activations_in;
+    for (Job& j : lp.jobs) {
+      const double traffic = (j.fm_bytes + (shared ? j.direct_bytes : 0)) * act.cycles_per_byte +
+                             (shared ? 0.0 : j.direct_bytes * wmem.cycles_per_byte);
+      j.traffic_cycles = ceil_cycles(traffic);
+      j.cycles = j.compute_cycles + j.traffic_cycles;
+    }
+    prev_slack = 0;
+  }
   void plan_weights(LayerPlan& lp, LoweredLayer& L, const Pass& p, const BlockConfig& b, uint64_t ref_cycles,
                     size_t first_job, size_t spatial, int block_c);
 };
@@ -316,12 +329,18 @@ Plan plan_network(const Network& net, const NpuSettings& s, const MemorySystem& 
     LayerPlan& lp = plan.layers[i];
     lp.op = i;
     lp.macs = net.ops[i].macs;
-    pl.plan(lp, lowered[i], net.ops[i]);
+    if (net.ops[i].on_cpu) {
+      plan_cpu_layer(lp, net, net.ops[i], s);  // an op Vela leaves to the host CPU (cpu_cost.hpp)
+      pl.finish_cpu_layer(lp);
+    } else {
+      pl.plan(lp, lowered[i], net.ops[i]);
+    }
   }
   return plan;
 }
 
 double compute_energy(const LayerPlan& lp, const NpuSettings& s) {
+  if (lp.on_cpu) return lp.cpu_energy;
   // IFM, OFM and the decoded weights (once per fetch) pass through the shared buffer.
   const uint64_t buffer_bytes =
       lp.fm_read_bytes + lp.fm_write_bytes + lp.encoding.weights * lp.weight_fetches;
@@ -394,7 +413,9 @@ void time_layer(const LayerPlan& lp, const NpuSettings& s, const MemorySystem& m
     lt.traffic_cycles += job.traffic_cycles;
   }
   while (next < lp.dma.size()) copy(next++);
-  st.last_tail_start = start[lp.tail_job];
+  // The next layer's first weights may be copied under this layer's tail; not under a
+  // layer of the host CPU (the NPU's command stream stops there).
+  st.last_tail_start = lp.on_cpu ? npu : start[lp.tail_job];
   st.npu_free = npu;
   lt.cycles = npu - begin;
   account_traffic(lp, s, mem, npu, lt);

@@ -82,10 +82,15 @@ struct LayerPlan {
   // and the shared-buffer bytes the layer's blocks occupy (IFM and accumulators, both
   // double-buffered); a block's accumulators live for its compute cycles.
   uint64_t accumulator_bits = 0, shared_buffer_bytes = 0;
+  // An op the host CPU runs (cpu_cost.hpp): one job, its compute the CPU's cycles.
+  bool on_cpu = false;
+  double cpu_energy = 0;  // J
   uint64_t compute_cycles() const;
   /// Cycles before the first job: the command overhead of a layer the NPU runs (a layer
-  /// without jobs, a reshape, is no NPU command).
-  uint64_t overhead_cycles(const NpuSettings& s) const { return jobs.empty() ? 0 : s.layer_overhead_cycles; }
+  /// without jobs, a reshape, is no NPU command; a CPU layer's overhead is in its job).
+  uint64_t overhead_cycles(const NpuSettings& s) const {
+    return jobs.empty() || on_cpu ? 0 : s.layer_overhead_cycles;
+  }
 };
 
 struct Plan {

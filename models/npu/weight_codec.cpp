@@ -231,7 +231,6 @@ void reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, 
   const bool depthwise = l.traversal == WeightTraversal::Depthwise;
   const bool part_kernel = l.traversal == WeightTraversal::PartKernelFirst;
   const int ifm_slice = part_kernel ? 16 : 32;  // input channels per pass (int8)
-  constexpr int kSubKernel = 8;
   const int ub_i = l.ifm_ublock_depth, ub_o = l.ofm_ublock_depth;
   const auto at = [&](int o, int y, int x, int i) -> int16_t {
     return ohwi[((static_cast<size_t>(o) * l.kernel_h + y) * l.kernel_w + x) * l.ifm_depth + i];
@@ -241,10 +240,10 @@ void reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, 
     const int ob_depth = std::min(block, c1 - ob);
     for (int ib = 0; ib < (depthwise ? 1 : l.ifm_depth); ib += ifm_slice) {
       const int ib_depth = depthwise ? ub_i : part_kernel ? std::min(ifm_slice, l.ifm_depth - ib) : ifm_slice;
-      for (int sy = 0; sy < l.kernel_h; sy += kSubKernel) {
-        const int sh = std::min(l.kernel_h - sy, kSubKernel);
-        for (int sx = 0; sx < l.kernel_w; sx += kSubKernel) {
-          const int sw = std::min(l.kernel_w - sx, kSubKernel);
+      for (int sy = 0; sy < l.kernel_h; sy += l.sub_kernel_h) {
+        const int sh = std::min(l.kernel_h - sy, l.sub_kernel_h);
+        for (int sx = 0; sx < l.kernel_w; sx += l.sub_kernel_w) {
+          const int sw = std::min(l.kernel_w - sx, l.sub_kernel_w);
           int elements = sw * sh;
           if (part_kernel || depthwise) elements = (elements + 3) / 4 * 4;
           const int outer = part_kernel ? ib_depth : 1;

@@ -26,16 +26,17 @@ enum class WeightTraversal : uint8_t { DepthFirst, PartKernelFirst, Depthwise };
 struct WeightLayout {
   int ofm_depth = 1, kernel_h = 1, kernel_w = 1, ifm_depth = 1;
   WeightTraversal traversal = WeightTraversal::DepthFirst;
-  int ofm_block_depth = 8;   // output channels of one OFM block
-  int ofm_ublock_depth = 8;  // output channels the MAC array computes at once
-  int ifm_ublock_depth = 8;  // input channels it reads at once
+  int ofm_block_depth = 8;                 // output channels of one OFM block
+  int ofm_ublock_depth = 8;                // output channels the MAC array computes at once
+  int ifm_ublock_depth = 8;                // input channels it reads at once
+  int sub_kernel_h = 8, sub_kernel_w = 8;  // kernels are split into sub-kernels of at most this
 };
 
 /// Appends to `out` the weights of output channels [c0, c1) in the decoder's order,
 /// with a zero wherever the hardware pads: a partial micro-block, kernel elements
 /// rounded up to a multiple of 4 (part-kernel first, depthwise), the unused part of a
-/// 32-deep input slice (depth first). Kernels larger than 8x8 are split into 8x8
-/// sub-kernels.
+/// 32-deep input slice (depth first). Kernels are split into sub-kernels (8x8, fewer taps
+/// when dilated).
 void reorder_weights(const int8_t* ohwi, const WeightLayout& layout, int c0, int c1,
                      std::vector<int16_t>& out);
 

@@ -48,7 +48,9 @@ json layer_json(const npu::Network& net, const npu::Plan& plan, const npu::Timin
   for (int m = 0; m < npu::kMemories; ++m)
     bytes[npu::mem_name(static_cast<npu::Mem>(m))] = lt.read_bytes[m] + lt.write_bytes[m];
   std::string bound = "-";
-  if (!lp.jobs.empty()) {
+  if (op.on_cpu) {
+    bound = "cpu";  // run by the host CPU, as Vela leaves it
+  } else if (!lp.jobs.empty()) {
     if (lt.memory_bound()) {
       // The memory that moved the most bytes for this layer names the bound.
       int top = 0;
@@ -67,6 +69,7 @@ json layer_json(const npu::Network& net, const npu::Plan& plan, const npu::Timin
             {"block", lp.block_h ? std::to_string(lp.block_h) + "x" + std::to_string(lp.block_w) + "x" +
                                        std::to_string(lp.block_c)
                                  : "-"},
+            {"unit", op.on_cpu ? "cpu" : "npu"},
             {"jobs", lp.jobs.size()},
             {"cycles", lt.cycles},
             {"compute_cycles", lt.compute_cycles},
@@ -76,6 +79,7 @@ json layer_json(const npu::Network& net, const npu::Plan& plan, const npu::Timin
             {"bound", bound},
             {"bytes", bytes},
             {"energy_J", energy}};
+  if (op.on_cpu) j["cpu_reason"] = op.cpu_reason;
   if (lp.accumulator_bits) {
     j["storage"] = {
         {"accumulator_bits", lp.accumulator_bits},
@@ -141,6 +145,13 @@ std::string npu_table(const json& r) {
   std::snprintf(buf, sizeof buf, "%.1f %% (%llu MACs)", 100 * m["mac_utilisation"].get<double>(),
                 static_cast<unsigned long long>(m["macs"].get<uint64_t>()));
   row("MAC utilisation", buf);
+  if (m["cpu"]["ops"].get<uint64_t>() > 0) {
+    std::snprintf(buf, sizeof buf, "%llu ops, %llu cycles (%.1f %% of the latency)",
+                  static_cast<unsigned long long>(m["cpu"]["ops"].get<uint64_t>()),
+                  static_cast<unsigned long long>(m["cpu"]["cycles"].get<uint64_t>()),
+                  100 * m["cpu"]["cycles"].get<double>() / std::max(1.0, m["cycles"].get<double>()));
+    row("on the host CPU", buf);
+  }
   const json& e = m["energy_J"];
   std::snprintf(buf, sizeof buf, "%.4g uJ (compute %.3g, sram %.3g, flash %.3g, dram %.3g, static %.3g uJ)",
                 e["total"].get<double>() * 1e6, e["compute"].get<double>() * 1e6,
@@ -298,6 +309,12 @@ int cmd_npu(const Args& args) {
     }
   }
   const uint64_t macs = net.total_macs();
+  uint64_t cpu_ops = 0, cpu_cycles = 0;
+  for (size_t i = 0; i < net.ops.size(); ++i) {
+    if (!net.ops[i].on_cpu) continue;
+    ++cpu_ops;
+    cpu_cycles += t.layers[i].cycles;
+  }
   json metrics = {
       {"npu", s.name},
       {"network", net.name},
@@ -314,6 +331,7 @@ int cmd_npu(const Args& args) {
       {"energy_J", energy},
       {"weight_stream_bytes", stream},
       {"weight_bytes_uncompressed", uncompressed},
+      {"cpu", {{"ops", cpu_ops}, {"cycles", cpu_cycles}, {"name", s.cpu.name}}},
       {"layers", layers}};
   json inputs = {{"count", data.rows()}, {"bit_exact", exact}, {"first_prediction", first}};
   if (!data.labels.empty()) {

@@ -19,6 +19,46 @@
 
 namespace edgesim::npu {
 
+/// JSON builders of networks in the edgesim.npu_network/1 format.
+inline nlohmann::json tensor(const std::string& name, std::vector<int> shape, double scale = 0.05, int zp = -3) {
+  return {{"name", name}, {"shape", shape}, {"scale", scale}, {"zero_point", zp}};
+}
+
+/// Deterministic weights over 255 levels (-127..127, no zeros), each about as frequent: no
+/// palette pays, and the encoder writes 8-bit uncompressed indices (Golomb-Rice codes would
+/// take about 9.5 bits): the hand computations of the timing tests rely on it.
+inline std::vector<int> dense_weights(size_t n, int seed = 0) {
+  std::vector<int> w(n);
+  for (size_t i = 0; i < n; ++i) {
+    const int v = static_cast<int>((i * 37 + static_cast<size_t>(seed) * 11) % 255) - 127;
+    w[i] = v == 0 ? 1 : v;
+  }
+  return w;
+}
+
+inline nlohmann::json weighted(const std::string& type, const std::string& in, const nlohmann::json& out,
+                               std::vector<int> wshape, int oc,
+                               const nlohmann::json& extra = nlohmann::json::object()) {
+  size_t n = 1;
+  for (int d : wshape) n *= static_cast<size_t>(d);
+  nlohmann::json op = {{"name", out["name"]},
+                       {"type", type},
+                       {"inputs", {in}},
+                       {"output", out},
+                       {"weights",
+                        {{"shape", wshape},
+                         {"scales", std::vector<double>(static_cast<size_t>(oc), 0.002)},
+                         {"data", dense_weights(n)}}},
+                       {"bias", {{"data", std::vector<int>(static_cast<size_t>(oc), 100)}}}};
+  op.merge_patch(extra);
+  return op;
+}
+
+inline nlohmann::json network(const nlohmann::json& input, nlohmann::json ops) {
+  if (!ops.is_array()) ops = nlohmann::json::array({ops});  // a braced single op is an object
+  return {{"schema", kNetworkSchema}, {"name", "test"}, {"input", input}, {"ops", ops}};
+}
+
 /// A test device: SRAM 8 B/cycle and flash 1 B/cycle at 500 MHz, no latencies, 1 pJ/bit.
 inline nlohmann::json test_device_json(int macs, const std::string& weights_in,
                                        const nlohmann::json& npu_over = nlohmann::json::object()) {
@@ -94,16 +134,26 @@ inline bool bit_exact(const Network& net, const Plan& plan, const std::vector<in
 inline bool same_network(const Network& a, const Network& b) {
   auto same_tensor = [](const Tensor& x, const Tensor& y) {
     return x.name == y.name && x.shape == y.shape && x.h == y.h && x.w == y.w && x.c == y.c &&
-           x.scale == y.scale && x.zero_point == y.zero_point && x.offset == y.offset;
+           x.scale == y.scale && x.zero_point == y.zero_point && x.offset == y.offset && x.data == y.data;
   };
   auto same_op = [](const Op& x, const Op& y) {
     return x.type == y.type && x.name == y.name && x.inputs == y.inputs && x.output == y.output && x.kh == y.kh &&
-           x.kw == y.kw && x.sh == y.sh && x.sw == y.sw && x.pad_top == y.pad_top && x.pad_left == y.pad_left &&
-           x.depth_multiplier == y.depth_multiplier && x.same_padding == y.same_padding &&
-           x.activation == y.activation && x.act_min == y.act_min && x.act_max == y.act_max &&
-           x.weights == y.weights && x.bias == y.bias && x.weight_scales == y.weight_scales &&
-           x.requant == y.requant && x.left_shift == y.left_shift && x.in_requant == y.in_requant &&
-           x.out_requant == y.out_requant && x.beta == y.beta && x.exp_lut == y.exp_lut && x.macs == y.macs;
+           x.kw == y.kw && x.sh == y.sh && x.sw == y.sw && x.dh == y.dh && x.dw == y.dw &&
+           x.pad_top == y.pad_top && x.pad_left == y.pad_left && x.depth_multiplier == y.depth_multiplier &&
+           x.same_padding == y.same_padding && x.activation == y.activation && x.act_min == y.act_min &&
+           x.act_max == y.act_max && x.weights == y.weights && x.bias == y.bias &&
+           x.weight_scales == y.weight_scales && x.requant == y.requant && x.left_shift == y.left_shift &&
+           x.in_requant == y.in_requant && x.out_requant == y.out_requant && x.axis == y.axis &&
+           x.pad_before == y.pad_before && x.pad_after == y.pad_after && x.pad_value == y.pad_value &&
+           x.perm == y.perm && x.begin == y.begin && x.step == y.step && x.slice_count == y.slice_count &&
+           x.shrink_axis_mask == y.shrink_axis_mask && x.reduce == y.reduce &&
+           x.align_corners == y.align_corners && x.half_pixel_centers == y.half_pixel_centers &&
+           x.rescale == y.rescale && x.rescale_alpha == y.rescale_alpha && x.alpha == y.alpha &&
+           x.mean_plain == y.mean_plain && x.input_multiplier == y.input_multiplier &&
+           x.input_shift == y.input_shift && x.input_radius == y.input_radius &&
+           x.reluish_multiplier == y.reluish_multiplier && x.swish_multiplier == y.swish_multiplier &&
+           x.reluish_exponent == y.reluish_exponent && x.swish_exponent == y.swish_exponent && x.beta == y.beta &&
+           x.on_cpu == y.on_cpu && x.cpu_reason == y.cpu_reason && x.macs == y.macs;
   };
   if (a.name != b.name || a.input != b.input || a.output != b.output || a.raw_scale != b.raw_scale ||
       a.arena_bytes != b.arena_bytes || a.tensors.size() != b.tensors.size() || a.ops.size() != b.ops.size())

@@ -31,44 +31,6 @@ namespace {
 
 const std::string kRoot = EDGESIM_TEST_DATA "/../..";
 
-json tensor(const std::string& name, std::vector<int> shape, double scale = 0.05, int zp = -3) {
-  return {{"name", name}, {"shape", shape}, {"scale", scale}, {"zero_point", zp}};
-}
-
-// Deterministic weights over 255 levels (-127..127, no zeros), each about as frequent:
-// no palette pays, and the encoder writes 8-bit uncompressed indices (Golomb-Rice codes
-// would take about 9.5 bits): the hand computations below rely on it.
-std::vector<int> dense_weights(size_t n, int seed = 0) {
-  std::vector<int> w(n);
-  for (size_t i = 0; i < n; ++i) {
-    const int v = static_cast<int>((i * 37 + static_cast<size_t>(seed) * 11) % 255) - 127;
-    w[i] = v == 0 ? 1 : v;
-  }
-  return w;
-}
-
-json weighted(const std::string& type, const std::string& in, const json& out, std::vector<int> wshape,
-              int oc, const json& extra = json::object()) {
-  size_t n = 1;
-  for (int d : wshape) n *= static_cast<size_t>(d);
-  json op = {{"name", out["name"]},
-             {"type", type},
-             {"inputs", {in}},
-             {"output", out},
-             {"weights",
-              {{"shape", wshape},
-               {"scales", std::vector<double>(static_cast<size_t>(oc), 0.002)},
-               {"data", dense_weights(n)}}},
-             {"bias", {{"data", std::vector<int>(static_cast<size_t>(oc), 100)}}}};
-  op.merge_patch(extra);
-  return op;
-}
-
-json network(const json& input, json ops) {
-  if (!ops.is_array()) ops = json::array({ops});  // a braced single op is an object
-  return {{"schema", kNetworkSchema}, {"name", "test"}, {"input", input}, {"ops", ops}};
-}
-
 }  // namespace
 
 TEST_CASE("requantization rounds as TFLite (half away from zero and a saturating doubling high multiply)",
