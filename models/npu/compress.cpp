@@ -14,15 +14,10 @@ namespace edgesim::npu {
 WeightEncoding weight_stats(const int8_t* w, size_t n) {
   WeightEncoding e;
   e.weights = n;
-  std::array<bool, 256> seen{};
-  for (size_t i = 0; i < n; ++i) {
-    if (w[i] == 0) {
-      ++e.zeros;
-    } else if (!seen[static_cast<uint8_t>(w[i])]) {
-      seen[static_cast<uint8_t>(w[i])] = true;
-      ++e.distinct_nonzero;
-    }
-  }
+  std::array<size_t, 256> count{};
+  for (size_t i = 0; i < n; ++i) ++count[static_cast<uint8_t>(w[i])];
+  e.zeros = count[0];
+  for (size_t v = 1; v < count.size(); ++v) e.distinct_nonzero += count[v] ? 1 : 0;
   return e;
 }
 

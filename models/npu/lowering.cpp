@@ -145,22 +145,23 @@ void lower_softmax(const Fm& in, const Fm& out, std::vector<Pass>& passes) {
 }
 
 /// The OHWI weights of a conv-like op, from the network's layout.
-void ohwi_of(const Network& net, const Op& op, std::vector<int8_t>& w, WeightLayout& l) {
+void ohwi_of(const Network& net, const Op& op, LoweredLayer& L) {
   const Tensor& ti = net.tensors[op.inputs[0]];
   const Tensor& to = net.tensors[op.output];
+  WeightLayout& l = L.layout;
   if (op.type == OpType::DepthwiseConv2d) {  // [KH][KW][OC] -> [OC][KH][KW][1]
     l = {to.c, op.kh, op.kw, 1};
-    w.resize(op.weights.size());
+    L.own.resize(op.weights.size());
     for (int o = 0; o < to.c; ++o)
       for (int k = 0; k < op.kh * op.kw; ++k)
-        w[static_cast<size_t>(o) * op.kh * op.kw + k] = op.weights[static_cast<size_t>(k) * to.c + o];
-  } else if (op.type == OpType::FullyConnected) {  // [OC][IC]
-    l = {to.c, 1, 1, static_cast<int>(ti.size())};
-    w = op.weights;
-  } else {  // [OC][KH][KW][IC]
-    l = {to.c, op.kh, op.kw, ti.c};
-    w = op.weights;
+        L.own[static_cast<size_t>(o) * op.kh * op.kw + k] = op.weights[static_cast<size_t>(k) * to.c + o];
+    L.ohwi = L.own.data();
+  } else {  // conv [OC][KH][KW][IC], fully connected [OC][IC]: OHWI already
+    l = op.type == OpType::FullyConnected ? WeightLayout{to.c, 1, 1, static_cast<int>(ti.size())}
+                                          : WeightLayout{to.c, op.kh, op.kw, ti.c};
+    L.ohwi = op.weights.data();
   }
+  L.ohwi_size = op.weights.size();
 }
 
 }  // namespace
@@ -208,7 +209,7 @@ std::vector<LoweredLayer> lower_network(const Network& net, const ArchConfig& a)
         o.bias = true;
         o.activation = activation_of(op);
         o.macs = op.macs;
-        ohwi_of(net, op, L.ohwi, L.layout);
+        ohwi_of(net, op, L);
         // A dilated kernel is split into sub-kernels of 8 / dilation taps per axis.
         L.layout.sub_kernel_h = 8 / std::min(op.dh, 8);
         L.layout.sub_kernel_w = 8 / std::min(op.dw, 8);
@@ -247,7 +248,9 @@ std::vector<LoweredLayer> lower_network(const Network& net, const ArchConfig& a)
                         L.ohwi[((static_cast<size_t>(oc) * w0.kernel_h + y) * w0.kernel_w + x) *
                                    w0.ifm_depth +
                                static_cast<size_t>(c)];
-            L.ohwi.swap(folded);
+            L.own.swap(folded);
+            L.ohwi = L.own.data();
+            L.ohwi_size = L.own.size();
             L.layout.kernel_w = kw2;
             L.layout.ifm_depth = 2 * w0.ifm_depth;
             o.kw = kw2;

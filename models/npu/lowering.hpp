@@ -40,8 +40,11 @@ struct LoweredLayer {
   int weighted = -1;
   /// Block ops (convolutions, pools): the single pass whose blocks are the executor's.
   bool block_layer = false;
-  /// The weights as that pass's decoder reads them (OHWI, after the rewrites above).
-  std::vector<int8_t> ohwi;
+  /// The weights as that pass's decoder reads them (OHWI, after the rewrites above): the
+  /// op's own, or `own` where they were rearranged.
+  const int8_t* ohwi = nullptr;
+  size_t ohwi_size = 0;
+  std::vector<int8_t> own;
   WeightLayout layout;   // ofm_block_depth set by the planner
   bool buffered = true;  // false: vector products read their weights in place
 };

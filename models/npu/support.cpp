@@ -46,9 +46,18 @@ Placement kernel_rules(const Op& op) {
   // Sum of |weight| per output channel (the weights are symmetric: zero point 0).
   const size_t oc = op.bias.size();
   std::vector<int64_t> sum(oc, 0);
-  for (size_t i = 0; i < op.weights.size(); ++i) {
-    const size_t c = op.type == OpType::DepthwiseConv2d ? i % oc : i / (op.weights.size() / oc);
-    sum[c] += std::abs(static_cast<int>(op.weights[i]));
+  const size_t per = oc ? op.weights.size() / oc : 0;  // weights per output channel
+  const int8_t* __restrict w = op.weights.data();
+  int64_t* __restrict acc = sum.data();
+  if (op.type == OpType::DepthwiseConv2d) {  // [KH][KW][OC]: channels innermost
+    for (size_t k = 0; k < per; ++k)
+      for (size_t c = 0; c < oc; ++c) acc[c] += std::abs(static_cast<int>(w[k * oc + c]));
+  } else {  // [OC][...]: a channel's weights together
+    for (size_t c = 0; c < oc; ++c) {
+      int32_t s = 0;  // at most 128 x 65536 per channel: fits
+      for (size_t k = 0; k < per; ++k) s += std::abs(static_cast<int>(w[c * per + k]));
+      acc[c] = s;
+    }
   }
   for (int64_t s : sum)
     if (s > kMaxWeightSum) return cpu("a channel's weight sum " + num(s) + " > 8323072");

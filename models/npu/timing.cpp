@@ -67,23 +67,56 @@ struct Planner {
     buffered_weights = s.weights_in != s.activations_in;
   }
 
-  /// The layer's weights in the decoder's order, one OFM block (`block_c` channels) after
-  /// another; chunk_at[k] is where block k starts (the last entry: the end).
-  std::vector<size_t> chunk_at;
-  void reorder(const LoweredLayer& L, int block_c) {
-    stream.clear();
-    chunk_at.clear();
+  /// Per OFM block (`block_c` channels) of the layer: its stream's length and value
+  /// histogram (the weights' counts plus the padding zeros), so that most streams are sized
+  /// from histograms without being built (weight_codec.hpp analyse_histogram).
+  std::vector<size_t> chunk_len;
+  std::vector<Histogram> chunk_hist;
+  Histogram raw{};  // the layer's weights (as the decoder reads them, padding excluded)
+  bool built = false;          // the layer's stream below is built
+  std::vector<size_t> chunk_at;  // where each block's values start in `stream`
+  void prepare(const LoweredLayer& L, int block_c) {
+    const size_t per = static_cast<size_t>(L.layout.kernel_h) * L.layout.kernel_w * L.layout.ifm_depth;
+    chunk_len.clear();
+    chunk_hist.clear();
+    raw.fill(0);
+    built = false;
     for (int c = 0; c < L.layout.ofm_depth; c += block_c) {
-      chunk_at.push_back(stream.size());
-      reorder_weights(L.ohwi.data(), L.layout, c, std::min(c + block_c, L.layout.ofm_depth), stream);
+      const int c1 = std::min(c + block_c, L.layout.ofm_depth);
+      Histogram h{};
+      const int8_t* w = L.ohwi + static_cast<size_t>(c) * per;
+      const size_t n = static_cast<size_t>(c1 - c) * per;
+      for (size_t i = 0; i < n; ++i) ++h[static_cast<size_t>(w[i] + 255)];
+      for (size_t v = 0; v < h.size(); ++v) raw[v] += h[v];
+      const size_t len = stream_length(L.layout, c, c1);
+      h[255] += static_cast<uint32_t>(len - n);  // the padding zeros
+      chunk_len.push_back(len);
+      chunk_hist.push_back(h);
     }
-    chunk_at.push_back(stream.size());
   }
   /// The stream of output channels [c0, c1) (whole blocks) and its code.
-  StreamCode analyse(int c0, int c1, int block_c) const {
-    const size_t b = chunk_at[static_cast<size_t>(c0 / block_c)];
-    const size_t e = chunk_at[static_cast<size_t>(ceil_div(c1, block_c))];
-    return analyse_stream(stream.data() + b, e - b);
+  StreamCode analyse(const LoweredLayer& L, int c0, int c1, int block_c) {
+    const size_t b = static_cast<size_t>(c0 / block_c), e = static_cast<size_t>(ceil_div(c1, block_c));
+    Histogram h{};
+    size_t n = 0;
+    for (size_t k = b; k < e; ++k) {
+      n += chunk_len[k];
+      for (size_t v = 0; v < h.size(); ++v) h[v] += chunk_hist[k][v];
+    }
+    StreamCode code;
+    if (analyse_histogram(h, n, code)) return code;
+    // Zero runs or more than one slice: the order matters; build the layer's stream once.
+    if (!built) {
+      stream.clear();
+      chunk_at.clear();
+      for (int c = 0; c < L.layout.ofm_depth; c += block_c) {
+        chunk_at.push_back(stream.size());
+        reorder_weights(L.ohwi, L.layout, c, std::min(c + block_c, L.layout.ofm_depth), stream);
+      }
+      chunk_at.push_back(stream.size());
+      built = true;
+    }
+    return analyse_stream(stream.data() + chunk_at[b], chunk_at[e] - chunk_at[b]);
   }
   /// Bytes of channels [c0, c1) as the NPU stores them: bias and scale, then the encoded
   /// weights. Adds the stream to `enc`.
@@ -228,14 +261,30 @@ void Planner::plan_weights(LayerPlan& lp, LoweredLayer& L, const Pass& p, const 
   L.layout.ofm_ublock_depth = a.ofm_ublock.c;
   L.layout.ifm_ublock_depth = a.ifm_ublock.c;
   const int D = L.layout.ofm_depth;
-  lp.encoding = weight_stats(op.weights.data(), op.weights.size());
   lp.weight_fetches = spatial;
   size_t largest = 0;
   const size_t jobs = lp.jobs.size() - first_job;
-  reorder(L, block_c);
-  const StreamCode whole = analyse(0, D, block_c);
+  prepare(L, block_c);
+  // The weights' statistics from the same counts (a folded kernel's added zeros left out).
+  lp.encoding = WeightEncoding{};
+  lp.encoding.weights = op.weights.size();
+  lp.encoding.zeros = raw[255] - (L.ohwi_size - op.weights.size());
+  for (size_t v = 0; v < raw.size(); ++v) lp.encoding.distinct_nonzero += v != 255 && raw[v] ? 1 : 0;
+  // The whole stream sized exactly when it is stored whole, estimated for the choice of
+  // slices otherwise (an estimate off by a few bytes in a stream of several 32767-value
+  // slices, when building it would take a pass over the weights).
+  Histogram all{};
+  size_t all_len = 0;
+  for (size_t k = 0; k < chunk_len.size(); ++k) {
+    all_len += chunk_len[k];
+    for (size_t v = 0; v < all.size(); ++v) all[v] += chunk_hist[k][v];
+  }
+  StreamCode whole;
+  const bool exact = analyse_histogram(all, all_len, whole);
+  size_t whole_bytes = whole.bytes;
+  const bool estimated = exact || estimate_histogram(all, all_len, whole_bytes);
   if (!(L.buffered && buffered_weights)) {
-    const uint64_t bytes = stored(whole, D, lp.encoding, largest);
+    const uint64_t bytes = stored(exact ? whole : analyse(L, 0, D, block_c), D, lp.encoding, largest);
     lp.weight_stream_bytes = bytes;
     // Every block reads its channels' share; spatial blocks re-read it.
     const uint64_t per_pass = bytes * spatial;
@@ -247,7 +296,8 @@ void Planner::plan_weights(LayerPlan& lp, LoweredLayer& L, const Pass& p, const 
   }
   std::vector<int> slices = {0, D};
   double slack_out = static_cast<double>(ref_cycles);
-  const double full = dma_estimate(static_cast<double>(weight_range_bytes(D, whole.bytes)));
+  if (!estimated) whole_bytes = analyse(L, 0, D, block_c).bytes;
+  const double full = dma_estimate(static_cast<double>(weight_range_bytes(D, whole_bytes)));
   if (full > prev_slack) {
     const double ratio = prev_slack / full;
     const int pre = std::max(block_c, static_cast<int>(D * ratio) / block_c * block_c);
@@ -264,7 +314,7 @@ void Planner::plan_weights(LayerPlan& lp, LoweredLayer& L, const Pass& p, const 
   }
   for (size_t k = 0; k + 1 < slices.size(); ++k) {
     DmaItem d;
-    const StreamCode code = slices.size() == 2 ? whole : analyse(slices[k], slices[k + 1], block_c);
+    const StreamCode code = slices.size() == 2 && exact ? whole : analyse(L, slices[k], slices[k + 1], block_c);
     d.bytes = static_cast<uint32_t>(stored(code, slices[k + 1] - slices[k], lp.encoding, largest));
     d.first_job = static_cast<uint32_t>(first_job + static_cast<size_t>(slices[k] / block_c) * spatial);
     d.last_job = static_cast<uint32_t>(first_job +

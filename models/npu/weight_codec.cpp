@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <functional>
 
 #include "sim/core/errors.hpp"
 
@@ -64,14 +65,19 @@ struct Palette {
   }
 };
 
-Palette make_palette(const int16_t* w, size_t n) {
-  std::array<uint32_t, 511> freq{};  // value + 255
+/// Counts of each value (value + 255) of w[0..n).
+Histogram value_histogram(const int16_t* w, size_t n) {
+  Histogram freq{};
   for (size_t i = 0; i < n; ++i) {
     if (w[i] < -255 || w[i] > 255)
       throw SimError("weight stream: value " + std::to_string(w[i]) + " outside [-255, 255] at index " +
                      std::to_string(i));
     ++freq[static_cast<size_t>(w[i] + 255)];
   }
+  return freq;
+}
+
+Palette make_palette(const Histogram& freq) {
   Palette p;
   // Zero runs pay off when zero is the most common value by a margin (4x the next).
   uint32_t f0 = 0, f1 = 0;
@@ -99,16 +105,18 @@ Palette make_palette(const int16_t* w, size_t n) {
   }
   while (p.direct_offset < 31 && count[static_cast<size_t>(p.direct_offset)] == 0) ++p.direct_offset;
 
-  // Values by falling frequency (ties: the larger code first).
-  std::array<int16_t, 512> order{};
+  // Values by falling frequency (ties: the larger code first), as keys count << 16 | code;
+  // only the 33 most frequent matter (a palette holds 32): select them, then sort them.
+  std::array<uint64_t, 512> order{};
   int present = 0;
   for (int s = 0; s < 512; ++s) {
-    if (count[static_cast<size_t>(s)]) order[static_cast<size_t>(present++)] = static_cast<int16_t>(s);
+    const uint64_t c = count[static_cast<size_t>(s)];
+    if (c) order[static_cast<size_t>(present++)] = c << 16 | static_cast<uint64_t>(s);
   }
-  std::sort(order.begin(), order.begin() + present, [&](int16_t a, int16_t b) {
-    const uint32_t ca = count[static_cast<size_t>(a)], cb = count[static_cast<size_t>(b)];
-    return ca != cb ? ca > cb : a > b;
-  });
+  const int top = std::min(present, kMaxPalette + 1);
+  if (present > top)
+    std::nth_element(order.begin(), order.begin() + top - 1, order.begin() + present, std::greater<uint64_t>());
+  std::sort(order.begin(), order.begin() + top, std::greater<uint64_t>());
   p.only_zeros = present == 0;
   if (p.only_zeros) p.direct_offset = 0;
   p.only_palette = present > 0 && present <= kMaxPalette;
@@ -118,7 +126,7 @@ Palette make_palette(const int16_t* w, size_t n) {
   int taken = 0, entry_max = 0;
   uint32_t in_palette = 0;
   for (; taken < std::min(max_size, present); ++taken) {
-    const int16_t s = order[static_cast<size_t>(taken)];
+    const auto s = static_cast<int16_t>(order[static_cast<size_t>(taken)] & 0xffff);
     p.entries[static_cast<size_t>(taken)] = s;
     entry_max = std::max<int>(entry_max, s);
     in_palette += count[static_cast<size_t>(s)];
@@ -227,52 +235,91 @@ std::string StreamCode::mode() const {
   return m;
 }
 
-void reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, std::vector<int16_t>& out) {
+namespace {
+
+/// The loops of the decoder's order, shared by the length and the reorder: calls
+/// `f(ob, ob_depth, ib, ib_depth, sy, sh, sx, sw, elements, outer, inner)` per ifm slice and
+/// sub-kernel of each OFM block.
+template <class F>
+void for_each_subkernel(const WeightLayout& l, int c0, int c1, F&& f) {
   const bool depthwise = l.traversal == WeightTraversal::Depthwise;
   const bool part_kernel = l.traversal == WeightTraversal::PartKernelFirst;
   const int ifm_slice = part_kernel ? 16 : 32;  // input channels per pass (int8)
-  const int ub_i = l.ifm_ublock_depth, ub_o = l.ofm_ublock_depth;
-  const auto at = [&](int o, int y, int x, int i) -> int16_t {
-    return ohwi[((static_cast<size_t>(o) * l.kernel_h + y) * l.kernel_w + x) * l.ifm_depth + i];
-  };
   const int block = std::max(1, l.ofm_block_depth);
   for (int ob = c0; ob < c1; ob += block) {
     const int ob_depth = std::min(block, c1 - ob);
     for (int ib = 0; ib < (depthwise ? 1 : l.ifm_depth); ib += ifm_slice) {
-      const int ib_depth = depthwise ? ub_i : part_kernel ? std::min(ifm_slice, l.ifm_depth - ib) : ifm_slice;
+      const int ib_depth =
+          depthwise ? l.ifm_ublock_depth : part_kernel ? std::min(ifm_slice, l.ifm_depth - ib) : ifm_slice;
       for (int sy = 0; sy < l.kernel_h; sy += l.sub_kernel_h) {
         const int sh = std::min(l.kernel_h - sy, l.sub_kernel_h);
         for (int sx = 0; sx < l.kernel_w; sx += l.sub_kernel_w) {
           const int sw = std::min(l.kernel_w - sx, l.sub_kernel_w);
           int elements = sw * sh;
           if (part_kernel || depthwise) elements = (elements + 3) / 4 * 4;
-          const int outer = part_kernel ? ib_depth : 1;
-          const int inner = part_kernel ? 1 : ib_depth;
-          for (int io = 0; io < outer; io += ub_i) {
-            for (int ou = 0; ou < ob_depth; ou += ub_o) {
-              for (int e = 0; e < elements; ++e) {
-                const int kx = e % sw, ky = e / sw;
-                for (int ii = 0; ii < inner; ii += ub_i) {
-                  for (int oz = 0; oz < ub_o; ++oz) {
-                    const int o = ob + ou + oz;
-                    for (int iz = 0; iz < (depthwise ? 1 : ub_i); ++iz) {
-                      const int i = ib + io + ii + iz;
-                      const bool real = o < ob + ob_depth && ky < sh && (depthwise || i < l.ifm_depth);
-                      out.push_back(real ? at(o, sy + ky, sx + kx, depthwise ? 0 : i) : int16_t{0});
-                    }
-                  }
-                }
-              }
-            }
-          }
+          f(ob, ob_depth, ib, ib_depth, sy, sh, sx, sw, elements, part_kernel ? ib_depth : 1,
+            part_kernel ? 1 : ib_depth);
         }
       }
     }
   }
 }
 
-StreamCode analyse_stream(const int16_t* w, size_t n) {
-  const Palette p = make_palette(w, n);
+int steps(int n, int step) {
+  return (n + step - 1) / step;
+}
+
+}  // namespace
+
+size_t stream_length(const WeightLayout& l, int c0, int c1) {
+  const bool depthwise = l.traversal == WeightTraversal::Depthwise;
+  const int ub_i = l.ifm_ublock_depth, ub_o = l.ofm_ublock_depth;
+  size_t n = 0;
+  for_each_subkernel(l, c0, c1, [&](int, int ob_depth, int, int, int, int, int, int, int elements, int outer, int inner) {
+    n += static_cast<size_t>(steps(outer, ub_i)) * steps(ob_depth, ub_o) * elements * steps(inner, ub_i) * ub_o *
+         (depthwise ? 1 : ub_i);
+  });
+  return n;
+}
+
+void reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, std::vector<int16_t>& out) {
+  const bool depthwise = l.traversal == WeightTraversal::Depthwise;
+  const int ub_i = l.ifm_ublock_depth, ub_o = l.ofm_ublock_depth, I = l.ifm_depth;
+  const size_t start = out.size();
+  out.resize(start + stream_length(l, c0, c1));
+  int16_t* p = out.data() + start;
+  for_each_subkernel(l, c0, c1, [&](int ob, int ob_depth, int ib, int, int sy, int sh, int sx, int sw, int elements,
+                                    int outer, int inner) {
+    for (int io = 0; io < outer; io += ub_i) {
+      for (int ou = 0; ou < ob_depth; ou += ub_o) {
+        for (int e = 0; e < elements; ++e) {
+          const int kx = e % sw, ky = e / sw;
+          for (int ii = 0; ii < inner; ii += ub_i) {
+            const int i0 = ib + io + ii;
+            // The input channels of this micro-block that exist (depthwise: the one).
+            const int real_i = depthwise ? 1 : std::clamp(I - i0, 0, ub_i);
+            const int width = depthwise ? 1 : ub_i;
+            for (int oz = 0; oz < ub_o; ++oz, p += width) {
+              const int o = ob + ou + oz;
+              int k = 0;
+              if (o < ob + ob_depth && ky < sh) {
+                const int8_t* src =
+                    ohwi + ((static_cast<size_t>(o) * l.kernel_h + sy + ky) * l.kernel_w + sx + kx) * I +
+                    (depthwise ? 0 : i0);
+                for (; k < real_i; ++k) p[k] = src[k];
+              }
+              for (; k < width; ++k) p[k] = 0;
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+namespace {
+
+StreamCode describe(const Palette& p, size_t n) {
   StreamCode c;
   c.values = n;
   c.zero_runs = p.zero_runs;
@@ -281,6 +328,111 @@ StreamCode analyse_stream(const int16_t* w, size_t n) {
   c.direct_offset = p.direct_offset;
   const int ub = p.uncompressed_bits();
   c.uncompressed_bits = ub == kNoUncompressed ? 0 : ub;
+  return c;
+}
+
+/// Chooses the weights' parameters from their per-slice costs and totals the size.
+void finish(StreamCode& c, const Palette& p, const std::array<size_t, kWeightGrc.size()>& wbits,
+            const std::array<size_t, kZeroDivs>& zbits, int max_index, size_t slices) {
+  const int ub = p.uncompressed_bits();
+  size_t best = SIZE_MAX, g_best = 0;
+  for (size_t g = 0; g < kWeightGrc.size(); ++g) {
+    if (grc_fits(kWeightGrc[g], max_index, ub) && wbits[g] < best) {
+      best = wbits[g];
+      g_best = g;
+    }
+  }
+  c.weight_div = kWeightGrc[g_best].div;
+  c.weight_trunc = kWeightGrc[g_best].trunc;
+  c.uncompressed = kWeightGrc[g_best].uncompressed;
+  size_t bits = best + slices * kHeaderBits + kPaletteHeaderBits + static_cast<size_t>(p.size * p.bits);
+  if (p.zero_runs) {
+    const auto zb = std::min_element(zbits.begin(), zbits.end());
+    c.zero_div = static_cast<int>(zb - zbits.begin());
+    bits += *zb;
+  }
+  c.payload_bits = bits;
+  c.bytes = ceil_to(ceil_to(bits + 3, 8) / 8, 16);  // end code, byte alignment, 16-byte padding
+}
+
+}  // namespace
+
+namespace {
+
+/// Adds the costs of one slice of indices, from the histogram of its values.
+void add_slice(const Palette& p, const Histogram& freq, size_t n, std::array<size_t, kWeightGrc.size()>& wbits,
+               int& max_index) {
+  std::array<uint32_t, 512> hist{};
+  int m = 0;
+  for (size_t v = 0; v < freq.size(); ++v) {
+    if (!freq[v]) continue;
+    const auto idx = static_cast<size_t>(p.index[v]);
+    hist[idx] += freq[v];
+    m = std::max(m, static_cast<int>(idx));
+  }
+  const int ub = p.uncompressed_bits();
+  for (size_t g = 0; g < kWeightGrc.size(); ++g) wbits[g] += weight_bits(hist, m, n, kWeightGrc[g], ub);
+  max_index = std::max(max_index, m);
+}
+
+}  // namespace
+
+bool analyse_histogram(const Histogram& freq, size_t n, StreamCode& out) {
+  const Palette p = make_palette(freq);
+  // Without zero runs every value is an index; one slice holds them all when few enough.
+  if (p.zero_runs || n > kMaxSliceValues || n == 0) return false;
+  out = describe(p, n);
+  std::array<size_t, kWeightGrc.size()> wbits{};
+  int max_index = 0;
+  add_slice(p, freq, n, wbits, max_index);
+  out.coded_weights = n;
+  finish(out, p, wbits, {}, max_index, 1);
+  return true;
+}
+
+bool estimate_histogram(const Histogram& freq, size_t n, size_t& bytes) {
+  StreamCode c;
+  if (analyse_histogram(freq, n, c)) {
+    bytes = c.bytes;
+    return true;
+  }
+  const Palette p = make_palette(freq);
+  if (p.zero_runs || n == 0) return false;
+  // Several slices: costed as one, plus their headers (their unary chunks' rounding, a few
+  // bits per slice, is left out).
+  std::array<size_t, kWeightGrc.size()> wbits{};
+  int max_index = 0;
+  add_slice(p, freq, n, wbits, max_index);
+  c = describe(p, n);
+  finish(c, p, wbits, {}, max_index, slice_count(n));
+  bytes = c.bytes;
+  return true;
+}
+
+StreamCode analyse_stream(const int16_t* w, size_t n) {
+  // The histogram of each slice-long segment (they matter without zero runs), and of all.
+  thread_local std::vector<Histogram> segments;
+  segments.clear();
+  Histogram freq{};
+  for (size_t b = 0; b < n || b == 0; b += kMaxSliceValues) {
+    segments.push_back(value_histogram(w + b, std::min(kMaxSliceValues, n - b)));
+    for (size_t v = 0; v < freq.size(); ++v) freq[v] += segments.back()[v];
+    if (n == 0) break;
+  }
+  const Palette p = make_palette(freq);
+  StreamCode c = describe(p, n);
+  if (!p.zero_runs && n > 0) {
+    // Every value is an index: each slice's costs from its values' histogram.
+    std::array<size_t, kWeightGrc.size()> wbits{};
+    int max_index = 0;
+    size_t slices = 0;
+    for (size_t b = 0; b < n; b += kMaxSliceValues, ++slices)
+      add_slice(p, segments[slices], std::min(kMaxSliceValues, n - b), wbits, max_index);
+    c.coded_weights = n;
+    finish(c, p, wbits, {}, max_index, slices);
+    return c;
+  }
+  const int ub = p.uncompressed_bits();
 
   // One pass: each slice's histogram of indices and its runs' unary positions per
   // divisor. Index i falls in slice i / kMaxSliceValues; the run before index i (i >= 1)
@@ -339,25 +491,7 @@ StreamCode analyse_stream(const int16_t* w, size_t n) {
   }
   close_slice();
   c.coded_weights = indices;
-
-  size_t best = SIZE_MAX, g_best = 0;
-  for (size_t g = 0; g < kWeightGrc.size(); ++g) {
-    if (grc_fits(kWeightGrc[g], max_index, ub) && wbits[g] < best) {
-      best = wbits[g];
-      g_best = g;
-    }
-  }
-  c.weight_div = kWeightGrc[g_best].div;
-  c.weight_trunc = kWeightGrc[g_best].trunc;
-  c.uncompressed = kWeightGrc[g_best].uncompressed;
-  size_t bits = best + slices * kHeaderBits + kPaletteHeaderBits + static_cast<size_t>(p.size * p.bits);
-  if (p.zero_runs) {
-    const auto zb = std::min_element(zbits.begin(), zbits.end());
-    c.zero_div = static_cast<int>(zb - zbits.begin());
-    bits += *zb;
-  }
-  c.payload_bits = bits;
-  c.bytes = ceil_to(ceil_to(bits + 3, 8) / 8, 16);  // end code, byte alignment, 16-byte padding
+  finish(c, p, wbits, zbits, max_index, slices);
   return c;
 }
 
@@ -424,7 +558,7 @@ struct GrcStream {
 }  // namespace
 
 std::vector<uint8_t> encode_stream(const int16_t* w, size_t n) {
-  const Palette p = make_palette(w, n);
+  const Palette p = make_palette(value_histogram(w, n));
   Symbols s;
   make_symbols(w, n, p, s);
   const StreamCode c = analyse_stream(w, n);

@@ -10,6 +10,7 @@
 // description. It chooses one palette and one pair of Golomb-Rice parameters per stream
 // where Vela searches palette restarts and parameter changes along the stream; on the
 // networks in docs/reproduction/npu-vela.md the sizes agree to 0.1 %.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -39,6 +40,8 @@ struct WeightLayout {
 /// when dilated).
 void reorder_weights(const int8_t* ohwi, const WeightLayout& layout, int c0, int c1,
                      std::vector<int16_t>& out);
+/// The number of values reorder_weights appends for channels [c0, c1) (padding included).
+size_t stream_length(const WeightLayout& layout, int c0, int c1);
 
 /// What the encoder chose for one stream and how many bits it takes.
 struct StreamCode {
@@ -62,12 +65,25 @@ struct StreamCode {
 /// Largest number of weight indices one slice holds (its 15-bit length field).
 constexpr size_t kMaxSliceValues = 32767;
 
+/// How often each value occurs in a stream (index: value + 255).
+using Histogram = std::array<uint32_t, 511>;
+
 /// The encoder's choices and the exact size of the stream encode_stream writes. Values
 /// must lie in [-255, 255] (int8 weights less their zero point).
 StreamCode analyse_stream(const int16_t* w, size_t n);
 inline size_t encoded_stream_bytes(const int16_t* w, size_t n) {
   return analyse_stream(w, n).bytes;
 }
+
+/// The same from the stream's histogram alone (n values), when that is enough: the stream
+/// codes no zero runs and fits one slice (the order of the values matters otherwise).
+/// Returns false when it is not.
+bool analyse_histogram(const Histogram& freq, size_t n, StreamCode& out);
+
+/// The stream's size from its histogram: exact where analyse_histogram is; for a stream of
+/// several slices without zero runs, within a few bytes (the slices' unary chunks are
+/// rounded as one). Returns false for a stream with zero runs (their lengths need the order).
+bool estimate_histogram(const Histogram& freq, size_t n, size_t& bytes);
 
 /// The bitstream itself (analyse_stream(w, n).bytes long).
 std::vector<uint8_t> encode_stream(const int16_t* w, size_t n);
