@@ -16,7 +16,7 @@
 #include "models/fault/campaign.hpp"
 #include "models/npu/dataset.hpp"
 #include "models/npu/device.hpp"
-#include "sim/config/loader.hpp"
+#include "sim/core/config/loader.hpp"
 
 // libsystemc.so refers to sc_main; this benchmark never starts SystemC.
 extern "C" int sc_main(int, char**) {

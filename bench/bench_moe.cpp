@@ -11,10 +11,11 @@
 #include <cstdlib>
 
 #include <systemc>
-#include "sim/config/loader.hpp"
+#include "sim/core/config/loader.hpp"
 #include "sim/experiment.hpp"
 #include "sim/op_source.hpp"
 #include "sim/simulate.hpp"
+#include "sim/weight_placement.hpp"
 
 using namespace edgesim;
 using Clock = std::chrono::steady_clock;
@@ -31,8 +32,9 @@ nlohmann::json bench_config(uint64_t tokens, const std::string& policy) {
 // The closed loop without SystemC: the policy routes, the weight store looks experts up.
 void bench_routing(uint64_t tokens, const std::string& policy) {
   const sim::Experiment exp = sim::build_experiment(bench_config(tokens, policy));
-  cache::WeightStore store(*exp.layout, exp.store, exp.make_replacement);
-  sim::ClosedLoopSource src(exp, store, nullptr);
+  cache::WeightStore store(sim::store_tensors(*exp.layout), exp.store, exp.make_replacement);
+  const sim::StoreResidency residency(store);
+  sim::ClosedLoopSource src(exp, residency, nullptr);
   cache::LoadCost cost;
   const uint64_t* none = nullptr;
   traces::StepInfo info;

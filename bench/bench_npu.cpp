@@ -13,7 +13,7 @@
 #include "models/npu/device.hpp"
 #include "models/npu/executor.hpp"
 #include "models/npu/timing.hpp"
-#include "sim/config/loader.hpp"
+#include "sim/core/config/loader.hpp"
 
 // libsystemc.so refers to sc_main; this benchmark never starts SystemC.
 extern "C" int sc_main(int, char**) {

@@ -12,11 +12,12 @@
 #include <filesystem>
 
 #include <systemc>
-#include "sim/config/loader.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/registry.hpp"
 #include "sim/experiment.hpp"
 #include "sim/op_source.hpp"
-#include "sim/registry.hpp"
 #include "sim/simulate.hpp"
+#include "sim/weight_placement.hpp"
 #include "traces/trace_format.hpp"
 
 using namespace edgesim;
@@ -52,9 +53,9 @@ uint64_t chunks_touched(const traces::ModelLayout& l, const std::vector<traces::
 void bench_store(uint64_t tokens, const std::string& policy) {
   sim::Experiment exp = sim::build_experiment(bench_config(tokens, policy));
   const auto steps = sim::generate_steps(exp);
-  cache::WeightStore store(*exp.layout, exp.store, exp.make_replacement);
+  cache::WeightStore store(sim::store_tensors(*exp.layout), exp.store, exp.make_replacement);
   const std::vector<uint64_t> future =
-      store.needs_future() ? store.future_uses(steps) : std::vector<uint64_t>{};
+      store.needs_future() ? sim::future_uses(store, *exp.layout, steps) : std::vector<uint64_t>{};
   const uint64_t* cursor = future.empty() ? nullptr : future.data();
   cache::LoadCost cost;
   uint64_t lookups = 0, hits = 0;
@@ -87,7 +88,7 @@ void bench_trace(uint64_t tokens) {
       const auto& spec = exp.layout->ops()[op.op];
       for (size_t i = 0; i < spec.tensors.size(); ++i) {
         const auto& t = exp.layout->tensors()[spec.tensors[i]];
-        if (op.sets[i].kind != traces::ChunkSet::Kind::All || t.chunks < 2) continue;
+        if (op.sets[i].kind != ChunkSet::Kind::All || t.chunks < 2) continue;
         op.sets[i].set_list();
         for (uint32_t c = 0; c < t.chunks; c += 2) op.sets[i].ids.push_back(c);
       }

@@ -10,8 +10,8 @@
 #include <fstream>
 #include <map>
 
-#include "sim/config/loader.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::sim {
 

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <set>
 
-#include "sim/config/units.hpp"
-#include "sim/errors.hpp"
-#include "sim/registry.hpp"
+#include "sim/core/config/units.hpp"
+#include "sim/core/errors.hpp"
+#include "sim/core/pattern.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/weight_placement.hpp"
 
 namespace edgesim::sim {
 namespace {
@@ -71,33 +73,7 @@ const json& section(const json& parent, const std::string& key) {
   return it == parent.end() ? empty : *it;
 }
 
-/// Creates the implementation a section names by `selector` through its registry.
-template <class Base>
-std::unique_ptr<Base> make_from(const json& sec, const std::string& path, const std::string& selector,
-                                const std::string& fallback, json& resolved) {
-  if (!sec.is_object()) fail_at(path, "expected an object");
-  std::string name = fallback;
-  if (sec.contains(selector)) {
-    if (!sec[selector].is_string())
-      fail_at(path + "." + selector, "expected a string naming a " + std::string(Base::kKind));
-    name = sec[selector].get<std::string>();
-  }
-  const auto& entry = Registry<Base>::instance().at(name, path + "." + selector);
-  Params p(*entry.params, sec, path, {{selector}});
-  resolved = p.resolved();
-  resolved[selector] = name;
-  return entry.make(p);
-}
-
 }  // namespace
-
-std::unique_ptr<memory::Dram> make_dram(const json& section, json& resolved, const std::string& path) {
-  return make_from<memory::Dram>(section, path, "model", "bandwidth", resolved);
-}
-
-std::unique_ptr<memory::Flash> make_flash(const json& section, json& resolved) {
-  return make_from<memory::Flash>(section, "device.flash", "model", "queued", resolved);
-}
 
 namespace {
 
@@ -145,8 +121,8 @@ Experiment build_experiment(const json& raw) {
   for (const char* part : {"dram", "flash", "compute"}) {
     if (!dev.contains(part)) fail_at(std::string("device.") + part, "missing section");
   }
-  e.dram = make_dram(dev["dram"], out["device"]["dram"]);
-  e.flash = make_flash(dev["flash"], out["device"]["flash"]);
+  e.dram = memory::make_dram(dev["dram"], out["device"]["dram"]);
+  e.flash = memory::make_flash(dev["flash"], out["device"]["flash"]);
   e.compute = make_from<compute::Engine>(dev["compute"], "device.compute", "model", "roofline",
                                          out["device"]["compute"]);
 
@@ -197,7 +173,7 @@ Experiment build_experiment(const json& raw) {
   }
   for (size_t i = 0; i < pinned.size(); ++i) {
     bool any = false;
-    for (const auto& c : classes) any = any || cache::pattern_matches(pinned[i], c);
+    for (const auto& c : classes) any = any || pattern_matches(pinned[i], c);
     if (!any) {
       std::string known;
       for (const auto& c : classes) known += (known.empty() ? "" : ", ") + c;
@@ -242,7 +218,7 @@ Experiment build_experiment(const json& raw) {
     }
   }
   auto place = [&](bool have_cache) {
-    e.store.placement = cache::place_tensors(*e.layout, pinned, have_cache);
+    e.store.placement = place_tensors(*e.layout, pinned, have_cache);
     f.weights_pinned = cacheable = 0;
     for (size_t i = 0; i < e.layout->tensors().size(); ++i) {
       const auto& t = e.layout->tensors()[i];

@@ -55,13 +55,6 @@ struct Experiment {
   bool flash_dram_concurrent = true;
 };
 
-/// The DRAM a `device.dram` section describes (what build_experiment uses); `resolved`
-/// receives the section with its defaults.
-std::unique_ptr<memory::Dram> make_dram(const nlohmann::json& section, nlohmann::json& resolved,
-                                        const std::string& path = "device.dram");
-/// The flash a `device.flash` section describes.
-std::unique_ptr<memory::Flash> make_flash(const nlohmann::json& section, nlohmann::json& resolved);
-
 /// Validates and resolves a merged config (after extends and overrides). Throws
 /// InputError naming the JSON path of the first problem.
 Experiment build_experiment(const json& raw);

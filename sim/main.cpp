@@ -7,7 +7,7 @@
 #include <systemc>
 
 #include "sim/cli/commands.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 // LeakSanitizer cannot walk SystemC's coroutine stacks and crashes at exit; leak checks

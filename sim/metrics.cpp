@@ -1,7 +1,7 @@
 #include "sim/metrics.hpp"
 
-#include "sim/errors.hpp"
-#include "sim/stats.hpp"
+#include "sim/core/errors.hpp"
+#include "sim/core/stats.hpp"
 
 namespace edgesim::sim {
 

@@ -7,10 +7,10 @@
 
 #include "models/npu/device.hpp"
 #include "models/npu/network.hpp"
-#include "sim/config/loader.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/errors.hpp"
+#include "sim/core/hash.hpp"
 #include "sim/experiment.hpp"
-#include "sim/hash.hpp"
 #include "sim/results.hpp"
 #include "sim/sweep.hpp"
 

@@ -9,8 +9,8 @@
 #include <set>
 #include <sstream>
 
-#include "sim/config/units.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/units.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::sim {
 

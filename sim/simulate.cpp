@@ -1,14 +1,16 @@
 #include "sim/simulate.hpp"
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
+#include "sim/core/progress.hpp"
 #include "sim/metrics.hpp"
-#include "sim/progress.hpp"
 #include "sim/top.hpp"
+#include "sim/weight_placement.hpp"
 
 namespace edgesim::sim {
 
 SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
-  cache::WeightStore store(*exp.layout, exp.store, exp.make_replacement);
+  cache::WeightStore store(store_tensors(*exp.layout), exp.store, exp.make_replacement);
+  const StoreResidency residency(store);
   std::unique_ptr<OpSource> source;
   std::vector<uint64_t> future;
 
@@ -31,12 +33,12 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
         for (const auto& s : steps) options.record->write_step(s);
       }
     }
-    future = store.future_uses(steps);
+    future = future_uses(store, *exp.layout, steps);
     source = std::make_unique<StepListSource>(std::move(steps));
   } else if (options.replay) {
     source = std::make_unique<TraceSource>(*options.replay);
   } else {
-    source = std::make_unique<ClosedLoopSource>(exp, store, options.record);
+    source = std::make_unique<ClosedLoopSource>(exp, residency, options.record);
   }
 
   Stats stats;

@@ -3,9 +3,9 @@
 #include <cmath>
 #include <cstdio>
 
-#include "sim/config/loader.hpp"
-#include "sim/errors.hpp"
-#include "sim/hash.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/errors.hpp"
+#include "sim/core/hash.hpp"
 
 namespace edgesim::sim {
 

@@ -12,8 +12,8 @@
 #include <set>
 #include <sstream>
 
-#include "sim/config/loader.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/errors.hpp"
 #include "sim/results.hpp"
 
 namespace edgesim::sim {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::sim {
 

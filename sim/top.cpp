@@ -78,6 +78,21 @@ struct TakeBack {
 };
 }  // namespace
 
+namespace {
+// The compute engine's view of a storage format: what decoding one weight involves.
+compute::WeightDecode decode_kind(traces::FormatKind k) {
+  switch (k) {
+    case traces::FormatKind::int8: return compute::WeightDecode::int8;
+    case traces::FormatKind::int4: return compute::WeightDecode::int4;
+    case traces::FormatKind::vq: return compute::WeightDecode::vq;
+    case traces::FormatKind::fp32:
+    case traces::FormatKind::fp16:
+    case traces::FormatKind::bf16: break;
+  }
+  return compute::WeightDecode::none;
+}
+}  // namespace
+
 double Replayer::decode_time(const traces::OpAccess& op) const {
   const traces::ModelLayout& layout = *exp_.layout;
   const auto& tensors = layout.ops()[op.op].tensors;
@@ -85,7 +100,7 @@ double Replayer::decode_time(const traces::OpAccess& op) const {
   for (size_t i = 0; i < tensors.size(); ++i) {
     const traces::Tensor& tensor = layout.tensors()[tensors[i]];
     if (tensor.kind == traces::TensorKind::Norm) continue;
-    const double per_weight = exp_.compute->decode_time(layout.format(tensors[i]).kind);
+    const double per_weight = exp_.compute->decode_time(decode_kind(layout.format(tensors[i]).kind));
     if (per_weight == 0) continue;
     const double weights = static_cast<double>(op.sets[i].count(tensor.chunks)) *
                            static_cast<double>(tensor.rows * tensor.cols / tensor.chunks);
@@ -110,9 +125,11 @@ void Replayer::switch_adapters(uint64_t s, uint64_t to, uint64_t sent) {
         return h;
       },
       exp_.flash->device_bytes(1));
+  const cache::Transfers transfers{cost.flash_reads.data(), cost.flash_reads.size(), cost.flash_write_bytes,
+                                   cost.dram_read_bytes, cost.dram_write_bytes};
   tlm::tlm_generic_payload trans;
   cache::SwitchLoad load;
-  load.cost = &cost;
+  load.cost = &transfers;
   trans.set_extension(&load);
   const TakeBack<cache::SwitchLoad> take_back{trans, load};
   trans.set_command(tlm::TLM_READ_COMMAND);
@@ -165,6 +182,7 @@ void Replayer::run() {
   trans.set_command(tlm::TLM_READ_COMMAND);
   traces::StepInfo info;
   traces::OpAccess op;
+  cache::OpRequest request;
   uint64_t sent = 0;
   while (source_.begin_step(info)) {
     const uint64_t s = steps_.size();
@@ -175,7 +193,8 @@ void Replayer::run() {
     while (source_.next_op(op)) {
       // What the active adapters add to the op, and decoding its weights: from the step's
       // adapter state, so a recorded trace replays at the same cost.
-      const traces::OpAdapterCost ac = exp_.adapter->op_cost(exp_.layout->ops()[op.op], active_);
+      const traces::OpSpec& spec = exp_.layout->ops()[op.op];
+      const traces::OpAdapterCost ac = exp_.adapter->op_cost(spec, active_);
       op.flops += ac.flops;
       op.extra_dram_read_bytes += ac.dram_read_bytes;
       const double kernels = ac.kernels * exp_.adapter->kernel_overhead();
@@ -186,7 +205,9 @@ void Replayer::run() {
       }
       compute_.buffers.wait();  // a free weight buffer
       ++steps_[s].activations;
-      load.op = &op;
+      request = {spec.tensors.data(), op.sets.data(),           spec.tensors.size(),
+                 spec.layer,          op.extra_dram_read_bytes, op.extra_dram_write_bytes};
+      load.op = &request;
       load.flash_time = load.dram_time = load.flash_energy = load.dram_energy = 0;
       load.flash_device_bytes = 0;
       sc_time delay = sc_core::SC_ZERO_TIME;
@@ -234,7 +255,7 @@ Top::Top(sc_core::sc_module_name name, Experiment& exp, cache::WeightStore& stor
     : sc_module(name),
       flash_("flash", *exp.flash, stats),
       dram_("dram", *exp.dram, stats),
-      store_("weight_store", store, *exp.layout, exp.flash_dram_concurrent, std::move(future), stats),
+      store_("weight_store", store, exp.flash_dram_concurrent, std::move(future), stats),
       compute_("compute", *exp.compute, exp.layout->activation_dtype(), steps, timeline),
       replayer_("replayer", source, compute_, steps, std::move(on_step), timeline, exp, store, switches) {
   replayer_.socket.bind(store_.socket);

@@ -15,9 +15,9 @@
 
 #include "models/cache/weight_store_tlm.hpp"
 #include "models/memory/memory_tlm.hpp"
+#include "sim/core/stats.hpp"
 #include "sim/experiment.hpp"
 #include "sim/op_source.hpp"
-#include "sim/stats.hpp"
 #include "sim/step_record.hpp"
 #include "sim/timeline.hpp"
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::traces {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/config/params.hpp"
+#include "sim/core/config/params.hpp"
 #include "traces/activation_file.hpp"
 #include "traces/model_layout.hpp"
 

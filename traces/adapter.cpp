@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "models/cache/weight_store.hpp"
-#include "sim/errors.hpp"
-#include "sim/registry.hpp"
+#include "sim/core/errors.hpp"
+#include "sim/core/pattern.hpp"
+#include "sim/core/registry.hpp"
 
 namespace edgesim::traces {
 namespace {
@@ -98,7 +98,7 @@ Adapter::Adapter(const config::Params& p, const ModelLayout& layout) : layout_(l
     bool any = false;
     for (uint32_t ti = 0; ti < layout.tensors().size(); ++ti) {
       const Tensor& t = layout.tensors()[ti];
-      if (t.kind != TensorKind::Linear || !cache::pattern_matches(patterns[i], t.klass)) continue;
+      if (t.kind != TensorKind::Linear || !pattern_matches(patterns[i], t.klass)) continue;
       any = true;
       if (std::find(targets_.begin(), targets_.end(), ti) == targets_.end()) targets_.push_back(ti);
     }

@@ -13,9 +13,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sim/config/params.hpp"
-#include "traces/chunk_set.hpp"
+#include "sim/core/config/params.hpp"
 #include "traces/model_layout.hpp"
+#include "traces/step.hpp"
 
 namespace edgesim::traces {
 

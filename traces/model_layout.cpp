@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <limits>
 
-#include "sim/errors.hpp"
-#include "sim/registry.hpp"
+#include "sim/core/errors.hpp"
+#include "sim/core/registry.hpp"
 
 namespace edgesim::traces {
 namespace {

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "sim/config/params.hpp"
-#include "sim/dtype.hpp"
-#include "traces/chunk_set.hpp"
+#include "sim/core/config/params.hpp"
+#include "sim/core/dtype.hpp"
 #include "traces/moe.hpp"
+#include "traces/step.hpp"
 #include "traces/weight_format.hpp"
 
 namespace edgesim::traces {

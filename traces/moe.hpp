@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/config/params.hpp"
+#include "sim/core/config/params.hpp"
 
 namespace edgesim::traces {
 

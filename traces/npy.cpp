@@ -6,7 +6,7 @@
 #include <fstream>
 #include <limits>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::traces {
 

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <functional>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 #include "traces/npy.hpp"
 
 namespace edgesim::traces {

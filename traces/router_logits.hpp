@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sim/config/params.hpp"
+#include "sim/core/config/params.hpp"
 #include "traces/model_layout.hpp"
 #include "traces/npy.hpp"
 

@@ -18,9 +18,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sim/hash.hpp"
-#include "traces/chunk_set.hpp"
+#include "sim/core/hash.hpp"
 #include "traces/model_layout.hpp"
+#include "traces/step.hpp"
 
 namespace edgesim::traces {
 

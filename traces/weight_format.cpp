@@ -2,8 +2,8 @@
 
 #include <sstream>
 
-#include "sim/config/params.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/params.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::traces {
 
@@ -167,7 +167,7 @@ uint64_t format_chunk_bytes(const WeightFormat& f, uint64_t rows, uint64_t cols,
 
 // ModelLayout's formats are resolved here, beside the format arithmetic, so that the layout
 // itself only calls this once its tensors exist.
-#include "models/cache/weight_store.hpp"
+#include "sim/core/pattern.hpp"
 #include "traces/model_layout.hpp"
 
 namespace edgesim::traces {
@@ -199,7 +199,7 @@ void ModelLayout::apply_weight_formats(const config::Params& p) {
     Override o{list[i].substr(0, eq), parse_format(list[i].substr(eq + 1), path)};
     bool any = false;
     for (const auto& t : tensors_)
-      any = any || (t.kind != TensorKind::Norm && cache::pattern_matches(o.pattern, t.klass));
+      any = any || (t.kind != TensorKind::Norm && pattern_matches(o.pattern, t.klass));
     if (!any) config::fail_at(path, "pattern '" + o.pattern + "' matches no weight tensor class");
     overrides.push_back(std::move(o));
   }
@@ -213,7 +213,7 @@ void ModelLayout::apply_weight_formats(const config::Params& p) {
     }
     formats_[i] = base;
     for (const auto& o : overrides) {
-      if (cache::pattern_matches(o.pattern, t.klass)) formats_[i] = o.format;
+      if (pattern_matches(o.pattern, t.klass)) formats_[i] = o.format;
     }
   }
   set_chunk_bytes([&](const Tensor& t) {

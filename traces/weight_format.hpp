@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/dtype.hpp"
+#include "sim/core/dtype.hpp"
 
 namespace edgesim::traces {
 

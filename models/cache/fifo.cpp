@@ -1,6 +1,6 @@
 // First in, first out: evict the chunk inserted longest ago; hits change nothing.
 #include "models/cache/list_order.hpp"
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 
 namespace edgesim::cache {
 namespace {

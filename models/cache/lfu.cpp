@@ -3,7 +3,7 @@
 // one when a chunk is inserted and are forgotten when it is evicted.
 #include "models/cache/index_list.hpp"
 #include "models/cache/replacement.hpp"
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 
 namespace edgesim::cache {
 namespace {

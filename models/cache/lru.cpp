@@ -1,6 +1,6 @@
 // Least recently used: evict the chunk whose last access is oldest.
 #include "models/cache/list_order.hpp"
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 
 namespace edgesim::cache {
 namespace {

@@ -7,7 +7,7 @@
 #include <queue>
 
 #include "models/cache/replacement.hpp"
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 
 namespace edgesim::cache {
 namespace {

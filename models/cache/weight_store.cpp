@@ -1,65 +1,45 @@
 #include "models/cache/weight_store.hpp"
 
-#include "sim/errors.hpp"
+#include <algorithm>
+
+#include "sim/core/errors.hpp"
 
 namespace edgesim::cache {
 
-using traces::ChunkSet;
-
-bool pattern_matches(const std::string& pattern, const std::string& klass) {
-  if (pattern == "*" || pattern == klass) return true;
-  if (klass.size() > pattern.size()) {
-    if (klass.compare(0, pattern.size(), pattern) == 0 && klass[pattern.size()] == '.') return true;
-    const size_t off = klass.size() - pattern.size();
-    if (klass.compare(off, pattern.size(), pattern) == 0 && klass[off - 1] == '.') return true;
-  }
-  return false;
-}
-
-std::vector<Placement> place_tensors(const traces::ModelLayout& layout,
-                                     const std::vector<std::string>& pinned, bool have_cache) {
-  std::vector<Placement> out;
-  for (const auto& t : layout.tensors()) {
-    bool pin = false;
-    for (const auto& p : pinned) pin = pin || pattern_matches(p, t.klass);
-    out.push_back(pin ? Placement::Dram : have_cache ? Placement::Cache : Placement::Flash);
-  }
-  return out;
-}
-
-WeightStore::WeightStore(const traces::ModelLayout& layout, StoreSettings settings,
+WeightStore::WeightStore(std::vector<TensorChunks> tensors, StoreSettings settings,
                          const ReplacementFactory& make_replacement)
-    : layout_(layout), settings_(std::move(settings)) {
-  resident_.assign(layout.total_chunks(), 0);
-  part_of_.assign(layout.tensors().size(), -1);
+    : tensors_(std::move(tensors)), settings_(std::move(settings)) {
+  const uint32_t total = tensors_.empty() ? 0 : tensors_.back().first_chunk + tensors_.back().chunks;
+  resident_.assign(total, 0);
+  part_of_.assign(tensors_.size(), -1);
   uint32_t n_cached = 0;
-  for (size_t i = 0; i < layout.tensors().size(); ++i) n_cached += settings_.placement[i] == Placement::Cache;
+  for (size_t i = 0; i < tensors_.size(); ++i) n_cached += settings_.placement[i] == Placement::Cache;
   if (!settings_.partition_per_tensor || n_cached == 0) {
     parts_.push_back({make_replacement(), 0, settings_.cache_capacity, 0, 0});
-    parts_[0].replacement->reset(layout.total_chunks());
-    for (size_t i = 0; i < layout.tensors().size(); ++i) {
+    parts_[0].replacement->reset(total);
+    for (size_t i = 0; i < tensors_.size(); ++i) {
       if (settings_.placement[i] == Placement::Cache) part_of_[i] = 0;
     }
   } else {
     const uint64_t share = settings_.cache_capacity / n_cached;
-    for (size_t i = 0; i < layout.tensors().size(); ++i) {
+    for (size_t i = 0; i < tensors_.size(); ++i) {
       if (settings_.placement[i] != Placement::Cache) continue;
-      const auto& t = layout.tensors()[i];
+      const auto& t = tensors_[i];
       part_of_[i] = static_cast<int32_t>(parts_.size());
       parts_.push_back({make_replacement(), t.first_chunk, share, 0, parts_.size() * share});
       parts_.back().replacement->reset(t.chunks);
     }
   }
   needs_future_ = parts_[0].replacement->needs_future();
-  pinned_.assign(layout.total_chunks(), 0);
+  pinned_.assign(total, 0);
   for (uint32_t c : settings_.pinned_chunks) {
-    if (c >= layout.total_chunks() || part_of_[layout.tensor_of_chunk(c)] < 0)
+    if (c >= total || part_of_[tensor_of_chunk(c)] < 0)
       throw SimError("internal: pinned chunk " + std::to_string(c) + " is not a chunk of a cached tensor");
     pinned_[c] = resident_[c] = 1;
   }
-  for (size_t i = 0; i < layout.tensors().size(); ++i) {
+  for (size_t i = 0; i < tensors_.size(); ++i) {
     if (settings_.placement[i] != Placement::Dram) continue;
-    const auto& t = layout.tensors()[i];
+    const auto& t = tensors_[i];
     std::fill(resident_.begin() + t.first_chunk, resident_.begin() + t.first_chunk + t.chunks, 1);
   }
   if (!settings_.dram_addresses) return;
@@ -67,14 +47,14 @@ WeightStore::WeightStore(const traces::ModelLayout& layout, StoreSettings settin
   auto align = [](uint64_t v) { return (v + 4095) & ~uint64_t{4095}; };
   // Streamed tensors alternate between two buffers the size of the largest.
   uint64_t pinned = 0, cached = 0, largest_streamed = 0, n_streamed = 0;
-  for (size_t i = 0; i < layout.tensors().size(); ++i) {
+  for (size_t i = 0; i < tensors_.size(); ++i) {
     if (settings_.placement[i] == Placement::Flash)
-      largest_streamed = std::max(largest_streamed, layout.tensors()[i].bytes());
+      largest_streamed = std::max(largest_streamed, tensors_[i].bytes());
   }
   largest_streamed = align(largest_streamed);
-  dram_.tensor_base.resize(layout.tensors().size());
-  for (size_t i = 0; i < layout.tensors().size(); ++i) {
-    const uint64_t bytes = layout.tensors()[i].bytes();
+  dram_.tensor_base.resize(tensors_.size());
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    const uint64_t bytes = tensors_[i].bytes();
     switch (settings_.placement[i]) {
       case Placement::Dram: dram_.tensor_base[i] = pinned, pinned += bytes; break;
       case Placement::Cache:  // offset within its partition: among all cached tensors, or 0
@@ -96,7 +76,7 @@ uint64_t WeightStore::used() const {
 }
 
 uint64_t WeightStore::chunk_address(uint32_t tensor, uint64_t local) const {
-  const uint64_t off = dram_.tensor_base[tensor] + local * layout_.tensors()[tensor].chunk_bytes;
+  const uint64_t off = dram_.tensor_base[tensor] + local * tensors_[tensor].chunk_bytes;
   switch (settings_.placement[tensor]) {
     case Placement::Dram: return off;
     case Placement::Cache: {
@@ -124,7 +104,7 @@ inline void WeightStore::touch(Partition& p, uint32_t chunk, uint64_t chunk_byte
   if (p.used + chunk_bytes > p.capacity && r.bypass(local, next_use)) return;
   while (p.used + chunk_bytes > p.capacity) {
     const uint32_t v = r.victim() + p.first_chunk;
-    const auto& vt = layout_.tensors()[layout_.tensor_of_chunk(v)];
+    const auto& vt = tensors_[tensor_of_chunk(v)];
     if (!resident_[v]) throw SimError("internal: replacement policy chose a chunk that is not resident");
     r.on_evict(v - p.first_chunk);
     resident_[v] = 0;
@@ -136,7 +116,7 @@ inline void WeightStore::touch(Partition& p, uint32_t chunk, uint64_t chunk_byte
 }
 
 void WeightStore::access(uint32_t tensor, const ChunkSet& set, LoadCost& cost, const uint64_t*& next_use) {
-  const traces::Tensor& t = layout_.tensors()[tensor];
+  const TensorChunks& t = tensors_[tensor];
   const uint64_t cb = t.chunk_bytes;
   const Placement where = settings_.placement[tensor];
   const bool addresses = settings_.dram_addresses;
@@ -226,37 +206,25 @@ void WeightStore::access(uint32_t tensor, const ChunkSet& set, LoadCost& cost, c
   cost.dram_read_bytes += cost.hit_bytes - hits_before;
 }
 
-std::vector<uint64_t> WeightStore::future_uses(const std::vector<traces::Step>& steps) const {
-  // Pass 1: the sequence of cached-chunk accesses, in the order access() sees them.
-  std::vector<uint32_t> seq;
-  for (const auto& step : steps) {
-    for (const auto& op : step.ops) {
-      const auto& spec = layout_.ops()[op.op];
-      for (size_t i = 0; i < spec.tensors.size(); ++i) {
-        const uint32_t ti = spec.tensors[i];
-        if (settings_.placement[ti] != Placement::Cache) continue;
-        const auto& t = layout_.tensors()[ti];
-        const ChunkSet& s = op.sets[i];
-        if (s.kind == ChunkSet::Kind::All) {
-          for (uint32_t c = 0; c < t.chunks; ++c) seq.push_back(t.first_chunk + c);
-        } else if (s.kind == ChunkSet::Kind::List) {
-          for (uint32_t c : s.ids) seq.push_back(t.first_chunk + c);
-        }
-      }
-    }
-  }
-  // Pass 2, backwards: each access's next use.
-  std::vector<uint64_t> next(seq.size());
-  std::vector<uint64_t> last(layout_.total_chunks(), Replacement::kNever);
-  for (size_t i = seq.size(); i-- > 0;) {
-    next[i] = last[seq[i]];
-    last[seq[i]] = i;
+uint32_t WeightStore::tensor_of_chunk(uint32_t chunk) const {
+  auto it = std::upper_bound(tensors_.begin(), tensors_.end(), chunk,
+                             [](uint32_t c, const TensorChunks& t) { return c < t.first_chunk; });
+  return static_cast<uint32_t>(std::distance(tensors_.begin(), it) - 1);
+}
+
+std::vector<uint64_t> next_uses(const std::vector<uint32_t>& accesses, uint32_t total_chunks) {
+  // Backwards: each access's next use is the last position seen of its chunk.
+  std::vector<uint64_t> next(accesses.size());
+  std::vector<uint64_t> last(total_chunks, Replacement::kNever);
+  for (size_t i = accesses.size(); i-- > 0;) {
+    next[i] = last[accesses[i]];
+    last[accesses[i]] = i;
   }
   return next;
 }
 
 uint64_t WeightStore::dram_bytes(uint32_t tensor) const {
-  const traces::Tensor& t = layout_.tensors()[tensor];
+  const TensorChunks& t = tensors_[tensor];
   switch (settings_.placement[tensor]) {
     case Placement::Dram: return t.bytes();
     case Placement::Flash: return 0;

@@ -3,6 +3,9 @@
 // DRAM, cached in a DRAM weight cache over flash, or read from flash every time. The
 // cache works per chunk over flat arrays (O(1) per access for LRU, LFU and FIFO), and
 // consecutive missing chunks coalesce into one flash read.
+//
+// The store knows tensors only as runs of equal-sized chunks (TensorChunks): which model
+// they come from, and which op reads them, is the engine's business (sim/weight_placement).
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -10,12 +13,22 @@
 
 #include "models/cache/replacement.hpp"
 #include "models/memory/dram.hpp"
-#include "traces/model_layout.hpp"
-#include "traces/policy.hpp"
+#include "sim/core/chunk_set.hpp"
 
 namespace edgesim::cache {
 
 enum class Placement : uint8_t { Dram, Cache, Flash };
+
+/// One tensor as the store sees it: `chunks` chunks of `chunk_bytes` each, with global
+/// ids from `first_chunk` (tensors in increasing order, back to back), stored at
+/// `flash_offset` in the flash image.
+struct TensorChunks {
+  uint32_t first_chunk = 0;
+  uint32_t chunks = 0;
+  uint64_t chunk_bytes = 0;
+  uint64_t flash_offset = 0;
+  uint64_t bytes() const { return uint64_t(chunks) * chunk_bytes; }
+};
 
 /// What one op's weight reads cost, accumulated over its tensors.
 struct LoadCost {
@@ -69,18 +82,18 @@ struct DramLayout {
   uint64_t cache_base = 0, staging_base = 0, kv_base = 0, kv_layer_stride = 0;
 };
 
-class WeightStore final : public traces::ResidencyView {
+class WeightStore final {
  public:
   using ReplacementFactory = std::function<std::unique_ptr<Replacement>()>;
-  WeightStore(const traces::ModelLayout& layout, StoreSettings settings,
+  WeightStore(std::vector<TensorChunks> tensors, StoreSettings settings,
               const ReplacementFactory& make_replacement);
 
   /// Reads `set` of tensor `tensor`, adding its cost to `cost`. For a policy that
   /// needs_future(), `next_use` points at the next-use positions of the coming cached
   /// accesses and is advanced past those this call consumes; otherwise it may be null.
-  void access(uint32_t tensor, const traces::ChunkSet& set, LoadCost& cost, const uint64_t*& next_use);
+  void access(uint32_t tensor, const ChunkSet& set, LoadCost& cost, const uint64_t*& next_use);
 
-  bool resident(uint32_t chunk) const override { return resident_[chunk] != 0; }
+  bool resident(uint32_t chunk) const { return resident_[chunk] != 0; }
   /// Bytes of `tensor` in DRAM: all of a pinned tensor, the resident chunks of a cached one.
   uint64_t dram_bytes(uint32_t tensor) const;
   Placement placement(uint32_t tensor) const { return settings_.placement[tensor]; }
@@ -93,10 +106,8 @@ class WeightStore final : public traces::ResidencyView {
   bool dram_addresses() const { return settings_.dram_addresses; }
   /// DRAM address of local chunk `local` of `tensor` (dram_addresses only).
   uint64_t chunk_address(uint32_t tensor, uint64_t local) const;
-
-  /// For OPT: the next-use position of every cached-chunk access of `steps`, in the order
-  /// access() consumes them (kNever when a chunk is not used again).
-  std::vector<uint64_t> future_uses(const std::vector<traces::Step>& steps) const;
+  const std::vector<TensorChunks>& tensors() const { return tensors_; }
+  uint32_t total_chunks() const { return static_cast<uint32_t>(resident_.size()); }
 
  private:
   // A cache (or one tensor's share of it): replacement state over local chunk ids.
@@ -106,7 +117,8 @@ class WeightStore final : public traces::ResidencyView {
     uint64_t capacity = 0, used = 0, dram_offset = 0;
   };
   void touch(Partition& p, uint32_t chunk, uint64_t chunk_bytes, uint64_t next_use, LoadCost& cost);
-  const traces::ModelLayout& layout_;
+  uint32_t tensor_of_chunk(uint32_t chunk) const;
+  std::vector<TensorChunks> tensors_;
   StoreSettings settings_;
   std::vector<Partition> parts_;
   std::vector<int32_t> part_of_;                        // per tensor: its partition, or -1
@@ -117,12 +129,8 @@ class WeightStore final : public traces::ResidencyView {
   DramLayout dram_;
 };
 
-/// Tensor placement from `pinned` class patterns: a pattern matches a tensor class when
-/// it is "*", equal to it, its prefix ("attn" matches "attn.q") or its last component
-/// ("norm" matches "mlp.norm"). Unpinned tensors are cached, or flash-only when the
-/// cache has no capacity.
-std::vector<Placement> place_tensors(const traces::ModelLayout& layout,
-                                     const std::vector<std::string>& pinned, bool have_cache);
-bool pattern_matches(const std::string& pattern, const std::string& klass);
+/// For OPT: the next-use position of each access in `accesses` (global chunk ids in the
+/// order access() will see them), kNever when the chunk is not accessed again.
+std::vector<uint64_t> next_uses(const std::vector<uint32_t>& accesses, uint32_t total_chunks);
 
 }  // namespace edgesim::cache

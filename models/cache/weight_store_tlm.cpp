@@ -3,22 +3,20 @@
 #include <algorithm>
 
 #include "models/memory/memory_tlm.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::cache {
 
 using sc_core::SC_SEC;
 using sc_core::sc_time;
 
-WeightStoreTarget::WeightStoreTarget(sc_core::sc_module_name name, WeightStore& core,
-                                     const traces::ModelLayout& layout, bool concurrent,
+WeightStoreTarget::WeightStoreTarget(sc_core::sc_module_name name, WeightStore& core, bool concurrent,
                                      std::vector<uint64_t> future, sim::Stats& stats)
     : sc_module(name),
       socket("socket"),
       flash("flash"),
       dram("dram"),
       core_(core),
-      layout_(layout),
       concurrent_(concurrent),
       future_(std::move(future)),
       hits_(stats.counter("weight_cache.hits", "chunks", "Cached-tensor chunk accesses found in DRAM")),
@@ -30,7 +28,7 @@ WeightStoreTarget::WeightStoreTarget(sc_core::sc_module_name name, WeightStore& 
 }
 
 void WeightStoreTarget::switch_transport(SwitchLoad& load, sc_time& delay) {
-  const traces::SwitchCost& c = *load.cost;
+  const Transfers& c = *load.cost;
   tlm::tlm_generic_payload t;
   memory::AccessReport rep;
   t.set_extension(&rep);
@@ -44,10 +42,10 @@ void WeightStoreTarget::switch_transport(SwitchLoad& load, sc_time& delay) {
     socket->b_transport(t, d);
     transactions_.add(1);
   };
-  if (!c.flash_reads.empty()) {
+  if (c.n_flash_reads > 0) {
     rep = {};
-    rep.runs = c.flash_reads.data();
-    rep.n_runs = c.flash_reads.size();
+    rep.runs = c.flash_reads;
+    rep.n_runs = c.n_flash_reads;
     send(flash, tlm::TLM_READ_COMMAND, 0, flash_delay);
     load.flash_energy += rep.energy;
   }
@@ -88,8 +86,7 @@ void WeightStoreTarget::b_transport(tlm::tlm_generic_payload& trans, sc_time& de
   OpLoad* load = nullptr;
   trans.get_extension(load);
   if (!load || !load->op) throw SimError("internal: weight store transaction without an op");
-  const traces::OpAccess& op = *load->op;
-  const traces::OpSpec& spec = layout_.ops()[op.op];
+  const OpRequest& op = *load->op;
   LoadCost& cost = load->cost;
   cost.clear();
 
@@ -107,29 +104,28 @@ void WeightStoreTarget::b_transport(tlm::tlm_generic_payload& trans, sc_time& de
     transactions_.add(1);
   };
 
-  for (size_t i = 0; i < spec.tensors.size(); ++i) {
+  for (size_t i = 0; i < op.n; ++i) {
     const size_t runs_before = cost.flash_runs.size();
-    core_.access(spec.tensors[i], op.sets[i], cost, cursor_);
+    core_.access(op.tensors[i], op.sets[i], cost, cursor_);
     const size_t n = cost.flash_runs.size() - runs_before;
     if (n == 0) continue;
     rep = {};
     rep.runs = cost.flash_runs.data() + runs_before;
     rep.n_runs = n;
-    send(flash, tlm::TLM_READ_COMMAND, layout_.tensors()[spec.tensors[i]].flash_offset, 0, flash_delay);
+    send(flash, tlm::TLM_READ_COMMAND, core_.tensors()[op.tensors[i]].flash_offset, 0, flash_delay);
     load->flash_energy += rep.energy;
     load->flash_device_bytes += rep.device_bytes;
   }
   // One DRAM transaction per op: its ranges where the DRAM model wants addresses (the
   // KV cache of the op's layer added), else one read and one write of the op's bytes.
-  const memory::DramRange totals[2] = {{0, cost.dram_read_bytes + op.extra_dram_read_bytes, false},
-                                       {0, cost.dram_write_bytes + op.extra_dram_write_bytes, true}};
+  const memory::DramRange totals[2] = {{0, cost.dram_read_bytes + op.extra_read_bytes, false},
+                                       {0, cost.dram_write_bytes + op.extra_write_bytes, true}};
   rep = {};
   if (core_.dram_addresses()) {
     const auto& d = core_.dram_layout();
-    const uint64_t kv = d.kv_base + static_cast<uint64_t>(std::max(spec.layer, 0)) * d.kv_layer_stride;
-    if (op.extra_dram_read_bytes > 0) cost.add_dram(kv, op.extra_dram_read_bytes, false);
-    if (op.extra_dram_write_bytes > 0)
-      cost.add_dram(kv + op.extra_dram_read_bytes, op.extra_dram_write_bytes, true);
+    const uint64_t kv = d.kv_base + static_cast<uint64_t>(std::max(op.layer, 0)) * d.kv_layer_stride;
+    if (op.extra_read_bytes > 0) cost.add_dram(kv, op.extra_read_bytes, false);
+    if (op.extra_write_bytes > 0) cost.add_dram(kv + op.extra_read_bytes, op.extra_write_bytes, true);
     rep.ranges = cost.dram_ranges.data();
     rep.n_ranges = cost.dram_ranges.size();
   } else {

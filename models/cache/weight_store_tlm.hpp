@@ -10,14 +10,32 @@
 #include <tlm>
 
 #include "models/cache/weight_store.hpp"
-#include "sim/stats.hpp"
-#include "traces/adapter.hpp"
+#include "sim/core/stats.hpp"
 
 namespace edgesim::cache {
 
+/// What one op reads: chunk set sets[i] of tensor tensors[i] for i < n, and, beside its
+/// weights, `extra_read_bytes` / `extra_write_bytes` of its layer's KV cache (`layer` -1:
+/// none).
+struct OpRequest {
+  const uint32_t* tensors = nullptr;
+  const ChunkSet* sets = nullptr;
+  size_t n = 0;
+  int layer = -1;
+  uint64_t extra_read_bytes = 0, extra_write_bytes = 0;
+};
+
+/// A batch of transfers outside an op (an adapter switch): flash reads of the given
+/// sizes, then flash writes, and DRAM reads and writes as streams.
+struct Transfers {
+  const uint64_t* flash_reads = nullptr;
+  size_t n_flash_reads = 0;
+  uint64_t flash_write_bytes = 0, dram_read_bytes = 0, dram_write_bytes = 0;
+};
+
 /// The op a weight-store transaction loads, and what loading it cost.
 struct OpLoad : tlm::tlm_extension<OpLoad> {
-  const traces::OpAccess* op = nullptr;
+  const OpRequest* op = nullptr;
   LoadCost cost;
   double flash_time = 0, dram_time = 0, flash_energy = 0, dram_energy = 0;
   uint64_t flash_device_bytes = 0;
@@ -27,7 +45,7 @@ struct OpLoad : tlm::tlm_extension<OpLoad> {
 
 /// An adapter switch's transfers: flash reads then writes, and one DRAM batch.
 struct SwitchLoad : tlm::tlm_extension<SwitchLoad> {
-  const traces::SwitchCost* cost = nullptr;
+  const Transfers* cost = nullptr;
   double flash_time = 0, dram_time = 0, flash_energy = 0, dram_energy = 0;
   tlm::tlm_extension_base* clone() const override { return new SwitchLoad(*this); }
   void copy_from(const tlm::tlm_extension_base& other) override {
@@ -42,14 +60,13 @@ class WeightStoreTarget : public sc_core::sc_module {
   tlm_utils::simple_initiator_socket<WeightStoreTarget> dram;
 
   /// `future` holds OPT's next-use positions (empty for other policies).
-  WeightStoreTarget(sc_core::sc_module_name name, WeightStore& core, const traces::ModelLayout& layout,
-                    bool concurrent, std::vector<uint64_t> future, sim::Stats& stats);
+  WeightStoreTarget(sc_core::sc_module_name name, WeightStore& core, bool concurrent,
+                    std::vector<uint64_t> future, sim::Stats& stats);
 
  private:
   void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
   void switch_transport(SwitchLoad& load, sc_core::sc_time& delay);
   WeightStore& core_;
-  const traces::ModelLayout& layout_;
   bool concurrent_;
   std::vector<uint64_t> future_;
   const uint64_t* cursor_ = nullptr;

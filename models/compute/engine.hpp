@@ -1,10 +1,16 @@
 #pragma once
 // A compute engine turns an op's FLOPs into time and energy. The roofline's memory side
 // is the weight stream, which the memory models time; here only the compute roof.
-#include "sim/dtype.hpp"
-#include "traces/weight_format.hpp"
+#include <cstdint>
+
+#include "sim/core/dtype.hpp"
 
 namespace edgesim::compute {
+
+/// What decoding a stored weight into the compute datatype involves: nothing (a float
+/// format), a scale (int8), unpacking with scale and zero point (int4), or a codebook
+/// lookup (vector quantization).
+enum class WeightDecode : uint8_t { none, int8, int4, vq };
 
 class Engine {
  public:
@@ -17,9 +23,9 @@ class Engine {
   virtual double op_energy(double flops) const = 0;
   /// Op-sized weight buffers: 1 = load then compute; 2 = the next op loads while this computes.
   virtual unsigned weight_buffers() const = 0;
-  /// Seconds to decode one stored weight of format `k` into the compute datatype (unpack,
+  /// Seconds to decode one stored weight of kind `k` into the compute datatype (unpack,
   /// scale, codebook lookup), added to the op's compute time; 0 where decoding is free.
-  virtual double decode_time(traces::FormatKind /*k*/) const { return 0; }
+  virtual double decode_time(WeightDecode /*k*/) const { return 0; }
 };
 
 /// Roofline: op_overhead + flops / (peak(dtype) x efficiency).
@@ -35,7 +41,7 @@ class Roofline final : public Engine {
   double op_time(double flops, Dtype dtype) const override;
   double op_energy(double flops) const override { return flops * s_.energy_per_flop; }
   unsigned weight_buffers() const override { return s_.weight_buffers; }
-  double decode_time(traces::FormatKind k) const override;
+  double decode_time(WeightDecode k) const override;
   double peak(Dtype dtype) const;
 
  private:

@@ -1,7 +1,7 @@
 // No compute time: for memory-only accounting, as the DIP paper's hardware simulator
 // does (time per token = weight transfers; docs/reproduction/dip.md).
 #include "models/compute/engine.hpp"
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 
 namespace edgesim::compute {
 namespace {

@@ -1,5 +1,5 @@
 #include "models/compute/engine.hpp"
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 
 namespace edgesim::compute {
 
@@ -18,13 +18,14 @@ double Roofline::op_time(double flops, Dtype dtype) const {
   return s_.op_overhead + flops / (peak(dtype) * s_.efficiency);
 }
 
-double Roofline::decode_time(traces::FormatKind k) const {
+double Roofline::decode_time(WeightDecode k) const {
   switch (k) {
-    case traces::FormatKind::int8: return s_.decode_int8;
-    case traces::FormatKind::int4: return s_.decode_int4;
-    case traces::FormatKind::vq: return s_.decode_vq;
-    default: return 0;
+    case WeightDecode::int8: return s_.decode_int8;
+    case WeightDecode::int4: return s_.decode_int4;
+    case WeightDecode::vq: return s_.decode_vq;
+    case WeightDecode::none: break;
   }
+  return 0;
 }
 
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <thread>
 
-#include "sim/progress.hpp"
+#include "sim/core/progress.hpp"
 
 namespace edgesim::fault {
 

@@ -7,8 +7,8 @@
 #include <limits>
 
 #include "models/fault/protection_json.hpp"
-#include "sim/config/loader.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::fault {
 

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "sim/config/params.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/params.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::fault {
 

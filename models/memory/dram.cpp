@@ -1,6 +1,6 @@
 #include "models/memory/dram.hpp"
 
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 
 namespace edgesim::memory {
 
@@ -60,5 +60,10 @@ const Registration<Dram> kRegistration("bandwidth",
                                          return std::make_unique<BandwidthDram>(s);
                                        });
 }  // namespace
+
+std::unique_ptr<Dram> make_dram(const nlohmann::json& section, nlohmann::json& resolved,
+                                const std::string& path) {
+  return make_from<Dram>(section, path, "model", "bandwidth", resolved);
+}
 
 }  // namespace edgesim::memory

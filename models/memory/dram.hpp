@@ -4,7 +4,10 @@
 // latency model; a command-level model registers under another name.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 namespace edgesim::sim {
 class Stats;
@@ -70,5 +73,10 @@ class BandwidthDram final : public Dram {
  private:
   Settings s_;
 };
+
+/// The DRAM (or SRAM) a config section at `path` describes, by its `model` key
+/// ("bandwidth" when absent); `resolved` receives the section with its defaults.
+std::unique_ptr<Dram> make_dram(const nlohmann::json& section, nlohmann::json& resolved,
+                                const std::string& path = "device.dram");
 
 }  // namespace edgesim::memory

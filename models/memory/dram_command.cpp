@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "sim/config/params.hpp"
-#include "sim/registry.hpp"
-#include "sim/stats.hpp"
+#include "sim/core/config/params.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/core/stats.hpp"
 
 namespace edgesim::memory {
 

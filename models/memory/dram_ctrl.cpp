@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <limits>
 
-#include "sim/config/params.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/params.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::memory {
 

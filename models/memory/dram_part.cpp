@@ -4,10 +4,10 @@
 #include <cmath>
 #include <filesystem>
 
-#include "sim/config/embedded.hpp"
-#include "sim/config/loader.hpp"
-#include "sim/config/params.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/embedded.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/config/params.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::memory {
 

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include "sim/errors.hpp"
-#include "sim/hash.hpp"
+#include "sim/core/errors.hpp"
+#include "sim/core/hash.hpp"
 
 namespace edgesim::memory {
 

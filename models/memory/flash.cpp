@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 
 namespace edgesim::memory {
 
@@ -69,5 +69,9 @@ const Registration<Flash> kRegistration("queued",
                                           return std::make_unique<QueuedFlash>(s);
                                         });
 }  // namespace
+
+std::unique_ptr<Flash> make_flash(const nlohmann::json& section, nlohmann::json& resolved) {
+  return make_from<Flash>(section, "device.flash", "model", "queued", resolved);
+}
 
 }  // namespace edgesim::memory

@@ -4,6 +4,9 @@
 // reads are in flight at once.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+
+#include <nlohmann/json.hpp>
 
 namespace edgesim::memory {
 
@@ -51,5 +54,9 @@ class QueuedFlash final : public Flash {
  private:
   Settings s_;
 };
+
+/// The flash a `device.flash` section describes, by its `model` key ("queued" when
+/// absent); `resolved` receives the section with its defaults.
+std::unique_ptr<Flash> make_flash(const nlohmann::json& section, nlohmann::json& resolved);
 
 }  // namespace edgesim::memory

@@ -8,7 +8,7 @@
 
 #include "models/memory/dram.hpp"
 #include "models/memory/flash.hpp"
-#include "sim/stats.hpp"
+#include "sim/core/stats.hpp"
 
 namespace edgesim::memory {
 

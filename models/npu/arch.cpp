@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 
 namespace edgesim::npu {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "models/npu/cpu_cost.hpp"
-#include "sim/config/params.hpp"
+#include "sim/core/config/params.hpp"
 
 namespace edgesim::npu {
 

@@ -6,7 +6,7 @@
 #include <numeric>
 #include <vector>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::npu {
 

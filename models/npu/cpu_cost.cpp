@@ -4,7 +4,7 @@
 
 #include "models/npu/network.hpp"
 #include "models/npu/timing.hpp"
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 
 namespace edgesim::npu {
 

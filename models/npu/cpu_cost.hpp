@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "sim/config/params.hpp"
+#include "sim/core/config/params.hpp"
 
 namespace edgesim::npu {
 

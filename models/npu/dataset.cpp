@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <memory>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::npu {
 

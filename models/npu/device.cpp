@@ -1,11 +1,9 @@
 #include "models/npu/device.hpp"
 
 #include "models/npu/compress.hpp"
-#include "sim/config/loader.hpp"
-
-#include "sim/config/units.hpp"
-#include "sim/errors.hpp"
-#include "sim/experiment.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/config/units.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::npu {
 
@@ -49,9 +47,9 @@ NpuDevice build_npu_device(const json& raw) {
   dev.settings.cpu = cpu_settings(cp);
   out["cpu"] = cp.resolved();
   auto needed = [&](Mem m) { return dev.settings.weights_in == m || dev.settings.activations_in == m; };
-  if (d.contains("sram")) dev.sram = sim::make_dram(d["sram"], out["sram"], "device.sram");
-  if (d.contains("flash")) dev.flash = sim::make_flash(d["flash"], out["flash"]);
-  if (d.contains("dram")) dev.dram = sim::make_dram(d["dram"], out["dram"], "device.dram");
+  if (d.contains("sram")) dev.sram = memory::make_dram(d["sram"], out["sram"], "device.sram");
+  if (d.contains("flash")) dev.flash = memory::make_flash(d["flash"], out["flash"]);
+  if (d.contains("dram")) dev.dram = memory::make_dram(d["dram"], out["dram"], "device.dram");
   for (Mem m : {kSram, kFlash, kDram}) {
     const bool present = m == kSram    ? dev.sram != nullptr
                          : m == kFlash ? dev.flash != nullptr

@@ -10,9 +10,9 @@
 
 #include "models/npu/network.hpp"
 #include "models/npu/tflite.hpp"
-#include "sim/config/loader.hpp"
-#include "sim/config/params.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/config/params.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::npu {
 

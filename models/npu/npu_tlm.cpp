@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "models/memory/memory_tlm.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::npu {
 

@@ -13,7 +13,7 @@
 
 #include "models/npu/executor.hpp"
 #include "models/npu/timing.hpp"
-#include "sim/stats.hpp"
+#include "sim/core/stats.hpp"
 
 namespace edgesim::npu {
 

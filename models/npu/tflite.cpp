@@ -8,7 +8,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include "models/npu/tflite_schema_generated.h"
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::npu {
 

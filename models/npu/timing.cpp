@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::npu {
 

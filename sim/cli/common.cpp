@@ -2,8 +2,8 @@
 #include <iostream>
 
 #include "sim/cli/commands.hpp"
-#include "sim/config/loader.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/errors.hpp"
 #include "sim/results.hpp"
 
 namespace edgesim::cli {
@@ -41,7 +41,9 @@ void check_format(const std::string& format, const std::vector<std::string>& all
   throw InputError("--format '" + format + "': expected one of " + list);
 }
 
-ResultsView experiment_view() { return {sim::results_table, sim::results_csv}; }
+ResultsView experiment_view() {
+  return {sim::results_table, sim::results_csv};
+}
 
 void emit_results(const nlohmann::json& results, const std::string& format, const std::string& out_dir,
                   const ResultsView& view) {

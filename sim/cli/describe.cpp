@@ -4,9 +4,9 @@
 #include <iostream>
 
 #include "sim/cli/commands.hpp"
-#include "sim/config/units.hpp"
-#include "sim/errors.hpp"
-#include "sim/registry.hpp"
+#include "sim/core/config/units.hpp"
+#include "sim/core/errors.hpp"
+#include "sim/core/registry.hpp"
 
 namespace edgesim::cli {
 

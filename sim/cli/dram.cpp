@@ -12,9 +12,9 @@
 #include "models/memory/dram_command.hpp"
 #include "models/memory/dram_trace.hpp"
 #include "sim/cli/commands.hpp"
-#include "sim/config/loader.hpp"
-#include "sim/config/units.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/config/units.hpp"
+#include "sim/core/errors.hpp"
 #include "sim/experiment.hpp"
 #include "sim/results.hpp"
 
@@ -204,7 +204,7 @@ int cmd_dram(const Args& args) {
   check_format(format, {"table", "json", "csv"});
   json cfg = dram_config(config_path, part, sets);
   json resolved;
-  std::unique_ptr<memory::Dram> dram = sim::make_dram(cfg["device"]["dram"], resolved);
+  std::unique_ptr<memory::Dram> dram = memory::make_dram(cfg["device"]["dram"], resolved);
   const auto& cd = dynamic_cast<const memory::CommandDram&>(*dram);
   const memory::DramPart& p = cd.system().part();
   memory::DramSystem sys(p, cd.settings().controller);

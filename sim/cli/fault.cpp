@@ -15,8 +15,8 @@
 #include "models/npu/dataset.hpp"
 #include "models/npu/device.hpp"
 #include "sim/cli/commands.hpp"
-#include "sim/config/loader.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/errors.hpp"
 #include "sim/results.hpp"
 
 namespace edgesim::cli {

@@ -11,7 +11,7 @@
 #include "models/fault/iso26262.hpp"
 #include "models/fault/protection.hpp"
 #include "sim/cli/commands.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 #include "sim/results.hpp"
 
 namespace edgesim::cli {

@@ -16,11 +16,11 @@
 #include "models/npu/npu_tlm.hpp"
 #include "models/npu/reference.hpp"
 #include "sim/cli/commands.hpp"
-#include "sim/config/loader.hpp"
-#include "sim/config/units.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/config/units.hpp"
+#include "sim/core/errors.hpp"
+#include "sim/core/stats.hpp"
 #include "sim/results.hpp"
-#include "sim/stats.hpp"
 
 namespace edgesim::cli {
 

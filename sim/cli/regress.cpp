@@ -14,7 +14,7 @@
 
 #include "sim/child_runs.hpp"
 #include "sim/cli/commands.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 #include "sim/regress.hpp"
 #include "sim/results.hpp"
 

@@ -5,8 +5,8 @@
 #include <iostream>
 
 #include "sim/cli/commands.hpp"
-#include "sim/config/loader.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/errors.hpp"
 #include "sim/experiment.hpp"
 #include "sim/results.hpp"
 #include "sim/simulate.hpp"

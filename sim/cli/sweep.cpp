@@ -16,10 +16,10 @@
 
 #include "sim/child_runs.hpp"
 #include "sim/cli/commands.hpp"
-#include "sim/config/loader.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/errors.hpp"
+#include "sim/core/progress.hpp"
 #include "sim/experiment.hpp"
-#include "sim/progress.hpp"
 #include "sim/results.hpp"
 #include "sim/sweep.hpp"
 #include "sim/sweep_output.hpp"

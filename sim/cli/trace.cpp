@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "sim/cli/commands.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 #include "traces/adapter.hpp"
 #include "traces/trace_format.hpp"
 
@@ -40,7 +40,7 @@ int trace_info(const Args& args) {
     ops += step.ops.size();
     for (const auto& op : step.ops) {
       for (const auto& s : op.sets) {
-        if (s.kind == traces::ChunkSet::Kind::List) {
+        if (s.kind == ChunkSet::Kind::List) {
           ++lists;
           listed_chunks += s.ids.size();
         }

@@ -5,8 +5,8 @@
 #include <iostream>
 
 #include "sim/cli/commands.hpp"
-#include "sim/config/units.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/units.hpp"
+#include "sim/core/errors.hpp"
 #include "sim/experiment.hpp"
 #include "traces/trace_format.hpp"
 

@@ -30,7 +30,7 @@
 #include "models/npu/executor.hpp"
 #include "models/npu/tflite.hpp"
 #include "models/npu/tflite_schema_generated.h"
-#include "sim/config/loader.hpp"
+#include "sim/core/config/loader.hpp"
 #include "tests/unit/tflite_builder.hpp"
 
 namespace tfl = edgesim::tflite;

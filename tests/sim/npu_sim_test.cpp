@@ -8,7 +8,7 @@
 #include "models/npu/executor.hpp"
 #include "models/npu/npu_tlm.hpp"
 #include "models/npu/reference.hpp"
-#include "sim/config/loader.hpp"
+#include "sim/core/config/loader.hpp"
 
 using namespace edgesim;
 using namespace edgesim::npu;

@@ -2,7 +2,7 @@
 // (tests/data/npy/make_fixtures.py, write_activations).
 #include <catch2/catch.hpp>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 #include "test_helpers.hpp"
 #include "traces/activation_file.hpp"
 

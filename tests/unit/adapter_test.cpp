@@ -2,7 +2,7 @@
 // computation on the tiny model; the schedule's events; bad adapter sections.
 #include <catch2/catch.hpp>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 #include "tests/unit/test_helpers.hpp"
 #include "traces/adapter.hpp"
 

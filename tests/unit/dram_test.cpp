@@ -7,7 +7,7 @@
 #include "dram_checker.hpp"
 #include "models/memory/dram_command.hpp"
 #include "models/memory/dram_ctrl.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 using namespace edgesim;
 using namespace edgesim::memory;

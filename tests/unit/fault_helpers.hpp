@@ -6,7 +6,7 @@
 #include "models/fault/campaign.hpp"
 #include "models/npu/dataset.hpp"
 #include "models/npu/device.hpp"
-#include "sim/config/loader.hpp"
+#include "sim/core/config/loader.hpp"
 
 namespace edgesim::fault_test {
 

@@ -7,7 +7,7 @@
 
 #include "models/fault/iso26262.hpp"
 #include "models/fault/protection.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 using namespace edgesim;
 using namespace edgesim::fault;

@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "sim/config/loader.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/errors.hpp"
 
 using namespace edgesim;
 using namespace edgesim::config;

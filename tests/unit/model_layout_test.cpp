@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 #include "test_helpers.hpp"
 
 using namespace edgesim;

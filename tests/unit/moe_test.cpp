@@ -8,9 +8,10 @@
 #include <set>
 
 #include "models/cache/weight_store.hpp"
-#include "sim/config/loader.hpp"
+#include "sim/core/config/loader.hpp"
 #include "sim/experiment.hpp"
 #include "sim/op_source.hpp"
+#include "sim/weight_placement.hpp"
 #include "traces/moe.hpp"
 #include "traces/policies/moe_routing.hpp"
 #include "traces/router_logits.hpp"
@@ -52,8 +53,9 @@ void access_op(cache::WeightStore& store, const ModelLayout& layout, const OpAcc
 
 // Closed loop: the policy sees the store as the simulator's replayer leaves it.
 StoreRun closed_loop(const sim::Experiment& e) {
-  cache::WeightStore store(*e.layout, e.store, e.make_replacement);
-  sim::ClosedLoopSource src(e, store, nullptr);
+  cache::WeightStore store(sim::store_tensors(*e.layout), e.store, e.make_replacement);
+  const sim::StoreResidency residency(store);
+  sim::ClosedLoopSource src(e, residency, nullptr);
   StoreRun r;
   StepInfo info;
   const uint64_t* none = nullptr;
@@ -73,9 +75,9 @@ StoreRun closed_loop(const sim::Experiment& e) {
 
 // Open loop: recorded steps replayed under the experiment's replacement policy.
 StoreRun replay(const sim::Experiment& e, const std::vector<Step>& steps) {
-  cache::WeightStore store(*e.layout, e.store, e.make_replacement);
+  cache::WeightStore store(sim::store_tensors(*e.layout), e.store, e.make_replacement);
   std::vector<uint64_t> future;
-  if (store.needs_future()) future = store.future_uses(steps);
+  if (store.needs_future()) future = sim::future_uses(store, *e.layout, steps);
   const uint64_t* next = store.needs_future() ? future.data() : nullptr;
   StoreRun r;
   for (const auto& s : steps) {

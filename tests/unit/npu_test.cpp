@@ -18,8 +18,8 @@
 #include "models/npu/quant.hpp"
 #include "models/npu/reference.hpp"
 #include "models/npu/timing.hpp"
-#include "sim/config/loader.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/errors.hpp"
 #include "tests/unit/npu_helpers.hpp"
 
 using namespace edgesim;
@@ -223,7 +223,8 @@ TEST_CASE("a layer runs again on its own from the stored intermediates as fault 
   exec.run_from(4);  // conv2 is layer 4: recompute it and everything after
   CHECK(std::equal(golden.begin(), golden.end(), exec.arena()));
   // A flipped weight bit changes the outputs from that layer on.
-  exec.weight_buffer(4)[17] ^= 0x40;
+  const int8_t flipped = static_cast<int8_t>(exec.weight_buffer(4)[17] ^ 0x40);
+  exec.set_weights(4, 17, &flipped, 1);
   exec.run_from(4);
   CHECK_FALSE(std::equal(golden.begin(), golden.end(), exec.arena()));
 }

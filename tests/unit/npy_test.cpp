@@ -9,7 +9,7 @@
 #include <fstream>
 #include <limits>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 #include "traces/npy.hpp"
 
 using namespace edgesim;

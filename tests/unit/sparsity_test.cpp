@@ -7,7 +7,7 @@
 #include <numeric>
 #include <set>
 
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 #include "test_helpers.hpp"
 #include "traces/policies/input_pruning.hpp"
 

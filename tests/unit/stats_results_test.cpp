@@ -2,8 +2,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "sim/core/stats.hpp"
 #include "sim/results.hpp"
-#include "sim/stats.hpp"
 
 using namespace edgesim::sim;
 using nlohmann::json;

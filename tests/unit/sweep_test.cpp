@@ -3,7 +3,7 @@
 #include <map>
 #include <set>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 #include "sim/sweep.hpp"
 
 using namespace edgesim;

@@ -2,7 +2,7 @@
 // Small builders shared by the unit tests.
 #include <nlohmann/json.hpp>
 
-#include "sim/config/params.hpp"
+#include "sim/core/config/params.hpp"
 #include "traces/model_layout.hpp"
 
 namespace edgesim::test {

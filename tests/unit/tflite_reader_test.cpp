@@ -8,7 +8,7 @@
 #include <random>
 
 #include "models/npu/tflite.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 #include "tests/unit/npu_helpers.hpp"
 #include "tests/unit/tflite_builder.hpp"
 

@@ -12,8 +12,8 @@
 #include "models/npu/executor.hpp"
 #include "models/npu/reference.hpp"
 #include "models/npu/tflite.hpp"
-#include "sim/config/loader.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/errors.hpp"
 #include "tests/unit/npu_helpers.hpp"
 
 using namespace edgesim;

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 #include "test_helpers.hpp"
 #include "traces/adapter.hpp"
 #include "traces/trace_format.hpp"

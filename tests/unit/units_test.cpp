@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "sim/config/units.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/units.hpp"
+#include "sim/core/errors.hpp"
 
 using namespace edgesim;
 using namespace edgesim::config;

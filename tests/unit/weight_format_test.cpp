@@ -2,7 +2,7 @@
 // included, GPTVQ's count for VQ), chunk bytes and their rounding, and bad format strings.
 #include <catch2/catch.hpp>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 #include "tests/unit/test_helpers.hpp"
 #include "traces/weight_format.hpp"
 
@@ -61,7 +61,8 @@ TEST_CASE("a chunk stores its share of the tensor's bits rounded up to whole byt
   CHECK(traces::format_chunk_bytes(parse_format("vq", "p"), 64, 64, 64) == 26);
 }
 
-TEST_CASE("a model's formats set its chunk bytes, with per-class overrides, and later entries win", "[format]") {
+TEST_CASE("a model's formats set its chunk bytes, with per-class overrides, and later entries win",
+          "[format]") {
   const auto fp16 = test::tiny_layout();
   const auto mixed = test::tiny_layout(
       {{"weight_format", "int8"}, {"weight_formats", {"mlp=int4 g32 s16 z4", "mlp.gate=vq", "embed=fp16"}}});

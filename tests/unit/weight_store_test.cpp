@@ -1,12 +1,13 @@
 #include <catch2/catch.hpp>
 
 #include "models/cache/weight_store.hpp"
-#include "sim/registry.hpp"
+#include "sim/core/pattern.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/weight_placement.hpp"
 #include "test_helpers.hpp"
 
 using namespace edgesim;
 using namespace edgesim::cache;
-using traces::ChunkSet;
 
 namespace {
 
@@ -35,7 +36,7 @@ struct Fixture {
     s.placement[down] = where;
     s.cache_capacity = capacity_chunks * cb;
     s.staging_traffic = false;
-    return WeightStore(layout, s, [&] { return make(policy); });
+    return WeightStore(sim::store_tensors(layout), s, [&] { return make(policy); });
   }
 };
 
@@ -85,7 +86,7 @@ TEST_CASE("LRU smaller than a cyclic scan never hits, while OPT keeps what it ca
   for (uint32_t o = 0; o < f.layout.ops().size(); ++o) {
     if (f.layout.ops()[o].tensors[0] == f.down) op_index = o;
   }
-  const auto future = opt.future_uses(scan_steps(f.layout, op_index, 0, 10, 5));
+  const auto future = sim::future_uses(opt, f.layout, scan_steps(f.layout, op_index, 0, 10, 5));
   REQUIRE(future.size() == 50);
   // OPT (with bypass) keeps chunks 0..3 for good: 4 hits in each of the 4 later passes.
   CHECK(cyclic_scan(opt, f.down, 10, 5, future.data()) == 16);
@@ -178,7 +179,7 @@ TEST_CASE("staging traffic counts flash data written to and read from DRAM", "[c
   s.placement.assign(f.layout.tensors().size(), Placement::Dram);
   s.placement[f.down] = Placement::Flash;
   s.staging_traffic = true;
-  WeightStore ws(f.layout, s, [] { return make("lru"); });
+  WeightStore ws(sim::store_tensors(f.layout), s, [] { return make("lru"); });
   LoadCost c;
   const uint64_t* none = nullptr;
   ws.access(f.down, list({0, 1}), c, none);
@@ -194,13 +195,13 @@ TEST_CASE("placement patterns match a class, its prefix, its last part or everyt
   CHECK_FALSE(pattern_matches("mlp", "lm_head"));
   CHECK_FALSE(pattern_matches("att", "attn.q"));
   const auto layout = test::tiny_layout();
-  const auto p = place_tensors(layout, {"norm", "attn"}, true);
+  const auto p = sim::place_tensors(layout, {"norm", "attn"}, true);
   for (size_t i = 0; i < p.size(); ++i) {
     const auto& k = layout.tensors()[i].klass;
     const bool pinned = k.find("norm") != std::string::npos || k.rfind("attn", 0) == 0;
     CHECK((p[i] == Placement::Dram) == pinned);
   }
-  CHECK(place_tensors(layout, {}, false)[0] == Placement::Flash);
+  CHECK(sim::place_tensors(layout, {}, false)[0] == Placement::Flash);
 }
 
 TEST_CASE("an op's chunks are looked up before its misses are inserted", "[cache]") {
@@ -237,7 +238,7 @@ TEST_CASE("a per-tensor cache splits the capacity evenly, each part with its own
   s.cache_capacity = 8 * cb;
   s.staging_traffic = false;
   s.partition_per_tensor = true;
-  WeightStore ws(layout, s, [] { return make("lru"); });
+  WeightStore ws(sim::store_tensors(layout), s, [] { return make("lru"); });
   REQUIRE(ws.partitions() == 2);
   // 4 * cb each: 4 down chunks or 2 gate chunks; filling one never evicts the other.
   LoadCost cost;

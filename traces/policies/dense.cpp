@@ -1,7 +1,7 @@
 // Dense streaming: every chunk of every linear layer, every token; the embedding table
 // is read at one row, the current token's. The baseline every sparsity policy is
 // compared with.
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 #include "traces/policy.hpp"
 
 namespace edgesim::traces {

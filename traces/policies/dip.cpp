@@ -15,8 +15,8 @@
 #include <numeric>
 #include <random>
 
-#include "sim/errors.hpp"
-#include "sim/registry.hpp"
+#include "sim/core/errors.hpp"
+#include "sim/core/registry.hpp"
 #include "traces/policies/input_pruning.hpp"
 
 namespace edgesim::traces {

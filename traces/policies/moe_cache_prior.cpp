@@ -4,7 +4,7 @@
 // tokens so far (this one included) of max(z) - min(z); the top-k of the biased logits
 // run. Mixture weights come from the unmodified logits (MoeRouting's metrics). lambda = 0
 // is top-k; a larger lambda trades fidelity to top-k for hits.
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 #include "traces/policies/moe_routing.hpp"
 
 #include <algorithm>

@@ -3,7 +3,7 @@
 // run; the other slots go to cached experts ranked below max_rank, best rank first, then
 // to the best-ranked of the rest. cached_top_k_plus_m: the simple baseline, keep_top = 0
 // and max_rank = k + m (prefer cached experts among the top k + m).
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 #include "traces/policies/moe_routing.hpp"
 
 #include <algorithm>

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::traces {
 namespace {

@@ -1,6 +1,6 @@
 // top_k: the model's own routing, the k largest router logits (ties to the lower index);
 // mixture weights by the model's normalisation (model.moe_router). Ignores the cache.
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 #include "traces/policies/moe_routing.hpp"
 
 namespace edgesim::traces {

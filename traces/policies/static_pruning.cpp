@@ -6,8 +6,8 @@
 // Compute is left as dense (decode is memory-bound; docs/sparsity.md).
 #include <cmath>
 
-#include "models/cache/weight_store.hpp"
-#include "sim/registry.hpp"
+#include "sim/core/pattern.hpp"
+#include "sim/core/registry.hpp"
 #include "traces/policy.hpp"
 
 namespace edgesim::traces {
@@ -33,7 +33,7 @@ class StaticPruning final : public Policy {
  private:
   bool targeted(const std::string& klass) const {
     for (const auto& p : targets_) {
-      if (cache::pattern_matches(p, klass)) return true;
+      if (pattern_matches(p, klass)) return true;
     }
     return false;
   }

@@ -1,4 +1,4 @@
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 
 namespace edgesim {
 

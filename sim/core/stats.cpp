@@ -1,10 +1,10 @@
-#include "sim/stats.hpp"
+#include "sim/core/stats.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <sstream>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::sim {
 

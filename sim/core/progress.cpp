@@ -1,4 +1,4 @@
-#include "sim/progress.hpp"
+#include "sim/core/progress.hpp"
 
 #include <unistd.h>
 #include <cstdio>

@@ -1,10 +1,10 @@
-#include "sim/config/params.hpp"
+#include "sim/core/config/params.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <sstream>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::config {
 

@@ -1,38 +1,12 @@
 #pragma once
-// What one op needs of one tensor (a set of chunk ids local to the tensor), what an op
-// costs beyond its weights, and a step (a token) as a sequence of ops in execution order.
+// What one op needs (a chunk set per tensor), what it costs beyond its weights, and a
+// step (a token) as a sequence of ops in execution order.
 #include <cstdint>
 #include <vector>
 
+#include "sim/core/chunk_set.hpp"
+
 namespace edgesim::traces {
-
-struct ChunkSet {
-  enum class Kind : uint8_t { None = 0, All = 1, List = 2 };
-  Kind kind = Kind::None;
-  std::vector<uint32_t> ids;  // List only: sorted, unique, local to the tensor
-
-  uint32_t count(uint32_t total_chunks) const {
-    switch (kind) {
-      case Kind::None: return 0;
-      case Kind::All: return total_chunks;
-      case Kind::List: return static_cast<uint32_t>(ids.size());
-    }
-    return 0;
-  }
-  void set_all() {
-    kind = Kind::All;
-    ids.clear();
-  }
-  void set_none() {
-    kind = Kind::None;
-    ids.clear();
-  }
-  void set_list() {
-    kind = Kind::List;
-    ids.clear();
-  }  // then push ids in increasing order
-  bool operator==(const ChunkSet& o) const { return kind == o.kind && ids == o.ids; }
-};
 
 /// Events inside a step, e.g. an adapter switch. Type 0 is reserved; later issues add types.
 struct Event {

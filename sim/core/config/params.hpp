@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/config/units.hpp"
+#include "sim/core/config/units.hpp"
 
 namespace edgesim::config {
 

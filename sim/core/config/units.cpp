@@ -1,4 +1,4 @@
-#include "sim/config/units.hpp"
+#include "sim/core/config/units.hpp"
 
 #include <array>
 #include <cctype>
@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "sim/errors.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::config {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/config/params.hpp"
+#include "sim/core/config/params.hpp"
 
 namespace edgesim {
 
@@ -91,6 +91,27 @@ class Registry {
   }
   std::map<std::string, Entry> entries_;
 };
+
+/// Creates the implementation a config section names by its `selector` key (`fallback`
+/// when the key is absent) through the registry of `Base`, validating the section against
+/// the implementation's parameters; `resolved` receives the section with defaults filled.
+template <class Base>
+std::unique_ptr<Base> make_from(const nlohmann::json& sec, const std::string& path,
+                                const std::string& selector, const std::string& fallback,
+                                nlohmann::json& resolved) {
+  if (!sec.is_object()) config::fail_at(path, "expected an object");
+  std::string name = fallback;
+  if (sec.contains(selector)) {
+    if (!sec[selector].is_string())
+      config::fail_at(path + "." + selector, "expected a string naming a " + std::string(Base::kKind));
+    name = sec[selector].template get<std::string>();
+  }
+  const auto& entry = Registry<Base>::instance().at(name, path + "." + selector);
+  config::Params p(*entry.params, sec, path, {{selector}});
+  resolved = p.resolved();
+  resolved[selector] = name;
+  return entry.make(p);
+}
 
 /// A static object of this type in an implementation's .cpp file registers it.
 template <class Base>

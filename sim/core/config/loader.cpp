@@ -1,4 +1,4 @@
-#include "sim/config/loader.hpp"
+#include "sim/core/config/loader.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -6,8 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "sim/config/embedded.hpp"
-#include "sim/errors.hpp"
+#include "sim/core/config/embedded.hpp"
+#include "sim/core/errors.hpp"
 
 namespace edgesim::config {
 namespace fs = std::filesystem;
