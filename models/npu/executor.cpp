@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "models/npu/activations.hpp"
+#include "models/npu/kernels.hpp"
 #include "models/npu/quant.hpp"
 #include "models/npu/reference.hpp"
 #include "sim/core/errors.hpp"
@@ -78,6 +79,14 @@ void mac_pixel<4>(int32_t* a, int, const Window& w) {
   std::memcpy(a, &acc, sizeof acc);
 }
 
+/// How many accumulators the fault-free path fills at once (whole OFM rows, all channels).
+constexpr size_t kWholeRowAccumulators = 16384;
+
+/// The kernel window of a conv-like op over its input.
+kernels::Window window_of(const Op& op, const Tensor& ti) {
+  return {ti.h, ti.w, op.kh, op.kw, op.sh, op.sw, op.dh, op.dw, op.pad_top, op.pad_left};
+}
+
 }  // namespace
 
 Executor::Executor(const Network& net, const Plan& plan)
@@ -86,6 +95,9 @@ Executor::Executor(const Network& net, const Plan& plan)
   load_constants(net, arena_.data());
   size_t max_acc = 1;
   weights_.resize(net.ops.size());
+  wide_weights_.resize(net.ops.size());
+  multipliers_.resize(net.ops.size());
+  shifts_.resize(net.ops.size());
   tables_.resize(net.ops.size());
   exps_.resize(net.ops.size());
   for (size_t i = 0; i < net.ops.size(); ++i) {
@@ -125,8 +137,82 @@ Executor::Executor(const Network& net, const Plan& plan)
     } else {
       w = op.weights;  // depthwise is already [KH][KW][OC]
     }
+    if (weighted(op.type)) {
+      for (const Requant& r : op.requant) {
+        multipliers_[i].push_back(r.multiplier);
+        shifts_[i].push_back(r.shift);
+      }
+      const Tensor& ti = net.tensors[static_cast<size_t>(op.inputs[0])];
+      const size_t taps = op.type == OpType::FullyConnected ? 1 : static_cast<size_t>(op.kh) * op.kw;
+      const size_t ic = op.type == OpType::FullyConnected ? ti.size() : static_cast<size_t>(ti.c);
+      wide_weights_[i].assign(op.type == OpType::DepthwiseConv2d ? w.size() + kernels::kSlack
+                                                                 : static_cast<size_t>(to.c) * taps * kernels::padded(ic),
+                              0);
+      for (size_t k = 0; k < w.size(); ++k) widen_weight(i, k);
+    }
   }
-  acc_.assign(max_acc, 0);
+  // Whole OFM rows at a time (run_layer without a fault) need at most this many.
+  for (const Op& op : net.ops) {
+    if (!weighted(op.type)) continue;
+    const Tensor& to = net.tensors[static_cast<size_t>(op.output)];
+    max_acc = std::max(max_acc, std::max(kWholeRowAccumulators, static_cast<size_t>(to.w) * to.c));
+  }
+  acc_.assign(max_acc + kernels::kSlack, 0);
+}
+
+void Executor::widen_weight(size_t layer, size_t k) {
+  const Op& op = net_.ops[layer];
+  const Tensor& ti = net_.tensors[static_cast<size_t>(op.inputs[0])];
+  const auto oc = static_cast<size_t>(net_.tensors[static_cast<size_t>(op.output)].c);
+  const int16_t v = weights_[layer][k];
+  auto& wide = wide_weights_[layer];
+  if (op.type == OpType::DepthwiseConv2d) {
+    wide[k] = v;  // [KH*KW][OC], as decoded
+    return;
+  }
+  // Decoded [KH*KW][IC][OC] (fully connected [IC][OC]) to [OC][KH*KW][padded IC].
+  const size_t ic = op.type == OpType::FullyConnected ? ti.size() : static_cast<size_t>(ti.c);
+  const size_t taps = op.type == OpType::FullyConnected ? 1 : static_cast<size_t>(op.kh) * op.kw;
+  const size_t c = k % oc, i = (k / oc) % ic, tap = k / (oc * ic);
+  wide[(c * taps + tap) * kernels::padded(ic) + i] = v;
+}
+
+void Executor::set_weights(size_t layer, size_t first, const int8_t* values, size_t n) {
+  std::memcpy(weights_[layer].data() + first, values, n);
+  for (size_t k = first; k < first + n; ++k) widen_weight(layer, k);
+}
+
+void Executor::widen_input(const Op& op) {
+  const Tensor& ti = net_.tensors[static_cast<size_t>(op.inputs[0])];
+  const Tensor& to = net_.tensors[static_cast<size_t>(op.output)];
+  const int8_t* in = arena_.data() + ti.offset;
+  const int32_t zp = ti.zero_point;
+  if (op.type == OpType::DepthwiseConv2d) {
+    // One value per output channel: channel c reads input channel c / depth_multiplier.
+    const size_t pixels = static_cast<size_t>(ti.h) * ti.w, oc = static_cast<size_t>(to.c);
+    wide_input_.resize(pixels * oc + kernels::kSlack);
+    const int dm = op.depth_multiplier;
+    if (dm == 1) {
+      kernels::widen(in, static_cast<int>(pixels * oc), zp, wide_input_.data());
+      return;
+    }
+    for (size_t p = 0; p < pixels; ++p) {
+      const int8_t* x = in + p * static_cast<size_t>(ti.c);
+      int16_t* o = wide_input_.data() + p * oc;
+      for (size_t c = 0; c < oc; ++c) o[c] = static_cast<int16_t>(x[c / static_cast<size_t>(dm)] - zp);
+    }
+    return;
+  }
+  // Conv: [H][W][padded IC]; fully connected: the whole input as one padded row.
+  const bool fc = op.type == OpType::FullyConnected;
+  const size_t ic = fc ? ti.size() : static_cast<size_t>(ti.c), row = kernels::padded(ic);
+  const size_t pixels = fc ? 1 : static_cast<size_t>(ti.h) * ti.w;
+  wide_input_.resize(pixels * row);
+  for (size_t p = 0; p < pixels; ++p) {
+    int16_t* o = wide_input_.data() + p * row;
+    kernels::widen(in + p * ic, static_cast<int>(ic), zp, o);
+    std::fill(o + ic, o + row, int16_t{0});  // the row's padding adds nothing
+  }
 }
 
 Executor::BlockShape Executor::block_shape(size_t layer) const {
@@ -159,9 +245,22 @@ void Executor::run_layer(size_t i) {
     other_layer(i);
     return;
   }
+  const BlockFault* f = fault_ && fault_->layer == i ? fault_ : nullptr;
+  if (weighted(op.type)) widen_input(op);
+  if (weighted(op.type) && !f) {
+    // No fault in this layer: which block computes an output does not change it (every
+    // sum is exact), so whole rows of the OFM go through the kernels at once, all output
+    // channels together (fewer, longer kernel calls).
+    const int rows = std::max(1, std::min(to.h, static_cast<int>(kWholeRowAccumulators / (static_cast<size_t>(to.w) * to.c))));
+    for (int y0 = 0; y0 < to.h; y0 += rows) {
+      const int bh = std::min(rows, to.h - y0);
+      conv_block_fast(op, i, y0, 0, 0, bh, to.w, to.c);
+      output_unit(op, y0, 0, 0, bh, to.w, to.c);
+    }
+    return;
+  }
   // Block traversal as the plan's jobs: depth slices outer, then rows, then columns.
   const BlockShape blk = block_shape(i);
-  const BlockFault* f = fault_ && fault_->layer == i ? fault_ : nullptr;
   size_t k = 0;
   for (int c0 = 0; c0 < to.c; c0 += blk.c) {
     const int bc = std::min(blk.c, to.c - c0);
@@ -174,7 +273,12 @@ void Executor::run_layer(size_t i) {
         if (op.type == OpType::AvgPool || op.type == OpType::MaxPool) {
           pool_block(op, y0, x0, c0, bh, bw, bc, fk);
         } else {
-          conv_block(op, i, y0, x0, c0, bh, bw, bc, fk);
+          // A block that reads another IFM or other weights (a fault) takes the plain path.
+          if (fk && (fk->kind == BlockFault::kAltInput || fk->kind == BlockFault::kAltWeights)) {
+            conv_block(op, i, y0, x0, c0, bh, bw, bc, fk);
+          } else {
+            conv_block_fast(op, i, y0, x0, c0, bh, bw, bc);
+          }
           fault_accumulators(fk);
           output_unit(op, y0, x0, c0, bh, bw, bc);
         }
@@ -346,17 +450,45 @@ void Executor::conv_block(const Op& op, size_t layer, int y0, int x0, int c0, in
   }
 }
 
+void Executor::conv_block_fast(const Op& op, size_t layer, int y0, int x0, int c0, int bh, int bw, int bc) {
+  const Tensor& ti = net_.tensors[static_cast<size_t>(op.inputs[0])];
+  const Tensor& to = net_.tensors[static_cast<size_t>(op.output)];
+  int32_t* acc = acc_.data();
+  for (int p = 0; p < bh * bw; ++p)
+    for (int k = 0; k < bc; ++k) acc[p * bc + k] = op.bias[static_cast<size_t>(c0 + k)];
+  const int16_t* x = wide_input_.data();
+  const int16_t* w = wide_weights_[layer].data();
+  if (op.type == OpType::FullyConnected) {
+    const int row = static_cast<int>(kernels::padded(ti.size()));
+    kernels::dot_rows(x, w + static_cast<size_t>(c0) * row, static_cast<size_t>(row), bc, row, acc);
+    return;
+  }
+  const size_t taps = static_cast<size_t>(op.kh) * op.kw;
+  if (op.type == OpType::DepthwiseConv2d) {
+    // Per pixel and kernel tap, the block's channels multiply their own inputs.
+    const kernels::Depthwise d{x, w, to.c, window_of(op, ti)};
+    kernels::depthwise_block(d, y0, x0, bh, bw, c0, bc, acc);
+    return;
+  }
+  // Conv: per pixel and kernel tap, the input row against the block's channels' weights.
+  const size_t row = kernels::padded(static_cast<size_t>(ti.c));
+  const size_t stride = taps * row;
+  kernels::for_each_tap(window_of(op, ti), y0, x0, bh, bw, [&](int p, size_t pixel, size_t tap) {
+    kernels::dot_rows(x + pixel * row, w + static_cast<size_t>(c0) * stride + tap * row, stride, bc,
+                      static_cast<int>(row), acc + p * bc);
+  });
+}
+
 void Executor::output_unit(const Op& op, int y0, int x0, int c0, int bh, int bw, int bc) {
-  const Tensor& to = net_.tensors[op.output];
+  const Tensor& to = net_.tensors[static_cast<size_t>(op.output)];
   int8_t* out = arena_.data() + to.offset;
-  const int32_t* acc = acc_.data();
+  const size_t layer = static_cast<size_t>(&op - net_.ops.data());
+  const int32_t* m = multipliers_[layer].data() + c0;
+  const int32_t* s = shifts_[layer].data() + c0;
   for (int py = 0; py < bh; ++py) {
     for (int px = 0; px < bw; ++px) {
       int8_t* o = out + (static_cast<size_t>(y0 + py) * to.w + (x0 + px)) * to.c + c0;
-      const int32_t* a = acc + (py * bw + px) * bc;
-      for (int k = 0; k < bc; ++k) {
-        o[k] = requantize_output(a[k], op.requant[c0 + k], to.zero_point, op.act_min, op.act_max);
-      }
+      kernels::requantize(acc_.data() + (py * bw + px) * bc, m, s, bc, to.zero_point, op.act_min, op.act_max, o);
     }
   }
 }

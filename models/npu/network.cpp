@@ -143,6 +143,15 @@ bool same_quant(const Tensor& a, const Tensor& b) {
   return a.zero_point == b.zero_point && std::abs(a.scale - b.scale) <= 1e-6 * a.scale;
 }
 
+/// A multiplier TFLite's fixed point can apply: a ratio of scales of at most 2^30 (its
+/// left shift must stay within the 32-bit value).
+Requant requant(double real, const FileLocation& at) {
+  const Requant r = quantize_multiplier(real);
+  if (r.shift > 30)
+    at.fail("a ratio of scales of " + std::to_string(real) + " (more than 2^30) cannot be applied in fixed point");
+  return r;
+}
+
 /// Output size and leading padding of one spatial dimension (TFLite's SAME and VALID);
 /// `k` is the kernel's extent (dilated).
 void spatial(int in, int k, int s, bool same, int& out, int& pad) {
@@ -218,7 +227,7 @@ void set_weights(Op& op, OpSpec& spec, const FileLocation& at, const std::vector
   op.bias = spec.bias ? spec.bias(static_cast<size_t>(oc)) : std::vector<int32_t>(static_cast<size_t>(oc), 0);
   op.weight_scales = spec.weight_scales;
   for (int c = 0; c < oc; ++c)
-    op.requant.push_back(quantize_multiplier(in.scale * op.weight_scales[static_cast<size_t>(c)] / out.scale));
+    op.requant.push_back(requant(in.scale * op.weight_scales[static_cast<size_t>(c)] / out.scale, at));
 }
 
 /// TFLite's fixed-point input scaling for logistic and tanh (4 integer bits) and softmax
@@ -246,8 +255,8 @@ int16_t downscale_q15(int32_t m) {
 void set_hard_swish(Op& op, const Tensor& in, const Tensor& out, const FileLocation& at) {
   const float hires_input_scale = (1.0f / 128.0f) * static_cast<float>(in.scale);
   const float reluish_scale = 3.0f / 32768.0f;
-  const Requant o = quantize_multiplier(static_cast<double>(hires_input_scale / static_cast<float>(out.scale)));
-  const Requant r = quantize_multiplier(static_cast<double>(hires_input_scale / reluish_scale));
+  const Requant o = requant(static_cast<double>(hires_input_scale / static_cast<float>(out.scale)), at);
+  const Requant r = requant(static_cast<double>(hires_input_scale / reluish_scale), at);
   if (o.shift > 0)
     at["output"].fail("hard swish needs an output scale of at least the input's / 128 (TFLite's kernel)");
   op.swish_multiplier = downscale_q15(o.multiplier);
@@ -376,14 +385,14 @@ void add_op(Network& net, OpSpec spec, const FileLocation& at) {
       check_broadcast(b, out, at["inputs"][1]);
       if (in.constant() && b.constant()) at["inputs"].fail(tname + " of two constants");
       if (op.type == OpType::Mul) {
-        op.out_requant = quantize_multiplier(in.scale * b.scale / out.scale);
+        op.out_requant = requant(in.scale * b.scale / out.scale, at);
       } else {
         // TFLite's int8 add and sub: both inputs to a common scale of 2 x max(s1, s2) with
         // 20 bits of headroom, then the sum (difference) to the output scale.
         op.left_shift = 20;
         const double twice_max = 2 * std::max(in.scale, b.scale);
-        op.in_requant = {quantize_multiplier(in.scale / twice_max), quantize_multiplier(b.scale / twice_max)};
-        op.out_requant = quantize_multiplier(twice_max / ((1 << op.left_shift) * out.scale));
+        op.in_requant = {requant(in.scale / twice_max, at), requant(b.scale / twice_max, at)};
+        op.out_requant = requant(twice_max / ((1 << op.left_shift) * out.scale), at);
       }
       set_activation(op, spec.activation, out);
       op.macs = out.size();
@@ -407,7 +416,7 @@ void add_op(Network& net, OpSpec spec, const FileLocation& at) {
         along += d[static_cast<size_t>(op.axis)];
         // Each input rescaled to the output's quantization (TFLite's int8 concatenation
         // requires equal quantization, where this is the identity).
-        op.in_requant.push_back(quantize_multiplier(t.scale / out.scale));
+        op.in_requant.push_back(requant(t.scale / out.scale, at));
       }
       if (along != od[static_cast<size_t>(op.axis)])
         at["output"]["shape"].fail("concat output must have " + std::to_string(along) + " along the axis joined");
@@ -427,6 +436,7 @@ void add_op(Network& net, OpSpec spec, const FileLocation& at) {
       if (!(spec.beta > 0) || !std::isfinite(spec.beta)) at["beta"].fail("expected a positive finite number");
       op.beta = spec.beta;
       set_input_scaling(op, op.beta * in.scale, 5);  // TFLite's PreprocessSoftmaxScaling, Q5.26 differences
+      if (op.input_shift < 0) at["beta"].fail("beta x input scale below 2^-27: TFLite's softmax cannot scale it");
       op.macs = out.size();
       break;
     }
@@ -475,7 +485,7 @@ void add_op(Network& net, OpSpec spec, const FileLocation& at) {
       // (truncated); otherwise QuantizedMeanOrSum: s_in / s_out with 1/count folded into
       // the multiplier.
       op.mean_plain = in.zero_point == out.zero_point && static_cast<float>(in.scale) == static_cast<float>(out.scale);
-      Requant r = quantize_multiplier(in.scale / out.scale);
+      Requant r = requant(in.scale / out.scale, at);
       int shift = 63 - __builtin_clzll(static_cast<uint64_t>(count));
       shift = std::min(shift, 32);
       shift = std::min(shift, 31 + r.shift);
@@ -487,7 +497,7 @@ void add_op(Network& net, OpSpec spec, const FileLocation& at) {
     }
     case OpType::Quantize:
       same_size("quantize");
-      op.rescale = quantize_multiplier(in.scale / out.scale);  // TFLite's Requantize
+      op.rescale = requant(in.scale / out.scale, at);  // TFLite's Requantize
       op.macs = out.size();
       break;
     case OpType::Logistic:
@@ -512,7 +522,7 @@ void add_op(Network& net, OpSpec spec, const FileLocation& at) {
     case OpType::Relu6:
     case OpType::ReluN1To1:
       same_size(tname.c_str());
-      op.rescale = quantize_multiplier(in.scale / out.scale);
+      op.rescale = requant(in.scale / out.scale, at);
       set_activation(op,
                      op.type == OpType::Relu    ? Activation::Relu
                      : op.type == OpType::Relu6 ? Activation::Relu6
@@ -524,8 +534,8 @@ void add_op(Network& net, OpSpec spec, const FileLocation& at) {
       same_size("leaky relu");
       if (!std::isfinite(spec.alpha)) at["alpha"].fail("expected a finite number");
       op.alpha = spec.alpha;
-      op.rescale = quantize_multiplier(in.scale / out.scale);
-      op.rescale_alpha = quantize_multiplier(in.scale * op.alpha / out.scale);
+      op.rescale = requant(in.scale / out.scale, at);
+      op.rescale_alpha = requant(in.scale * op.alpha / out.scale, at);
       op.macs = out.size();
       break;
     case OpType::Transpose: {

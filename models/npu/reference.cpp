@@ -263,14 +263,7 @@ void reference_op(const Network& net, const Op& op, int8_t* arena) {
     case OpType::StridedSlice: strided_slice(net, op, arena); break;
     case OpType::ResizeNearest: resize_nearest(net, op, arena); break;
     case OpType::ResizeBilinear: resize_bilinear(net, op, arena); break;
-    case OpType::Quantize:
-    case OpType::Logistic:
-    case OpType::Tanh:
-    case OpType::HardSwish:
-    case OpType::Relu:
-    case OpType::Relu6:
-    case OpType::ReluN1To1:
-    case OpType::LeakyRelu: {
+    default: {  // the element-wise functions (table_op): logistic, tanh, relu, ...
       const View in = view(net, op.inputs[0], arena), out = view(net, op.output, arena);
       for (size_t i = 0; i < out.t.size(); ++i) out.data[i] = activation_element(op, in.data[i], in.t, out.t);
       break;

@@ -114,16 +114,6 @@ Placement placement(const Network& net, const Op& op) {
         return cpu("neither input has the output's shape (broadcasting both)");
       return {};
     }
-    case OpType::Concat:
-    case OpType::Softmax:
-    case OpType::Quantize:
-    case OpType::Logistic:
-    case OpType::Tanh:
-    case OpType::HardSwish:
-    case OpType::Relu:
-    case OpType::Relu6:
-    case OpType::ReluN1To1:
-    case OpType::LeakyRelu: return {};
     case OpType::Reshape:
       if (!same_quant(in, out)) return cpu("reshape with a different output quantization");
       return {};
@@ -177,8 +167,8 @@ Placement placement(const Network& net, const Op& op) {
         return cpu("bilinear resize with half-pixel centers other than 2x");
       return {};
     }
+    default: return {};  // concat, softmax and the element-wise functions: the generic constraints only
   }
-  return {};
 }
 
 }  // namespace edgesim::npu

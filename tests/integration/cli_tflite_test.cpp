@@ -144,3 +144,32 @@ TEST_CASE("bad TFLite files exit 2 naming the file and what is wrong", "[cli][np
   CHECK_THAT(run_expect({"npu", "--network", tmp / "tiny.tflite", "--export-json", tmp / "x.json"}, kBadInput).err,
              Contains("tiny.tflite"));
 }
+
+TEST_CASE("an op the NPU cannot take runs on the host CPU: cpu in the table, counted in the totals",
+          "[cli][npu]") {
+  // digits' fully connected layer has per-channel weights: Vela leaves it to the CPU.
+  const std::vector<std::string> args = {"npu", "--config", "builtin:npu/ethos-u55-128.json", "--network",
+                                         source_path("configs/networks/digits.json"), "--timing", "fast"};
+  const auto table = run_expect(args, kOk);
+  CHECK_THAT(table.out, Contains("fully_connected") && Contains(" cpu ") && Contains("on the host CPU"));
+  const json j = npu_json(source_path("configs/networks/digits.json"), {"--timing", "fast"});
+  const json& m = j["metrics"];
+  CHECK(m["cpu"]["ops"] == 1);
+  uint64_t cpu = 0, total = 0;
+  for (const auto& l : m["layers"]) {
+    total += l["cycles"].get<uint64_t>();
+    if (l["unit"] == "cpu") {
+      cpu += l["cycles"].get<uint64_t>();
+      CHECK(l["bound"] == "cpu");
+      CHECK_THAT(l["cpu_reason"].get<std::string>(), Contains("per-channel"));
+    }
+  }
+  CHECK(cpu == m["cpu"]["cycles"].get<uint64_t>());
+  CHECK(total == m["cycles"].get<uint64_t>());
+  // A slower CPU makes that layer, and only it, slower.
+  const json slow = npu_json(source_path("configs/networks/digits.json"),
+                             {"--timing", "fast", "--set", "device.cpu.cycles_per_mac=4"});
+  CHECK(slow["metrics"]["cpu"]["cycles"].get<uint64_t>() > m["cpu"]["cycles"].get<uint64_t>());
+  CHECK(slow["metrics"]["cycles"].get<uint64_t>() - m["cycles"].get<uint64_t>() ==
+        slow["metrics"]["cpu"]["cycles"].get<uint64_t>() - m["cpu"]["cycles"].get<uint64_t>());
+}

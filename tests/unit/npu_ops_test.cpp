@@ -8,6 +8,7 @@
 #include <random>
 
 #include "models/npu/activations.hpp"
+#include "models/npu/kernels.hpp"
 #include "models/npu/quant.hpp"
 #include "models/npu/support.hpp"
 #include "sim/core/errors.hpp"
@@ -116,6 +117,24 @@ TEST_CASE("every op type runs bit-exactly on the NPU and on the CPU (TFLite int8
         INFO("MACs " << macs << ", block " << block << ", first tensor differing: " << where);
         CHECK(bit_exact(r.net, r.plan, x, where));
       }
+    }
+  }
+  // With a fault set on a layer (here one that changes nothing), the layer runs OFM block
+  // by OFM block as the plan's jobs instead of whole rows: the same outputs.
+  for (const char* block : {"auto", "3x5x4", "1x1x16"}) {
+    const NpuRun r(test_device_json(64, "sram", {{"block_config", block}}), net);
+    const auto x = random_input(r.net, rng);
+    const auto ref = run_reference(r.net, x.data());
+    for (size_t layer = 0; layer < net.ops.size(); ++layer) {
+      if (!weighted(net.ops[layer].type)) continue;
+      Executor e(r.net, r.plan);
+      BlockFault none;
+      none.layer = layer;  // kNone: the blocks run, nothing is changed
+      e.set_fault(&none);
+      e.set_input(x.data());
+      e.run();
+      CAPTURE(block, net.ops[layer].name);
+      CHECK(std::equal(ref.begin(), ref.end(), e.arena()));
     }
   }
   // Not vacuous: every op's output changes with the input.
@@ -294,4 +313,75 @@ TEST_CASE("bad parameters of the new ops are input errors naming the op", "[npu]
                                  {{"begin", {0, 0}}, {"end", {2, 4}}, {"strides", {1, 1}}}))),
              Catch::Contains("ops[0].begin"));
   CHECK_THAT(error(network(x, op("add", {"x", "x"}, tensor("a", {4, 4, 3})))), Catch::Contains("broadcast"));
+}
+
+TEST_CASE("the NPU execution's kernels compute as plain loops with every instruction set", "[npu][kernels]") {
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> ux(-255, 255), uw(-128, 127);
+  const std::vector<kernels::Isa> isas = {kernels::Isa::kPlain, kernels::Isa::kAvx2};
+  // Dot products of one row against m rows.
+  for (int n : {16, 32, 48, 4016}) {
+    for (int m : {1, 3, 4, 7, 56}) {
+      const size_t stride = static_cast<size_t>(n) + 16;
+      std::vector<int16_t> x(static_cast<size_t>(n)), w(stride * static_cast<size_t>(m));
+      for (auto& v : x) v = static_cast<int16_t>(ux(rng));
+      for (auto& v : w) v = static_cast<int16_t>(uw(rng));
+      std::vector<int32_t> expect(static_cast<size_t>(m), 7);
+      for (size_t j = 0; j < static_cast<size_t>(m); ++j)
+        for (size_t i = 0; i < static_cast<size_t>(n); ++i) expect[j] += x[i] * w[j * stride + i];
+      for (kernels::Isa isa : isas) {
+        if (isa > kernels::best_isa()) continue;
+        kernels::use_isa(isa);
+        std::vector<int32_t> acc(static_cast<size_t>(m), 7);
+        kernels::dot_rows(x.data(), w.data(), stride, m, n, acc.data());
+        CAPTURE(n, m, static_cast<int>(isa));
+        CHECK(acc == expect);
+      }
+    }
+  }
+  // A depthwise block: 5x6 input of 21 channels, 3x3 kernel, stride 2, dilation 1x2, padding.
+  const int ih = 5, iw = 6, c = 21;
+  // The operands have kSlack elements past their last (the kernel's contract).
+  std::vector<int16_t> x(static_cast<size_t>(ih * iw * c) + kernels::kSlack),
+      w(static_cast<size_t>(9 * c) + kernels::kSlack);
+  for (auto& v : x) v = static_cast<int16_t>(ux(rng));
+  for (auto& v : w) v = static_cast<int16_t>(uw(rng));
+  const kernels::Depthwise d{x.data(), w.data(), c, {ih, iw, 3, 3, 2, 2, 1, 2, 1, 2}};
+  const int bh = 2, bw = 3, c0 = 2, bc = 19;
+  std::vector<int32_t> expect(static_cast<size_t>(bh * bw * bc), 5);
+  for (int py = 0; py < bh; ++py)
+    for (int px = 0; px < bw; ++px)
+      for (int k = 0; k < bc; ++k)
+        for (int ky = 0; ky < 3; ++ky)
+          for (int kx = 0; kx < 3; ++kx) {
+            const int iy = (1 + py) * 2 - 1 + ky, ix = px * 2 - 2 + kx * 2;
+            if (iy < 0 || iy >= ih || ix < 0 || ix >= iw) continue;
+            expect[static_cast<size_t>((py * bw + px) * bc + k)] +=
+                x[static_cast<size_t>((iy * iw + ix) * c + c0 + k)] * w[static_cast<size_t>((ky * 3 + kx) * c + c0 + k)];
+          }
+  // Requantization of accumulators up to the int32 edges, every shift TFLite gives.
+  std::vector<int32_t> acc(300), mult(300), shift(300);
+  std::uniform_int_distribution<int32_t> ua(std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max());
+  std::uniform_int_distribution<int32_t> um(1 << 30, std::numeric_limits<int32_t>::max()), us(-31, 8);
+  for (size_t i = 0; i < acc.size(); ++i) {
+    acc[i] = i % 3 == 0 ? ua(rng) : ua(rng) / (1 << 12);
+    mult[i] = um(rng);
+    shift[i] = us(rng);
+  }
+  std::vector<int8_t> expect_q(acc.size());
+  for (size_t i = 0; i < acc.size(); ++i)
+    expect_q[i] = requantize_output(acc[i], {mult[i], shift[i]}, -7, -100, 120);
+  for (kernels::Isa isa : isas) {
+    if (isa > kernels::best_isa()) continue;
+    kernels::use_isa(isa);
+    std::vector<int32_t> got(static_cast<size_t>(bh * bw * bc) + kernels::kSlack, 5);
+    kernels::depthwise_block(d, 1, 0, bh, bw, c0, bc, got.data());
+    std::vector<int8_t> q(acc.size());
+    kernels::requantize(acc.data(), mult.data(), shift.data(), static_cast<int>(acc.size()), -7, -100, 120, q.data());
+    CAPTURE(static_cast<int>(isa));
+    got.resize(expect.size());
+    CHECK(got == expect);
+    CHECK(q == expect_q);
+  }
+  kernels::use_isa(kernels::best_isa());
 }
