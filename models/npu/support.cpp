@@ -54,7 +54,7 @@ Placement kernel_rules(const Op& op) {
       for (size_t c = 0; c < oc; ++c) acc[c] += std::abs(static_cast<int>(w[k * oc + c]));
   } else {  // [OC][...]: a channel's weights together
     for (size_t c = 0; c < oc; ++c) {
-      int32_t s = 0;  // at most 128 x 65536 per channel: fits
+      int64_t s = 0;
       for (size_t k = 0; k < per; ++k) s += std::abs(static_cast<int>(w[c * per + k]));
       acc[c] = s;
     }

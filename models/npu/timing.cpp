@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "models/npu/cpu_cost.hpp"
@@ -75,12 +76,17 @@ struct Planner {
   Histogram raw{};  // the layer's weights (as the decoder reads them, padding excluded)
   bool built = false;          // the layer's stream below is built
   std::vector<size_t> chunk_at;  // where each block's values start in `stream`
+  // The last range analysed and its code (the whole layer is asked for twice when it is
+  // one slice: for the slicing choice, then for the slice).
+  size_t last_b = SIZE_MAX, last_e = 0;
+  StreamCode last;
   void prepare(const LoweredLayer& L, int block_c) {
     const size_t per = static_cast<size_t>(L.layout.kernel_h) * L.layout.kernel_w * L.layout.ifm_depth;
     chunk_len.clear();
     chunk_hist.clear();
     raw.fill(0);
     built = false;
+    last_b = SIZE_MAX;
     for (int c = 0; c < L.layout.ofm_depth; c += block_c) {
       const int c1 = std::min(c + block_c, L.layout.ofm_depth);
       Histogram h{};
@@ -97,6 +103,13 @@ struct Planner {
   /// The stream of output channels [c0, c1) (whole blocks) and its code.
   StreamCode analyse(const LoweredLayer& L, int c0, int c1, int block_c) {
     const size_t b = static_cast<size_t>(c0 / block_c), e = static_cast<size_t>(ceil_div(c1, block_c));
+    if (b == last_b && e == last_e) return last;
+    last_b = b;
+    last_e = e;
+    last = code_of(L, b, e, block_c);
+    return last;
+  }
+  StreamCode code_of(const LoweredLayer& L, size_t b, size_t e, int block_c) {
     Histogram h{};
     size_t n = 0;
     for (size_t k = b; k < e; ++k) {
@@ -116,7 +129,8 @@ struct Planner {
       chunk_at.push_back(stream.size());
       built = true;
     }
-    return analyse_stream(stream.data() + chunk_at[b], chunk_at[e] - chunk_at[b]);
+    // The range's histogram is h (its weights and padding zeros): no second count.
+    return analyse_stream(stream.data() + chunk_at[b], chunk_at[e] - chunk_at[b], h);
   }
   /// Bytes of channels [c0, c1) as the NPU stores them: bias and scale, then the encoded
   /// weights. Adds the stream to `enc`.

@@ -77,9 +77,8 @@ Histogram value_histogram(const int16_t* w, size_t n) {
   return freq;
 }
 
-Palette make_palette(const Histogram& freq) {
-  Palette p;
-  // Zero runs pay off when zero is the most common value by a margin (4x the next).
+/// Zero runs pay off when zero is the most common value by a margin (4x the next).
+bool codes_zero_runs(const Histogram& freq) {
   uint32_t f0 = 0, f1 = 0;
   int v0 = 0;
   for (int i = 0; i < 511; ++i) {
@@ -91,7 +90,12 @@ Palette make_palette(const Histogram& freq) {
       f1 = freq[i];
     }
   }
-  p.zero_runs = v0 == 0 && f0 > 4 * f1;
+  return v0 == 0 && f0 > 4 * f1;
+}
+
+Palette make_palette(const Histogram& freq) {
+  Palette p;
+  p.zero_runs = codes_zero_runs(freq);
 
   std::array<uint32_t, 512> count{};  // by sign-magnitude value; zero left out in zero-run mode
   uint32_t total = 0;
@@ -203,17 +207,40 @@ size_t ceil_to(size_t a, size_t b) {
 /// Bits of one slice's weight part coded with `g` (indices [b, e) of `idx`), from the
 /// histogram of its indices. Each chunk carries 12 unary positions (index >> div takes
 /// (q / 2) + 1 of them, or one when truncated), the second unary bits and the remainders.
-size_t weight_bits(const std::array<uint32_t, 512>& hist, int max_index, size_t n, const Grc& g, int ub) {
+/// The indices a slice uses and how often (its histogram's non-zero entries).
+struct IndexCounts {
+  std::array<uint16_t, 512> index;
+  std::array<uint32_t, 512> count;
+  int size = 0;
+};
+void index_counts(const std::array<uint32_t, 512>& hist, int max_index, IndexCounts& out) {
+  out.size = 0;
+  for (int v = 0; v <= max_index; ++v) {
+    if (!hist[static_cast<size_t>(v)]) continue;
+    out.index[static_cast<size_t>(out.size)] = static_cast<uint16_t>(v);
+    out.count[static_cast<size_t>(out.size++)] = hist[static_cast<size_t>(v)];
+  }
+}
+
+size_t weight_bits(const IndexCounts& ic, size_t n, const Grc& g, int ub) {
   if (g.uncompressed) return static_cast<size_t>(ub) * n;
   size_t positions = 0, unary1 = 0;
-  for (int v = 0; v <= max_index; ++v) {
-    const uint32_t c = hist[static_cast<size_t>(v)];
-    if (!c) continue;
-    const int q = v >> g.div;
+  for (int k = 0; k < ic.size; ++k) {
+    const size_t c = ic.count[static_cast<size_t>(k)];
+    const int q = ic.index[static_cast<size_t>(k)] >> g.div;
     positions += c * static_cast<size_t>(g.trunc ? 1 : q / 2 + 1);
     unary1 += c * static_cast<size_t>(g.trunc ? (q > 0) : (q + 1) / 2);
   }
   return ceil_to(positions, 12) + unary1 + static_cast<size_t>(g.div) * n;
+}
+
+/// Adds the bits of one slice's weight part under each parameter set (indices up to
+/// `max_index`, `n` of them, histogram `hist`).
+void add_weight_bits(const std::array<uint32_t, 512>& hist, int max_index, size_t n, int ub,
+                     std::array<size_t, kWeightGrc.size()>& wbits) {
+  IndexCounts ic;
+  index_counts(hist, max_index, ic);
+  for (size_t g = 0; g < kWeightGrc.size(); ++g) wbits[g] += weight_bits(ic, n, kWeightGrc[g], ub);
 }
 
 bool grc_fits(const Grc& g, int max_index, int ub) {
@@ -370,17 +397,16 @@ void add_slice(const Palette& p, const Histogram& freq, size_t n, std::array<siz
     hist[idx] += freq[v];
     m = std::max(m, static_cast<int>(idx));
   }
-  const int ub = p.uncompressed_bits();
-  for (size_t g = 0; g < kWeightGrc.size(); ++g) wbits[g] += weight_bits(hist, m, n, kWeightGrc[g], ub);
+  add_weight_bits(hist, m, n, p.uncompressed_bits(), wbits);
   max_index = std::max(max_index, m);
 }
 
 }  // namespace
 
 bool analyse_histogram(const Histogram& freq, size_t n, StreamCode& out) {
-  const Palette p = make_palette(freq);
   // Without zero runs every value is an index; one slice holds them all when few enough.
-  if (p.zero_runs || n > kMaxSliceValues || n == 0) return false;
+  if (n > kMaxSliceValues || n == 0 || codes_zero_runs(freq)) return false;
+  const Palette p = make_palette(freq);
   out = describe(p, n);
   std::array<size_t, kWeightGrc.size()> wbits{};
   int max_index = 0;
@@ -391,13 +417,9 @@ bool analyse_histogram(const Histogram& freq, size_t n, StreamCode& out) {
 }
 
 bool estimate_histogram(const Histogram& freq, size_t n, size_t& bytes) {
-  StreamCode c;
-  if (analyse_histogram(freq, n, c)) {
-    bytes = c.bytes;
-    return true;
-  }
+  if (n == 0 || codes_zero_runs(freq)) return false;
   const Palette p = make_palette(freq);
-  if (p.zero_runs || n == 0) return false;
+  StreamCode c;
   // Several slices: costed as one, plus their headers (their unary chunks' rounding, a few
   // bits per slice, is left out).
   std::array<size_t, kWeightGrc.size()> wbits{};
@@ -409,16 +431,11 @@ bool estimate_histogram(const Histogram& freq, size_t n, size_t& bytes) {
   return true;
 }
 
-StreamCode analyse_stream(const int16_t* w, size_t n) {
-  // The histogram of each slice-long segment (they matter without zero runs), and of all.
-  thread_local std::vector<Histogram> segments;
-  segments.clear();
-  Histogram freq{};
-  for (size_t b = 0; b < n || b == 0; b += kMaxSliceValues) {
-    segments.push_back(value_histogram(w + b, std::min(kMaxSliceValues, n - b)));
-    for (size_t v = 0; v < freq.size(); ++v) freq[v] += segments.back()[v];
-    if (n == 0) break;
-  }
+namespace {
+
+/// The encoder's choices for w[0..n) whose value histogram is `freq`; `segments`, when
+/// given, the histograms of its slice-long segments (made here when needed).
+StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, const std::vector<Histogram>* segments) {
   const Palette p = make_palette(freq);
   StreamCode c = describe(p, n);
   if (!p.zero_runs && n > 0) {
@@ -426,22 +443,28 @@ StreamCode analyse_stream(const int16_t* w, size_t n) {
     std::array<size_t, kWeightGrc.size()> wbits{};
     int max_index = 0;
     size_t slices = 0;
-    for (size_t b = 0; b < n; b += kMaxSliceValues, ++slices)
-      add_slice(p, segments[slices], std::min(kMaxSliceValues, n - b), wbits, max_index);
+    for (size_t b = 0; b < n; b += kMaxSliceValues, ++slices) {
+      const size_t len = std::min(kMaxSliceValues, n - b);
+      add_slice(p, segments ? (*segments)[slices] : len == n ? freq : value_histogram(w + b, len), len, wbits,
+                max_index);
+    }
     c.coded_weights = n;
     finish(c, p, wbits, {}, max_index, slices);
     return c;
   }
   const int ub = p.uncompressed_bits();
 
-  // One pass: each slice's histogram of indices and its runs' unary positions per
-  // divisor. Index i falls in slice i / kMaxSliceValues; the run before index i (i >= 1)
-  // and the run after the last index belong to the slice of the index before them, the
-  // run before index 0 to the first slice.
+  // One pass: each slice's histogram of indices and of its zero runs' lengths (the runs'
+  // unary positions per divisor follow from it when the slice closes). Index i falls in
+  // slice i / kMaxSliceValues; the run before index i (i >= 1) and the run after the last
+  // index belong to the slice of the index before them, the run before index 0 to the
+  // first slice.
+  constexpr uint32_t kShortRuns = 64;  // runs shorter than this are counted by length
   std::array<size_t, kWeightGrc.size()> wbits{};
   std::array<size_t, kZeroDivs> zbits{};
   std::array<uint32_t, 512> hist{};
-  std::array<size_t, kZeroDivs> zpos{};
+  std::array<uint32_t, kShortRuns> run_hist{};
+  std::array<size_t, kZeroDivs> zpos{};  // positions of the slice's long runs
   size_t indices = 0, slices = 0, in_slice = 0, runs_in_slice = 0;
   int max_index = 0;
   auto close_slice = [&]() {
@@ -451,21 +474,29 @@ StreamCode analyse_stream(const int16_t* w, size_t n) {
         m = v;
         break;
       }
-    for (size_t g = 0; g < kWeightGrc.size(); ++g)
-      wbits[g] += weight_bits(hist, m, in_slice, kWeightGrc[g], ub);
+    add_weight_bits(hist, m, in_slice, ub, wbits);
+    max_index = std::max(max_index, m);
+    for (uint32_t z = 0; z < kShortRuns; ++z)
+      if (run_hist[z])
+        for (int d = 0; d < kZeroDivs; ++d) zpos[static_cast<size_t>(d)] += run_hist[z] * ((z >> d) + 1);
     for (int d = 0; d < kZeroDivs; ++d)
       zbits[static_cast<size_t>(d)] +=
           ceil_to(zpos[static_cast<size_t>(d)], zero_chunk_len(d)) + static_cast<size_t>(d) * runs_in_slice;
     hist.fill(0);
+    run_hist.fill(0);
     zpos.fill(0);
     in_slice = runs_in_slice = 0;
     ++slices;
   };
   auto add_run = [&](uint32_t z) {
-    for (int d = 0; d < kZeroDivs; ++d) zpos[static_cast<size_t>(d)] += (z >> d) + 1;
+    if (z < kShortRuns) {
+      ++run_hist[z];
+    } else {
+      for (int d = 0; d < kZeroDivs; ++d) zpos[static_cast<size_t>(d)] += (z >> d) + 1;
+    }
     ++runs_in_slice;
   };
-  size_t i = 0;
+  size_t i = 0, to_close = kMaxSliceValues;  // indices until the slice is full
   for (;;) {
     uint32_t z = 0;
     if (p.zero_runs && (!p.only_zeros || i > 0)) {
@@ -481,18 +512,40 @@ StreamCode analyse_stream(const int16_t* w, size_t n) {
     // The run before this index belongs to the previous index's slice (the first's for
     // index 0); then the index may open a new slice.
     if (p.zero_runs) add_run(z);
-    if (indices > 0 && indices % kMaxSliceValues == 0) close_slice();
+    if (to_close == 0) {
+      close_slice();
+      to_close = kMaxSliceValues;
+    }
     const auto v = static_cast<uint16_t>(p.index[static_cast<size_t>(w[i] + 255)]);
     ++hist[v];
-    max_index = std::max<int>(max_index, v);
     ++in_slice;
     ++indices;
+    --to_close;
     ++i;
   }
   close_slice();
   c.coded_weights = indices;
   finish(c, p, wbits, zbits, max_index, slices);
   return c;
+}
+
+}  // namespace
+
+StreamCode analyse_stream(const int16_t* w, size_t n) {
+  // The histogram of each slice-long segment (they matter without zero runs), and of all.
+  thread_local std::vector<Histogram> segments;
+  segments.clear();
+  Histogram freq{};
+  for (size_t b = 0; b < n || b == 0; b += kMaxSliceValues) {
+    segments.push_back(value_histogram(w + b, std::min(kMaxSliceValues, n - b)));
+    for (size_t v = 0; v < freq.size(); ++v) freq[v] += segments.back()[v];
+    if (n == 0) break;
+  }
+  return analyse_known(w, n, freq, &segments);
+}
+
+StreamCode analyse_stream(const int16_t* w, size_t n, const Histogram& freq) {
+  return analyse_known(w, n, freq, nullptr);
 }
 
 namespace {

@@ -62,15 +62,18 @@ struct StreamCode {
   std::string mode() const;
 };
 
-/// Largest number of weight indices one slice holds (its 15-bit length field).
-constexpr size_t kMaxSliceValues = 32767;
-
 /// How often each value occurs in a stream (index: value + 255).
 using Histogram = std::array<uint32_t, 511>;
+
+/// Largest number of weight indices one slice holds (its 15-bit length field).
+constexpr size_t kMaxSliceValues = 32767;
 
 /// The encoder's choices and the exact size of the stream encode_stream writes. Values
 /// must lie in [-255, 255] (int8 weights less their zero point).
 StreamCode analyse_stream(const int16_t* w, size_t n);
+/// The same when the stream's value histogram is known (`freq`: its n values' counts,
+/// which the caller vouches for; the values are not checked again).
+StreamCode analyse_stream(const int16_t* w, size_t n, const Histogram& freq);
 inline size_t encoded_stream_bytes(const int16_t* w, size_t n) {
   return analyse_stream(w, n).bytes;
 }
