@@ -492,18 +492,21 @@ void Reader::add(const tfl::Operator* op, size_t index) {
     return v;
   };
   auto fused = [&](auto* o) { return act(o ? o->fused_activation_function() : tfl::ActivationFunctionType_NONE); };
+  // Conv and depthwise options: window, dilation, fused activation.
+  auto conv_options = [&](const auto* o, const char* table) {
+    if (!o) options_missing(table);
+    window(o->padding(), o->stride_h(), o->stride_w());
+    spec.dilation_h = o->dilation_h_factor();
+    spec.dilation_w = o->dilation_w_factor();
+    spec.activation = act(o->fused_activation_function());
+  };
   size_t data_inputs = 1;  // the leading inputs that are tensors of the Network
 
   switch (code) {
     case kConv2d: {
       need_inputs(2, 3);
       spec.type = OpType::Conv2d;
-      const auto* o = op->builtin_options_as_Conv2DOptions();
-      if (!o) options_missing("Conv2DOptions");
-      window(o->padding(), o->stride_h(), o->stride_w());
-      spec.dilation_h = o->dilation_h_factor();
-      spec.dilation_w = o->dilation_w_factor();
-      spec.activation = act(o->fused_activation_function());
+      conv_options(op->builtin_options_as_Conv2DOptions(), "Conv2DOptions");
       weights(ins[1], ins.size() > 2 ? ins[2] : -1, 0);
       break;
     }
@@ -511,11 +514,7 @@ void Reader::add(const tfl::Operator* op, size_t index) {
       need_inputs(2, 3);
       spec.type = OpType::DepthwiseConv2d;
       const auto* o = op->builtin_options_as_DepthwiseConv2DOptions();
-      if (!o) options_missing("DepthwiseConv2DOptions");
-      window(o->padding(), o->stride_h(), o->stride_w());
-      spec.dilation_h = o->dilation_h_factor();
-      spec.dilation_w = o->dilation_w_factor();
-      spec.activation = act(o->fused_activation_function());
+      conv_options(o, "DepthwiseConv2DOptions");
       weights(ins[1], ins.size() > 2 ? ins[2] : -1, 3);
       // TFLite (version 2 on) takes the multiplier from the shapes, not the option.
       const Tensor& in = net_.tensors[static_cast<size_t>(defined(ins[0], where))];
@@ -544,21 +543,13 @@ void Reader::add(const tfl::Operator* op, size_t index) {
       break;
     }
     case kAdd:
-      need_inputs(2, 2);
-      spec.type = OpType::Add;
-      spec.activation = fused(op->builtin_options_as_AddOptions());
-      data_inputs = 2;
-      break;
     case kSub:
-      need_inputs(2, 2);
-      spec.type = OpType::Sub;
-      spec.activation = fused(op->builtin_options_as_SubOptions());
-      data_inputs = 2;
-      break;
     case kMul:
       need_inputs(2, 2);
-      spec.type = OpType::Mul;
-      spec.activation = fused(op->builtin_options_as_MulOptions());
+      spec.type = code == kAdd ? OpType::Add : code == kSub ? OpType::Sub : OpType::Mul;
+      spec.activation = code == kAdd   ? fused(op->builtin_options_as_AddOptions())
+                        : code == kSub ? fused(op->builtin_options_as_SubOptions())
+                                       : fused(op->builtin_options_as_MulOptions());
       data_inputs = 2;
       break;
     case kConcatenation: {
