@@ -92,7 +92,7 @@ struct Planner {
       Histogram h{};
       const int8_t* w = L.ohwi + static_cast<size_t>(c) * per;
       const size_t n = static_cast<size_t>(c1 - c) * per;
-      for (size_t i = 0; i < n; ++i) ++h[static_cast<size_t>(w[i] + 255)];
+      add_histogram(w, n, h);
       for (size_t v = 0; v < h.size(); ++v) raw[v] += h[v];
       const size_t len = stream_length(L.layout, c, c1);
       h[255] += static_cast<uint32_t>(len - n);  // the padding zeros

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 
 #include "sim/core/errors.hpp"
@@ -64,6 +65,27 @@ struct Palette {
     return size == 0 ? bits : kNoUncompressed;
   }
 };
+
+}  // namespace
+
+void add_histogram(const int8_t* w, size_t n, Histogram& h) {
+  // Four tables, so that runs of one value do not wait on their own counts.
+  std::array<std::array<uint32_t, 256>, 4> t{};
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    ++t[0][static_cast<uint8_t>(w[i])];
+    ++t[1][static_cast<uint8_t>(w[i + 1])];
+    ++t[2][static_cast<uint8_t>(w[i + 2])];
+    ++t[3][static_cast<uint8_t>(w[i + 3])];
+  }
+  for (; i < n; ++i) ++t[0][static_cast<uint8_t>(w[i])];
+  for (int v = -128; v < 128; ++v) {
+    const auto u = static_cast<uint8_t>(v);
+    h[static_cast<size_t>(v + 255)] += t[0][u] + t[1][u] + t[2][u] + t[3][u];
+  }
+}
+
+namespace {
 
 /// Counts of each value (value + 255) of w[0..n).
 Histogram value_histogram(const int16_t* w, size_t n) {
@@ -497,26 +519,34 @@ StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, cons
     ++runs_in_slice;
   };
   size_t i = 0, to_close = kMaxSliceValues;  // indices until the slice is full
+  // Locals, not the palette's fields: the counts' stores could alias them.
+  const bool zero_runs = p.zero_runs, only_zeros = p.only_zeros;
+  const int16_t* index_of = p.index.data() + 255;
   for (;;) {
     uint32_t z = 0;
-    if (p.zero_runs && (!p.only_zeros || i > 0)) {
-      while (i < n && w[i] == 0) {
-        ++z;
-        ++i;
+    if (zero_runs && (!only_zeros || i > 0)) {
+      const size_t start = i;
+      while (i + 4 <= n) {  // four values at a time through a run
+        uint64_t four = 0;
+        std::memcpy(&four, w + i, sizeof four);
+        if (four) break;
+        i += 4;
       }
+      while (i < n && w[i] == 0) ++i;
+      z = static_cast<uint32_t>(i - start);
     }
     if (i == n) {
-      if (p.zero_runs) add_run(z);  // the run after the last index
+      if (zero_runs) add_run(z);  // the run after the last index
       break;
     }
     // The run before this index belongs to the previous index's slice (the first's for
     // index 0); then the index may open a new slice.
-    if (p.zero_runs) add_run(z);
+    if (zero_runs) add_run(z);
     if (to_close == 0) {
       close_slice();
       to_close = kMaxSliceValues;
     }
-    const auto v = static_cast<uint16_t>(p.index[static_cast<size_t>(w[i] + 255)]);
+    const auto v = static_cast<uint16_t>(index_of[w[i]]);
     ++hist[v];
     ++in_slice;
     ++indices;

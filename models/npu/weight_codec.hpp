@@ -68,6 +68,9 @@ using Histogram = std::array<uint32_t, 511>;
 /// Largest number of weight indices one slice holds (its 15-bit length field).
 constexpr size_t kMaxSliceValues = 32767;
 
+/// Adds the counts of w[0..n) to h.
+void add_histogram(const int8_t* w, size_t n, Histogram& h);
+
 /// The encoder's choices and the exact size of the stream encode_stream writes. Values
 /// must lie in [-255, 255] (int8 weights less their zero point).
 StreamCode analyse_stream(const int16_t* w, size_t n);
