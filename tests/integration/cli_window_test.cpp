@@ -75,7 +75,7 @@ TEST_CASE("window_tokens is a sweep axis", "[cli][window][sweep]") {
   write_text(tmp / "base.json", R"({"extends": ["builtin:experiments/tiny.json"],
     "policy": {"name": "relu_predictor"}, "model": {"chunking": "bundled"},
     "weight_store": {"cache_policy": "window"}, "run": {"tokens": 12}})");
-  write_text(tmp / "spec.json", R"({"base": "base.json", "grid": {"weight_store.window_tokens": [1, 4]}})");
+  write_text(tmp / "spec.json", R"({"base": ")" + (tmp / "base.json") + R"(", "grid": {"weight_store.window_tokens": [1, 4]}})");
   const auto r = run_cli({"sweep", tmp / "spec.json", "--out", tmp / "o", "--jobs", "2"});
   INFO(r.err);
   REQUIRE(r.code == 0);
