@@ -222,6 +222,7 @@ Experiment build_experiment(const json& given) {
     e.store.partition_per_tensor = true;
     out["weight_store"]["cache_partition"] = "per_tensor";
   }
+  if (rentry.params->find("row_copy_time")) e.store.row_copy_time = rparams.number("row_copy_time");
   if (rentry.params->find("window_tokens") &&
       static_cast<uint64_t>(rparams.integer("window_tokens")) > e.run.total_steps()) {
     fail_at("weight_store.window_tokens",

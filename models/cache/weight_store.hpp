@@ -76,6 +76,9 @@ struct StoreSettings {
   /// Chunks of cached tensors held in DRAM for the whole run, outside the cache's capacity
   /// and its replacement (e.g. an MoE model's most used experts): always hits.
   std::vector<uint32_t> pinned_chunks;
+  /// A retention rule by step: time per row copied (moved or inserted) beyond its DRAM
+  /// traffic, the CPU's share of the bookkeeping (0: copies run at memory speed).
+  double row_copy_time = 0;
 };
 
 /// Where things live in DRAM when addresses matter: pinned tensors back to back from 0,
@@ -113,6 +116,7 @@ class WeightStore final {
   /// True when the replacement is a retention rule by step (windowing): one partition per
   /// cached tensor, each a preallocated matrix of rows (ManagedRows).
   bool by_step() const { return by_step_; }
+  double row_copy_time() const { return settings_.row_copy_time; }
   /// Windowing: the most rows each cached tensor's matrix held at once (the paper's Req_i),
   /// summed in bytes: the DRAM its preallocated matrices take.
   uint64_t peak_rows_bytes() const;

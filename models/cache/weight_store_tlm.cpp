@@ -148,6 +148,7 @@ void WeightStoreTarget::b_transport(tlm::tlm_generic_payload& trans, sc_time& de
     load->dram_energy += rep.energy;
     cost.dram_read_bytes += cost.mm_read_bytes;
     cost.dram_write_bytes += cost.mm_write_bytes;
+    mm_delay += sc_time(static_cast<double>(cost.rows_moved + cost.rows_inserted) * core_.row_copy_time(), SC_SEC);
   }
   t.clear_extension(&rep);
   hits_.add(static_cast<double>(cost.hits));

@@ -76,11 +76,17 @@ class Window final : public Replacement {
   uint64_t first_ = 0, step_ = 0;
 };
 
+// row_copy_time is a cost, not part of the rule: the engine hands it to the store
+// (StoreSettings::row_copy_time), which charges it with the copies.
 const config::ParamTable kParams = {{
     {"window_tokens", config::Quantity::Integer, 5,
      "Tokens whose chunks stay in DRAM (\"LLM in a flash\" uses 5 for OPT 6.7B, Sec. 4.1); at most the "
      "run's warmup_tokens + tokens",
      1, 1e6},
+    {"row_copy_time", config::Quantity::Time, "0 s",
+     "CPU time per row moved or inserted in the window's matrices, beyond the copy's DRAM traffic "
+     "(bookkeeping, framework calls); 0: copies run at memory speed",
+     0, 1},
 }};
 const Registration<Replacement> kWindow(
     "window", "Windowing: keep the chunks used in the last window_tokens tokens, per tensor (LLM in a flash)",

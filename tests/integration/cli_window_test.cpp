@@ -53,6 +53,21 @@ TEST_CASE("a longer window loads less from flash and keeps more rows in DRAM", "
   CHECK_FALSE(json::parse(lru.out)["metrics"].contains("memory_management"));
 }
 
+TEST_CASE("row_copy_time adds its time for every row moved or inserted", "[cli][window]") {
+  auto run = [](const std::string& t) {
+    auto a = window_args({"weight_store.window_tokens=3", "weight_store.row_copy_time=" + t});
+    a.insert(a.end(), {"--format", "json", "--no-progress"});
+    return json::parse(run_expect(a, kOk).out)["metrics"]["memory_management"];
+  };
+  const json base = run("0 s"), slow = run("2 us");
+  // The same rows either way: the rule does not depend on time.
+  CHECK(slow["rows_moved_per_token"] == base["rows_moved_per_token"]);
+  CHECK(slow["rows_inserted_per_token"] == base["rows_inserted_per_token"]);
+  const double rows = base["rows_moved_per_token"].get<double>() + base["rows_inserted_per_token"].get<double>();
+  CHECK(slow["time_per_token_s"].get<double>() - base["time_per_token_s"].get<double>() ==
+        Approx(rows * 2e-6).epsilon(1e-9));
+}
+
 TEST_CASE("a bad window exits 2 naming the key", "[cli][window]") {
   // tiny.json runs 1 warm-up token + 24: a window of 26 is longer than the run.
   CHECK_THAT(run_expect(window_args({"weight_store.window_tokens=26"}), 2).err,
@@ -61,6 +76,8 @@ TEST_CASE("a bad window exits 2 naming the key", "[cli][window]") {
              Contains("weight_store.window_tokens"));
   CHECK_THAT(run_expect(window_args({"weight_store.window_tokens=two"}), 2).err,
              Contains("weight_store.window_tokens"));
+  CHECK_THAT(run_expect(window_args({"weight_store.row_copy_time=-1 us"}), 2).err,
+             Contains("weight_store.row_copy_time"));
   // window_tokens belongs to the window rule: with another policy it is an unknown key.
   CHECK_THAT(run_expect({"run", "-c", "builtin:experiments/tiny.json", "--set", "weight_store.window_tokens=3"}, 2).err,
              Contains("window_tokens"));
