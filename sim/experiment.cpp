@@ -58,7 +58,9 @@ const config::ParamTable kRunParams = {{
     {"tokens", Quantity::Integer, 8, "Decode steps measured", 1, 1e7},
     {"warmup_tokens", Quantity::Integer, 1, "Decode steps simulated before measuring (cache warm-up)", 0,
      1e6},
-    {"prompt_tokens", Quantity::Integer, 512, "Context in the KV cache when decoding starts", 0, 1e8},
+    {"prompt_tokens", Quantity::Integer, 512,
+     "Context in the KV cache when decoding starts (encoder-decoder: the prompt the encoder runs over first)",
+     0, 1e8},
     {"seed", Quantity::Integer, 1, "Seed of every random choice (token ids, synthetic activations)", 0,
      9.0e15},
 }};
@@ -143,9 +145,10 @@ Experiment build_experiment(const json& given) {
   e.policy = make_from<traces::Policy>(section(raw, "policy"), "policy", "name", "dense", out["policy"]);
   e.policy->check(*e.layout);  // before the run: a policy's errors cannot leave a SystemC thread cleanly
   if (out["policy"]["name"] == "relu_predictor" && e.layout->mlp() != traces::MlpKind::Relu) {
-    spdlog::warn("policy relu_predictor on model '{}', whose MLP is {}: its neuron sparsity is an assumption "
-                 "(a ReLU MLP such as OPT's has it by itself; docs/sparsity.md)",
-                 e.layout->name(), out["model"]["mlp"].get<std::string>());
+    spdlog::warn(
+        "policy relu_predictor on model '{}', whose MLP is {}: its neuron sparsity is an assumption "
+        "(a ReLU MLP such as OPT's has it by itself; docs/sparsity.md)",
+        e.layout->name(), out["model"]["mlp"].get<std::string>());
   }
   e.layout->set_chunk_bytes(
       [&](const traces::Tensor& t) { return e.policy->stored_chunk_bytes(t, e.layout->weight_dtype()); });
@@ -169,7 +172,8 @@ Experiment build_experiment(const json& given) {
   if (final_context > e.layout->max_context()) {
     fail_at("run.tokens", std::string(e.layout->encoder_decoder() ? "" : "prompt_tokens + ") +
                               "warmup_tokens + tokens = " + std::to_string(final_context) +
-                              " exceeds the model's max_context (" + std::to_string(e.layout->max_context()) + ")");
+                              " exceeds the model's max_context (" + std::to_string(e.layout->max_context()) +
+                              ")");
   }
   if (encoder_tokens > e.layout->max_context()) {
     fail_at("run.prompt_tokens", "the encoder's input of " + std::to_string(encoder_tokens) +
@@ -317,7 +321,8 @@ Experiment build_experiment(const json& given) {
   e.store.cache_capacity = f.weight_cache;
   e.store.dram_addresses = e.dram->wants_addresses();
   e.store.kv_bytes_per_layer =
-      e.layout->kv_cache_bytes(e.layout->max_context(), e.layout->encoder_decoder() ? e.layout->max_context() : 0) /
+      e.layout->kv_cache_bytes(e.layout->max_context(),
+                               e.layout->encoder_decoder() ? e.layout->max_context() : 0) /
       std::max<uint64_t>(e.layout->layers(), 1);
   return e;
 }

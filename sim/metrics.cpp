@@ -17,8 +17,7 @@ nlohmann::json compute_metrics(const std::vector<StepRecord>& steps, uint64_t wa
   uint64_t hits = 0, misses = 0;
   for (size_t s = warmup; s < steps.size(); ++s) {
     const StepRecord& r = steps[s];
-    const double start = s == 0 ? 0.0 : steps[s - 1].end_time;
-    const double l = r.end_time - start;
+    const double l = r.end_time - r.start_time;
     latency.push_back(l);
     compute += r.compute_time;
     flash += r.flash_time;
@@ -88,6 +87,21 @@ nlohmann::json window_metrics(const std::vector<StepRecord>& steps, uint64_t war
                  {"used_fraction_per_token", share(used / n)},
                  {"loaded_fraction_per_token", share(loaded / n)}};
   return m;
+}
+
+nlohmann::json encoder_metrics(const StepRecord& pass, double static_power) {
+  const double e_static = static_power * pass.end_time;
+  return {{"time_s", pass.end_time},
+          {"compute_s", pass.compute_time},
+          {"flash_bytes", pass.flash_bytes},
+          {"dram_bytes", pass.dram_read_bytes + pass.dram_write_bytes},
+          {"flops", pass.flops},
+          {"energy_j", pass.flash_energy + pass.dram_energy + pass.compute_energy + e_static},
+          {"energy_breakdown_j",
+           {{"flash", pass.flash_energy},
+            {"dram", pass.dram_energy},
+            {"compute", pass.compute_energy},
+            {"static", e_static}}}};
 }
 
 }  // namespace edgesim::sim

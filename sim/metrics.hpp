@@ -19,6 +19,9 @@ nlohmann::json compute_metrics(const std::vector<StepRecord>& steps, uint64_t wa
 nlohmann::json window_metrics(const std::vector<StepRecord>& steps, uint64_t warmup, uint64_t window_tokens,
                               uint64_t matrix_bytes, uint64_t cached_bytes);
 
+/// What the encoder pass of an encoder-decoder model cost, once per run (`metrics.encoder_pass`).
+nlohmann::json encoder_metrics(const StepRecord& pass, double static_power);
+
 /// The adapter's metrics (per-token cost, switches, memory) and the weight formats' (bits
 /// per weight, decode time), each present only when the config uses them.
 nlohmann::json adapter_metrics(const Experiment& exp, const std::vector<StepRecord>& steps,

@@ -33,7 +33,7 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
         for (const auto& s : steps) options.record->write_step(s);
       }
     }
-    future = future_uses(store, *exp.layout, steps);
+    future = future_uses(store, *exp.layout, steps, exp.run.encoder_tokens(*exp.layout));
     source = std::make_unique<StepListSource>(std::move(steps));
   } else if (options.replay) {
     source = std::make_unique<TraceSource>(*options.replay);
@@ -43,16 +43,20 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
 
   Stats stats;
   std::vector<StepRecord> records;
+  StepRecord encoder;  // the encoder pass of an encoder-decoder model
   std::vector<SwitchRecord> switches;
   Progress progress("simulating", exp.run.total_steps(), options.progress);
   Top top(
-      "top", exp, store, std::move(future), *source, stats, records,
+      "top", exp, store, std::move(future), *source, stats, records, encoder,
       [&](uint64_t s) { progress.update(s + 1); }, switches, options.timeline);
   sc_core::sc_start();
   if (sc_core::sc_get_status() != sc_core::SC_STOPPED && sc_core::sc_pending_activity()) {
     throw SimError("simulation stopped with activity pending");
   }
 
+  // Decoding starts after the encoder pass (at 0 without one); each step, when the one before ends.
+  for (size_t s = 0; s < records.size(); ++s)
+    records[s].start_time = s ? records[s - 1].end_time : encoder.end_time;
   if (options.timeline) options.timeline->add_tokens(records, exp.run.warmup_tokens);
 
   exp.dram->report(sc_core::sc_time_stamp().to_seconds(), stats);
@@ -65,6 +69,7 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
     footprint.weight_cache = store.peak_rows_bytes();
   }
   result.metrics = compute_metrics(records, exp.run.warmup_tokens, footprint, exp.static_power);
+  if (encoder.ops > 0) result.metrics["encoder_pass"] = encoder_metrics(encoder, exp.static_power);
   if (store.by_step()) {
     uint64_t cached = 0;
     for (uint32_t t = 0; t < store.tensors().size(); ++t) {

@@ -5,6 +5,7 @@
 namespace edgesim::sim {
 
 struct StepRecord {
+  double start_time = 0;                 // when the step before it ended (the encoder pass, for step 0)
   double end_time = 0;                   // when its last op finished computing (s)
   double compute_time = 0;               // compute busy (s)
   double flash_time = 0, dram_time = 0;  // memory busy loading its ops (s)

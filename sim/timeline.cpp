@@ -63,9 +63,9 @@ void Timeline::adapter_switch(uint64_t step, double start, double duration, uint
 void Timeline::add_tokens(const std::vector<StepRecord>& steps, uint64_t warmup_tokens) {
   steps_ = steps.size();
   for (uint64_t s = tokens_.first; s < std::min<uint64_t>(tokens_.last, steps.size()); ++s) {
-    const double start = s == 0 ? 0.0 : steps[s - 1].end_time;
+    const StepRecord& r = steps[s];
     events_.push_back(
-        {start, steps[s].end_time - start, s, steps[s].ops, s < warmup_tokens, 0, Lane::Tokens});
+        {r.start_time, r.end_time - r.start_time, s, r.ops, s < warmup_tokens, 0, Lane::Tokens});
   }
 }
 

@@ -11,7 +11,7 @@ std::ostream& operator<<(std::ostream& os, const ComputeJob& j) {
 }
 
 ComputeUnit::ComputeUnit(sc_core::sc_module_name name, const compute::Engine& engine, Dtype dtype,
-                         std::vector<StepRecord>& steps, Timeline* timeline)
+                         std::vector<StepRecord>& steps, StepRecord& encoder, Timeline* timeline)
     : sc_module(name),
       // The fifo also carries end-of-step markers, which hold no buffer: size it past
       // what the semaphore lets in flight.
@@ -20,6 +20,7 @@ ComputeUnit::ComputeUnit(sc_core::sc_module_name name, const compute::Engine& en
       engine_(engine),
       dtype_(dtype),
       steps_(steps),
+      encoder_(encoder),
       timeline_(timeline) {
   SC_HAS_PROCESS(ComputeUnit);
   SC_THREAD(run);
@@ -28,18 +29,18 @@ ComputeUnit::ComputeUnit(sc_core::sc_module_name name, const compute::Engine& en
 void ComputeUnit::run() {
   for (;;) {
     const ComputeJob job = jobs.read();
-    ++steps_[job.step].activations;
+    ++(job.encoder ? encoder_ : steps_[job.step]).activations;
     if (job.end_of_step) {
-      steps_[job.step].end_time = sc_core::sc_time_stamp().to_seconds();
+      (job.encoder ? encoder_ : steps_[job.step]).end_time = sc_core::sc_time_stamp().to_seconds();
       continue;
     }
     const sc_time t(engine_.op_time(static_cast<double>(job.flops), dtype_) + job.extra_time, SC_SEC);
-    if (timeline_ && timeline_->wants(job.step)) {
+    if (timeline_ && !job.encoder && timeline_->wants(job.step)) {
       timeline_->compute(job.step, job.op, sc_core::sc_time_stamp().to_seconds(), t.to_seconds(), job.flops);
     }
     wait(t);
     // Index again after waiting: the replayer may have grown (and moved) the records.
-    StepRecord& rec = steps_[job.step];
+    StepRecord& rec = job.encoder ? encoder_ : steps_[job.step];
     ++rec.activations;
     rec.compute_time += t.to_seconds();
     rec.compute_energy += engine_.op_energy(static_cast<double>(job.flops));
@@ -50,14 +51,15 @@ void ComputeUnit::run() {
 }
 
 Replayer::Replayer(sc_core::sc_module_name name, OpSource& source, ComputeUnit& compute,
-                   std::vector<StepRecord>& steps, std::function<void(uint64_t)> on_step, Timeline* timeline,
-                   const Experiment& exp, const cache::WeightStore& store,
+                   std::vector<StepRecord>& steps, StepRecord& encoder, std::function<void(uint64_t)> on_step,
+                   Timeline* timeline, const Experiment& exp, const cache::WeightStore& store,
                    std::vector<SwitchRecord>& switches)
     : sc_module(name),
       socket("socket"),
       source_(source),
       compute_(compute),
       steps_(steps),
+      encoder_(encoder),
       on_step_(std::move(on_step)),
       timeline_(timeline),
       exp_(exp),
@@ -93,9 +95,9 @@ compute::WeightDecode decode_kind(traces::FormatKind k) {
 }
 }  // namespace
 
-double Replayer::decode_time(const traces::OpAccess& op) const {
+double Replayer::decode_time(const traces::OpSpec& spec, const traces::OpAccess& op) const {
   const traces::ModelLayout& layout = *exp_.layout;
-  const auto& tensors = layout.ops()[op.op].tensors;
+  const auto& tensors = spec.tensors;
   double t = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const traces::Tensor& tensor = layout.tensors()[tensors[i]];
@@ -174,84 +176,91 @@ void Replayer::switch_adapters(uint64_t s, uint64_t to, uint64_t sent) {
   active_ = to;
 }
 
+void Replayer::send(tlm::tlm_generic_payload& trans, const traces::OpSpec& spec, traces::OpAccess& op,
+                    uint64_t s, bool encoder) {
+  cache::OpLoad& load = *trans.get_extension<cache::OpLoad>();
+  // What the active adapters add to the op, and decoding its weights: from the step's
+  // adapter state, so a recorded trace replays at the same cost. The encoder pass runs
+  // without adapters.
+  const traces::OpAdapterCost ac = encoder ? traces::OpAdapterCost{} : exp_.adapter->op_cost(spec, active_);
+  op.flops += ac.flops;
+  op.extra_dram_read_bytes += ac.dram_read_bytes;
+  const double kernels = ac.kernels * exp_.adapter->kernel_overhead();
+  const double decode = decode_time(spec, op);
+  while (op.needs_input && compute_.done < sent_) {
+    wait(compute_.op_done);
+    ++record(s, encoder).activations;
+  }
+  compute_.buffers.wait();  // a free weight buffer
+  ++record(s, encoder).activations;
+  const cache::OpRequest request{spec.tensors.data(),     op.sets.data(),
+                                 spec.tensors.size(),      spec.layer,
+                                 op.extra_dram_read_bytes, op.extra_dram_write_bytes,
+                                 s};
+  load.op = &request;
+  load.flash_time = load.dram_time = load.flash_energy = load.dram_energy = load.mm_time = 0;
+  load.flash_device_bytes = 0;
+  sc_time delay = sc_core::SC_ZERO_TIME;
+  socket->b_transport(trans, delay);
+  load.op = nullptr;
+  if (delay > sc_core::SC_ZERO_TIME) {
+    wait(delay);
+    ++record(s, encoder).activations;
+  }
+  StepRecord& rec = record(s, encoder);
+  const cache::LoadCost& c = load.cost;
+  rec.flash_time += load.flash_time;
+  rec.dram_time += load.dram_time;
+  rec.flash_energy += load.flash_energy;
+  rec.dram_energy += load.dram_energy;
+  rec.flash_bytes += c.flash_bytes;
+  rec.flash_device_bytes += load.flash_device_bytes;
+  rec.dram_read_bytes += c.dram_read_bytes + op.extra_dram_read_bytes;
+  rec.dram_write_bytes += c.dram_write_bytes + op.extra_dram_write_bytes;
+  rec.hits += c.hits;
+  rec.misses += c.misses;
+  rec.flops += op.flops;
+  rec.adapter_flops += ac.flops;
+  rec.adapter_dram_read_bytes += ac.dram_read_bytes;
+  rec.adapter_kernel_time += kernels;
+  rec.decode_time += decode;
+  rec.mm_time += load.mm_time;
+  rec.rows_deleted += c.rows_deleted;
+  rec.rows_inserted += c.rows_inserted;
+  rec.rows_moved += c.rows_moved;
+  rec.mm_bytes += c.mm_read_bytes + c.mm_write_bytes;
+  rec.hit_bytes += c.hit_bytes;
+  rec.miss_bytes += c.miss_bytes;
+  ++rec.ops;
+  if (timeline_ && !encoder && timeline_->wants(s)) {
+    // The load began `delay` ago: b_transport does not advance time, the wait above does.
+    timeline_->load(s, op.op, (sc_core::sc_time_stamp() - delay).to_seconds(), load.flash_time,
+                    load.dram_time, c.flash_bytes, c.dram_read_bytes + op.extra_dram_read_bytes,
+                    c.dram_write_bytes + op.extra_dram_write_bytes);
+  }
+  compute_.jobs.write({s, op.flops, op.op, false, kernels + decode, encoder});
+  ++sent_;
+}
+
 void Replayer::run() {
   tlm::tlm_generic_payload trans;
   cache::OpLoad load;
   trans.set_extension(&load);
   const TakeBack<cache::OpLoad> take_back{trans, load};
   trans.set_command(tlm::TLM_READ_COMMAND);
+  // An encoder-decoder model encodes the prompt once, before the first decode step.
+  std::vector<traces::OpAccess> pass = exp_.layout->encoder_pass(exp_.run.encoder_tokens(*exp_.layout));
+  for (traces::OpAccess& op : pass) send(trans, exp_.layout->encoder_ops()[op.op], op, 0, true);
+  if (!pass.empty()) compute_.jobs.write({0, 0, 0, true, 0, true});
   traces::StepInfo info;
   traces::OpAccess op;
-  cache::OpRequest request;
-  uint64_t sent = 0;
   while (source_.begin_step(info)) {
     const uint64_t s = steps_.size();
     steps_.emplace_back();
     for (const traces::Event& ev : source_.events()) {
-      if (ev.type == traces::kEventAdapterSet) switch_adapters(s, ev.value, sent);
+      if (ev.type == traces::kEventAdapterSet) switch_adapters(s, ev.value, sent_);
     }
-    while (source_.next_op(op)) {
-      // What the active adapters add to the op, and decoding its weights: from the step's
-      // adapter state, so a recorded trace replays at the same cost.
-      const traces::OpSpec& spec = exp_.layout->ops()[op.op];
-      const traces::OpAdapterCost ac = exp_.adapter->op_cost(spec, active_);
-      op.flops += ac.flops;
-      op.extra_dram_read_bytes += ac.dram_read_bytes;
-      const double kernels = ac.kernels * exp_.adapter->kernel_overhead();
-      const double decode = decode_time(op);
-      while (op.needs_input && compute_.done < sent) {
-        wait(compute_.op_done);
-        ++steps_[s].activations;
-      }
-      compute_.buffers.wait();  // a free weight buffer
-      ++steps_[s].activations;
-      request = {spec.tensors.data(),      op.sets.data(),
-                 spec.tensors.size(),       spec.layer,
-                 op.extra_dram_read_bytes,  op.extra_dram_write_bytes,
-                 s};
-      load.op = &request;
-      load.flash_time = load.dram_time = load.flash_energy = load.dram_energy = load.mm_time = 0;
-      load.flash_device_bytes = 0;
-      sc_time delay = sc_core::SC_ZERO_TIME;
-      socket->b_transport(trans, delay);
-      if (delay > sc_core::SC_ZERO_TIME) {
-        wait(delay);
-        ++steps_[s].activations;
-      }
-      StepRecord& rec = steps_[s];
-      const cache::LoadCost& c = load.cost;
-      rec.flash_time += load.flash_time;
-      rec.dram_time += load.dram_time;
-      rec.flash_energy += load.flash_energy;
-      rec.dram_energy += load.dram_energy;
-      rec.flash_bytes += c.flash_bytes;
-      rec.flash_device_bytes += load.flash_device_bytes;
-      rec.dram_read_bytes += c.dram_read_bytes + op.extra_dram_read_bytes;
-      rec.dram_write_bytes += c.dram_write_bytes + op.extra_dram_write_bytes;
-      rec.hits += c.hits;
-      rec.misses += c.misses;
-      rec.flops += op.flops;
-      rec.adapter_flops += ac.flops;
-      rec.adapter_dram_read_bytes += ac.dram_read_bytes;
-      rec.adapter_kernel_time += kernels;
-      rec.decode_time += decode;
-      rec.mm_time += load.mm_time;
-      rec.rows_deleted += c.rows_deleted;
-      rec.rows_inserted += c.rows_inserted;
-      rec.rows_moved += c.rows_moved;
-      rec.mm_bytes += c.mm_read_bytes + c.mm_write_bytes;
-      rec.hit_bytes += c.hit_bytes;
-      rec.miss_bytes += c.miss_bytes;
-      ++rec.ops;
-      if (timeline_ && timeline_->wants(s)) {
-        // The load began `delay` ago: b_transport does not advance time, the wait above does.
-        timeline_->load(s, op.op, (sc_core::sc_time_stamp() - delay).to_seconds(), load.flash_time,
-                        load.dram_time, c.flash_bytes, c.dram_read_bytes + op.extra_dram_read_bytes,
-                        c.dram_write_bytes + op.extra_dram_write_bytes);
-      }
-      compute_.jobs.write({s, op.flops, op.op, false, kernels + decode});
-      ++sent;
-    }
+    while (source_.next_op(op)) send(trans, exp_.layout->ops()[op.op], op, s, false);
     compute_.jobs.write({s, 0, 0, true});
     if (on_step_) on_step_(s);
   }
@@ -260,13 +269,15 @@ void Replayer::run() {
 
 Top::Top(sc_core::sc_module_name name, Experiment& exp, cache::WeightStore& store,
          std::vector<uint64_t> future, OpSource& source, Stats& stats, std::vector<StepRecord>& steps,
-         std::function<void(uint64_t)> on_step, std::vector<SwitchRecord>& switches, Timeline* timeline)
+         StepRecord& encoder, std::function<void(uint64_t)> on_step, std::vector<SwitchRecord>& switches,
+         Timeline* timeline)
     : sc_module(name),
       flash_("flash", *exp.flash, stats),
       dram_("dram", *exp.dram, stats),
       store_("weight_store", store, exp.flash_dram_concurrent, std::move(future), stats),
-      compute_("compute", *exp.compute, exp.layout->activation_dtype(), steps, timeline),
-      replayer_("replayer", source, compute_, steps, std::move(on_step), timeline, exp, store, switches) {
+      compute_("compute", *exp.compute, exp.layout->activation_dtype(), steps, encoder, timeline),
+      replayer_("replayer", source, compute_, steps, encoder, std::move(on_step), timeline, exp, store,
+                switches) {
   replayer_.socket.bind(store_.socket);
   store_.flash.bind(flash_.socket);
   store_.dram.bind(dram_.socket);

@@ -26,24 +26,26 @@ std::vector<cache::Placement> place_tensors(const traces::ModelLayout& layout,
 }
 
 std::vector<uint64_t> future_uses(const cache::WeightStore& store, const traces::ModelLayout& layout,
-                                  const std::vector<traces::Step>& steps) {
-  // The sequence of cached-chunk accesses, in the order access() sees them.
+                                  const std::vector<traces::Step>& steps, uint64_t encoder_tokens) {
+  // The sequence of cached-chunk accesses, in the order access() sees them: the encoder
+  // pass first, then the steps.
   std::vector<uint32_t> seq;
-  for (const auto& step : steps) {
-    for (const auto& op : step.ops) {
-      const auto& spec = layout.ops()[op.op];
-      for (size_t i = 0; i < spec.tensors.size(); ++i) {
-        const uint32_t ti = spec.tensors[i];
-        if (store.placement(ti) != cache::Placement::Cache) continue;
-        const auto& t = layout.tensors()[ti];
-        const ChunkSet& s = op.sets[i];
-        if (s.kind == ChunkSet::Kind::All) {
-          for (uint32_t c = 0; c < t.chunks; ++c) seq.push_back(t.first_chunk + c);
-        } else if (s.kind == ChunkSet::Kind::List) {
-          for (uint32_t c : s.ids) seq.push_back(t.first_chunk + c);
-        }
+  const auto add = [&](const traces::OpSpec& spec, const traces::OpAccess& op) {
+    for (size_t i = 0; i < spec.tensors.size(); ++i) {
+      const uint32_t ti = spec.tensors[i];
+      if (store.placement(ti) != cache::Placement::Cache) continue;
+      const auto& t = layout.tensors()[ti];
+      const ChunkSet& s = op.sets[i];
+      if (s.kind == ChunkSet::Kind::All) {
+        for (uint32_t c = 0; c < t.chunks; ++c) seq.push_back(t.first_chunk + c);
+      } else if (s.kind == ChunkSet::Kind::List) {
+        for (uint32_t c : s.ids) seq.push_back(t.first_chunk + c);
       }
     }
+  };
+  for (const auto& op : layout.encoder_pass(encoder_tokens)) add(layout.encoder_ops()[op.op], op);
+  for (const auto& step : steps) {
+    for (const auto& op : step.ops) add(layout.ops()[op.op], op);
   }
   return cache::next_uses(seq, store.total_chunks());
 }

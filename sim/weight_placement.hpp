@@ -22,9 +22,10 @@ std::vector<cache::Placement> place_tensors(const traces::ModelLayout& layout,
                                             const std::vector<std::string>& pinned, bool have_cache);
 
 /// For OPT: the next-use position of every cached-chunk access of `steps`, in the order
-/// the store's access() consumes them (Replacement::kNever when a chunk is not used again).
+/// the store's access() consumes them (Replacement::kNever when a chunk is not used again),
+/// after those of the encoder pass over `encoder_tokens` prompt tokens.
 std::vector<uint64_t> future_uses(const cache::WeightStore& store, const traces::ModelLayout& layout,
-                                  const std::vector<traces::Step>& steps);
+                                  const std::vector<traces::Step>& steps, uint64_t encoder_tokens = 0);
 
 /// What a cache-aware policy sees of the store.
 class StoreResidency final : public traces::ResidencyView {
