@@ -181,9 +181,23 @@ Experiment build_experiment(const json& given) {
                                      std::to_string(e.layout->max_context()) + ")");
   }
 
-  // Weight store: placement, then the DRAM budget.
-  Params storep(kStoreParams, section(raw, "weight_store"), "weight_store");
+  // Weight store: placement, then the DRAM budget. The replacement policy's own parameters
+  // (window_tokens) sit beside cache_policy in the section.
+  const json& store_sec = section(raw, "weight_store");
+  if (!store_sec.is_object()) fail_at("weight_store", "expected an object");
+  const auto cp = store_sec.find("cache_policy");
+  const std::string policy_name = cp != store_sec.end() && cp->is_string() ? cp->get<std::string>() : "lru";
+  const auto& rentry = Registry<cache::Replacement>::instance().at(policy_name, "weight_store.cache_policy");
+  json policy_sec = json::object(), store_rest = store_sec;
+  for (const auto& d : rentry.params->params) {
+    if (!store_sec.contains(d.key)) continue;
+    policy_sec[d.key] = store_sec[d.key];
+    store_rest.erase(d.key);
+  }
+  Params storep(kStoreParams, store_rest, "weight_store");
+  const Params rparams(*rentry.params, policy_sec, "weight_store");
   out["weight_store"] = storep.resolved();
+  out["weight_store"].update(rparams.resolved());
   const auto pinned = storep.list("pinned");
   std::set<std::string> classes, candidates;
   for (const auto& t : e.layout->tensors()) {
@@ -204,11 +218,21 @@ Experiment build_experiment(const json& given) {
                   (s.empty() ? "" : "; did you mean '" + s + "'?") + " (classes: " + known + ")");
     }
   }
-  const auto& rentry =
-      Registry<cache::Replacement>::instance().at(storep.text("cache_policy"), "weight_store.cache_policy");
-  const Params rparams(*rentry.params, json::object(), "weight_store.cache_policy");
   e.make_replacement = [make = rentry.make, rparams] { return make(rparams); };
   e.store.partition_per_tensor = storep.text("cache_partition") == "per_tensor";
+  if (e.make_replacement()->by_step()) {
+    // Windowing keeps one matrix per tensor (the paper's per-layer matrices), whatever
+    // cache_partition says; the resolved config records what runs.
+    e.store.partition_per_tensor = true;
+    out["weight_store"]["cache_partition"] = "per_tensor";
+  }
+  if (rentry.params->find("row_copy_time")) e.store.row_copy_time = rparams.number("row_copy_time");
+  if (rentry.params->find("window_tokens") &&
+      static_cast<uint64_t>(rparams.integer("window_tokens")) > e.run.total_steps()) {
+    fail_at("weight_store.window_tokens",
+            "a window of " + std::to_string(rparams.integer("window_tokens")) + " tokens is longer than the run (" +
+                "run.warmup_tokens + run.tokens = " + std::to_string(e.run.total_steps()) + ")");
+  }
   e.store.staging_traffic = storep.flag("staging_traffic");
   e.flash_dram_concurrent = storep.flag("flash_dram_concurrent");
   const bool auto_cache = storep.is_keyword("cache_capacity");

@@ -58,6 +58,37 @@ nlohmann::json compute_metrics(const std::vector<StepRecord>& steps, uint64_t wa
   return m;
 }
 
+nlohmann::json window_metrics(const std::vector<StepRecord>& steps, uint64_t warmup, uint64_t window_tokens,
+                              uint64_t matrix_bytes, uint64_t cached_bytes) {
+  double time = 0, deleted = 0, inserted = 0, moved = 0, bytes = 0, loaded = 0, used = 0;
+  for (size_t s = warmup; s < steps.size(); ++s) {
+    const StepRecord& r = steps[s];
+    time += r.mm_time;
+    deleted += static_cast<double>(r.rows_deleted);
+    inserted += static_cast<double>(r.rows_inserted);
+    moved += static_cast<double>(r.rows_moved);
+    bytes += static_cast<double>(r.mm_bytes);
+    loaded += static_cast<double>(r.miss_bytes);
+    used += static_cast<double>(r.hit_bytes + r.miss_bytes);
+  }
+  const double n = static_cast<double>(steps.size() - warmup);  // compute_metrics checked n > 0
+  const double cached = static_cast<double>(cached_bytes);
+  auto share = [&](double b) { return cached > 0 ? nlohmann::json(b / cached) : nlohmann::json(); };
+  nlohmann::json m;
+  m["memory_management"] = {{"time_per_token_s", time / n},
+                            {"rows_deleted_per_token", deleted / n},
+                            {"rows_inserted_per_token", inserted / n},
+                            {"rows_moved_per_token", moved / n},
+                            {"dram_bytes_per_token", bytes / n}};
+  m["window"] = {{"window_tokens", window_tokens},
+                 {"matrix_bytes", matrix_bytes},
+                 {"cached_tensor_bytes", cached_bytes},
+                 {"matrix_fraction", share(static_cast<double>(matrix_bytes))},
+                 {"used_fraction_per_token", share(used / n)},
+                 {"loaded_fraction_per_token", share(loaded / n)}};
+  return m;
+}
+
 nlohmann::json encoder_metrics(const StepRecord& pass, double static_power) {
   const double e_static = static_power * pass.end_time;
   return {{"time_s", pass.end_time},

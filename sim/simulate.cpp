@@ -62,8 +62,23 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
   exp.dram->report(sc_core::sc_time_stamp().to_seconds(), stats);
   SimulationResult result;
   result.steps = records.size();
-  result.metrics = compute_metrics(records, exp.run.warmup_tokens, exp.footprint, exp.static_power);
+  Footprint footprint = exp.footprint;
+  if (store.by_step()) {
+    // A window's DRAM is its matrices, sized to the most rows each tensor needed (Req_i),
+    // not the capacity that bounds them.
+    footprint.weight_cache = store.peak_rows_bytes();
+  }
+  result.metrics = compute_metrics(records, exp.run.warmup_tokens, footprint, exp.static_power);
   if (encoder.ops > 0) result.metrics["encoder_pass"] = encoder_metrics(encoder, exp.static_power);
+  if (store.by_step()) {
+    uint64_t cached = 0;
+    for (uint32_t t = 0; t < store.tensors().size(); ++t) {
+      if (store.placement(t) == cache::Placement::Cache) cached += store.tensors()[t].bytes();
+    }
+    const auto& ws = exp.config["weight_store"];
+    const uint64_t k = ws.contains("window_tokens") ? ws["window_tokens"].get<uint64_t>() : 0;
+    result.metrics.update(window_metrics(records, exp.run.warmup_tokens, k, store.peak_rows_bytes(), cached));
+  }
   if (const auto m = exp.policy->metrics(); !m.is_null()) result.metrics[exp.policy->metrics_key()] = m;
   const nlohmann::json extra = adapter_metrics(exp, records, switches, exp.run.warmup_tokens);
   result.metrics.update(extra);

@@ -193,10 +193,12 @@ void Replayer::send(tlm::tlm_generic_payload& trans, const traces::OpSpec& spec,
   }
   compute_.buffers.wait();  // a free weight buffer
   ++record(s, encoder).activations;
-  const cache::OpRequest request{spec.tensors.data(), op.sets.data(),           spec.tensors.size(),
-                                 spec.layer,          op.extra_dram_read_bytes, op.extra_dram_write_bytes};
+  const cache::OpRequest request{spec.tensors.data(),     op.sets.data(),
+                                 spec.tensors.size(),      spec.layer,
+                                 op.extra_dram_read_bytes, op.extra_dram_write_bytes,
+                                 s};
   load.op = &request;
-  load.flash_time = load.dram_time = load.flash_energy = load.dram_energy = 0;
+  load.flash_time = load.dram_time = load.flash_energy = load.dram_energy = load.mm_time = 0;
   load.flash_device_bytes = 0;
   sc_time delay = sc_core::SC_ZERO_TIME;
   socket->b_transport(trans, delay);
@@ -222,6 +224,13 @@ void Replayer::send(tlm::tlm_generic_payload& trans, const traces::OpSpec& spec,
   rec.adapter_dram_read_bytes += ac.dram_read_bytes;
   rec.adapter_kernel_time += kernels;
   rec.decode_time += decode;
+  rec.mm_time += load.mm_time;
+  rec.rows_deleted += c.rows_deleted;
+  rec.rows_inserted += c.rows_inserted;
+  rec.rows_moved += c.rows_moved;
+  rec.mm_bytes += c.mm_read_bytes + c.mm_write_bytes;
+  rec.hit_bytes += c.hit_bytes;
+  rec.miss_bytes += c.miss_bytes;
   ++rec.ops;
   if (timeline_ && !encoder && timeline_->wants(s)) {
     // The load began `delay` ago: b_transport does not advance time, the wait above does.
