@@ -11,6 +11,11 @@ PACKAGES=(
   catch2                    # Catch2 v2 with Catch.cmake
   libspdlog-dev libfmt-dev
   zlib1g-dev                # inflate for .npz archives of captured activations
+  libflatbuffers-dev        # TFLite models (FlatBuffers: Verifier, reader, builder)
+  flatbuffers-compiler      # flatc: the TFLite schema subset's accessors, at build time
+  libgemmlowp-dev           # gemmlowp's fixed-point exp/logistic/tanh, as TFLite's int8 kernels
+  libarmnntfliteparser-dev  # Arm NN's TFLite parser: the independent check of the NPU's int8 execution
+  libarmnn-cpuref-backend22 #   (tests/armnn/armnn_check.cpp) runs on its reference backend
   python3                   # scripts/ (Debian's /usr/bin/python3)
   python3-matplotlib        # scripts/plot.py
   slurm-wlm                 # the Slurm job-array test (scripts/slurm/run-local-slurm.sh)

@@ -18,7 +18,7 @@ nlohmann::json adapter_metrics(const Experiment& exp, const std::vector<StepReco
       bytes += r.adapter_dram_read_bytes;
       flops += r.adapter_flops;
       switch_time += r.switch_time;
-      latency += r.end_time - (s == 0 ? 0.0 : steps[s - 1].end_time);
+      latency += r.end_time - r.start_time;
     }
     json events = json::array();
     uint64_t count = 0;

@@ -58,7 +58,9 @@ const config::ParamTable kRunParams = {{
     {"tokens", Quantity::Integer, 8, "Decode steps measured", 1, 1e7},
     {"warmup_tokens", Quantity::Integer, 1, "Decode steps simulated before measuring (cache warm-up)", 0,
      1e6},
-    {"prompt_tokens", Quantity::Integer, 512, "Context in the KV cache when decoding starts", 0, 1e8},
+    {"prompt_tokens", Quantity::Integer, 512,
+     "Context in the KV cache when decoding starts (encoder-decoder: the prompt the encoder runs over first)",
+     0, 1e8},
     {"seed", Quantity::Integer, 1, "Seed of every random choice (token ids, synthetic activations)", 0,
      9.0e15},
     {"prefill_chunk", Quantity::Integer, 0,
@@ -227,9 +229,10 @@ Experiment build_experiment(const json& given) {
   e.policy = make_from<traces::Policy>(section(raw, "policy"), "policy", "name", "dense", out["policy"]);
   e.policy->check(*e.layout);  // before the run: a policy's errors cannot leave a SystemC thread cleanly
   if (out["policy"]["name"] == "relu_predictor" && e.layout->mlp() != traces::MlpKind::Relu) {
-    spdlog::warn("policy relu_predictor on model '{}', whose MLP is {}: its neuron sparsity is an assumption "
-                 "(a ReLU MLP such as OPT's has it by itself; docs/sparsity.md)",
-                 e.layout->name(), out["model"]["mlp"].get<std::string>());
+    spdlog::warn(
+        "policy relu_predictor on model '{}', whose MLP is {}: its neuron sparsity is an assumption "
+        "(a ReLU MLP such as OPT's has it by itself; docs/sparsity.md)",
+        e.layout->name(), out["model"]["mlp"].get<std::string>());
   }
   e.layout->set_chunk_bytes(
       [&](const traces::Tensor& t) { return e.policy->stored_chunk_bytes(t, e.layout->weight_dtype()); });
@@ -277,9 +280,23 @@ Experiment build_experiment(const json& given) {
   }
   e.models = lay_out_models(*e.layout, e.second.get());
 
-  // Weight store: placement, then the DRAM budget.
-  Params storep(kStoreParams, section(raw, "weight_store"), "weight_store");
+  // Weight store: placement, then the DRAM budget. The replacement policy's own parameters
+  // (window_tokens) sit beside cache_policy in the section.
+  const json& store_sec = section(raw, "weight_store");
+  if (!store_sec.is_object()) fail_at("weight_store", "expected an object");
+  const auto cp = store_sec.find("cache_policy");
+  const std::string policy_name = cp != store_sec.end() && cp->is_string() ? cp->get<std::string>() : "lru";
+  const auto& rentry = Registry<cache::Replacement>::instance().at(policy_name, "weight_store.cache_policy");
+  json policy_sec = json::object(), store_rest = store_sec;
+  for (const auto& d : rentry.params->params) {
+    if (!store_sec.contains(d.key)) continue;
+    policy_sec[d.key] = store_sec[d.key];
+    store_rest.erase(d.key);
+  }
+  Params storep(kStoreParams, store_rest, "weight_store");
+  const Params rparams(*rentry.params, policy_sec, "weight_store");
   out["weight_store"] = storep.resolved();
+  out["weight_store"].update(rparams.resolved());
   const auto pinned = storep.list("pinned");
   std::set<std::string> classes, candidates;
   for (const auto& t : e.layout->tensors()) {
@@ -300,11 +317,21 @@ Experiment build_experiment(const json& given) {
                   (s.empty() ? "" : "; did you mean '" + s + "'?") + " (classes: " + known + ")");
     }
   }
-  const auto& rentry =
-      Registry<cache::Replacement>::instance().at(storep.text("cache_policy"), "weight_store.cache_policy");
-  const Params rparams(*rentry.params, json::object(), "weight_store.cache_policy");
   e.make_replacement = [make = rentry.make, rparams] { return make(rparams); };
   e.store.partition_per_tensor = storep.text("cache_partition") == "per_tensor";
+  if (e.make_replacement()->by_step()) {
+    // Windowing keeps one matrix per tensor (the paper's per-layer matrices), whatever
+    // cache_partition says; the resolved config records what runs.
+    e.store.partition_per_tensor = true;
+    out["weight_store"]["cache_partition"] = "per_tensor";
+  }
+  if (rentry.params->find("row_copy_time")) e.store.row_copy_time = rparams.number("row_copy_time");
+  if (rentry.params->find("window_tokens") &&
+      static_cast<uint64_t>(rparams.integer("window_tokens")) > e.run.total_steps()) {
+    fail_at("weight_store.window_tokens",
+            "a window of " + std::to_string(rparams.integer("window_tokens")) + " tokens is longer than the run (" +
+                "run.warmup_tokens + run.tokens = " + std::to_string(e.run.total_steps()) + ")");
+  }
   e.store.staging_traffic = storep.flag("staging_traffic");
   e.flash_dram_concurrent = storep.flag("flash_dram_concurrent");
   const bool auto_cache = storep.is_keyword("cache_capacity");
@@ -429,7 +456,8 @@ Experiment build_experiment(const json& given) {
   e.store.cache_capacity = f.weight_cache;
   e.store.dram_addresses = e.dram->wants_addresses();
   e.store.kv_bytes_per_layer =
-      e.layout->kv_cache_bytes(e.layout->max_context(), e.layout->encoder_decoder() ? e.layout->max_context() : 0) /
+      e.layout->kv_cache_bytes(e.layout->max_context(),
+                               e.layout->encoder_decoder() ? e.layout->max_context() : 0) /
       std::max<uint64_t>(e.layout->layers(), 1);
   return e;
 }

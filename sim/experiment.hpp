@@ -30,9 +30,13 @@ struct RunSettings {
   uint64_t total_steps() const { return tokens + warmup_tokens; }
   /// Decoder position of the first decode step: after the prompt, or, for an
   /// encoder-decoder model, 0 (the prompt went to the encoder).
-  uint64_t first_position(const traces::ModelLayout& l) const { return l.encoder_decoder() ? 0 : prompt_tokens; }
+  uint64_t first_position(const traces::ModelLayout& l) const {
+    return l.encoder_decoder() ? 0 : prompt_tokens;
+  }
   /// Tokens the encoder ran over (what cross-attention reads); 0 for a decoder-only model.
-  uint64_t encoder_tokens(const traces::ModelLayout& l) const { return l.encoder_decoder() ? prompt_tokens : 0; }
+  uint64_t encoder_tokens(const traces::ModelLayout& l) const {
+    return l.encoder_decoder() ? prompt_tokens : 0;
+  }
 };
 
 /// DRAM the run needs, by part. `weight_cache` is the cache's capacity.

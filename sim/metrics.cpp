@@ -16,10 +16,6 @@ bool prompt_step(const StepRecord& r) {
   return r.info.phase == Phase::Prefill || r.info.phase == Phase::Encode;
 }
 
-double start_of(const std::vector<StepRecord>& steps, size_t s) {
-  return s == 0 ? 0.0 : steps[s - 1].end_time;
-}
-
 /// Sums of a range of steps' costs.
 struct Totals {
   double time = 0, compute = 0, flash = 0, dram = 0, e_flash = 0, e_dram = 0, e_compute = 0, e_static = 0;
@@ -27,7 +23,7 @@ struct Totals {
   uint64_t hits = 0, misses = 0;
   void add(const std::vector<StepRecord>& steps, size_t s, double static_power) {
     const StepRecord& r = steps[s];
-    const double l = r.end_time - start_of(steps, s);
+    const double l = r.end_time - r.start_time;
     time += l;
     compute += r.compute_time;
     flash += r.flash_time;
@@ -80,7 +76,7 @@ json compute_metrics(const std::vector<StepRecord>& steps, size_t first, const F
   double since = 0;
   for (size_t s = first; s < steps.size(); ++s) {
     t.add(steps, s, static_power);
-    since += steps[s].end_time - start_of(steps, s);
+    since += steps[s].end_time - steps[s].start_time;
     const uint32_t emitted = steps[s].info.emitted;
     for (uint32_t k = 0; k < emitted; ++k) latency.push_back(since / emitted);
     if (emitted > 0) since = 0;
@@ -158,7 +154,7 @@ json decoding_metrics(const Experiment& exp, const std::vector<StepRecord>& step
     double draft = 0, verify = 0, draft_energy = 0, verify_energy = 0;
     for (size_t s = first; s < steps.size(); ++s) {
       const StepRecord& r = steps[s];
-      const double l = r.end_time - start_of(steps, s);
+      const double l = r.end_time - steps[s].start_time;
       const double e = r.flash_energy + r.dram_energy + r.compute_energy + exp.static_power * l;
       if (r.info.phase == Phase::Draft) {
         draft += l;
@@ -195,7 +191,7 @@ json decoding_metrics(const Experiment& exp, const std::vector<StepRecord>& step
     double encode = 0, slm_prompt = 0;
     for (size_t s = 0; s < steps.size(); ++s) {
       if (!prompt_step(steps[s])) continue;
-      (steps[s].info.model == 0 ? encode : slm_prompt) += steps[s].end_time - start_of(steps, s);
+      (steps[s].info.model == 0 ? encode : slm_prompt) += steps[s].end_time - steps[s].start_time;
     }
     out["hybrid"] = {
         {"encoder_model", exp.layout->name()},
@@ -205,6 +201,52 @@ json decoding_metrics(const Experiment& exp, const std::vector<StepRecord>& step
         {"projector_parameters", d.projector_in * d.projector_hidden + d.projector_hidden * d.projector_out}};
   }
   return out;
+}
+
+nlohmann::json window_metrics(const std::vector<StepRecord>& steps, uint64_t warmup, uint64_t window_tokens,
+                              uint64_t matrix_bytes, uint64_t cached_bytes) {
+  double time = 0, deleted = 0, inserted = 0, moved = 0, bytes = 0, loaded = 0, used = 0;
+  for (size_t s = warmup; s < steps.size(); ++s) {
+    const StepRecord& r = steps[s];
+    time += r.mm_time;
+    deleted += static_cast<double>(r.rows_deleted);
+    inserted += static_cast<double>(r.rows_inserted);
+    moved += static_cast<double>(r.rows_moved);
+    bytes += static_cast<double>(r.mm_bytes);
+    loaded += static_cast<double>(r.miss_bytes);
+    used += static_cast<double>(r.hit_bytes + r.miss_bytes);
+  }
+  const double n = static_cast<double>(steps.size() - warmup);  // compute_metrics checked n > 0
+  const double cached = static_cast<double>(cached_bytes);
+  auto share = [&](double b) { return cached > 0 ? nlohmann::json(b / cached) : nlohmann::json(); };
+  nlohmann::json m;
+  m["memory_management"] = {{"time_per_token_s", time / n},
+                            {"rows_deleted_per_token", deleted / n},
+                            {"rows_inserted_per_token", inserted / n},
+                            {"rows_moved_per_token", moved / n},
+                            {"dram_bytes_per_token", bytes / n}};
+  m["window"] = {{"window_tokens", window_tokens},
+                 {"matrix_bytes", matrix_bytes},
+                 {"cached_tensor_bytes", cached_bytes},
+                 {"matrix_fraction", share(static_cast<double>(matrix_bytes))},
+                 {"used_fraction_per_token", share(used / n)},
+                 {"loaded_fraction_per_token", share(loaded / n)}};
+  return m;
+}
+
+nlohmann::json encoder_metrics(const StepRecord& pass, double static_power) {
+  const double e_static = static_power * pass.end_time;
+  return {{"time_s", pass.end_time},
+          {"compute_s", pass.compute_time},
+          {"flash_bytes", pass.flash_bytes},
+          {"dram_bytes", pass.dram_read_bytes + pass.dram_write_bytes},
+          {"flops", pass.flops},
+          {"energy_j", pass.flash_energy + pass.dram_energy + pass.compute_energy + e_static},
+          {"energy_breakdown_j",
+           {{"flash", pass.flash_energy},
+            {"dram", pass.dram_energy},
+            {"compute", pass.compute_energy},
+            {"static", e_static}}}};
 }
 
 }  // namespace edgesim::sim

@@ -156,6 +156,16 @@ std::string results_table(const json& results) {
   row("  KV cache, activations", b(f["kv_cache"]) + ", " + b(f["activations"]));
   if (num(f["staging"]) > 0) row("  streaming buffers", b(f["staging"]));
   if (f.contains("adapters")) row("  adapters", b(f["adapters"]));
+  if (m.contains("memory_management")) {  // windowing: its row bookkeeping and matrices
+    const json& mm = m["memory_management"];
+    std::snprintf(buf, sizeof buf, ", %.0f in, %.0f moved, %.0f out", num(mm["rows_inserted_per_token"]),
+                  num(mm["rows_moved_per_token"]), num(mm["rows_deleted_per_token"]));
+    row("memory mgmt/token, rows", t(mm["time_per_token_s"]) + buf);
+    const json& w = m["window"];
+    std::snprintf(buf, sizeof buf, " (%.1f %% of cached tensors), K = %llu", 100 * num(w["matrix_fraction"]),
+                  static_cast<unsigned long long>(w["window_tokens"].get<uint64_t>()));
+    row("window matrices", b(w["matrix_bytes"]) + buf);
+  }
   if (m.contains("routing")) {  // an MoE routing policy: its departure from top-k
     const json& r = m["routing"];
     std::snprintf(buf, sizeof buf, "%.1f, ", num(r["experts_loaded_per_token"]));

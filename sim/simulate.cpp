@@ -42,7 +42,7 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
         for (const auto& s : steps) options.record->write_step(s);
       }
     }
-    future = future_uses(store, exp.models, steps);
+    future = future_uses(store, exp.models, steps, exp.run.encoder_tokens(*exp.layout));
     source = std::make_unique<StepListSource>(std::move(steps));
   } else if (options.replay) {
     source = std::make_unique<TraceSource>(*options.replay);
@@ -52,23 +52,43 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
 
   Stats stats;
   std::vector<StepRecord> records;
+  StepRecord encoder;  // the encoder pass of an encoder-decoder model
   std::vector<SwitchRecord> switches;
   Progress progress("simulating", exp.run.total_steps(), options.progress);
   Top top(
-      "top", exp, store, std::move(future), *source, stats, records,
+      "top", exp, store, std::move(future), *source, stats, records, encoder,
       [&](uint64_t s) { progress.update(s + 1); }, switches, options.timeline);
   sc_core::sc_start();
   if (sc_core::sc_get_status() != sc_core::SC_STOPPED && sc_core::sc_pending_activity()) {
     throw SimError("simulation stopped with activity pending");
   }
 
+  // Decoding starts after the encoder pass (at 0 without one); each step, when the one before ends.
+  for (size_t s = 0; s < records.size(); ++s)
+    records[s].start_time = s ? records[s - 1].end_time : encoder.end_time;
   const size_t first = first_measured(records, exp.run.warmup_tokens);
   if (options.timeline) options.timeline->add_tokens(records, first);
 
   exp.dram->report(sc_core::sc_time_stamp().to_seconds(), stats);
   SimulationResult result;
   result.steps = records.size();
-  result.metrics = compute_metrics(records, first, exp.footprint, exp.static_power);
+  Footprint footprint = exp.footprint;
+  if (store.by_step()) {
+    // A window's DRAM is its matrices, sized to the most rows each tensor needed (Req_i),
+    // not the capacity that bounds them.
+    footprint.weight_cache = store.peak_rows_bytes();
+  }
+  result.metrics = compute_metrics(records, first, footprint, exp.static_power);
+  if (encoder.ops > 0) result.metrics["encoder_pass"] = encoder_metrics(encoder, exp.static_power);
+  if (store.by_step()) {
+    uint64_t cached = 0;
+    for (uint32_t t = 0; t < store.tensors().size(); ++t) {
+      if (store.placement(t) == cache::Placement::Cache) cached += store.tensors()[t].bytes();
+    }
+    const auto& ws = exp.config["weight_store"];
+    const uint64_t k = ws.contains("window_tokens") ? ws["window_tokens"].get<uint64_t>() : 0;
+    result.metrics.update(window_metrics(records, first, k, store.peak_rows_bytes(), cached));
+  }
   if (const auto m = exp.policy->metrics(); !m.is_null()) result.metrics[exp.policy->metrics_key()] = m;
   result.metrics.update(decoding_metrics(exp, records, first));
   if (result.metrics.contains("prefill")) {

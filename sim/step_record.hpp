@@ -8,6 +8,7 @@ namespace edgesim::sim {
 
 struct StepRecord {
   traces::StepInfo info;                 // what the step ran: phase, model, tokens, emitted
+  double start_time = 0;                 // when the step before it ended (the encoder pass, for step 0)
   double end_time = 0;                   // when its last op finished computing (s)
   double compute_time = 0;               // compute busy (s)
   double flash_time = 0, dram_time = 0;  // memory busy loading its ops (s)
@@ -21,6 +22,10 @@ struct StepRecord {
   double decode_time = 0;          // decoding quantized weights (s)
   uint64_t adapter_dram_read_bytes = 0, adapter_flops = 0;
   uint64_t switches = 0;
+  // Windowing's memory management (cache_policy window): row copies within DRAM.
+  double mm_time = 0;
+  uint64_t rows_deleted = 0, rows_inserted = 0, rows_moved = 0, mm_bytes = 0;
+  uint64_t hit_bytes = 0, miss_bytes = 0;  // cached tensors' chunk bytes found / not found in DRAM
 };
 
 /// One adapter switch, what it moved and what it took.

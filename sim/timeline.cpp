@@ -65,7 +65,7 @@ void Timeline::add_tokens(const std::vector<StepRecord>& steps, size_t first_mea
   info_.clear();
   for (const StepRecord& r : steps) info_.push_back(r.info);
   for (uint64_t s = tokens_.first; s < std::min<uint64_t>(tokens_.last, steps.size()); ++s) {
-    const double start = s == 0 ? 0.0 : steps[s - 1].end_time;
+    const double start = steps[s].start_time;
     Lane lane = Lane::Tokens;
     switch (steps[s].info.phase) {
       case traces::Phase::Prefill:

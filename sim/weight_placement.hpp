@@ -28,12 +28,13 @@ std::vector<cache::Placement> place_tensors(const traces::ModelLayout& layout,
                                             const std::vector<std::string>& pinned, bool have_cache);
 
 /// For OPT: the next-use position of every cached-chunk access of `steps`, in the order
-/// the store's access() consumes them (Replacement::kNever when a chunk is not used again).
+/// the store's access() consumes them (Replacement::kNever when a chunk is not used again),
+/// after those of the first model's encoder pass over `encoder_tokens` prompt tokens.
 std::vector<uint64_t> future_uses(const cache::WeightStore& store, const std::vector<RunModel>& models,
-                                  const std::vector<traces::Step>& steps);
+                                  const std::vector<traces::Step>& steps, uint64_t encoder_tokens = 0);
 inline std::vector<uint64_t> future_uses(const cache::WeightStore& store, const traces::ModelLayout& layout,
-                                         const std::vector<traces::Step>& steps) {
-  return future_uses(store, lay_out_models(layout, nullptr), steps);
+                                         const std::vector<traces::Step>& steps, uint64_t encoder_tokens = 0) {
+  return future_uses(store, lay_out_models(layout, nullptr), steps, encoder_tokens);
 }
 
 /// What a cache-aware policy sees of the store.

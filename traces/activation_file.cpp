@@ -17,7 +17,8 @@ constexpr LinearInput kAllInputs[kLinearInputs] = {LinearInput::AttnQkv, LinearI
 bool input_of_class(const std::string& klass, LinearInput& k) {
   // MLA's query and latent down-projections read the attention input too; q_b and kv_b
   // read the latents.
-  if (klass == "attn.q" || klass == "attn.k" || klass == "attn.v" || klass == "attn.q_a" || klass == "attn.kv_a") {
+  if (klass == "attn.q" || klass == "attn.k" || klass == "attn.v" || klass == "attn.q_a" ||
+      klass == "attn.kv_a") {
     k = LinearInput::AttnQkv;
   } else if (klass == "attn.o") {
     k = LinearInput::AttnO;

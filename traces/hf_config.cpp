@@ -21,17 +21,21 @@ class Reader {
       : hf_(hf), origin_(origin), type_(type) {}
 
   [[noreturn]] void fail(const std::string& key, const std::string& what) const {
-    throw InputError("Hugging Face config " + origin_ + ": '" + key + "' " + what + " (model_type " + type_ + ")");
+    throw InputError("Hugging Face config " + origin_ + ": '" + key + "' " + what + " (model_type " + type_ +
+                     ")");
   }
   /// Present and not null (transformers reads a null as "use the default").
   bool has(const std::string& key) const { return hf_.contains(key) && !hf_[key].is_null(); }
   uint64_t count(const std::string& key) const {
     if (!has(key)) fail(key, "is missing");
     const json& v = hf_[key];
-    if (!v.is_number_integer() || v.get<long long>() < 0) fail(key, "must be a non-negative integer, not " + v.dump());
+    if (!v.is_number_integer() || v.get<long long>() < 0)
+      fail(key, "must be a non-negative integer, not " + v.dump());
     return v.get<uint64_t>();
   }
-  uint64_t count_or(const std::string& key, uint64_t fallback) const { return has(key) ? count(key) : fallback; }
+  uint64_t count_or(const std::string& key, uint64_t fallback) const {
+    return has(key) ? count(key) : fallback;
+  }
   bool flag_or(const std::string& key, bool fallback) const {
     if (!has(key)) return fallback;
     if (!hf_[key].is_boolean()) fail(key, "must be true or false, not " + hf_[key].dump());
@@ -95,6 +99,18 @@ std::vector<Rule> llama_rules() {
           {"max_context", {"max_position_embeddings"}}};
 }
 
+// Multi-head attention configs with Llama's key names but no num_key_value_heads (OPT,
+// GPT-NeoX); the MLP width comes from `inter`.
+std::vector<Rule> mha_rules(const char* inter, json max_context_default) {
+  return {{"layers", {"num_hidden_layers"}},
+          {"hidden_size", {"hidden_size"}},
+          {"intermediate_size", {inter}},
+          {"heads", {"num_attention_heads"}},
+          {"kv_heads", {}, "=heads"},
+          {"vocab_size", {"vocab_size"}},
+          {"max_context", {"max_position_embeddings"}, std::move(max_context_default)}};
+}
+
 // ---- steps: what a key-to-key rule cannot say
 void llama_biases(const Reader& r, json& m) {
   m["attention_bias"] = r.flag_or("attention_bias", false) ? "all" : "none";
@@ -109,7 +125,8 @@ void sliding_window(const Reader& r, json& m) {
 
 void qwen_window(const Reader& r, json&) {
   if (r.flag_or("use_sliding_window", false)) {
-    r.fail("use_sliding_window", "is true: Qwen2's window on the layers from max_window_layers on is not modelled");
+    r.fail("use_sliding_window",
+           "is true: Qwen2's window on the layers from max_window_layers on is not modelled");
   }
 }
 
@@ -140,7 +157,8 @@ void qwen2_moe(const Reader& r, json& m) {
   if (r.count_or("decoder_sparse_step", 1) != 1) {
     r.fail("decoder_sparse_step", "is not 1: MoE layers between dense ones are not modelled");
   }
-  if (r.has("mlp_only_layers") && !(r.raw("mlp_only_layers").is_array() && r.raw("mlp_only_layers").empty())) {
+  if (r.has("mlp_only_layers") &&
+      !(r.raw("mlp_only_layers").is_array() && r.raw("mlp_only_layers").empty())) {
     r.fail("mlp_only_layers", "is not empty: dense layers among the MoE ones are not modelled");
   }
   m["moe_experts"] = r.count("num_experts");
@@ -175,7 +193,8 @@ void deepseek_v2(const Reader& r, json& m) {
   m.erase("head_dim");
   m["attention_bias"] = r.flag_or("attention_bias", false) ? "all" : "none";
   if (!r.has("n_routed_experts")) return;  // a dense model
-  if (r.count_or("moe_layer_freq", 1) != 1) r.fail("moe_layer_freq", "is not 1: dense layers between MoE ones are not modelled");
+  if (r.count_or("moe_layer_freq", 1) != 1)
+    r.fail("moe_layer_freq", "is not 1: dense layers between MoE ones are not modelled");
   const std::string scoring = r.text_or("scoring_func", "softmax");
   if (scoring != "softmax") r.fail("scoring_func", "is '" + scoring + "': only softmax routing is modelled");
   const std::string method = r.text_or("topk_method", "greedy");
@@ -203,7 +222,8 @@ void gemma2(const Reader& r, json& m) {
 // unless enable_bias is false.
 void opt(const Reader& r, json& m) {
   if (r.has("word_embed_proj_dim") && r.count("word_embed_proj_dim") != m["hidden_size"].get<uint64_t>()) {
-    r.fail("word_embed_proj_dim", "differs from hidden_size: OPT-350m's embedding projections are not modelled");
+    r.fail("word_embed_proj_dim",
+           "differs from hidden_size: OPT-350m's embedding projections are not modelled");
   }
   m["position_embeddings"] = m["max_context"].get<uint64_t>() + 2;  // OPTLearnedPositionalEmbedding
   const bool bias = r.flag_or("enable_bias", true);
@@ -238,7 +258,8 @@ void falcon(const Reader& r, json& m) {
   if (!r.flag_or("parallel_attn", true)) {
     m["block"] = "sequential";
   } else {
-    m["block"] = new_arch && r.count_or("num_ln_in_parallel_attn", 2) == 2 ? "parallel" : "parallel_shared_norm";
+    m["block"] =
+        new_arch && r.count_or("num_ln_in_parallel_attn", 2) == 2 ? "parallel" : "parallel_shared_norm";
   }
 }
 
@@ -283,8 +304,8 @@ std::string mlp_kind(const Reader& r, const Family& f) {
     if (act == "relu") return "relu";
     if (gelu) return "gelu";
   }
-  r.fail(key, "is '" + act + "': a " + std::string(f.activation.gated ? "gated" : "plain") + " MLP with " + act +
-                  " is not modelled (gated: silu, gelu; plain: relu, gelu)");
+  r.fail(key, "is '" + act + "': a " + std::string(f.activation.gated ? "gated" : "plain") + " MLP with " +
+                  act + " is not modelled (gated: silu, gelu; plain: relu, gelu)");
 }
 
 const Activation kSilu{{"hidden_act"}, "silu", true};
@@ -292,65 +313,123 @@ const Activation kSilu{{"hidden_act"}, "silu", true};
 // The table. A row's rules run first, then its fixed keys, then its steps in order.
 const std::vector<Family>& families() {
   static const std::vector<Family> kFamilies = {
-      {"llama", "decoder, SwiGLU (hidden_act), GQA, RMSNorm; attention_bias, mlp_bias", llama_rules(), kSilu, false,
-       json::object(), {llama_biases}},
-      {"mistral", "as llama, with sliding_window", llama_rules(), kSilu, false, json::object(), {llama_biases, sliding_window}},
-      {"mixtral", "as mistral; every layer routes num_local_experts full-width experts, top-k renormalised",
-       llama_rules(), kSilu, false, json::object(), {llama_biases, sliding_window, mixtral_moe}},
-      {"qwen2", "as llama, biases on q/k/v; use_sliding_window must be false", llama_rules(), kSilu, false,
-       {{"attention_bias", "qkv"}}, {qwen_window}},
+      {"llama",
+       "decoder, SwiGLU (hidden_act), GQA, RMSNorm; attention_bias, mlp_bias",
+       llama_rules(),
+       kSilu,
+       false,
+       json::object(),
+       {llama_biases}},
+      {"mistral",
+       "as llama, with sliding_window",
+       llama_rules(),
+       kSilu,
+       false,
+       json::object(),
+       {llama_biases, sliding_window}},
+      {"mixtral",
+       "as mistral; every layer routes num_local_experts full-width experts, top-k renormalised",
+       llama_rules(),
+       kSilu,
+       false,
+       json::object(),
+       {llama_biases, sliding_window, mixtral_moe}},
+      {"qwen2",
+       "as llama, biases on q/k/v; use_sliding_window must be false",
+       llama_rules(),
+       kSilu,
+       false,
+       {{"attention_bias", "qkv"}},
+       {qwen_window}},
       {"qwen2_moe",
-       "as qwen2; num_experts of moe_intermediate_size, one shared expert with its sigmoid gate, norm_topk_prob",
-       llama_rules(), kSilu, false, {{"attention_bias", "qkv"}}, {qwen_window, qwen2_moe}},
-      {"phi3", "as mistral (Phi-3's fused qkv and gate_up projections split; same bytes)", llama_rules(), kSilu,
-       false, json::object(), {llama_biases, sliding_window}},
-      {"phimoe", "as mixtral with LayerNorm, attention and LM-head biases, sparsemixer routing", llama_rules(), kSilu,
-       false, {{"norm", "layernorm"}}, {sliding_window, phimoe}},
-      {"gemma", "decoder, GeGLU (hidden_activation), GQA/MQA with head_dim, tied embeddings", llama_rules(),
-       {{"hidden_activation", "hidden_act"}, "gelu_pytorch_tanh", true}, true, json::object(), {llama_biases}},
-      {"gemma2", "as gemma, post-norms, sliding_window on every other layer", llama_rules(),
-       {{"hidden_activation", "hidden_act"}, "gelu_pytorch_tanh", true}, true, {{"post_norms", true}},
+       "as qwen2; num_experts of moe_intermediate_size, one shared expert with its sigmoid gate, "
+       "norm_topk_prob",
+       llama_rules(),
+       kSilu,
+       false,
+       {{"attention_bias", "qkv"}},
+       {qwen_window, qwen2_moe}},
+      {"phi3",
+       "as mistral (Phi-3's fused qkv and gate_up projections split; same bytes)",
+       llama_rules(),
+       kSilu,
+       false,
+       json::object(),
+       {llama_biases, sliding_window}},
+      {"phimoe",
+       "as mixtral with LayerNorm, attention and LM-head biases, sparsemixer routing",
+       llama_rules(),
+       kSilu,
+       false,
+       {{"norm", "layernorm"}},
+       {sliding_window, phimoe}},
+      {"gemma",
+       "decoder, GeGLU (hidden_activation), GQA/MQA with head_dim, tied embeddings",
+       llama_rules(),
+       {{"hidden_activation", "hidden_act"}, "gelu_pytorch_tanh", true},
+       true,
+       json::object(),
+       {llama_biases}},
+      {"gemma2",
+       "as gemma, post-norms, sliding_window on every other layer",
+       llama_rules(),
+       {{"hidden_activation", "hidden_act"}, "gelu_pytorch_tanh", true},
+       true,
+       {{"post_norms", true}},
        {llama_biases, gemma2}},
-      {"deepseek_v2", "decoder, multi-head latent attention, MoE after first_k_dense_replace dense layers",
-       llama_rules(), kSilu, false, json::object(), {deepseek_v2}},
-      {"olmoe", "decoder, q/k norms, num_experts of intermediate_size, norm_topk_prob", llama_rules(), kSilu, false,
-       {{"qk_norm", true}}, {olmoe}},
+      {"deepseek_v2",
+       "decoder, multi-head latent attention, MoE after first_k_dense_replace dense layers",
+       llama_rules(),
+       kSilu,
+       false,
+       json::object(),
+       {deepseek_v2}},
+      {"olmoe",
+       "decoder, q/k norms, num_experts of intermediate_size, norm_topk_prob",
+       llama_rules(),
+       kSilu,
+       false,
+       {{"qk_norm", true}},
+       {olmoe}},
       {"opt",
        "decoder, plain MLP of ffn_dim (activation_function), LayerNorm, learned positions, biases, tied",
-       {{"layers", {"num_hidden_layers"}},
-        {"hidden_size", {"hidden_size"}},
-        {"intermediate_size", {"ffn_dim"}},
-        {"heads", {"num_attention_heads"}},
-        {"kv_heads", {}, "=heads"},
-        {"vocab_size", {"vocab_size"}},
-        {"max_context", {"max_position_embeddings"}, 2048}},
-       {{"activation_function"}, "relu", false}, true, {{"norm", "layernorm"}}, {opt}},
-      {"gpt2", "decoder, plain GELU MLP of n_inner (4 n_embd), LayerNorm, learned positions, biases, tied",
+       mha_rules("ffn_dim", 2048),
+       {{"activation_function"}, "relu", false},
+       true,
+       {{"norm", "layernorm"}},
+       {opt}},
+      {"gpt2",
+       "decoder, plain GELU MLP of n_inner (4 n_embd), LayerNorm, learned positions, biases, tied",
        {{"layers", {"n_layer"}},
         {"hidden_size", {"n_embd"}},
         {"heads", {"n_head"}},
         {"kv_heads", {}, "=heads"},
         {"vocab_size", {"vocab_size"}},
         {"max_context", {"n_positions"}, 1024}},
-       {{"activation_function"}, "gelu_new", false}, true,
-       {{"norm", "layernorm"}, {"attention_bias", "all"}, {"mlp_bias", true}}, {gpt2}},
-      {"gpt_neox", "decoder, plain GELU MLP, LayerNorm, biases, parallel attention and MLP (two norms)",
-       {{"layers", {"num_hidden_layers"}},
-        {"hidden_size", {"hidden_size"}},
-        {"intermediate_size", {"intermediate_size"}},
-        {"heads", {"num_attention_heads"}},
-        {"kv_heads", {}, "=heads"},
-        {"vocab_size", {"vocab_size"}},
-        {"max_context", {"max_position_embeddings"}}},
-       {{"hidden_act"}, "gelu", false}, false, {{"norm", "layernorm"}, {"mlp_bias", true}}, {gpt_neox}},
-      {"falcon", "decoder, plain GELU MLP, LayerNorm, multi-query, parallel attention and MLP sharing a norm",
+       {{"activation_function"}, "gelu_new", false},
+       true,
+       {{"norm", "layernorm"}, {"attention_bias", "all"}, {"mlp_bias", true}},
+       {gpt2}},
+      {"gpt_neox",
+       "decoder, plain GELU MLP, LayerNorm, biases, parallel attention and MLP (two norms)",
+       mha_rules("intermediate_size", nullptr),
+       {{"hidden_act"}, "gelu", false},
+       false,
+       {{"norm", "layernorm"}, {"mlp_bias", true}},
+       {gpt_neox}},
+      {"falcon",
+       "decoder, plain GELU MLP, LayerNorm, multi-query, parallel attention and MLP sharing a norm",
        {{"layers", {"num_hidden_layers", "n_layer"}},
         {"hidden_size", {"hidden_size"}},
         {"heads", {"num_attention_heads", "n_head"}},
         {"vocab_size", {"vocab_size"}},
         {"max_context", {"max_position_embeddings"}, 2048}},
-       {{"activation"}, "gelu", false}, true, {{"norm", "layernorm"}}, {falcon}},
-      {"t5", "encoder-decoder (num_layers, num_decoder_layers), MLP from feed_forward_proj, RMS norms, d_kv heads",
+       {{"activation"}, "gelu", false},
+       true,
+       {{"norm", "layernorm"}},
+       {falcon}},
+      {"t5",
+       "encoder-decoder (num_layers, num_decoder_layers), MLP from feed_forward_proj, RMS norms, d_kv heads",
        {{"layers", {"num_layers"}},
         {"hidden_size", {"d_model"}},
         {"intermediate_size", {"d_ff"}},
@@ -358,14 +437,18 @@ const std::vector<Family>& families() {
         {"head_dim", {"d_kv"}},
         {"vocab_size", {"vocab_size"}},
         {"max_context", {"n_positions"}, 512}},
-       {{}, "", false}, true, json::object(), {t5}},
+       {{}, "", false},
+       true,
+       json::object(),
+       {t5}},
   };
   return kFamilies;
 }
 
 std::string file_name(const std::string& path) {
-  const std::string plain =
-      path.rfind(config::kBuiltinPrefix, 0) == 0 ? path.substr(std::string(config::kBuiltinPrefix).size()) : path;
+  const std::string plain = path.rfind(config::kBuiltinPrefix, 0) == 0
+                                ? path.substr(std::string(config::kBuiltinPrefix).size())
+                                : path;
   const std::filesystem::path p(plain);
   // ".../opt-6.7b/config.json" is named by its folder, "x.json" by its stem.
   if (p.filename() == "config.json" && p.has_parent_path()) return p.parent_path().filename().string();
@@ -388,7 +471,8 @@ std::string expand_short_name(const std::string& name) {
   std::string known;
   for (const auto& [k, v] : files) {
     const bool preset = k.rfind("models/", 0) == 0 && k.find('/', 7) == std::string::npos;
-    const bool hf = k.rfind("hf/", 0) == 0 && k.size() > 12 && k.compare(k.size() - 12, 12, "/config.json") == 0;
+    const bool hf =
+        k.rfind("hf/", 0) == 0 && k.size() > 12 && k.compare(k.size() - 12, 12, "/config.json") == 0;
     if (preset) known += " " + k.substr(7, k.size() - 12);
     if (hf) known += " " + k.substr(3, k.size() - 15);
   }
@@ -404,7 +488,8 @@ bool is_hf_config(const json& doc) {
 
 json model_from_hf_config(const json& hf, const std::string& origin, const std::string& name) {
   if (!is_hf_config(hf)) {
-    throw InputError("Hugging Face config " + origin + ": 'model_type' is missing (a config.json names its model_type)");
+    throw InputError("Hugging Face config " + origin +
+                     ": 'model_type' is missing (a config.json names its model_type)");
   }
   const std::string type = hf["model_type"].get<std::string>();
   const Family* family = nullptr;
@@ -470,15 +555,17 @@ ModelSource load_model_source(const std::string& given) {
   ModelSource out;
   if (is_hf_config(doc)) {
     out.model = model_from_hf_config(doc, path, file_name(path));
-    out.description = path + " (Hugging Face config.json, model_type " + doc["model_type"].get<std::string>() + ")";
+    out.description =
+        path + " (Hugging Face config.json, model_type " + doc["model_type"].get<std::string>() + ")";
     return out;
   }
   // An edgesim model file (or any config with a model section), extends resolved.
   const json cfg = config::load_config(path);
   if (!cfg.is_object() || !cfg.contains("model") || !cfg["model"].is_object()) {
-    throw InputError("model '" + given + "': " + path +
-                     " is neither a Hugging Face config.json (it has no model_type) nor an edgesim model file (it "
-                     "has no model section)");
+    throw InputError(
+        "model '" + given + "': " + path +
+        " is neither a Hugging Face config.json (it has no model_type) nor an edgesim model file (it "
+        "has no model section)");
   }
   if (cfg["model"].contains("hf_config")) {
     throw InputError("model '" + given + "': " + path +

@@ -1,5 +1,5 @@
 #pragma once
-// Model shapes from a Hugging Face config.json (docs/models.md §11). One table row per
+// Model shapes from a Hugging Face config.json (docs/models.md §12). One table row per
 // model_type says which config.json key feeds which edgesim model key (with the default
 // the transformers class uses when the key is absent), what the type fixes (MLP kind,
 // norm, biases, block structure), and the few steps a table cannot say as a key-to-key
@@ -22,7 +22,8 @@ bool is_hf_config(const nlohmann::json& doc);
 
 /// The edgesim model section (shape keys only, no dtypes) a config.json maps to. `origin`
 /// names the file in errors; `name` becomes model.name.
-nlohmann::json model_from_hf_config(const nlohmann::json& hf, const std::string& origin, const std::string& name);
+nlohmann::json model_from_hf_config(const nlohmann::json& hf, const std::string& origin,
+                                    const std::string& name);
 
 /// The model types understood, each with what it maps to (docs/models.md prints them).
 struct HfModelType {

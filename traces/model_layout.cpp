@@ -192,9 +192,11 @@ uint32_t ModelLayout::add_norm(const std::string& name, const std::string& klass
 
 void ModelLayout::add_linear(OpSpec& op, const std::string& name, const std::string& klass, int layer,
                              uint64_t rows, uint64_t cols, bool bias, bool row_chunks) {
-  op.tensors.push_back(
-      add_tensor(name, klass, TensorKind::Linear, layer, rows, cols, weight_dtype_, chunking_ == "tensor", row_chunks));
-  if (bias) op.tensors.push_back(add_tensor(name + ".bias", klass + ".bias", TensorKind::Bias, layer, 1, rows, act_dtype_, true));
+  op.tensors.push_back(add_tensor(name, klass, TensorKind::Linear, layer, rows, cols, weight_dtype_,
+                                  chunking_ == "tensor", row_chunks));
+  if (bias)
+    op.tensors.push_back(
+        add_tensor(name + ".bias", klass + ".bias", TensorKind::Bias, layer, 1, rows, act_dtype_, true));
 }
 
 void ModelLayout::set_chunk_bytes(const std::function<uint64_t(const Tensor&)>& bytes_of) {
@@ -225,11 +227,15 @@ std::string num(uint64_t v) {
 
 void ModelLayout::read_structure(const config::Params& p) {
   mlp_ = choice<MlpKind>(p, "mlp",
-                         {{"swiglu", MlpKind::SwiGlu}, {"geglu", MlpKind::GeGlu}, {"relu", MlpKind::Relu}, {"gelu", MlpKind::Gelu}});
+                         {{"swiglu", MlpKind::SwiGlu},
+                          {"geglu", MlpKind::GeGlu},
+                          {"relu", MlpKind::Relu},
+                          {"gelu", MlpKind::Gelu}});
   const std::string& arch = p.text("architecture");
   if (arch == "swiglu-decoder" && mlp_ != MlpKind::SwiGlu) {
-    config::fail_at(p.path_of("architecture"), "swiglu-decoder is a decoder with a SwiGLU MLP, and mlp is \"" +
-                                                   p.text("mlp") + "\"; set architecture to \"decoder\"");
+    config::fail_at(p.path_of("architecture"),
+                    "swiglu-decoder is a decoder with a SwiGLU MLP, and mlp is \"" + p.text("mlp") +
+                        "\"; set architecture to \"decoder\"");
   }
   encoder_layers_ = static_cast<uint64_t>(p.integer("encoder_layers"));
   if (arch == "encoder-decoder" && encoder_layers_ == 0) {
@@ -239,7 +245,8 @@ void ModelLayout::read_structure(const config::Params& p) {
     config::fail_at(p.path_of("encoder_layers"),
                     "only an encoder-decoder model has encoder layers (architecture is \"" + arch + "\")");
   }
-  attention_ = choice<AttentionKind>(p, "attention", {{"gqa", AttentionKind::Gqa}, {"mla", AttentionKind::Mla}});
+  attention_ =
+      choice<AttentionKind>(p, "attention", {{"gqa", AttentionKind::Gqa}, {"mla", AttentionKind::Mla}});
   q_lora_ = static_cast<uint64_t>(p.integer("q_lora_rank"));
   kv_lora_ = static_cast<uint64_t>(p.integer("kv_lora_rank"));
   qk_nope_ = static_cast<uint64_t>(p.integer("qk_nope_head_dim"));
@@ -247,13 +254,15 @@ void ModelLayout::read_structure(const config::Params& p) {
   v_head_dim_ = static_cast<uint64_t>(p.integer("v_head_dim"));
   for (const char* k : {"kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"}) {
     const bool set = p.integer(k) > 0;
-    if (attention_ == AttentionKind::Mla && !set) config::fail_at(p.path_of(k), "attention mla needs it (> 0)");
+    if (attention_ == AttentionKind::Mla && !set)
+      config::fail_at(p.path_of(k), "attention mla needs it (> 0)");
     if (attention_ == AttentionKind::Gqa && set) {
       config::fail_at(p.path_of(k), "only multi-head latent attention (attention = \"mla\") has it");
     }
   }
   if (attention_ == AttentionKind::Gqa && q_lora_ > 0) {
-    config::fail_at(p.path_of("q_lora_rank"), "only multi-head latent attention (attention = \"mla\") has it");
+    config::fail_at(p.path_of("q_lora_rank"),
+                    "only multi-head latent attention (attention = \"mla\") has it");
   }
   block_ = choice<BlockKind>(p, "block",
                              {{"sequential", BlockKind::Sequential},
@@ -272,7 +281,8 @@ void ModelLayout::read_structure(const config::Params& p) {
   const uint64_t window = static_cast<uint64_t>(p.integer("sliding_window"));
   const uint64_t every = static_cast<uint64_t>(p.integer("full_attention_every"));
   if (every > 0 && window == 0) {
-    config::fail_at(p.path_of("full_attention_every"), "it picks the layers without a window: set sliding_window");
+    config::fail_at(p.path_of("full_attention_every"),
+                    "it picks the layers without a window: set sliding_window");
   }
   if (window > 0) {
     window_.assign(layers_, window);
@@ -311,8 +321,8 @@ ModelLayout::ModelLayout(const config::Params& p) {
       head_dim_ = hidden_ / heads_;
     }
     if (heads_ % kv_heads_ != 0) {
-      config::fail_at(p.path_of("kv_heads"), "heads (" + num(heads_) + ") must be a multiple of kv_heads (" +
-                                                 num(kv_heads_) + ")");
+      config::fail_at(p.path_of("kv_heads"),
+                      "heads (" + num(heads_) + ") must be a multiple of kv_heads (" + num(kv_heads_) + ")");
     }
     v_head_dim_ = head_dim_;
   }
@@ -351,8 +361,10 @@ ModelLayout::ModelLayout(const config::Params& p) {
       add_attention(pre, "encoder.", static_cast<int>(l), OpKind::EncoderAttention, encoder_ops_);
       add_mlp(pre, "encoder.", static_cast<int>(l), true, encoder_ops_);
     }
-    encoder_ops_.push_back(
-        {"encoder.final", OpKind::Linear, -1, {add_norm("encoder.final.norm", "encoder.final.norm", -1, hidden_, false)}});
+    encoder_ops_.push_back({"encoder.final",
+                            OpKind::Linear,
+                            -1,
+                            {add_norm("encoder.final.norm", "encoder.final.norm", -1, hidden_, false)}});
   }
   for (uint64_t l = 0; l < layers_; ++l) {
     const int li = static_cast<int>(l);
@@ -371,10 +383,12 @@ ModelLayout::ModelLayout(const config::Params& p) {
   if (tied_) {
     head.tensors.push_back(0);  // the embedding table, read whole
   } else {
-    head.tensors.push_back(add_tensor("lm_head", "lm_head", TensorKind::Linear, -1, vocab_, hidden_, w, whole));
+    head.tensors.push_back(
+        add_tensor("lm_head", "lm_head", TensorKind::Linear, -1, vocab_, hidden_, w, whole));
   }
   if (lm_head_bias_) {
-    head.tensors.push_back(add_tensor("lm_head.bias", "lm_head.bias", TensorKind::Bias, -1, 1, vocab_, act_dtype_, true));
+    head.tensors.push_back(
+        add_tensor("lm_head.bias", "lm_head.bias", TensorKind::Bias, -1, 1, vocab_, act_dtype_, true));
   }
   ops_.push_back(head);
   apply_weight_formats(p);
@@ -398,15 +412,16 @@ void ModelLayout::add_attention(const std::string& pre, const std::string& cls, 
     }
     add_linear(attn, pre + "attn.kv_a", cls + "attn.kv_a", li, kv_lora_ + qk_rope_, hidden_, qkv_bias_);
     attn.tensors.push_back(add_norm(pre + "attn.kv_a.norm", cls + "attn.kv_a.norm", li, kv_lora_, false));
-    add_linear(attn, pre + "attn.kv_b", cls + "attn.kv_b", li, heads_ * (qk_nope_ + v_head_dim_), kv_lora_, false);
+    add_linear(attn, pre + "attn.kv_b", cls + "attn.kv_b", li, heads_ * (qk_nope_ + v_head_dim_), kv_lora_,
+               false);
   } else {
     const uint64_t q_out = heads_ * head_dim_, kv_out = kv_heads_ * head_dim_;
     add_linear(attn, pre + "attn.q", cls + "attn.q", li, q_out, hidden_, qkv_bias_);
     add_linear(attn, pre + "attn.k", cls + "attn.k", li, kv_out, hidden_, qkv_bias_);
     add_linear(attn, pre + "attn.v", cls + "attn.v", li, kv_out, hidden_, qkv_bias_);
     if (qk_norm_) {
-      attn.tensors.push_back(
-          add_tensor(pre + "attn.qk_norm", cls + "attn.qk_norm", TensorKind::Norm, li, 1, q_out + kv_out, act_dtype_, true));
+      attn.tensors.push_back(add_tensor(pre + "attn.qk_norm", cls + "attn.qk_norm", TensorKind::Norm, li, 1,
+                                        q_out + kv_out, act_dtype_, true));
     }
   }
   ops.push_back(attn);
@@ -449,10 +464,11 @@ void ModelLayout::add_mlp(const std::string& pre, const std::string& cls, int li
     if (mlp_bias_) {
       for (const char* m : {"mlp.gate", "mlp.up"}) {
         if (!gated && std::string(m) == "mlp.gate") continue;
-        up.tensors.push_back(add_tensor(pre + m + ".bias", cls + m + ".bias", TensorKind::Bias, li, 1, inter_, act_dtype_, true));
+        up.tensors.push_back(add_tensor(pre + m + ".bias", cls + m + ".bias", TensorKind::Bias, li, 1, inter_,
+                                        act_dtype_, true));
       }
-      down.tensors.push_back(
-          add_tensor(pre + "mlp.down.bias", cls + "mlp.down.bias", TensorKind::Bias, li, 1, hidden_, act_dtype_, true));
+      down.tensors.push_back(add_tensor(pre + "mlp.down.bias", cls + "mlp.down.bias", TensorKind::Bias, li, 1,
+                                        hidden_, act_dtype_, true));
     }
   } else {
     if (gated) add_linear(up, pre + "mlp.gate", cls + "mlp.gate", li, inter_, hidden_, mlp_bias_, neuron);
@@ -513,7 +529,8 @@ uint64_t ModelLayout::kv_cache_bytes(uint64_t context, uint64_t encoder_tokens) 
     const uint64_t w = window(l);
     bytes += per_position * (w > 0 ? std::min(context, w) : context);
   }
-  if (encoder_layers_ > 0) bytes += layers_ * dtype_bytes(kv_dtype_, 2 * kv_heads_ * head_dim_) * encoder_tokens;
+  if (encoder_layers_ > 0)
+    bytes += layers_ * dtype_bytes(kv_dtype_, 2 * kv_heads_ * head_dim_) * encoder_tokens;
   return bytes;
 }
 
@@ -548,6 +565,29 @@ uint64_t ModelLayout::pass_flops(const OpSpec& op, uint64_t tokens, uint64_t enc
 uint64_t ModelLayout::pass_kv_write_bytes(const OpSpec& op, uint64_t tokens) const {
   if (op.kind == OpKind::CrossKv) return dtype_bytes(kv_dtype_, 2 * kv_heads_ * head_dim_) * tokens;
   return op_kv_write_bytes(op, tokens);
+}
+
+std::vector<OpAccess> ModelLayout::encoder_pass(uint64_t tokens) const {
+  std::vector<OpAccess> pass;
+  if (tokens == 0) return pass;
+  for (size_t i = 0; i < encoder_ops_.size(); ++i) {
+    const OpSpec& spec = encoder_ops_[i];
+    OpAccess& op = pass.emplace_back();
+    op.op = static_cast<uint32_t>(i);
+    op.flops = pass_flops(spec, tokens);
+    op.extra_dram_write_bytes = pass_kv_write_bytes(spec, tokens);
+    op.sets.resize(spec.tensors.size());
+    for (size_t t = 0; t < spec.tensors.size(); ++t) {
+      const Tensor& tensor = tensors_[spec.tensors[t]];
+      if (tensor.kind == TensorKind::Embedding && tokens < tensor.chunks) {
+        op.sets[t].set_list();
+        for (uint32_t r = 0; r < tokens; ++r) op.sets[t].ids.push_back(r);
+      } else {
+        op.sets[t].set_all();
+      }
+    }
+  }
+  return pass;
 }
 
 uint64_t ModelLayout::activation_bytes() const {

@@ -122,8 +122,8 @@ class ModelLayout {
   /// Encoder-decoder models: the ops of the encoder pass, run once over the prompt before
   /// decoding (the embedding rows, every encoder layer, the encoder's final norm, then each
   /// decoder layer's cross-attention key/value projections over the encoder output).
-  /// Empty for a decoder-only model. Decoding does not run them: the prompt is assumed
-  /// encoded (docs/models.md §2), as a decoder-only prompt is assumed in the KV cache.
+  /// Empty for a decoder-only model. The simulator runs them once before the first decode
+  /// step (encoder_pass()).
   const std::vector<OpSpec>& encoder_ops() const { return encoder_ops_; }
   /// FLOPs of running `op` (of ops() or encoder_ops()) densely over `tokens` tokens at
   /// once, from position 0: 2 per weight per token, plus attention among them
@@ -133,6 +133,11 @@ class ModelLayout {
   /// KV-cache bytes `op` writes over `tokens` tokens: a decoder layer's keys and values
   /// (self-attention), or its cross-attention keys and values (a CrossKv op of the encoder).
   uint64_t pass_kv_write_bytes(const OpSpec& op, uint64_t tokens) const;
+  /// The encoder pass over a prompt of `tokens` tokens, as accesses to encoder_ops() (`op`
+  /// indexes that list): every chunk of every tensor, except the embedding table, read at
+  /// `tokens` rows (the prompt's tokens, taken as distinct); the FLOPs of pass_flops and
+  /// the cross keys and values written. Empty for a decoder-only model or no prompt.
+  std::vector<OpAccess> encoder_pass(uint64_t tokens) const;
   bool encoder_decoder() const { return encoder_layers_ > 0; }
   uint64_t encoder_layers() const { return encoder_layers_; }
 
@@ -211,9 +216,10 @@ class ModelLayout {
   bool layernorm_ = false, post_norms_ = false, qk_norm_ = false;
   bool qkv_bias_ = false, o_bias_ = false, mlp_bias_ = false, lm_head_bias_ = false, tied_ = false;
   uint64_t position_rows_ = 0, encoder_layers_ = 0;
-  uint64_t q_lora_ = 0, kv_lora_ = 0, qk_nope_ = 0, qk_rope_ = 0, v_head_dim_ = 0;  // MLA; v_head_dim_ also GQA
-  std::vector<uint64_t> window_;  // per decoder layer; empty: no sliding window anywhere
-  uint64_t kv_values_ = 0;        // self-attention cache values per position and layer
+  uint64_t q_lora_ = 0, kv_lora_ = 0, qk_nope_ = 0, qk_rope_ = 0,
+           v_head_dim_ = 0;          // MLA; v_head_dim_ also GQA
+  std::vector<uint64_t> window_;     // per decoder layer; empty: no sliding window anywhere
+  uint64_t kv_values_ = 0;           // self-attention cache values per position and layer
   uint64_t attn_flops_per_pos_ = 0;  // attention FLOPs per attended position and layer
   std::vector<OpSpec> encoder_ops_;
 };

@@ -18,8 +18,8 @@ void ModelLayout::add_moe_mlp(const std::string& pre, int li, Dtype w, bool with
                                         matrices * hidden_ * moe_.shared_inter, w, false, true));
     if (moe_.shared_gate) {
       // Qwen2-MoE scales the shared experts' output by a sigmoid of one more projection.
-      router.tensors.push_back(add_tensor(pre + "moe.shared.gate", "moe.shared.gate", TensorKind::Linear, li, 1,
-                                          hidden_, w, true));
+      router.tensors.push_back(add_tensor(pre + "moe.shared.gate", "moe.shared.gate", TensorKind::Linear, li,
+                                          1, hidden_, w, true));
     }
   }
   ops_.push_back(router);

@@ -198,8 +198,7 @@ void ModelLayout::apply_weight_formats(const config::Params& p) {
     }
     Override o{list[i].substr(0, eq), parse_format(list[i].substr(eq + 1), path)};
     bool any = false;
-    for (const auto& t : tensors_)
-      any = any || (!t.vector() && pattern_matches(o.pattern, t.klass));
+    for (const auto& t : tensors_) any = any || (!t.vector() && pattern_matches(o.pattern, t.klass));
     if (!any) config::fail_at(path, "pattern '" + o.pattern + "' matches no weight tensor class");
     overrides.push_back(std::move(o));
   }

@@ -14,8 +14,10 @@ WeightStore::WeightStore(std::vector<TensorChunks> tensors, StoreSettings settin
   part_of_.assign(tensors_.size(), -1);
   uint32_t n_cached = 0;
   for (size_t i = 0; i < tensors_.size(); ++i) n_cached += settings_.placement[i] == Placement::Cache;
-  if (!settings_.partition_per_tensor || n_cached == 0) {
-    parts_.push_back({make_replacement(), 0, settings_.cache_capacity, 0, 0});
+  // A retention rule by step keeps one matrix per tensor (LLM in a flash, Sec. 3.3).
+  by_step_ = make_replacement()->by_step();
+  if (!(settings_.partition_per_tensor || by_step_) || n_cached == 0) {
+    parts_.push_back({make_replacement(), 0, settings_.cache_capacity, 0, 0, 0, {}});
     parts_[0].replacement->reset(total);
     for (size_t i = 0; i < tensors_.size(); ++i) {
       if (settings_.placement[i] == Placement::Cache) part_of_[i] = 0;
@@ -26,8 +28,12 @@ WeightStore::WeightStore(std::vector<TensorChunks> tensors, StoreSettings settin
       if (settings_.placement[i] != Placement::Cache) continue;
       const auto& t = tensors_[i];
       part_of_[i] = static_cast<int32_t>(parts_.size());
-      parts_.push_back({make_replacement(), t.first_chunk, share, 0, parts_.size() * share});
+      parts_.push_back({make_replacement(), t.first_chunk, share, 0, parts_.size() * share, t.chunk_bytes, {}});
       parts_.back().replacement->reset(t.chunks);
+      if (by_step_) {
+        parts_.back().matrix.row_of.assign(t.chunks, 0);
+        parts_.back().matrix.chunk_at.assign(t.chunks, 0);
+      }
     }
   }
   needs_future_ = parts_[0].replacement->needs_future();
@@ -106,6 +112,10 @@ inline void WeightStore::touch(Partition& p, uint32_t chunk, uint64_t chunk_byte
     const uint32_t v = r.victim() + p.first_chunk;
     const auto& vt = tensors_[tensor_of_chunk(v)];
     if (!resident_[v]) throw SimError("internal: replacement policy chose a chunk that is not resident");
+    if (by_step_) {  // the window overflows its matrix: the row goes as an expired one would
+      remove(p, {v - p.first_chunk}, cost);
+      continue;
+    }
     r.on_evict(v - p.first_chunk);
     resident_[v] = 0;
     p.used -= vt.chunk_bytes;
@@ -113,6 +123,68 @@ inline void WeightStore::touch(Partition& p, uint32_t chunk, uint64_t chunk_byte
   resident_[chunk] = 1;
   p.used += chunk_bytes;
   r.on_insert(local, next_use);
+  if (by_step_) {  // written at the end of the matrix, from the buffer the flash read filled
+    ManagedRows& m = p.matrix;
+    m.row_of[local] = m.rows;
+    m.chunk_at[m.rows++] = local;
+    m.peak = std::max(m.peak, m.rows);
+    ++cost.rows_inserted;
+    cost.mm_read_bytes += chunk_bytes;
+    cost.mm_write_bytes += chunk_bytes;
+  }
+}
+
+void WeightStore::remove(Partition& p, const std::vector<uint32_t>& locals, LoadCost& cost) {
+  constexpr uint32_t kHole = ~uint32_t{0};
+  ManagedRows& m = p.matrix;
+  for (uint32_t local : locals) {
+    p.replacement->on_evict(local);
+    resident_[p.first_chunk + local] = 0;
+    p.used -= p.chunk_bytes;
+    m.chunk_at[m.row_of[local]] = kHole;
+  }
+  // Each hole below the new end takes the last live row; holes at the end just go.
+  uint32_t rows = m.rows;
+  auto trim = [&] {
+    while (rows > 0 && m.chunk_at[rows - 1] == kHole) --rows;
+  };
+  for (uint32_t local : locals) {
+    trim();
+    const uint32_t hole = m.row_of[local];
+    if (hole >= rows) continue;
+    const uint32_t last = m.chunk_at[--rows];
+    m.chunk_at[hole] = last;
+    m.row_of[last] = hole;
+    ++cost.rows_moved;
+    cost.mm_read_bytes += p.chunk_bytes;
+    cost.mm_write_bytes += p.chunk_bytes;
+  }
+  trim();
+  m.rows = rows;
+  cost.rows_deleted += locals.size();
+}
+
+void WeightStore::expire(Partition& p, LoadCost& cost) {
+  dropped_.clear();
+  p.replacement->expired(dropped_);
+  if (!dropped_.empty()) remove(p, dropped_, cost);
+}
+
+void WeightStore::begin_step(uint64_t step, LoadCost& cost) {
+  if (!by_step_ || step == step_) return;
+  // What the previous step no longer keeps, in tensors it did not read (those it read were
+  // trimmed when it read them); then the rules move on.
+  for (Partition& p : parts_) expire(p, cost);
+  for (Partition& p : parts_) p.replacement->begin_step(step);
+  step_ = step;
+}
+
+uint64_t WeightStore::peak_rows_bytes() const {
+  uint64_t b = 0;
+  if (by_step_) {
+    for (const Partition& p : parts_) b += uint64_t(p.matrix.peak) * p.chunk_bytes;
+  }
+  return b;
 }
 
 void WeightStore::access(uint32_t tensor, const ChunkSet& set, LoadCost& cost, const uint64_t*& next_use) {
@@ -202,6 +274,8 @@ void WeightStore::access(uint32_t tensor, const ChunkSet& set, LoadCost& cost, c
     for (uint32_t id : set.ids) visit(id);
   }
   if (run > 0) add_flash_run(run, run_first);
+  // A window deletes the rows it no longer keeps before it inserts the new ones (Sec. 3.3).
+  if (by_step_) expire(part, cost);
   for (const auto& [chunk, nu] : pending_) touch(part, chunk, cb, nu, cost);
   cost.dram_read_bytes += cost.hit_bytes - hits_before;
 }

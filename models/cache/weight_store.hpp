@@ -37,12 +37,18 @@ struct LoadCost {
   uint64_t flash_bytes = 0;       // logical bytes requested from flash
   uint64_t hits = 0, misses = 0;  // chunk accesses to cached tensors
   uint64_t hit_bytes = 0, miss_bytes = 0;
+  /// Memory management of a retention rule by step (windowing, "LLM in a flash" Sec. 3.3):
+  /// rows deleted from and inserted into the per-tensor matrices, rows moved to close the
+  /// holes, and the DRAM bytes those copies read and write.
+  uint64_t rows_deleted = 0, rows_inserted = 0, rows_moved = 0;
+  uint64_t mm_read_bytes = 0, mm_write_bytes = 0;
   std::vector<uint64_t> flash_runs;  // sizes of the coalesced flash reads, in issue order
   /// With StoreSettings::dram_addresses: where the DRAM reads and writes fall, in order,
   /// consecutive ranges merged.
   std::vector<memory::DramRange> dram_ranges;
   void clear() {
     dram_read_bytes = dram_write_bytes = flash_bytes = hits = misses = hit_bytes = miss_bytes = 0;
+    rows_deleted = rows_inserted = rows_moved = mm_read_bytes = mm_write_bytes = 0;
     flash_runs.clear();  // keeps capacity: no allocation per op
     dram_ranges.clear();
   }
@@ -70,6 +76,9 @@ struct StoreSettings {
   /// Chunks of cached tensors held in DRAM for the whole run, outside the cache's capacity
   /// and its replacement (e.g. an MoE model's most used experts): always hits.
   std::vector<uint32_t> pinned_chunks;
+  /// A retention rule by step: time per row copied (moved or inserted) beyond its DRAM
+  /// traffic, the CPU's share of the bookkeeping (0: copies run at memory speed).
+  double row_copy_time = 0;
 };
 
 /// Where things live in DRAM when addresses matter: pinned tensors back to back from 0,
@@ -92,6 +101,10 @@ class WeightStore final {
   /// needs_future(), `next_use` points at the next-use positions of the coming cached
   /// accesses and is advanced past those this call consumes; otherwise it may be null.
   void access(uint32_t tensor, const ChunkSet& set, LoadCost& cost, const uint64_t*& next_use);
+  /// The step (token) of the accesses that follow. A retention rule by step first drops what
+  /// the step before no longer keeps in tensors that step did not read (their memory
+  /// management is added to `cost`); other rules ignore it.
+  void begin_step(uint64_t step, LoadCost& cost);
 
   bool resident(uint32_t chunk) const { return resident_[chunk] != 0; }
   /// Bytes of `tensor` in DRAM: all of a pinned tensor, the resident chunks of a cached one.
@@ -100,6 +113,13 @@ class WeightStore final {
   uint64_t capacity() const { return settings_.cache_capacity; }
   uint64_t used() const;
   bool needs_future() const { return needs_future_; }
+  /// True when the replacement is a retention rule by step (windowing): one partition per
+  /// cached tensor, each a preallocated matrix of rows (ManagedRows).
+  bool by_step() const { return by_step_; }
+  double row_copy_time() const { return settings_.row_copy_time; }
+  /// Windowing: the most rows each cached tensor's matrix held at once (the paper's Req_i),
+  /// summed in bytes: the DRAM its preallocated matrices take.
+  uint64_t peak_rows_bytes() const;
   /// Cache partitions: one, or one per cached tensor.
   size_t partitions() const { return parts_.size(); }
   const DramLayout& dram_layout() const { return dram_; }
@@ -111,19 +131,35 @@ class WeightStore final {
 
  private:
   // A cache (or one tensor's share of it): replacement state over local chunk ids.
+  // A retention rule's matrix of rows ("LLM in a flash" Sec. 3.3): resident chunks occupy
+  // rows 0 .. rows-1; a deleted row's hole is filled by moving the last row into it, and a
+  // new chunk is written at the end.
+  struct ManagedRows {
+    std::vector<uint32_t> row_of;    // per local chunk: its row (meaningful while resident)
+    std::vector<uint32_t> chunk_at;  // per row: its local chunk
+    uint32_t rows = 0, peak = 0;
+  };
   struct Partition {
     std::unique_ptr<Replacement> replacement;
     uint32_t first_chunk = 0;  // global id of local chunk 0
     uint64_t capacity = 0, used = 0, dram_offset = 0;
+    uint64_t chunk_bytes = 0;  // by_step: the one tensor's chunk size
+    ManagedRows matrix;        // by_step only
   };
   void touch(Partition& p, uint32_t chunk, uint64_t chunk_bytes, uint64_t next_use, LoadCost& cost);
+  /// Evicts the partition's chunks (global ids), closing the holes in its matrix.
+  void remove(Partition& p, const std::vector<uint32_t>& chunks, LoadCost& cost);
+  /// Evicts what the partition's rule no longer keeps.
+  void expire(Partition& p, LoadCost& cost);
   uint32_t tensor_of_chunk(uint32_t chunk) const;
   std::vector<TensorChunks> tensors_;
   StoreSettings settings_;
   std::vector<Partition> parts_;
   std::vector<int32_t> part_of_;                        // per tensor: its partition, or -1
   std::vector<std::pair<uint32_t, uint64_t>> pending_;  // an op's misses: chunk, next use
-  bool needs_future_ = false;
+  bool needs_future_ = false, by_step_ = false;
+  uint64_t step_ = 0;
+  std::vector<uint32_t> dropped_;  // scratch: chunks to evict
   std::vector<uint8_t> resident_;  // per global chunk
   std::vector<uint8_t> pinned_;    // per global chunk: StoreSettings::pinned_chunks
   DramLayout dram_;

@@ -104,6 +104,7 @@ void WeightStoreTarget::b_transport(tlm::tlm_generic_payload& trans, sc_time& de
     transactions_.add(1);
   };
 
+  core_.begin_step(op.step, cost);
   for (size_t i = 0; i < op.n; ++i) {
     const size_t runs_before = cost.flash_runs.size();
     core_.access(op.tensors[i], op.sets[i], cost, cursor_);
@@ -136,12 +137,26 @@ void WeightStoreTarget::b_transport(tlm::tlm_generic_payload& trans, sc_time& de
     send(dram, tlm::TLM_READ_COMMAND, 0, 0, dram_delay);
     load->dram_energy += rep.energy;
   }
+  // Memory management: the rows copied within DRAM once the op's weights have arrived.
+  sc_time mm_delay = sc_core::SC_ZERO_TIME;
+  if (cost.mm_read_bytes + cost.mm_write_bytes > 0) {
+    const memory::DramRange copies[2] = {{0, cost.mm_read_bytes, false}, {0, cost.mm_write_bytes, true}};
+    rep = {};
+    rep.ranges = copies;
+    rep.n_ranges = 2;
+    send(dram, tlm::TLM_READ_COMMAND, 0, 0, mm_delay);
+    load->dram_energy += rep.energy;
+    cost.dram_read_bytes += cost.mm_read_bytes;
+    cost.dram_write_bytes += cost.mm_write_bytes;
+    mm_delay += sc_time(static_cast<double>(cost.rows_moved + cost.rows_inserted) * core_.row_copy_time(), SC_SEC);
+  }
   t.clear_extension(&rep);
   hits_.add(static_cast<double>(cost.hits));
   misses_.add(static_cast<double>(cost.misses));
   load->flash_time = flash_delay.to_seconds();
   load->dram_time = dram_delay.to_seconds();
-  delay += concurrent_ ? std::max(flash_delay, dram_delay) : flash_delay + dram_delay;
+  load->mm_time = mm_delay.to_seconds();
+  delay += (concurrent_ ? std::max(flash_delay, dram_delay) : flash_delay + dram_delay) + mm_delay;
   trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 

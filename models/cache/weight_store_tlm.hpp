@@ -3,7 +3,8 @@
 // chunk sets), a handful out: per tensor one flash transaction with its coalesced runs,
 // and one DRAM transaction per op (its byte totals, or its address ranges for a
 // command-level DRAM). Flash and DRAM times of the op combine as
-// max (concurrent) or sum (serialised).
+// max (concurrent) or sum (serialised). A retention rule's row copies (windowing's memory
+// management) go to DRAM as one more transaction, after the loads.
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 #include <systemc>
@@ -23,6 +24,7 @@ struct OpRequest {
   size_t n = 0;
   int layer = -1;
   uint64_t extra_read_bytes = 0, extra_write_bytes = 0;
+  uint64_t step = 0;  // the token the op belongs to (a retention rule by step needs it)
 };
 
 /// A batch of transfers outside an op (an adapter switch): flash reads of the given
@@ -38,6 +40,9 @@ struct OpLoad : tlm::tlm_extension<OpLoad> {
   const OpRequest* op = nullptr;
   LoadCost cost;
   double flash_time = 0, dram_time = 0, flash_energy = 0, dram_energy = 0;
+  /// Windowing's memory management: copying rows within DRAM, after the op's loads and
+  /// before its compute (its energy is part of dram_energy).
+  double mm_time = 0;
   uint64_t flash_device_bytes = 0;
   tlm::tlm_extension_base* clone() const override { return new OpLoad(*this); }
   void copy_from(const tlm::tlm_extension_base& other) override { *this = static_cast<const OpLoad&>(other); }

@@ -44,7 +44,8 @@ constexpr size_t kNever = ~size_t{0};  // a changed arena byte stays: the run ov
 struct Injector::Action {
   size_t layer = 0;
   bool block_fault = false, stale = false;
-  int8_t* ptr = nullptr;
+  int8_t* ptr = nullptr;                 // the changed bytes: in the arena,
+  size_t weight_layer = kNever, weight_first = 0;  // or of this layer's decoded weights
   int8_t old_bytes[8] = {}, new_bytes[8] = {};
   size_t n = 0;
   size_t undo_after = 0;
@@ -150,6 +151,14 @@ InjectionResult Injector::hang_or_masked(uint64_t extra_cycles, size_t input) co
   return r;
 }
 
+void Injector::write(const Action& a, const int8_t* bytes) {
+  if (a.weight_layer != kNever) {
+    exec_.set_weights(a.weight_layer, a.weight_first, bytes, a.n);  // the executor keeps its copies in step
+  } else {
+    std::memcpy(a.ptr, bytes, a.n);
+  }
+}
+
 InjectionResult Injector::finish(size_t input, size_t from, Action& a) {
   const int8_t* golden = goldens_.arena(input);
   InjectionResult r;
@@ -161,7 +170,7 @@ InjectionResult Injector::finish(size_t input, size_t from, Action& a) {
     if (k == a.layer) {
       if (a.stale) prefill_stale(k, input);
       if (a.n) {
-        std::memcpy(a.ptr, a.new_bytes, a.n);
+        write(a, a.new_bytes);
         a.pending = a.undo_after != kNever;
       }
       if (a.block_fault) exec_.set_fault(&bf_);
@@ -174,13 +183,13 @@ InjectionResult Injector::finish(size_t input, size_t from, Action& a) {
     exec_.set_fault(nullptr);
     ++r.layers_run;
     if (a.pending && k >= a.undo_after) {
-      std::memcpy(a.ptr, a.old_bytes, a.n);
+      write(a, a.old_bytes);
       a.pending = false;
     }
     // Past the fault, every value still to be read equal to the golden run's: masked.
     if (o_.incremental && k >= a.layer && !a.pending && same_as_golden_after(k, golden)) return r;
   }
-  if (a.pending) std::memcpy(a.ptr, a.old_bytes, a.n);
+  if (a.pending) write(a, a.old_bytes);
   const npu::Tensor& out = net_.tensors[net_.output];
   if (std::memcmp(exec_.arena() + out.offset, golden + out.offset, out.size()) == 0) return r;
   r.top1 = exec_.argmax();
@@ -220,8 +229,9 @@ void Injector::input_region(size_t layer, int tensor, size_t idx, Action& a) con
     lo = std::max(0, num <= 0 ? 0 : (num + s - 1) / s);
     hi = std::min(n, (v + pad) / s + 1);
   };
-  range(y, op.sh, op.pad_top, op.kh, to.h, a.y0, a.y1);
-  range(x, op.sw, op.pad_left, op.kw, to.w, a.x0, a.x1);
+  // With dilation, the window's extent: a superset of the outputs reached (recomputed alike).
+  range(y, op.sh, op.pad_top, (op.kh - 1) * op.dh + 1, to.h, a.y0, a.y1);
+  range(x, op.sw, op.pad_left, (op.kw - 1) * op.dw + 1, to.w, a.x0, a.x1);
   if (op.type == OpType::DepthwiseConv2d)
     a.c0 = c * op.depth_multiplier, a.c1 = (c + 1) * op.depth_multiplier;
   if (a.y0 >= a.y1 || a.x0 >= a.x1) a.y0 = a.y1 = 0;  // reaches no output: the whole layer (rare)
@@ -260,7 +270,7 @@ InjectionResult Injector::inject(const Fault& f, size_t input) {
     case SiteKind::kWeights: {
       // The weight sits in the buffer while its depth slice's blocks run, reloaded for
       // each: the fault reaches the one block (job) of its slice running at that cycle.
-      auto& w = exec_.weight_buffer(L);
+      const auto& w = exec_.weight_buffer(L);
       const size_t idx = f.bit / 8;
       const auto oc = static_cast<size_t>(net_.tensors[net_.ops[L].output].c);
       const size_t c = idx % oc, jobs = plan_.layers[L].jobs.size();
@@ -274,7 +284,7 @@ InjectionResult Injector::inject(const Fault& f, size_t input) {
       if (v == w[idx]) return masked;
       if (o_.incremental) {
         // Only that block's outputs of channel c change.
-        a.ptr = w.data() + idx;
+        a.weight_layer = L, a.weight_first = idx;
         a.old_bytes[0] = w[idx], a.new_bytes[0] = v;
         a.n = 1;
         a.undo_after = L;
@@ -293,7 +303,7 @@ InjectionResult Injector::inject(const Fault& f, size_t input) {
       return finish(input, L, a);
     }
     case SiteKind::kDramWeights: {
-      auto& w = exec_.weight_buffer(L);
+      const auto& w = exec_.weight_buffer(L);
       const uint64_t word = f.bit / static_cast<uint64_t>(site.word_bits);
       const int pos = static_cast<int>(f.bit % static_cast<uint64_t>(site.word_bits));
       const size_t first = word * 8, count = std::min<size_t>(8, w.size() - first);
@@ -319,7 +329,7 @@ InjectionResult Injector::inject(const Fault& f, size_t input) {
       std::memcpy(a.old_bytes, w.data() + first, count);
       std::memcpy(a.new_bytes, &faulty, count);
       if (std::memcmp(a.old_bytes, a.new_bytes, count) == 0) return masked;  // corrected, or in padding
-      a.ptr = w.data() + first;
+      a.weight_layer = L, a.weight_first = first;
       a.n = count;
       a.undo_after = L;
       weight_region(L, first, count, a);

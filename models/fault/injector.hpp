@@ -75,6 +75,8 @@ class Injector {
  private:
   struct Action;
   InjectionResult finish(size_t input, size_t from, Action& a);
+  /// Puts `bytes` where the action's change goes (arena or decoded weights).
+  void write(const Action& a, const int8_t* bytes);
   void weight_region(size_t layer, size_t first, size_t count, Action& a) const;
   void input_region(size_t layer, int tensor, size_t idx, Action& a) const;
   bool same_as_golden_after(size_t layer, const int8_t* golden) const;

@@ -32,21 +32,6 @@ size_t SiteMap::layer_at(uint64_t c) const {
   return std::min(static_cast<size_t>(it - layer_end.begin()), layer_end.size() - 1);
 }
 
-namespace {
-
-bool is_block_op(npu::OpType t) {
-  using npu::OpType;
-  return t == OpType::Conv2d || t == OpType::DepthwiseConv2d || t == OpType::FullyConnected ||
-         t == OpType::AvgPool || t == OpType::MaxPool;
-}
-
-bool is_weighted(npu::OpType t) {
-  using npu::OpType;
-  return t == OpType::Conv2d || t == OpType::DepthwiseConv2d || t == OpType::FullyConnected;
-}
-
-}  // namespace
-
 SiteMap map_sites(const npu::Network& net, const npu::Plan& plan, const npu::Timing& t,
                   const SiteOptions& o) {
   SiteMap m;
@@ -108,7 +93,8 @@ SiteMap map_sites(const npu::Network& net, const npu::Plan& plan, const npu::Tim
       x.window_start = start, x.window_end = end, x.live_cycles = live;
       return x;
     };
-    if (is_weighted(op.type)) {
+    // An op the host CPU runs has no NPU sites (its tensors' sites remain).
+    if (npu::weighted(op.type) && !op.on_cpu) {
       // The buffer holds one depth slice's weights while that slice's blocks run (the
       // decoder refetches them per spatial block): each weight is live for its slice's
       // share of the layer (every slice has the same number of spatial blocks).
@@ -133,7 +119,7 @@ SiteMap map_sites(const npu::Network& net, const npu::Plan& plan, const npu::Tim
         add(d);
       }
     }
-    if (is_block_op(op.type) && !lp.jobs.empty()) {
+    if (npu::block_type(op.type) && !op.on_cpu && !lp.jobs.empty()) {
       const Site a =
           site("accumulators", Block::kAccumulators, SiteKind::kAccumulators, 32, lp.accumulator_bits,
                static_cast<double>(std::min<uint64_t>(lp.compute_cycles(), end - start)));

@@ -8,15 +8,19 @@
 namespace edgesim::npu {
 
 ArchConfig arch_for_macs(long long macs, const std::string& path) {
-  // Vela 3.x ethosu/vela/architecture_features.py, accelerator_configs (ofm_ublock,
-  // shram_banks of 1 KiB, elem_units) and _generate_output_perf_tables (first entry of
-  // output_cycles_per_elem); MACs = ublock h x w x c x dot-product width 8.
+  // Vela 3.10 ethosu/vela/architecture_features.py: accelerator_configs (ofm_ublock and
+  // ifm_ublock, which Vela writes width x height x depth and this table h, w, c; shram_banks of 1 KiB,
+  // shram_granules, elem_units) and _generate_output_perf_tables (output_cycles_per_elem,
+  // activation_cycles_per_elem); MACs = ofm micro-block h x w x c x dot-product width 8.
+  // clang-format off
   static const ArchConfig kTable[] = {
-      {32, 1, 1, 4, 8, 1, 2.0, 16 * 1024},
-      {64, 1, 1, 8, 8, 2, 1.0, 16 * 1024},
-      {128, 2, 1, 8, 8, 4, 0.75, 24 * 1024},
-      {256, 2, 2, 8, 8, 8, 0.625, 48 * 1024},
+  // MACs ofm ublock  ifm ublock  dot elem banks granules                    output cycles per element                            activation       SHRAM bytes
+    {32,  {1, 1, 4}, {1, 1, 8}, 8,  1,  16, {2, 2, 2, 2, 4, 4, 4, 4},   {2.0, 3.0, 3.0, 3.0, 4.0, 6.0, 1.0, 2.0},            {1.0, 1.0, 0.0},  16 * 1024},
+    {64,  {1, 1, 8}, {1, 1, 8}, 8,  2,  16, {2, 2, 2, 2, 4, 4, 4, 8},   {1.0, 1.5, 1.5, 1.5, 2.0, 3.0, 0.5, 1.0},            {1.0, 1.0, 0.0},  16 * 1024},
+    {128, {1, 2, 8}, {1, 2, 8}, 8,  4,  24, {4, 4, 4, 4, 8, 4, 8, 12},  {0.75, 1.25, 0.75, 0.75, 1.0, 1.5, 0.25, 0.5},     {1.0, 0.5, 0.0},  24 * 1024},
+    {256, {2, 2, 8}, {2, 2, 8}, 8,  8,  48, {8, 8, 8, 8, 16, 8, 16, 20}, {0.625, 1.125, 0.5, 0.375, 0.5, 0.75, 0.125, 0.25}, {1.0, 0.25, 0.0}, 48 * 1024},
   };
+  // clang-format on
   for (const auto& a : kTable) {
     if (a.macs == macs) return a;
   }
@@ -63,8 +67,10 @@ const config::ParamTable kParams = {{
      {"sram", "dram"}},
     {"double_buffering", Quantity::Boolean, true,
      "DMA of the next block overlaps compute of the current one"},
-    {"decoder_weights_per_cycle", Quantity::Real, 8.0,
-     "Weight decoder throughput (decoded weights per cycle)", 0.01, 4096},
+    {"activation_burst", Quantity::Bytes, "32 B",
+     "Burst length of the memory holding the activations (a shorter transfer occupies a whole burst)", 1,
+     4096},
+    {"weight_burst", Quantity::Bytes, "128 B", "Burst length of the memory holding the weights", 1, 4096},
     {"layer_overhead_cycles", Quantity::Integer, 0,
      "Fixed cycles per NPU layer (command stream, pipeline start); reshape costs none", 0, 1e9},
     {"mac_energy", Quantity::Energy, "0.2 pJ", "Energy of one int8 multiply-accumulate", 0, 1e-9},
@@ -95,14 +101,18 @@ NpuSettings npu_settings(const config::Params& p) {
   NpuSettings s;
   s.name = p.text("name");
   s.arch = arch_for_macs(p.integer("macs"), p.path_of("macs"));
-  if (!p.is_keyword("shared_buffer")) s.arch.shared_buffer = static_cast<uint64_t>(p.number("shared_buffer"));
+  if (!p.is_keyword("shared_buffer")) {
+    s.arch.shared_buffer = static_cast<uint64_t>(p.number("shared_buffer"));
+    s.arch.shram_banks = static_cast<int>(s.arch.shared_buffer / 1024);
+  }
   s.clock = p.number("clock");
   s.axi_bytes_per_cycle = static_cast<double>(p.integer("axi_width_bits")) / 8.0;
   s.weights_in = mem_of(p.text("weights_in"));
   s.activations_in = mem_of(p.text("activations_in"));
   s.buffers = p.flag("double_buffering") ? 2 : 1;
-  s.decoder_weights_per_cycle = p.number("decoder_weights_per_cycle");
   s.layer_overhead_cycles = static_cast<uint64_t>(p.integer("layer_overhead_cycles"));
+  s.activation_burst = p.number("activation_burst");
+  s.weight_burst = p.number("weight_burst");
   s.mac_energy = p.number("mac_energy");
   s.shared_buffer_energy = p.number("shared_buffer_energy");
   s.static_power = p.number("static_power");

@@ -6,38 +6,27 @@
 #include <numeric>
 #include <vector>
 
+#include "models/npu/weight_codec.hpp"
 #include "sim/core/errors.hpp"
 
 namespace edgesim::npu {
 
-WeightEncoding encode_weights(const int8_t* w, size_t n) {
+WeightEncoding weight_stats(const int8_t* w, size_t n) {
   WeightEncoding e;
   e.weights = n;
-  std::array<bool, 256> seen{};
-  for (size_t i = 0; i < n; ++i) {
-    if (w[i] == 0) {
-      ++e.zeros;
-    } else if (!seen[static_cast<uint8_t>(w[i])]) {
-      seen[static_cast<uint8_t>(w[i])] = true;
-      ++e.distinct_nonzero;
-    }
-  }
-  const size_t nonzero = n - e.zeros;
-  e.bits = 8 * n;
-  const size_t zero_flag = n + 8 * nonzero;
-  if (zero_flag < e.bits) {
-    e.bits = zero_flag;
-    e.mode = "zero_flag";
-  }
-  if (e.distinct_nonzero > 0 && e.distinct_nonzero <= kMaxPalette) {
-    size_t index_bits = 0;
-    while ((size_t{1} << index_bits) < e.distinct_nonzero) ++index_bits;
-    const size_t palette = 8 * e.distinct_nonzero + n + index_bits * nonzero;
-    if (palette < e.bits) {
-      e.bits = palette;
-      e.mode = "palette";
-    }
-  }
+  std::array<size_t, 256> count{};
+  for (size_t i = 0; i < n; ++i) ++count[static_cast<uint8_t>(w[i])];
+  e.zeros = count[0];
+  for (size_t v = 1; v < count.size(); ++v) e.distinct_nonzero += count[v] ? 1 : 0;
+  return e;
+}
+
+WeightEncoding encode_weights(const int8_t* w, size_t n) {
+  WeightEncoding e = weight_stats(w, n);
+  const std::vector<int16_t> v(w, w + n);
+  const StreamCode c = analyse_stream(v.data(), v.size());
+  e.bits = 8 * c.bytes;
+  e.mode = c.mode();
   return e;
 }
 

@@ -1,10 +1,8 @@
 #pragma once
-// Compressed weight streams, a simplification of Ethos-U's weight compression (docs/npu.md):
-// the encoder picks, per stream, the cheapest of raw int8, zero-flagged (one flag bit per
-// weight plus 8 bits per non-zero) and palette (zero flag plus an index of ceil(log2 K)
-// bits per non-zero into a table of K <= 32 distinct non-zero values). Pruning and
-// clustering make streams sparse and low-entropy; they change the network's function,
-// so accuracy must be measured again after them.
+// Weight compression as the NPU sees it: the statistics of a layer's weights and the size
+// of their encoded stream (Ethos-U's weight stream format, weight_codec.hpp), and the
+// transforms that make streams smaller, magnitude pruning and clustering. Pruning and
+// clustering change the network's function, so accuracy must be measured again after them.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -15,17 +13,17 @@ namespace edgesim::npu {
 
 struct WeightEncoding {
   size_t weights = 0, zeros = 0, distinct_nonzero = 0;
-  std::string mode = "raw";  // raw, zero_flag, palette
-  size_t bits = 0;
+  std::string mode = "direct";  // the encoder's choice (StreamCode::mode)
+  size_t bits = 0;              // encoded stream bits (16-byte padded), bias and scale excluded
   size_t bytes() const { return (bits + 7) / 8; }
   double bits_per_weight() const {
     return weights ? static_cast<double>(bits) / static_cast<double>(weights) : 0.0;
   }
 };
 
-/// Palette tables hold at most this many values (Ethos-U's palette limit).
-constexpr size_t kMaxPalette = 32;
-
+/// Counts of `w` (weights, zeros, distinct non-zero values); bits and mode left empty.
+WeightEncoding weight_stats(const int8_t* w, size_t n);
+/// weight_stats and the Ethos-U stream of `w` in the order given.
 WeightEncoding encode_weights(const int8_t* w, size_t n);
 
 /// Magnitude pruning of the `prune` fraction of smallest |w| (ties: lower index first),

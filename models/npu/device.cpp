@@ -34,7 +34,7 @@ NpuDevice build_npu_device(const json& raw) {
   check_keys(raw, "(top level)", {"device"});
   if (!raw.contains("device")) config::fail_at("device", "missing: an NPU config has a device section");
   const json& d = raw["device"];
-  check_keys(d, "device", {"name", "npu", "sram", "flash", "dram"});
+  check_keys(d, "device", {"name", "npu", "cpu", "sram", "flash", "dram"});
   if (!d.contains("npu")) config::fail_at("device.npu", "missing: the device has no NPU");
   NpuDevice dev;
   config::Params p(npu_params(), d["npu"], "device.npu");
@@ -42,6 +42,10 @@ NpuDevice build_npu_device(const json& raw) {
   json& out = dev.config["device"];
   out["name"] = d.value("name", dev.settings.name);
   out["npu"] = p.resolved();
+  // The host CPU that runs what the NPU cannot (defaults when the config has no section).
+  config::Params cp(cpu_params(), d.contains("cpu") ? d["cpu"] : json::object(), "device.cpu");
+  dev.settings.cpu = cpu_settings(cp);
+  out["cpu"] = cp.resolved();
   auto needed = [&](Mem m) { return dev.settings.weights_in == m || dev.settings.activations_in == m; };
   if (d.contains("sram")) dev.sram = memory::make_dram(d["sram"], out["sram"], "device.sram");
   if (d.contains("flash")) dev.flash = memory::make_flash(d["flash"], out["flash"]);

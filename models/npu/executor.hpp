@@ -10,6 +10,7 @@
 // (run_layer, run_from); weights are held as the decoder delivers them (flat int8,
 // [KH][KW][IC][OC]); the accumulator block is one flat int32 array. Nothing is
 // allocated after construction.
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -59,7 +60,10 @@ class Executor {
   int argmax() const;
 
   /// The decoded weights of layer `layer` ([KH][KW][IC][OC], [KH][KW][OC] or [IC][OC]).
-  std::vector<int8_t>& weight_buffer(size_t layer) { return weights_[layer]; }
+  const std::vector<int8_t>& weight_buffer(size_t layer) const { return weights_[layer]; }
+  /// Writes `n` decoded weights of layer `layer` from index `first` (a fault, or its undo):
+  /// the following runs compute with them.
+  void set_weights(size_t layer, size_t first, const int8_t* values, size_t n);
   std::vector<int32_t>& accumulators() { return acc_; }
 
   /// Recomputes the outputs [y0, y1) x [x0, x1) x [c0, c1) of weighted layer `layer` one by
@@ -79,18 +83,42 @@ class Executor {
   bool mac_operands(size_t layer, int oy, int ox, int oc, int ky, int kx, int ic, int8_t& x, int8_t& w) const;
 
  private:
-  void conv_block(const Op& op, const LayerPlan& lp, int y0, int x0, int c0, int bh, int bw, int bc,
+  /// A block layer's OFM block: the plan's, or (a layer the CPU runs) the whole output.
+  struct BlockShape {
+    int h = 1, w = 1, c = 1;
+  };
+  BlockShape block_shape(size_t layer) const;
+  void conv_block(const Op& op, size_t layer, int y0, int x0, int c0, int bh, int bw, int bc,
                   const BlockFault* f);
+  /// The same accumulators through the int16 kernels (kernels.hpp), from the layer's
+  /// widened IFM and weights.
+  void conv_block_fast(const Op& op, size_t layer, int y0, int x0, int c0, int bh, int bw, int bc);
+  /// The layer's IFM less its zero point, widened to int16 (rows padded for the kernels;
+  /// for depthwise, one value per output channel).
+  void widen_input(const Op& op);
+  /// The widened weights of one decoded weight (index `i` of weights_[layer]).
+  void widen_weight(size_t layer, size_t i);
   void output_unit(const Op& op, int y0, int x0, int c0, int bh, int bw, int bc);
   void pool_block(const Op& op, int y0, int x0, int c0, int bh, int bw, int bc, const BlockFault* f);
   void fault_accumulators(const BlockFault* f);
-  void elementwise(const Op& op);
+  void other_layer(size_t layer);
+  void binary_layer(const Op& op);
+  void concat_layer(const Op& op);
 
   const Network& net_;
   const Plan& plan_;
   std::vector<int8_t> arena_;
   std::vector<std::vector<int8_t>> weights_;
   std::vector<int32_t> acc_;
+  std::vector<std::array<int8_t, 256>> tables_;  // per layer: logistic, tanh, ... of every int8 input
+  std::vector<std::vector<int32_t>> exps_;       // per softmax layer: exp of differences 0 .. -255
+  std::vector<int32_t> sums_;                    // mean: the sums being formed
+  // The int16 operands of the kernels: per weighted layer its weights (conv and fully
+  // connected [OC][KH*KW][padded IC]; depthwise [KH*KW][OC]), kept equal to weights_;
+  // the running layer's widened IFM.
+  std::vector<std::vector<int16_t>> wide_weights_;
+  std::vector<std::vector<int32_t>> multipliers_, shifts_;  // per weighted layer: each channel's requantization
+  std::vector<int16_t> wide_input_;
   const BlockFault* fault_ = nullptr;
 };
 

@@ -3,30 +3,83 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 
-#include "sim/core/config/loader.hpp"
-#include "sim/core/config/params.hpp"
+#include "models/npu/support.hpp"
 #include "sim/core/errors.hpp"
 
 namespace edgesim::npu {
 
-using nlohmann::json;
+namespace {
+
+struct TypeName {
+  OpType type;
+  const char* name;
+};
+// The names results and the JSON format use.
+const TypeName kTypeNames[] = {
+    {OpType::Conv2d, "conv2d"},
+    {OpType::DepthwiseConv2d, "depthwise_conv2d"},
+    {OpType::FullyConnected, "fully_connected"},
+    {OpType::AvgPool, "avg_pool"},
+    {OpType::MaxPool, "max_pool"},
+    {OpType::Add, "add"},
+    {OpType::Mul, "mul"},
+    {OpType::Concat, "concat"},
+    {OpType::Reshape, "reshape"},
+    {OpType::Softmax, "softmax"},
+    {OpType::Sub, "sub"},
+    {OpType::Pad, "pad"},
+    {OpType::Mean, "mean"},
+    {OpType::Quantize, "quantize"},
+    {OpType::Logistic, "logistic"},
+    {OpType::Tanh, "tanh"},
+    {OpType::HardSwish, "hard_swish"},
+    {OpType::Relu, "relu"},
+    {OpType::Relu6, "relu6"},
+    {OpType::ReluN1To1, "relu_n1_to_1"},
+    {OpType::LeakyRelu, "leaky_relu"},
+    {OpType::Transpose, "transpose"},
+    {OpType::StridedSlice, "strided_slice"},
+    {OpType::ResizeNearest, "resize_nearest"},
+    {OpType::ResizeBilinear, "resize_bilinear"},
+};
+
+}  // namespace
 
 const char* op_type_name(OpType t) {
-  switch (t) {
-    case OpType::Conv2d: return "conv2d";
-    case OpType::DepthwiseConv2d: return "depthwise_conv2d";
-    case OpType::FullyConnected: return "fully_connected";
-    case OpType::AvgPool: return "avg_pool";
-    case OpType::MaxPool: return "max_pool";
-    case OpType::Add: return "add";
-    case OpType::Mul: return "mul";
-    case OpType::Concat: return "concat";
-    case OpType::Reshape: return "reshape";
-    case OpType::Softmax: return "softmax";
+  for (const auto& n : kTypeNames)
+    if (n.type == t) return n.name;
+  return "?";
+}
+
+const std::vector<OpType>& all_op_types() {
+  static const std::vector<OpType> kAll = [] {
+    std::vector<OpType> v;
+    for (const auto& n : kTypeNames) v.push_back(n.type);
+    return v;
+  }();
+  return kAll;
+}
+
+bool weighted(OpType t) {
+  return t == OpType::Conv2d || t == OpType::DepthwiseConv2d || t == OpType::FullyConnected;
+}
+
+bool fused_activation(OpType t) {
+  return block_type(t) || t == OpType::Add || t == OpType::Sub || t == OpType::Mul;
+}
+
+bool block_type(OpType t) {
+  return weighted(t) || t == OpType::AvgPool || t == OpType::MaxPool;
+}
+
+const char* activation_name(Activation a) {
+  switch (a) {
+    case Activation::None: return "none";
+    case Activation::Relu: return "relu";
+    case Activation::Relu6: return "relu6";
+    case Activation::ReluN1To1: return "relu_n1_to_1";
   }
   return "?";
 }
@@ -66,57 +119,19 @@ size_t Network::total_macs() const {
   return m;
 }
 
+FileLocation FileLocation::operator[](const std::string& key) const {
+  return {origin, path.empty() ? key : path + "." + key};
+}
+
+FileLocation FileLocation::operator[](size_t i) const {
+  return {origin, path + "[" + std::to_string(i) + "]"};
+}
+
+void FileLocation::fail(const std::string& message) const {
+  throw InputError(origin + ": " + (path.empty() ? "(top level)" : path) + ": " + message);
+}
+
 namespace {
-
-/// Where in the document a value sits, for errors: "digits.json: ops[2].weights".
-struct At {
-  std::string origin, path;
-  At operator[](const std::string& key) const { return {origin, path.empty() ? key : path + "." + key}; }
-  At operator[](size_t i) const { return {origin, path + "[" + std::to_string(i) + "]"}; }
-  [[noreturn]] void fail(const std::string& msg) const {
-    config::fail_at(origin + ": " + (path.empty() ? "(top level)" : path), msg);
-  }
-};
-
-void check_keys(const json& obj, const At& at, const std::vector<std::string>& allowed) {
-  if (!obj.is_object()) at.fail("expected an object");
-  for (const auto& [k, v] : obj.items()) {
-    if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
-    const std::string s = config::suggest(k, allowed);
-    at[k].fail("unknown key '" + k + "'" + (s.empty() ? "" : "; did you mean '" + s + "'?"));
-  }
-}
-
-const json& need(const json& obj, const std::string& key, const At& at) {
-  auto it = obj.find(key);
-  if (it == obj.end()) at[key].fail("missing");
-  return *it;
-}
-
-long long integer(const json& v, const At& at, long long lo, long long hi) {
-  if (!v.is_number_integer()) at.fail("expected an integer");
-  const auto x = v.get<long long>();
-  if (x < lo || x > hi)
-    at.fail("value " + std::to_string(x) + " out of range [" + std::to_string(lo) + ", " +
-            std::to_string(hi) + "]");
-  return x;
-}
-
-double positive(const json& v, const At& at) {
-  if (!v.is_number()) at.fail("expected a number");
-  const double x = v.get<double>();
-  if (!(x > 0) || !std::isfinite(x)) at.fail("expected a positive finite number");
-  return x;
-}
-
-std::vector<int> int_list(const json& v, const At& at, size_t min_len, size_t max_len, long long lo) {
-  if (!v.is_array() || v.size() < min_len || v.size() > max_len)
-    at.fail("expected a list of " + std::to_string(min_len) +
-            (max_len != min_len ? " to " + std::to_string(max_len) : "") + " integers");
-  std::vector<int> out;
-  for (size_t i = 0; i < v.size(); ++i) out.push_back(static_cast<int>(integer(v[i], at[i], lo, 1 << 24)));
-  return out;
-}
 
 std::string shape_text(const std::vector<int>& s) {
   std::string t = "[";
@@ -124,105 +139,21 @@ std::string shape_text(const std::vector<int>& s) {
   return t + "]";
 }
 
-/// The bytes of `weights_file`, read once.
-struct Blob {
-  std::string path;
-  std::vector<char> bytes;
-  bool loaded = false;
-};
-
-/// Weight or bias data: an inline list of integers, or {"offset", "count"} into the blob.
-template <class T>
-std::vector<T> read_data(const json& v, const At& at, size_t expected, Blob& blob, std::string& source) {
-  std::vector<T> out;
-  if (v.is_array()) {
-    if (v.size() != expected)
-      at.fail("expected " + std::to_string(expected) + " values, found " + std::to_string(v.size()));
-    out.reserve(expected);
-    for (size_t i = 0; i < v.size(); ++i) {
-      out.push_back(
-          static_cast<T>(integer(v[i], at[i], std::numeric_limits<T>::min(), std::numeric_limits<T>::max())));
-    }
-    source = "inline";
-    return out;
-  }
-  check_keys(v, at, {"offset", "count"});
-  if (blob.path.empty()) at.fail("data given by offset, but the network names no weights_file");
-  if (!blob.loaded) {
-    std::ifstream in(blob.path, std::ios::binary);
-    if (!in) at.fail("cannot read weights_file '" + blob.path + "'");
-    blob.bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    blob.loaded = true;
-  }
-  const auto offset = static_cast<size_t>(integer(need(v, "offset", at), at["offset"], 0, 1LL << 40));
-  const auto count = static_cast<size_t>(integer(need(v, "count", at), at["count"], 0, 1LL << 40));
-  if (count != expected)
-    at["count"].fail("expected " + std::to_string(expected) + ", found " + std::to_string(count));
-  if (offset + count * sizeof(T) > blob.bytes.size())
-    at.fail("bytes [" + std::to_string(offset) + ", " + std::to_string(offset + count * sizeof(T)) +
-            ") lie beyond the end of " + blob.path + " (" + std::to_string(blob.bytes.size()) +
-            " bytes; truncated?)");
-  out.resize(count);
-  // Little-endian on disk; edgesim runs on little-endian hosts (checked at compile time).
-  static_assert(sizeof(T) == 1 || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "little-endian host expected");
-  std::memcpy(out.data(), blob.bytes.data() + offset, count * sizeof(T));
-  source = "file";
-  return out;
-}
-
-Tensor read_tensor(const json& v, const At& at, bool input) {
-  std::vector<std::string> keys = {"name", "shape", "scale", "zero_point"};
-  if (input) keys.push_back("raw_scale");
-  check_keys(v, at, keys);
-  Tensor t;
-  const json& name = need(v, "name", at);
-  if (!name.is_string() || name.get<std::string>().empty()) at["name"].fail("expected a non-empty string");
-  t.name = name.get<std::string>();
-  t.shape = int_list(need(v, "shape", at), at["shape"], 1, 3, 1);
-  if (t.shape.size() == 3) {
-    t.h = t.shape[0];
-    t.w = t.shape[1];
-    t.c = t.shape[2];
-  } else if (t.shape.size() == 1) {
-    t.c = t.shape[0];
-  } else {
-    at["shape"].fail("expected [H, W, C] or [N]");
-  }
-  t.scale = positive(need(v, "scale", at), at["scale"]);
-  t.zero_point = static_cast<int32_t>(integer(need(v, "zero_point", at), at["zero_point"], -128, 127));
-  return t;
-}
-
-OpType parse_type(const json& v, const At& at) {
-  static const std::vector<std::pair<std::string, OpType>> kTypes = {
-      {"conv2d", OpType::Conv2d},
-      {"depthwise_conv2d", OpType::DepthwiseConv2d},
-      {"fully_connected", OpType::FullyConnected},
-      {"avg_pool", OpType::AvgPool},
-      {"max_pool", OpType::MaxPool},
-      {"add", OpType::Add},
-      {"mul", OpType::Mul},
-      {"concat", OpType::Concat},
-      {"reshape", OpType::Reshape},
-      {"softmax", OpType::Softmax}};
-  if (!v.is_string()) at.fail("expected a string naming the op type");
-  std::vector<std::string> names;
-  for (const auto& [n, t] : kTypes) {
-    if (n == v.get<std::string>()) return t;
-    names.push_back(n);
-  }
-  const std::string s = config::suggest(v.get<std::string>(), names);
-  std::string list;
-  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-  at.fail("unknown op type '" + v.get<std::string>() + "'" +
-          (s.empty() ? "" : "; did you mean '" + s + "'?") + " (types: " + list + ")");
-}
-
 bool same_quant(const Tensor& a, const Tensor& b) {
   return a.zero_point == b.zero_point && std::abs(a.scale - b.scale) <= 1e-6 * a.scale;
 }
 
-/// Output size and leading padding of one spatial dimension (TFLite's SAME and VALID).
+/// A multiplier TFLite's fixed point can apply: a ratio of scales of at most 2^30 (its
+/// left shift must stay within the 32-bit value).
+Requant requant(double real, const FileLocation& at) {
+  const Requant r = quantize_multiplier(real);
+  if (r.shift > 30)
+    at.fail("a ratio of scales of " + std::to_string(real) + " (more than 2^30) cannot be applied in fixed point");
+  return r;
+}
+
+/// Output size and leading padding of one spatial dimension (TFLite's SAME and VALID);
+/// `k` is the kernel's extent (dilated).
 void spatial(int in, int k, int s, bool same, int& out, int& pad) {
   if (same) {
     out = (in + s - 1) / s;
@@ -233,269 +164,466 @@ void spatial(int in, int k, int s, bool same, int& out, int& pad) {
   }
 }
 
-void parse_window(Op& op, const json& v, const At& at, const Tensor& in, Tensor& out, bool has_kernel_key) {
-  if (has_kernel_key) {
-    const auto k = int_list(need(v, "kernel", at), at["kernel"], 2, 2, 1);
-    op.kh = k[0];
-    op.kw = k[1];
-  }
-  if (v.contains("stride")) {
-    const auto s = int_list(v["stride"], at["stride"], 2, 2, 1);
-    op.sh = s[0];
-    op.sw = s[1];
-  }
-  std::string padding = "valid";
-  if (v.contains("padding")) {
-    if (!v["padding"].is_string() || (v["padding"] != "same" && v["padding"] != "valid"))
-      at["padding"].fail("expected \"same\" or \"valid\"");
-    padding = v["padding"].get<std::string>();
-  }
+/// Kernel window, stride, dilation and padding; checks the output's spatial size.
+void set_window(Op& op, const OpSpec& spec, const Tensor& in, const FileLocation& at) {
+  op.sh = spec.stride_h;
+  op.sw = spec.stride_w;
+  op.dh = spec.dilation_h;
+  op.dw = spec.dilation_w;
+  op.same_padding = spec.same_padding;
+  if (op.sh < 1 || op.sw < 1)
+    at["stride"].fail("strides must be at least 1, found " + shape_text({op.sh, op.sw}));
+  if (op.dh < 1 || op.dw < 1)
+    at["dilation"].fail("dilation factors must be at least 1, found " + shape_text({op.dh, op.dw}));
+  const int ekh = (op.kh - 1) * op.dh + 1, ekw = (op.kw - 1) * op.dw + 1;
   int oh = 0, ow = 0;
-  spatial(in.h, op.kh, op.sh, padding == "same", oh, op.pad_top);
-  spatial(in.w, op.kw, op.sw, padding == "same", ow, op.pad_left);
+  spatial(in.h, ekh, op.sh, op.same_padding, oh, op.pad_top);
+  spatial(in.w, ekw, op.sw, op.same_padding, ow, op.pad_left);
   if (oh == 0 || ow == 0)
-    at.fail("kernel " + std::to_string(op.kh) + "x" + std::to_string(op.kw) + " larger than the input " +
+    at.fail("kernel " + std::to_string(ekh) + "x" + std::to_string(ekw) + " larger than the input " +
             shape_text(in.shape) + " with valid padding");
-  if (out.h != oh || out.w != ow)
+  if (spec.output.h != oh || spec.output.w != ow)
     at["output"]["shape"].fail("expected spatial size " + std::to_string(oh) + "x" + std::to_string(ow) +
-                               ", found " + shape_text(out.shape));
+                               ", found " + shape_text(spec.output.shape));
 }
 
-void parse_activation(Op& op, const json& v, const At& at, const Tensor& out) {
-  std::string act = "none";
-  if (v.contains("activation")) {
-    if (!v["activation"].is_string()) at["activation"].fail("expected \"none\", \"relu\" or \"relu6\"");
-    act = v["activation"].get<std::string>();
+/// A bound in the output's quantization, as TFLite computes it (in float: zero point +
+/// round(bound / scale)).
+int32_t quantize_bound(float real, const Tensor& out) {
+  return out.zero_point + static_cast<int32_t>(std::round(real / static_cast<float>(out.scale)));
+}
+
+/// The fused activation's clamp in the output's quantization (TFLite's
+/// CalculateActivationRangeQuantized), clamped to int8.
+void set_activation(Op& op, Activation a, const Tensor& out) {
+  op.activation = a;
+  op.act_min = -128;
+  op.act_max = 127;
+  if (a == Activation::Relu || a == Activation::Relu6) op.act_min = std::max<int32_t>(-128, quantize_bound(0, out));
+  if (a == Activation::Relu6) op.act_max = std::min<int32_t>(127, quantize_bound(6, out));
+  if (a == Activation::ReluN1To1) {
+    op.act_min = std::max<int32_t>(-128, quantize_bound(-1, out));
+    op.act_max = std::min<int32_t>(127, quantize_bound(1, out));
   }
-  if (act == "relu" || act == "relu6") op.act_min = std::max<int32_t>(-128, out.zero_point);
-  if (act == "relu6")
-    op.act_max = std::min<int32_t>(127, out.zero_point + static_cast<int32_t>(std::lround(6.0 / out.scale)));
-  if (act != "none" && act != "relu" && act != "relu6")
-    at["activation"].fail("unknown activation '" + act + "' (none, relu, relu6)");
 }
 
-void parse_weights(Op& op, const json& v, const At& at, const std::vector<int>& expected_shape, int oc,
-                   const Tensor& in, const Tensor& out, Blob& blob) {
-  const At wat = at["weights"];
-  const json& w = need(v, "weights", at);
-  check_keys(w, wat, {"shape", "scales", "data"});
-  const auto shape =
-      int_list(need(w, "shape", wat), wat["shape"], expected_shape.size(), expected_shape.size(), 1);
-  if (shape != expected_shape)
+void set_weights(Op& op, OpSpec& spec, const FileLocation& at, const std::vector<int>& expected_shape, int oc,
+                 const Tensor& in, const Tensor& out) {
+  const FileLocation wat = at["weights"];
+  if (spec.weight_shape != expected_shape)
     wat["shape"].fail("expected " + shape_text(expected_shape) + " for input " + shape_text(in.shape) +
-                      " and output " + shape_text(out.shape) + ", found " + shape_text(shape));
-  size_t n = 1;
-  for (int d : shape) n *= static_cast<size_t>(d);
-  const json& scales = need(w, "scales", wat);
-  if (!scales.is_array() || scales.size() != static_cast<size_t>(oc))
-    wat["scales"].fail("expected " + std::to_string(oc) + " per-channel scales (one per output channel)");
-  for (size_t i = 0; i < scales.size(); ++i)
-    op.weight_scales.push_back(positive(scales[i], wat["scales"][i]));
-  op.weights = read_data<int8_t>(need(w, "data", wat), wat["data"], n, blob, op.weights_source);
-  const At bat = at["bias"];
-  if (v.contains("bias")) {
-    check_keys(v["bias"], bat, {"data"});
-    std::string src;
-    op.bias =
-        read_data<int32_t>(need(v["bias"], "data", bat), bat["data"], static_cast<size_t>(oc), blob, src);
-  } else {
-    op.bias.assign(static_cast<size_t>(oc), 0);
+                      " and output " + shape_text(out.shape) + ", found " + shape_text(spec.weight_shape));
+  if (spec.weight_scales.size() != static_cast<size_t>(oc))
+    wat["scales"].fail("expected " + std::to_string(oc) + " per-channel scales (one per output channel), found " +
+                       std::to_string(spec.weight_scales.size()));
+  for (size_t i = 0; i < spec.weight_scales.size(); ++i) {
+    const double s = spec.weight_scales[i];
+    if (!(s > 0) || !std::isfinite(s)) wat["scales"][i].fail("expected a positive finite scale");
   }
+  size_t n = 1;
+  for (int d : expected_shape) n *= static_cast<size_t>(d);
+  op.weights = spec.weights(n);
+  op.weights_source = spec.weights_source;
+  op.bias = spec.bias ? spec.bias(static_cast<size_t>(oc)) : std::vector<int32_t>(static_cast<size_t>(oc), 0);
+  op.weight_scales = spec.weight_scales;
   for (int c = 0; c < oc; ++c)
-    op.requant.push_back(quantize_multiplier(in.scale * op.weight_scales[c] / out.scale));
+    op.requant.push_back(requant(in.scale * op.weight_scales[static_cast<size_t>(c)] / out.scale, at));
+}
+
+/// TFLite's fixed-point input scaling for logistic and tanh (4 integer bits) and softmax
+/// (5): the multiplier and left shift of s x beta x 2^(31 - bits), and the input radius
+/// beyond which the output saturates (CalculateInputRadius).
+void set_input_scaling(Op& op, double real_scale, int integer_bits) {
+  const double real = std::min(real_scale * static_cast<double>(int64_t{1} << (31 - integer_bits)),
+                               static_cast<double>((int64_t{1} << 31) - 1));
+  const Requant r = quantize_multiplier(real);
+  op.input_multiplier = r.multiplier;
+  op.input_shift = r.shift;
+  const double radius = static_cast<double>((int64_t{1} << integer_bits) - 1) *
+                        static_cast<double>(int64_t{1} << (31 - integer_bits)) /
+                        static_cast<double>(int64_t{1} << std::max(0, r.shift));
+  op.input_radius = static_cast<int32_t>(std::min(std::floor(radius), 2147483647.0));
+}
+
+/// The int16 fixed-point multiplier of a Q31 one (TFLite's DownScaleInt32ToInt16Multiplier).
+int16_t downscale_q15(int32_t m) {
+  if (m >= std::numeric_limits<int32_t>::max() - (1 << 15)) return std::numeric_limits<int16_t>::max();
+  return static_cast<int16_t>((m + (1 << 15)) >> 16);
+}
+
+/// TFLite's HardSwishPrepare: scales formed in float, multipliers in Q15.
+void set_hard_swish(Op& op, const Tensor& in, const Tensor& out, const FileLocation& at) {
+  const float hires_input_scale = (1.0f / 128.0f) * static_cast<float>(in.scale);
+  const float reluish_scale = 3.0f / 32768.0f;
+  const Requant o = requant(static_cast<double>(hires_input_scale / static_cast<float>(out.scale)), at);
+  const Requant r = requant(static_cast<double>(hires_input_scale / reluish_scale), at);
+  if (o.shift > 0)
+    at["output"].fail("hard swish needs an output scale of at least the input's / 128 (TFLite's kernel)");
+  op.swish_multiplier = downscale_q15(o.multiplier);
+  op.swish_exponent = o.shift;
+  op.reluish_multiplier = downscale_q15(r.multiplier);
+  op.reluish_exponent = r.shift;
+}
+
+/// Broadcasting of an elementwise input to the output (TFLite's, right-aligned): every
+/// 4-D dimension equal to the output's or 1.
+void check_broadcast(const Tensor& t, const Tensor& out, const FileLocation& at) {
+  const auto a = t.dims(), o = out.dims();
+  for (int k = 0; k < 4; ++k)
+    if (a[static_cast<size_t>(k)] != o[static_cast<size_t>(k)] && a[static_cast<size_t>(k)] != 1)
+      at.fail("input " + shape_text(t.shape) + " does not broadcast to the output " + shape_text(out.shape));
 }
 
 }  // namespace
 
-Network parse_network(const json& doc, const std::string& base_dir, const std::string& origin) {
-  const At top{origin, ""};
-  check_keys(doc, top, {"schema", "name", "description", "source", "weights_file", "input", "ops"});
-  const json& schema = need(doc, "schema", top);
-  if (schema != kNetworkSchema)
-    top["schema"].fail("expected \"" + std::string(kNetworkSchema) + "\", found " + schema.dump());
-  Network net;
-  net.name = "network";
-  if (doc.contains("name")) {
-    if (!doc["name"].is_string()) top["name"].fail("expected a string");
-    net.name = doc["name"].get<std::string>();
+void set_shape(Tensor& t, const std::vector<int>& shape, const FileLocation& at) {
+  if (shape.empty() || shape.size() > 4)
+    at.fail("expected a shape of 1 to 4 dimensions ([H, W, C], [N], TFLite's [1, H, W, C]), found " +
+            shape_text(shape));
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] < 1) at.fail("dimension " + std::to_string(i) + " of " + shape_text(shape) + " is not positive");
   }
-  if (doc.contains("description") && doc["description"].is_string()) net.description = doc["description"];
-  Blob blob;
-  if (doc.contains("weights_file")) {
-    if (!doc["weights_file"].is_string()) top["weights_file"].fail("expected a file name");
-    blob.path = (std::filesystem::path(base_dir) / doc["weights_file"].get<std::string>()).string();
-  }
-  Tensor input = read_tensor(need(doc, "input", top), top["input"], true);
-  if (doc["input"].contains("raw_scale"))
-    net.raw_scale = positive(doc["input"]["raw_scale"], top["input"]["raw_scale"]);
-  net.tensors.push_back(input);
+  if (shape.size() == 4 && shape[0] != 1)
+    at.fail("batch " + std::to_string(shape[0]) + " in " + shape_text(shape) + ": the NPU model runs batch 1");
+  t.shape = shape;
+  const size_t r = shape.size();
+  t.c = shape[r - 1];
+  t.w = r >= 2 ? shape[r - 2] : 1;
+  t.h = r >= 3 ? shape[r - 3] : 1;
+}
 
-  const json& ops = need(doc, "ops", top);
-  if (!ops.is_array() || ops.empty()) top["ops"].fail("expected a non-empty list of ops");
-  for (size_t i = 0; i < ops.size(); ++i) {
-    const At at = top["ops"][i];
-    const json& v = ops[i];
-    check_keys(v, at,
-               {"name", "type", "inputs", "output", "stride", "padding", "kernel", "activation",
-                "depth_multiplier", "axis", "beta", "weights", "bias"});
-    Op op;
-    op.type = parse_type(need(v, "type", at), at["type"]);
-    op.name = std::string(op_type_name(op.type)) + "_" + std::to_string(i);
-    if (v.contains("name")) {
-      if (!v["name"].is_string()) at["name"].fail("expected a string");
-      op.name = v["name"].get<std::string>();
-    }
-    const json& ins = need(v, "inputs", at);
-    if (!ins.is_array() || ins.empty()) at["inputs"].fail("expected a list of tensor names");
-    for (size_t k = 0; k < ins.size(); ++k) {
-      if (!ins[k].is_string()) at["inputs"][k].fail("expected a tensor name");
-      const int t = net.tensor_index(ins[k].get<std::string>());
-      if (t < 0)
-        at["inputs"][k].fail("no tensor '" + ins[k].get<std::string>() +
-                             "' defined before this op (ops run in the order written)");
-      op.inputs.push_back(t);
-    }
-    Tensor out = read_tensor(need(v, "output", at), at["output"], false);
-    if (net.tensor_index(out.name) >= 0)
-      at["output"]["name"].fail("tensor '" + out.name + "' is defined twice");
-    const size_t n_in_expected = (op.type == OpType::Add || op.type == OpType::Mul) ? 2 : 1;
-    if (op.type != OpType::Concat && op.inputs.size() != n_in_expected)
-      at["inputs"].fail(std::string(op_type_name(op.type)) + " takes " + std::to_string(n_in_expected) +
-                        " input" + (n_in_expected > 1 ? "s" : ""));
-    const Tensor& in = net.tensors[static_cast<size_t>(op.inputs[0])];
-    auto need_3d = [&](const Tensor& t, const At& a) {
-      if (t.shape.size() != 3)
-        a.fail(std::string(op_type_name(op.type)) + " needs [H, W, C] tensors, found " + shape_text(t.shape));
-    };
-    switch (op.type) {
-      case OpType::Conv2d:
-      case OpType::DepthwiseConv2d: {
-        need_3d(in, at["inputs"][0]);
-        need_3d(out, at["output"]["shape"]);
-        if (!v.contains("weights")) at["weights"].fail("missing");
-        const auto ws = int_list(need(v["weights"], "shape", at["weights"]), at["weights"]["shape"], 4, 4, 1);
-        op.kh = ws[1];
-        op.kw = ws[2];
-        parse_window(op, v, at, in, out, false);
-        if (op.type == OpType::Conv2d) {
-          parse_weights(op, v, at, {out.c, op.kh, op.kw, in.c}, out.c, in, out, blob);
-          op.macs = out.size() * op.kh * op.kw * in.c;
-        } else {
-          if (v.contains("depth_multiplier"))
-            op.depth_multiplier =
-                static_cast<int>(integer(v["depth_multiplier"], at["depth_multiplier"], 1, 256));
-          if (out.c != in.c * op.depth_multiplier)
-            at["output"]["shape"].fail(
-                "depthwise output channels must be input channels x depth_multiplier = " +
-                std::to_string(in.c * op.depth_multiplier));
-          parse_weights(op, v, at, {1, op.kh, op.kw, out.c}, out.c, in, out, blob);
-          op.macs = out.size() * op.kh * op.kw;
-        }
-        parse_activation(op, v, at, out);
-        break;
-      }
-      case OpType::FullyConnected: {
-        parse_weights(op, v, at, {out.c, static_cast<int>(in.size())}, out.c, in, out, blob);
-        if (out.h != 1 || out.w != 1) at["output"]["shape"].fail("fully connected output must be [N]");
-        op.macs = static_cast<size_t>(out.c) * in.size();
-        parse_activation(op, v, at, out);
-        break;
-      }
-      case OpType::AvgPool:
-      case OpType::MaxPool:
-        need_3d(in, at["inputs"][0]);
-        need_3d(out, at["output"]["shape"]);
-        parse_window(op, v, at, in, out, true);
-        if (out.c != in.c)
-          at["output"]["shape"].fail("pooling keeps the channel count " + std::to_string(in.c));
-        if (!same_quant(in, out))
-          at["output"].fail("pooling output must keep the input's scale and zero point (as in TFLite)");
-        parse_activation(op, v, at, out);
+int add_constant(Network& net, Tensor t, const FileLocation& at) {
+  if (net.tensor_index(t.name) >= 0) at["name"].fail("tensor '" + t.name + "' is defined twice");
+  if (t.data.size() != t.size())
+    at["data"].fail("expected " + std::to_string(t.size()) + " values for shape " + shape_text(t.shape) +
+                    ", found " + std::to_string(t.data.size()));
+  net.tensors.push_back(std::move(t));
+  return static_cast<int>(net.tensors.size()) - 1;
+}
+
+void add_op(Network& net, OpSpec spec, const FileLocation& at) {
+  Op op;
+  op.type = spec.type;
+  op.name = spec.name;
+  op.inputs = spec.inputs;
+  Tensor& out = spec.output;
+  const std::string tname = op_type_name(op.type);
+  if (net.tensor_index(out.name) >= 0) at["output"]["name"].fail("tensor '" + out.name + "' is defined twice");
+  const bool binary = op.type == OpType::Add || op.type == OpType::Sub || op.type == OpType::Mul;
+  const size_t n_in_expected = binary ? 2 : 1;
+  if (op.type == OpType::Concat ? op.inputs.empty() : op.inputs.size() != n_in_expected)
+    at["inputs"].fail(tname + " takes " + std::to_string(n_in_expected) + " input" + (n_in_expected > 1 ? "s" : "") +
+                      ", found " + std::to_string(op.inputs.size()));
+  const Tensor& in = net.tensors[static_cast<size_t>(op.inputs[0])];
+  if (in.constant() && !binary && op.type != OpType::Concat)
+    at["inputs"][0].fail(tname + " reads the constant '" + in.name + "': only elementwise operands may be constant");
+  auto need_3d = [&](const Tensor& t, const FileLocation& a) {
+    if (t.shape.size() < 3) a.fail(tname + " needs [H, W, C] tensors, found " + shape_text(t.shape));
+  };
+  auto same_size = [&](const char* what) {
+    if (in.size() != out.size() || in.c != out.c)
+      at["output"]["shape"].fail(std::string(what) + " keeps its input's shape " + shape_text(in.shape) +
+                                 ", found " + shape_text(out.shape));
+  };
+  if (!weighted(op.type) && (!spec.weight_shape.empty() || spec.weights))
+    at["weights"].fail(tname + " takes no weights");
+  if (!fused_activation(op.type) && spec.activation != Activation::None)
+    at["activation"].fail(tname + " takes no fused activation");
+  switch (op.type) {
+    case OpType::Conv2d:
+    case OpType::DepthwiseConv2d: {
+      need_3d(in, at["inputs"][0]);
+      need_3d(out, at["output"]["shape"]);
+      if (spec.weight_shape.size() != 4)
+        at["weights"]["shape"].fail("expected 4 dimensions, found " + shape_text(spec.weight_shape));
+      op.kh = spec.weight_shape[1];
+      op.kw = spec.weight_shape[2];
+      set_window(op, spec, in, at);
+      if (op.type == OpType::Conv2d) {
+        set_weights(op, spec, at, {out.c, op.kh, op.kw, in.c}, out.c, in, out);
+        op.macs = out.size() * op.kh * op.kw * in.c;
+      } else {
+        op.depth_multiplier = spec.depth_multiplier;
+        if (op.depth_multiplier < 1 || op.depth_multiplier > 256)
+          at["depth_multiplier"].fail("value " + std::to_string(op.depth_multiplier) + " out of range [1, 256]");
+        if (out.c != in.c * op.depth_multiplier)
+          at["output"]["shape"].fail("depthwise output channels must be input channels x depth_multiplier = " +
+                                     std::to_string(in.c * op.depth_multiplier));
+        set_weights(op, spec, at, {1, op.kh, op.kw, out.c}, out.c, in, out);
         op.macs = out.size() * op.kh * op.kw;
-        break;
-      case OpType::Add:
-      case OpType::Mul: {
-        const Tensor& b = net.tensors[static_cast<size_t>(op.inputs[1])];
-        if (in.size() != out.size() || b.size() != out.size() || in.c != out.c || b.c != out.c)
-          at["inputs"].fail("elementwise inputs " + shape_text(in.shape) + " and " + shape_text(b.shape) +
-                            " must have the output's shape " + shape_text(out.shape) + " (no broadcasting)");
-        if (op.type == OpType::Add) {
-          // TFLite's int8 add: both inputs to a common scale of 2 x max(s1, s2) with 20 bits
-          // of headroom, then the sum to the output scale.
-          op.left_shift = 20;
-          const double twice_max = 2 * std::max(in.scale, b.scale);
-          op.in_requant = {quantize_multiplier(in.scale / twice_max),
-                           quantize_multiplier(b.scale / twice_max)};
-          op.out_requant = quantize_multiplier(twice_max / ((1 << op.left_shift) * out.scale));
-        } else {
-          op.out_requant = quantize_multiplier(in.scale * b.scale / out.scale);
-        }
-        parse_activation(op, v, at, out);
-        op.macs = out.size();
-        break;
       }
-      case OpType::Concat: {
-        need_3d(out, at["output"]["shape"]);
-        if (v.contains("axis") && !(v["axis"] == -1 || v["axis"] == 2))
-          at["axis"].fail("only concatenation along channels (axis -1 or 2) is supported");
-        int channels = 0;
-        for (size_t k = 0; k < op.inputs.size(); ++k) {
-          const Tensor& t = net.tensors[static_cast<size_t>(op.inputs[k])];
-          need_3d(t, at["inputs"][k]);
-          if (t.h != out.h || t.w != out.w)
-            at["inputs"][k].fail("concat input " + shape_text(t.shape) + " differs in H, W from the output " +
-                                 shape_text(out.shape));
-          channels += t.c;
-          // Each input rescaled to the output's quantization (as TFLite's concatenation).
-          op.in_requant.push_back(quantize_multiplier(t.scale / out.scale));
-        }
-        if (channels != out.c)
-          at["output"]["shape"].fail("concat output must have " + std::to_string(channels) + " channels");
-        op.macs = out.size();
-        break;
-      }
-      case OpType::Reshape:
-        if (in.size() != out.size())
-          at["output"]["shape"].fail("reshape must keep the element count " + std::to_string(in.size()));
-        if (!same_quant(in, out)) at["output"].fail("reshape must keep the input's scale and zero point");
-        break;
-      case OpType::Softmax: {
-        if (in.size() != out.size() || in.c != out.c)
-          at["output"]["shape"].fail("softmax keeps its input's shape");
-        if (out.zero_point != -128 || std::abs(out.scale - 1.0 / 256) > 1e-9)
-          at["output"].fail("softmax output must have scale 1/256 and zero point -128 (as in TFLite)");
-        double beta = 1;
-        if (v.contains("beta")) beta = positive(v["beta"], at["beta"]);
-        op.exp_lut.resize(256);
-        for (int d = 0; d < 256; ++d)
-          op.exp_lut[static_cast<size_t>(d)] =
-              static_cast<int32_t>(std::lround(std::exp(-beta * in.scale * d) * (1 << 23)));
-        op.macs = out.size();
-        break;
-      }
+      set_activation(op, spec.activation, out);
+      break;
     }
-    if (op.type != OpType::FullyConnected && op.type != OpType::Conv2d &&
-        op.type != OpType::DepthwiseConv2d && (v.contains("weights") || v.contains("bias")))
-      at["weights"].fail(std::string(op_type_name(op.type)) + " takes no weights");
-    op.output = static_cast<int>(net.tensors.size());
-    net.tensors.push_back(out);
-    net.ops.push_back(std::move(op));
+    case OpType::FullyConnected: {
+      if (out.h != 1 || out.w != 1) at["output"]["shape"].fail("fully connected output must be [N] or [1, N]");
+      set_weights(op, spec, at, {out.c, static_cast<int>(in.size())}, out.c, in, out);
+      op.macs = static_cast<size_t>(out.c) * in.size();
+      set_activation(op, spec.activation, out);
+      break;
+    }
+    case OpType::AvgPool:
+    case OpType::MaxPool:
+      need_3d(in, at["inputs"][0]);
+      need_3d(out, at["output"]["shape"]);
+      if (spec.kernel.size() != 2 || spec.kernel[0] < 1 || spec.kernel[1] < 1)
+        at["kernel"].fail("expected [KH, KW], both at least 1, found " + shape_text(spec.kernel));
+      op.kh = spec.kernel[0];
+      op.kw = spec.kernel[1];
+      set_window(op, spec, in, at);
+      if (out.c != in.c) at["output"]["shape"].fail("pooling keeps the channel count " + std::to_string(in.c));
+      if (!same_quant(in, out))
+        at["output"].fail("pooling output must keep the input's scale and zero point (as in TFLite)");
+      set_activation(op, spec.activation, out);
+      op.macs = out.size() * op.kh * op.kw;
+      break;
+    case OpType::Add:
+    case OpType::Sub:
+    case OpType::Mul: {
+      const Tensor& b = net.tensors[static_cast<size_t>(op.inputs[1])];
+      check_broadcast(in, out, at["inputs"][0]);
+      check_broadcast(b, out, at["inputs"][1]);
+      if (in.constant() && b.constant()) at["inputs"].fail(tname + " of two constants");
+      if (op.type == OpType::Mul) {
+        op.out_requant = requant(in.scale * b.scale / out.scale, at);
+      } else {
+        // TFLite's int8 add and sub: both inputs to a common scale of 2 x max(s1, s2) with
+        // 20 bits of headroom, then the sum (difference) to the output scale.
+        op.left_shift = 20;
+        const double twice_max = 2 * std::max(in.scale, b.scale);
+        op.in_requant = {requant(in.scale / twice_max, at), requant(b.scale / twice_max, at)};
+        op.out_requant = requant(twice_max / ((1 << op.left_shift) * out.scale), at);
+      }
+      set_activation(op, spec.activation, out);
+      op.macs = out.size();
+      break;
+    }
+    case OpType::Concat: {
+      const int rank = static_cast<int>(out.shape.size());
+      if (spec.axis < -rank || spec.axis >= rank)
+        at["axis"].fail("axis " + std::to_string(spec.axis) + " outside the output's " + std::to_string(rank) +
+                        " dimensions");
+      op.axis = out.axis4(spec.axis);
+      const auto od = out.dims();
+      int along = 0;
+      for (size_t k = 0; k < op.inputs.size(); ++k) {
+        const Tensor& t = net.tensors[static_cast<size_t>(op.inputs[k])];
+        const auto d = t.dims();
+        for (int a = 0; a < 4; ++a)
+          if (a != op.axis && d[static_cast<size_t>(a)] != od[static_cast<size_t>(a)])
+            at["inputs"][k].fail("concat input " + shape_text(t.shape) + " differs from the output " +
+                                 shape_text(out.shape) + " outside the axis joined");
+        along += d[static_cast<size_t>(op.axis)];
+        // Each input rescaled to the output's quantization (TFLite's int8 concatenation
+        // requires equal quantization, where this is the identity).
+        op.in_requant.push_back(requant(t.scale / out.scale, at));
+      }
+      if (along != od[static_cast<size_t>(op.axis)])
+        at["output"]["shape"].fail("concat output must have " + std::to_string(along) + " along the axis joined");
+      op.macs = out.size();
+      break;
+    }
+    case OpType::Reshape:
+      // TFLite's reshape moves bytes: a different quantization is not a rescale (and keeps
+      // the op off the NPU, support.cpp).
+      if (in.size() != out.size())
+        at["output"]["shape"].fail("reshape must keep the element count " + std::to_string(in.size()));
+      break;
+    case OpType::Softmax: {
+      same_size("softmax");
+      if (out.zero_point != -128 || std::abs(out.scale - 1.0 / 256) > 1e-9)
+        at["output"].fail("softmax output must have scale 1/256 and zero point -128 (as in TFLite)");
+      if (!(spec.beta > 0) || !std::isfinite(spec.beta)) at["beta"].fail("expected a positive finite number");
+      op.beta = spec.beta;
+      set_input_scaling(op, op.beta * in.scale, 5);  // TFLite's PreprocessSoftmaxScaling, Q5.26 differences
+      if (op.input_shift < 0) at["beta"].fail("beta x input scale below 2^-27: TFLite's softmax cannot scale it");
+      op.macs = out.size();
+      break;
+    }
+    case OpType::Pad: {
+      const int rank = static_cast<int>(in.shape.size());
+      if (spec.pads.size() != 2 * static_cast<size_t>(rank))
+        at["pads"].fail("expected [before, after] for each of the input's " + std::to_string(rank) +
+                        " dimensions (" + std::to_string(2 * rank) + " values), found " +
+                        std::to_string(spec.pads.size()));
+      std::vector<int> expect;
+      for (int a = 0; a < rank; ++a) {
+        const int b = spec.pads[static_cast<size_t>(2 * a)], e = spec.pads[static_cast<size_t>(2 * a + 1)];
+        if (b < 0 || e < 0) at["pads"].fail("paddings must not be negative");
+        op.pad_before[static_cast<size_t>(in.axis4(a))] = b;
+        op.pad_after[static_cast<size_t>(in.axis4(a))] = e;
+        expect.push_back(in.shape[static_cast<size_t>(a)] + b + e);
+      }
+      if (out.shape != expect)
+        at["output"]["shape"].fail("expected " + shape_text(expect) + " (the input padded), found " +
+                                   shape_text(out.shape));
+      if (!same_quant(in, out)) at["output"].fail("pad keeps the input's scale and zero point (as in TFLite)");
+      op.pad_value = spec.pad_value.value_or(out.zero_point);
+      if (op.pad_value < -128 || op.pad_value > 127) at["pad_value"].fail("outside int8");
+      op.macs = out.size();
+      break;
+    }
+    case OpType::Mean: {
+      const int rank = static_cast<int>(in.shape.size());
+      if (spec.axes.empty()) at["axes"].fail("expected at least one axis");
+      int64_t count = 1;
+      size_t kept = 1;
+      for (int a : spec.axes) {
+        if (a < -rank || a >= rank)
+          at["axes"].fail("axis " + std::to_string(a) + " outside the input's " + std::to_string(rank) + " dimensions");
+        op.reduce[static_cast<size_t>(in.axis4(a))] = true;
+      }
+      const auto d = in.dims();
+      for (size_t a = 0; a < 4; ++a) {
+        if (op.reduce[a]) count *= d[a];
+        else kept *= static_cast<size_t>(d[a]);
+      }
+      if (out.size() != kept)
+        at["output"]["shape"].fail("expected " + std::to_string(kept) + " elements (the input less the axes averaged), found " +
+                                   shape_text(out.shape));
+      // tflite-micro's int8 mean: with equal quantization, the integer sum / count
+      // (truncated); otherwise QuantizedMeanOrSum: s_in / s_out with 1/count folded into
+      // the multiplier.
+      op.mean_plain = in.zero_point == out.zero_point && static_cast<float>(in.scale) == static_cast<float>(out.scale);
+      Requant r = requant(in.scale / out.scale, at);
+      int shift = 63 - __builtin_clzll(static_cast<uint64_t>(count));
+      shift = std::min(shift, 32);
+      shift = std::min(shift, 31 + r.shift);
+      r.multiplier = static_cast<int32_t>((static_cast<int64_t>(r.multiplier) << shift) / count);
+      r.shift -= shift;
+      op.rescale = r;
+      op.macs = in.size();
+      break;
+    }
+    case OpType::Quantize:
+      same_size("quantize");
+      op.rescale = requant(in.scale / out.scale, at);  // TFLite's Requantize
+      op.macs = out.size();
+      break;
+    case OpType::Logistic:
+    case OpType::Tanh: {
+      same_size(tname.c_str());
+      const bool logistic = op.type == OpType::Logistic;
+      const double s = logistic ? 1.0 / 256 : 1.0 / 128;
+      const int32_t zp = logistic ? -128 : 0;
+      if (out.zero_point != zp || std::abs(out.scale - s) > 1e-9)
+        at["output"].fail(tname + " output must have scale " + (logistic ? "1/256" : "1/128") + " and zero point " +
+                          std::to_string(zp) + " (as in TFLite)");
+      set_input_scaling(op, in.scale, 4);
+      op.macs = out.size();
+      break;
+    }
+    case OpType::HardSwish:
+      same_size("hard swish");
+      set_hard_swish(op, in, out, at);
+      op.macs = out.size();
+      break;
+    case OpType::Relu:
+    case OpType::Relu6:
+    case OpType::ReluN1To1:
+      same_size(tname.c_str());
+      op.rescale = requant(in.scale / out.scale, at);
+      set_activation(op,
+                     op.type == OpType::Relu    ? Activation::Relu
+                     : op.type == OpType::Relu6 ? Activation::Relu6
+                                                : Activation::ReluN1To1,
+                     out);
+      op.macs = out.size();
+      break;
+    case OpType::LeakyRelu:
+      same_size("leaky relu");
+      if (!std::isfinite(spec.alpha)) at["alpha"].fail("expected a finite number");
+      op.alpha = spec.alpha;
+      op.rescale = requant(in.scale / out.scale, at);
+      op.rescale_alpha = requant(in.scale * op.alpha / out.scale, at);
+      op.macs = out.size();
+      break;
+    case OpType::Transpose: {
+      const int rank = static_cast<int>(in.shape.size());
+      std::vector<int> seen(static_cast<size_t>(rank), 0), expect;
+      if (spec.perm.size() != static_cast<size_t>(rank))
+        at["perm"].fail("expected a permutation of the input's " + std::to_string(rank) + " dimensions");
+      for (int a = 0; a < rank; ++a) {
+        const int p = spec.perm[static_cast<size_t>(a)];
+        if (p < 0 || p >= rank || seen[static_cast<size_t>(p)]++)
+          at["perm"].fail(shape_text(spec.perm) + " is not a permutation of 0.." + std::to_string(rank - 1));
+        op.perm[static_cast<size_t>(in.axis4(a))] = in.axis4(p);
+        expect.push_back(in.shape[static_cast<size_t>(p)]);
+      }
+      if (out.shape != expect)
+        at["output"]["shape"].fail("expected " + shape_text(expect) + " (the input transposed), found " +
+                                   shape_text(out.shape));
+      op.macs = out.size();
+      break;
+    }
+    case OpType::StridedSlice: {
+      const int rank = static_cast<int>(in.shape.size());
+      if (spec.begin.size() != static_cast<size_t>(rank) || spec.end.size() != static_cast<size_t>(rank) ||
+          spec.strides.size() != static_cast<size_t>(rank))
+        at["begin"].fail("begin, end and strides need one value for each of the input's " + std::to_string(rank) +
+                         " dimensions");
+      std::vector<int> counts;
+      size_t total = 1;
+      for (int a = 0; a < rank; ++a) {
+        // TFLite's StartForAxis and StopForAxis: masks, negative indices, clamping.
+        const int size = in.shape[static_cast<size_t>(a)], stride = spec.strides[static_cast<size_t>(a)];
+        if (stride == 0) at["strides"][static_cast<size_t>(a)].fail("a stride of 0");
+        int64_t start = spec.begin[static_cast<size_t>(a)];
+        if (spec.begin_mask & (1 << a)) start = stride > 0 ? std::numeric_limits<int>::lowest() : std::numeric_limits<int>::max();
+        if (start < 0) start += size;
+        start = stride > 0 ? std::clamp<int64_t>(start, 0, size) : std::clamp<int64_t>(start, -1, size - 1);
+        int64_t stop = spec.end[static_cast<size_t>(a)];
+        if (spec.shrink_axis_mask & (1 << a)) {
+          stop = start + 1;
+        } else {
+          if (spec.end_mask & (1 << a)) stop = stride > 0 ? std::numeric_limits<int>::max() : std::numeric_limits<int>::lowest();
+          if (stop < 0) stop += size;
+          stop = stride > 0 ? std::clamp<int64_t>(stop, 0, size) : std::clamp<int64_t>(stop, -1, size - 1);
+        }
+        const int64_t n = stride > 0 ? (stop - start + stride - 1) / stride : (start - stop - stride - 1) / -stride;
+        const int count = static_cast<int>(std::max<int64_t>(0, n));
+        op.begin[static_cast<size_t>(in.axis4(a))] = static_cast<int>(start);
+        op.step[static_cast<size_t>(in.axis4(a))] = stride;
+        op.slice_count[static_cast<size_t>(in.axis4(a))] = count;
+        if (!(spec.shrink_axis_mask & (1 << a))) counts.push_back(count);
+        total *= static_cast<size_t>(count);
+      }
+      if (total == 0) at.fail("the slice is empty");
+      op.shrink_axis_mask = spec.shrink_axis_mask & ((1 << rank) - 1);
+      if (out.size() != total || (!counts.empty() && counts != out.shape))
+        at["output"]["shape"].fail("expected " + shape_text(counts) + " (the slice), found " + shape_text(out.shape));
+      op.macs = out.size();
+      break;
+    }
+    case OpType::ResizeNearest:
+    case OpType::ResizeBilinear: {
+      if (in.c != out.c) at["output"]["shape"].fail("resizing keeps the channel count " + std::to_string(in.c));
+      if (spec.align_corners && spec.half_pixel_centers)
+        at["align_corners"].fail("align_corners and half_pixel_centers cannot both be set (as in TFLite)");
+      op.align_corners = spec.align_corners;
+      op.half_pixel_centers = spec.half_pixel_centers;
+      op.macs = out.size() * (op.type == OpType::ResizeBilinear ? 4 : 1);
+      break;
+    }
   }
-  net.output = static_cast<int>(net.tensors.size()) - 1;
+  op.output = static_cast<int>(net.tensors.size());
+  net.tensors.push_back(std::move(out));
+  net.ops.push_back(std::move(op));
+}
+
+void finish_network(Network& net, int output) {
+  net.output = output;
   size_t off = 0;
   for (auto& t : net.tensors) {
     t.offset = off;
     off += (t.size() + 15) / 16 * 16;
   }
   net.arena_bytes = off;
-  return net;
-}
-
-Network load_network(const std::string& path) {
-  if (path.rfind(config::kBuiltinPrefix, 0) == 0)
-    throw InputError(path + ": give a network as a file path (its weights_file sits beside it)");
-  const json doc = config::parse_json_text(config::read_file(path), path);
-  return parse_network(doc, std::filesystem::path(path).parent_path().string(), path);
+  for (Op& op : net.ops) {
+    const Placement p = placement(net, op);
+    op.on_cpu = !p.npu;
+    op.cpu_reason = p.reason;
+  }
 }
 
 }  // namespace edgesim::npu

@@ -1,10 +1,11 @@
 #pragma once
-// Thin SystemC/TLM-2.0 wrapper of the NPU: a DMA process and a compute process run a
-// plan's jobs layer by layer through the same slot rule as the pure C++ schedule
-// (timing.hpp, Pipeline). The DMA process times its transfers through TLM targets around
-// the memory models (models/memory/memory_tlm.hpp); the compute process waits each job's
-// compute cycles and, at the end of a layer, runs the layer's bit-exact functional
-// execution (executor.hpp) when one is given.
+// Thin SystemC/TLM-2.0 wrapper of the NPU: a DMA process copies a plan's DMA items and a
+// compute process runs its jobs, layer by layer, under the same rules as the pure C++
+// schedule (timing.hpp, time_layer): an item waits for its gate and its buffer, a job for
+// the items it needs. Both reach the memory models through TLM targets
+// (models/memory/memory_tlm.hpp); the compute process waits each job's cycles, accounts
+// the layer's own traffic at its end and runs the layer's bit-exact functional execution
+// (executor.hpp) when one is given.
 #include <tlm_utils/simple_initiator_socket.h>
 #include <memory>
 #include <systemc>
@@ -30,17 +31,19 @@ class NpuModule : public sc_core::sc_module {
  private:
   void dma_process();
   void compute_process();
-  Transfer dma(Mem m, uint64_t bytes, bool write, sc_core::sc_time& delay);
+  Transfer access(Mem m, uint64_t bytes, bool write, sc_core::sc_time at);
   uint64_t now_cycles() const;
 
   const Plan& plan_;
   Executor* exec_;
   sc_core::sc_time period_;
   Timing timing_;
-  size_t layers_opened_ = 0;             // layers whose jobs may run (the last one is open)
-  size_t dma_done_ = 0, comp_done_ = 0;  // jobs of the open layer
-  std::vector<uint64_t> comp_end_;       // cycles each job's compute ended
-  sc_core::sc_event layer_opened_, dma_progress_, comp_progress_;
+  // Per layer and job: the cycle a job started and ended (kNever until then); per layer
+  // and DMA item: the cycle it arrived.
+  static constexpr uint64_t kNever = ~uint64_t{0};
+  std::vector<std::vector<uint64_t>> start_, end_, arrived_;
+  std::vector<uint64_t> tail_start_;  // per layer: when its tail job started (kNever: not yet)
+  sc_core::sc_event progress_;        // a job started or ended, or an item arrived
   sim::Stat &busy_, &jobs_;
   tlm::tlm_generic_payload trans_;
 };

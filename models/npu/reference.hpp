@@ -13,6 +13,9 @@ namespace edgesim::npu {
 /// network's activation arena, each tensor at its offset).
 void reference_op(const Network& net, const Op& op, int8_t* arena);
 
+/// Writes the network's constant tensors into `arena`.
+void load_constants(const Network& net, int8_t* arena);
+
 /// Runs the whole network on `input` (the input tensor's int8 values); returns the arena
 /// with every tensor's values.
 std::vector<int8_t> run_reference(const Network& net, const int8_t* input);

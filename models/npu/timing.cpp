@@ -2,249 +2,349 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
+#include "models/npu/cpu_cost.hpp"
+#include "models/npu/lowering.hpp"
+#include "models/npu/op_cost.hpp"
+#include "models/npu/weight_codec.hpp"
 #include "sim/core/errors.hpp"
 
 namespace edgesim::npu {
 
 namespace {
 
-uint64_t ceil_div(uint64_t a, uint64_t b) {
+/// An int8 activation's lookup table: 256 int32 entries (Vela: a [1, 1, 1, 256] uint32
+/// tensor), copied into the shared buffer before the operation.
+constexpr uint32_t kLutBytes = 256 * 4;
+
+int ceil_div(int a, int b) {
   return (a + b - 1) / b;
 }
 
-/// Bias and requantization data per output channel: Ethos-U packs a 40-bit bias, a
-/// 32-bit scale and a 6-bit shift into 10 bytes (Vela, weight_compressor.py, encode_bias).
-constexpr uint64_t kBiasBytesPerChannel = 10;
-/// Vela's ArchitectureFeatures keeps 2 SHRAM banks (2 KiB) for the output unit.
-constexpr uint64_t kReservedSharedBuffer = 2048;
-/// Ethos-U reads IFM depth in slices of at most 32 int8 channels (Vela calc_ifm_block_depth).
-constexpr int kIfmSliceDepth = 32;
-/// Softmax runs as elementwise passes (max, exp LUT, sum, scale): an assumption, docs/npu.md.
-constexpr int kSoftmaxPasses = 4;
+uint64_t ceil_cycles(double c) {
+  return static_cast<uint64_t>(std::ceil(c - 1e-9));
+}
 
-/// The geometry of a block-shaped op, normalised (a fully connected layer is 1x1 -> 1x1).
-struct Geometry {
-  int ih = 1, iw = 1, ic = 1, oh = 1, ow = 1, oc = 1, kh = 1, kw = 1, sh = 1, sw = 1, pad_top = 0,
-      pad_left = 0;
-  bool per_channel = false;  // depthwise and pools: an output channel reads only its input channel
-  bool vector = false;       // fully connected: no spatial parallelism
-  int weights_per_channel = 0;
-};
+/// Part k of `total` split into `n` parts as evenly as integers allow.
+uint64_t share(uint64_t total, uint64_t n, uint64_t k) {
+  return total * (k + 1) / n - total * k / n;
+}
 
-Geometry geometry(const Network& net, const Op& op) {
-  const Tensor& ti = net.tensors[op.inputs[0]];
-  const Tensor& to = net.tensors[op.output];
-  Geometry g;
-  g.oc = to.c;
-  if (op.type == OpType::FullyConnected) {
-    g.ic = static_cast<int>(ti.size());
-    g.vector = true;
-    g.weights_per_channel = g.ic;
-    return g;
+bool present(const MemorySystem& mem, Mem m) {
+  return m == kSram ? mem.sram != nullptr : m == kFlash ? mem.flash != nullptr : mem.dram != nullptr;
+}
+
+/// A memory's latency and streaming cost, probed with a 64 B and a 64 KiB read.
+MemTiming probe(const MemorySystem& mem, Mem m, const NpuSettings& s, double burst) {
+  MemTiming t;
+  t.burst_bytes = burst;
+  if (!present(mem, m)) {
+    t.latency = t.cycles_per_byte = 1e12;  // prohibitive: a plan that needs it fails when timed
+    return t;
   }
-  g.ih = ti.h, g.iw = ti.w, g.ic = ti.c, g.oh = to.h, g.ow = to.w;
-  g.kh = op.kh, g.kw = op.kw, g.sh = op.sh, g.sw = op.sw, g.pad_top = op.pad_top, g.pad_left = op.pad_left;
-  g.per_channel = op.type != OpType::Conv2d;
-  g.weights_per_channel = op.type == OpType::Conv2d            ? op.kh * op.kw * ti.c
-                          : op.type == OpType::DepthwiseConv2d ? op.kh * op.kw
-                                                               : 0;
-  return g;
-}
-
-bool block_op(OpType t) {
-  return t == OpType::Conv2d || t == OpType::DepthwiseConv2d || t == OpType::FullyConnected ||
-         t == OpType::AvgPool || t == OpType::MaxPool;
-}
-
-/// Input rows (or columns) a block of `n` outputs from `o0` reads, clipped to the input.
-int window(int o0, int n, int stride, int k, int pad, int in) {
-  const int lo = std::max(0, o0 * stride - pad);
-  const int hi = std::min(in, (o0 + n - 1) * stride - pad + k);
-  return std::max(0, hi - lo);
-}
-
-/// A memory's transfer cost for ranking block shapes: a fixed part per transfer (latency)
-/// and a part per byte.
-struct TransferEstimate {
-  double per_transfer = 1e12, per_byte = 1e12;  // an absent memory: prohibitive
-  double cycles(double bytes, double transfers) const { return transfers * per_transfer + bytes * per_byte; }
-};
-
-/// Block sizes to try along one axis: multiples of the micro-block, and the whole axis.
-std::vector<int> candidates(int step, int max) {
-  std::vector<int> out;
-  for (int v = step; v < max; v += step) out.push_back(v);
-  out.push_back(max);
-  return out;
-}
-
-struct BlockCost {
-  uint64_t mac = 0, output = 0, decode = 0;
-  uint64_t compute() const { return std::max({mac, output, decode}); }
-};
-
-BlockCost block_cost(const Geometry& g, const ArchConfig& a, const NpuSettings& s, int bh, int bw, int bc) {
-  BlockCost c;
-  const uint64_t depth_steps = g.per_channel ? 1 : ceil_div(static_cast<uint64_t>(g.ic), a.dot_depth);
-  const uint64_t spatial = g.vector ? 1 : ceil_div(bh, a.ub_h) * ceil_div(bw, a.ub_w);
-  c.mac = spatial * ceil_div(bc, a.ub_c) * g.kh * g.kw * depth_steps;
-  c.output = static_cast<uint64_t>(std::ceil(static_cast<double>(bh) * bw * bc * a.output_cycles_per_elem));
-  c.decode = g.weights_per_channel
-                 ? static_cast<uint64_t>(std::ceil(static_cast<double>(bc) * g.weights_per_channel /
-                                                   s.decoder_weights_per_cycle))
-                 : 0;
-  return c;
-}
-
-/// Shared-buffer bytes a block needs: IFM slice and int32 accumulators, both double-buffered.
-uint64_t block_buffer_bytes(const Geometry& g, int bh, int bw, int bc) {
-  const uint64_t ih = std::min((bh - 1) * g.sh + g.kh, g.ih + g.kh - 1);
-  const uint64_t iw = std::min((bw - 1) * g.sw + g.kw, g.iw + g.kw - 1);
-  const uint64_t depth = g.per_channel ? static_cast<uint64_t>(bc) : std::min(g.ic, kIfmSliceDepth);
-  return 2 * ih * iw * depth + 2 * static_cast<uint64_t>(bh) * bw * bc * 4;
-}
-
-/// Compressed bytes of output channels [c0, c0 + n) of a weighted op, with their bias data.
-uint64_t slice_stream_bytes(const Op& op, const Geometry& g, int c0, int n, std::vector<int8_t>& scratch) {
-  if (op.weights.empty()) return 0;
-  scratch.clear();
-  if (op.type == OpType::DepthwiseConv2d) {  // [KH][KW][OC]: gather the slice's channels
-    for (int k = 0; k < g.kh * g.kw; ++k)
-      for (int c = c0; c < c0 + n; ++c) scratch.push_back(op.weights[static_cast<size_t>(k) * g.oc + c]);
-  } else {
-    const size_t per = static_cast<size_t>(g.weights_per_channel);
-    scratch.assign(op.weights.begin() + static_cast<long>(c0 * per),
-                   op.weights.begin() + static_cast<long>((c0 + n) * per));
-  }
-  return encode_weights(scratch.data(), scratch.size()).bytes() +
-         kBiasBytesPerChannel * static_cast<uint64_t>(n);
-}
-
-/// The jobs of a block layer with OFM block bh x bw x bc: depth slices outer, then rows,
-/// then columns (the executor's traversal).
-void fill_jobs(LayerPlan& lp, const Geometry& g, const Op& op, const NpuSettings& s, int best_h, int best_w,
-               int best_c) {
-  lp.jobs.clear();
-  lp.mac_cycles = lp.output_cycles = lp.decode_cycles = 0;
-  lp.block_h = best_h, lp.block_w = best_w, lp.block_c = best_c;
-  lp.accumulator_bits = 32ULL * static_cast<uint64_t>(best_h) * best_w * best_c;
-  lp.shared_buffer_bytes = block_buffer_bytes(g, best_h, best_w, best_c);
-  std::vector<int8_t> scratch;
-  uint64_t spatial_blocks = 0;
-  for (int c0 = 0; c0 < g.oc; c0 += best_c) {
-    const int bc = std::min(best_c, g.oc - c0);
-    const uint64_t wbytes = slice_stream_bytes(op, g, c0, bc, scratch);
-    spatial_blocks = 0;
-    for (int y0 = 0; y0 < g.oh; y0 += best_h) {
-      const int bh = std::min(best_h, g.oh - y0);
-      for (int x0 = 0; x0 < g.ow; x0 += best_w) {
-        const int bw = std::min(best_w, g.ow - x0);
-        Job j;
-        j.weight_bytes = static_cast<uint32_t>(wbytes);
-        const uint64_t depth = g.per_channel ? static_cast<uint64_t>(bc) : static_cast<uint64_t>(g.ic);
-        j.ifm_bytes =
-            static_cast<uint32_t>(static_cast<uint64_t>(window(y0, bh, g.sh, g.kh, g.pad_top, g.ih)) *
-                                  window(x0, bw, g.sw, g.kw, g.pad_left, g.iw) * depth);
-        j.ofm_bytes = static_cast<uint32_t>(bh * bw * bc);
-        const BlockCost bcost = block_cost(g, s.arch, s, bh, bw, bc);
-        j.compute_cycles = bcost.compute();
-        lp.mac_cycles += bcost.mac;
-        lp.output_cycles += bcost.output;
-        lp.decode_cycles += bcost.decode;
-        lp.jobs.push_back(j);
-        ++spatial_blocks;
-      }
-    }
-  }
-  lp.weight_fetches = op.weights.empty() ? 0 : spatial_blocks;
-}
-
-/// Picks the block shape: every shape of micro-block multiples (up to Vela's largest,
-/// 64 x 32 x 128) that fits the shared buffer is ranked by an estimate, and the best
-/// few are scheduled exactly (as time_network would); the fewest cycles win.
-void plan_blocks(LayerPlan& lp, const Network& net, const Op& op, const NpuSettings& s,
-                 const TransferEstimate est_mem[kMemories], const MemorySystem& mem) {
-  const Geometry g = geometry(net, op);
-  const ArchConfig& a = s.arch;
-  if (s.block_h > 0) {
-    fill_jobs(lp, g, op, s, std::min(s.block_h, g.oh), std::min(s.block_w, g.ow), std::min(s.block_c, g.oc));
-    return;
-  }
-  const uint64_t budget =
-      a.shared_buffer > kReservedSharedBuffer ? a.shared_buffer - kReservedSharedBuffer : 0;
-  const uint64_t stream = lp.weight_stream_bytes;
-  struct Candidate {
-    double estimate;
-    int h, w, c;
+  auto cycles = [&](uint64_t bytes) {
+    return static_cast<double>(transfer_cycles(transfer(mem, m, bytes, false, 0), bytes, s));
   };
-  std::vector<Candidate> ranked;
-  const int max_h = g.vector ? 1 : std::min(64, g.oh), max_w = g.vector ? 1 : std::min(32, g.ow);
-  const int max_c = std::min(128, g.oc);
-  const int step_h = g.vector ? 1 : a.ub_h, step_w = g.vector ? 1 : a.ub_w;
-  for (int bh : candidates(step_h, max_h)) {
-    for (int bw : candidates(step_w, max_w)) {
-      for (int bc : candidates(a.ub_c, max_c)) {
-        if (block_buffer_bytes(g, bh, bw, bc) > budget) continue;
-        const double nh = std::ceil(double(g.oh) / bh), nw = std::ceil(double(g.ow) / bw),
-                     nc = std::ceil(double(g.oc) / bc);
-        const double ih = std::min((bh - 1) * g.sh + g.kh, g.ih), iw = std::min((bw - 1) * g.sw + g.kw, g.iw);
-        const double ifm = nh * nw * ih * iw * (g.per_channel ? g.ic : g.ic * nc);
-        const double ofm = double(g.oh) * g.ow * g.oc;
-        const double blocks = nh * nw * nc;
-        const double dma = est_mem[s.activations_in].cycles(ifm + ofm, 2 * blocks) +
-                           est_mem[s.weights_in].cycles(double(stream) * nh * nw, stream ? blocks : 0);
-        const double compute = blocks * double(block_cost(g, a, s, bh, bw, bc).compute());
-        ranked.push_back({std::max(dma, compute) + (dma + compute) / blocks, bh, bw, bc});  // + pipeline fill
-      }
-    }
-  }
-  if (ranked.empty()) {  // nothing fits: the smallest block (the buffer check is advisory then)
-    fill_jobs(lp, g, op, s, g.vector ? 1 : std::min(g.oh, a.ub_h), g.vector ? 1 : std::min(g.ow, a.ub_w),
-              std::min(g.oc, a.ub_c));
-    return;
-  }
-  constexpr size_t kExact = 8;
-  const size_t n = std::min(kExact, ranked.size());
-  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<long>(n), ranked.end(),
-                    [](const Candidate& x, const Candidate& y) { return x.estimate < y.estimate; });
-  uint64_t best = std::numeric_limits<uint64_t>::max();
-  Candidate pick = ranked[0];
-  LayerTiming scratch;
-  for (size_t i = 0; i < n; ++i) {
-    fill_jobs(lp, g, op, s, ranked[i].h, ranked[i].w, ranked[i].c);
-    scratch = LayerTiming{};
-    const uint64_t cycles = time_layer(lp, s, mem, 0, scratch);
-    if (cycles < best) {
-      best = cycles;
-      pick = ranked[i];
-    }
-  }
-  fill_jobs(lp, g, op, s, pick.h, pick.w, pick.c);
+  const double small = cycles(64), large = cycles(65536);
+  t.cycles_per_byte = (large - small) / (65536 - 64);
+  t.latency = std::max(0.0, small - 64 * t.cycles_per_byte);
+  return t;
 }
 
-void plan_elementwise(LayerPlan& lp, const Network& net, const Op& op, const NpuSettings& s) {
-  const Tensor& to = net.tensors[op.output];
-  const uint64_t inputs = op.type == OpType::Concat || op.type == OpType::Softmax ? 1 : op.inputs.size();
-  const uint64_t budget =
-      s.arch.shared_buffer > kReservedSharedBuffer ? s.arch.shared_buffer - kReservedSharedBuffer : 1;
-  const uint64_t chunk =
-      std::max<uint64_t>(1, budget / (2 * (inputs + 1)));  // double-buffered inputs and output
-  const int passes = op.type == OpType::Softmax ? kSoftmaxPasses : 1;
-  for (uint64_t e0 = 0; e0 < to.size(); e0 += chunk) {
-    const uint64_t n = std::min<uint64_t>(chunk, to.size() - e0);
-    Job j;
-    j.ifm_bytes = static_cast<uint32_t>(n * inputs);
-    j.ofm_bytes = static_cast<uint32_t>(n);
-    const uint64_t alu = ceil_div(n * passes, static_cast<uint64_t>(s.arch.elem_units));
-    const auto out = static_cast<uint64_t>(std::ceil(static_cast<double>(n) * s.arch.output_cycles_per_elem));
-    j.compute_cycles = std::max(alu, out);
-    lp.mac_cycles += alu;
-    lp.output_cycles += out;
-    lp.jobs.push_back(j);
+struct Planner {
+  const Network& net;
+  const NpuSettings& s;
+  const ArchConfig& a;
+  MemTiming act, wmem;    // the activation and weight memories
+  bool buffered_weights;  // weights live elsewhere than activations: the DMA copies them
+  double prev_slack = 0;  // compute cycles of the previous NPU operation: time to prefetch under
+  std::vector<int16_t> stream;
+
+  Planner(const Network& n, const NpuSettings& st, const MemorySystem& mem) : net(n), s(st), a(st.arch) {
+    act = probe(mem, s.activations_in, s, s.activation_burst);
+    wmem = probe(mem, s.weights_in, s, s.weight_burst);
+    buffered_weights = s.weights_in != s.activations_in;
   }
-  lp.block_c = static_cast<int>(std::min<uint64_t>(chunk, to.size()));
+
+  /// Per OFM block (`block_c` channels) of the layer: its stream's length and value
+  /// histogram (the weights' counts plus the padding zeros), so that most streams are sized
+  /// from histograms without being built (weight_codec.hpp analyse_histogram).
+  std::vector<size_t> chunk_len;
+  std::vector<Histogram> chunk_hist;
+  Histogram raw{};  // the layer's weights (as the decoder reads them, padding excluded)
+  bool built = false;          // the layer's stream below is built
+  std::vector<size_t> chunk_at;  // where each block's values start in `stream`
+  // The last range analysed and its code (the whole layer is asked for twice when it is
+  // one slice: for the slicing choice, then for the slice).
+  size_t last_b = SIZE_MAX, last_e = 0;
+  StreamCode last;
+  void prepare(const LoweredLayer& L, int block_c) {
+    const size_t per = static_cast<size_t>(L.layout.kernel_h) * L.layout.kernel_w * L.layout.ifm_depth;
+    chunk_len.clear();
+    chunk_hist.clear();
+    raw.fill(0);
+    built = false;
+    last_b = SIZE_MAX;
+    for (int c = 0; c < L.layout.ofm_depth; c += block_c) {
+      const int c1 = std::min(c + block_c, L.layout.ofm_depth);
+      Histogram h{};
+      const int8_t* w = L.ohwi + static_cast<size_t>(c) * per;
+      const size_t n = static_cast<size_t>(c1 - c) * per;
+      add_histogram(w, n, h);
+      for (size_t v = 0; v < h.size(); ++v) raw[v] += h[v];
+      const size_t len = stream_length(L.layout, c, c1);
+      h[255] += static_cast<uint32_t>(len - n);  // the padding zeros
+      chunk_len.push_back(len);
+      chunk_hist.push_back(h);
+    }
+  }
+  /// The stream of output channels [c0, c1) (whole blocks) and its code.
+  StreamCode analyse(const LoweredLayer& L, int c0, int c1, int block_c) {
+    const size_t b = static_cast<size_t>(c0 / block_c), e = static_cast<size_t>(ceil_div(c1, block_c));
+    if (b == last_b && e == last_e) return last;
+    last_b = b;
+    last_e = e;
+    last = code_of(L, b, e, block_c);
+    return last;
+  }
+  StreamCode code_of(const LoweredLayer& L, size_t b, size_t e, int block_c) {
+    Histogram h{};
+    size_t n = 0;
+    for (size_t k = b; k < e; ++k) {
+      n += chunk_len[k];
+      for (size_t v = 0; v < h.size(); ++v) h[v] += chunk_hist[k][v];
+    }
+    StreamCode code;
+    if (analyse_histogram(h, n, code)) return code;
+    // Zero runs or more than one slice: the order matters; build the layer's stream once.
+    if (!built) {
+      stream.clear();
+      chunk_at.clear();
+      for (int c = 0; c < L.layout.ofm_depth; c += block_c) {
+        chunk_at.push_back(stream.size());
+        reorder_weights(L.ohwi, L.layout, c, std::min(c + block_c, L.layout.ofm_depth), stream);
+      }
+      chunk_at.push_back(stream.size());
+      built = true;
+    }
+    // The range's histogram is h (its weights and padding zeros): no second count.
+    return analyse_stream(stream.data() + chunk_at[b], chunk_at[e] - chunk_at[b], h);
+  }
+  /// Bytes of channels [c0, c1) as the NPU stores them: bias and scale, then the encoded
+  /// weights. Adds the stream to `enc`.
+  static uint64_t stored(const StreamCode& c, int channels, WeightEncoding& enc, size_t& largest) {
+    enc.bits += 8 * c.bytes;
+    if (c.bytes >= largest) {
+      largest = c.bytes;
+      enc.mode = c.mode();
+    }
+    return weight_range_bytes(channels, c.bytes);
+  }
+
+  /// Cycles of a DMA copy of `bytes` as the planner estimates it.
+  double dma_estimate(double bytes) const {
+    return std::max(wmem.latency + bytes * wmem.cycles_per_byte, act.latency + bytes * act.cycles_per_byte);
+  }
+
+  uint64_t op_cycles(NpuOp o, const BlockConfig& b, int depth, double bias_latency) const {
+    o.ofm.c = depth;
+    return block_cycles(a, o, b, act, bias_latency).total();
+  }
+
+  BlockConfig block_config(const Pass& p, bool block_layer) const {
+    if (s.block_h > 0 && block_layer)
+      return forced_block_config(a, p.op, p.lut, {s.block_h, s.block_w, s.block_c});
+    BlockConfig b = find_block_config(a, p.op, p.lut);
+    if (!b.valid) {  // nothing fits: the smallest block (the shared buffer check is advisory then)
+      b = forced_block_config(a, p.op, p.lut, {a.ofm_ublock.h, a.ofm_ublock.w, a.ofm_ublock.c});
+    }
+    return b;
+  }
+
+  void plan(LayerPlan& lp, LoweredLayer& L, const Op& op);
+  /// A layer the host CPU runs: its one job stalls on its loads and stores (the CPU
+  /// moves its data itself), and the NPU's weight prefetch does not cross it.
+  void finish_cpu_layer(LayerPlan& lp) {
+    const bool shared = s.weights_in == s.activations_in;
+    for (Job& j : lp.jobs) {
+      const double traffic = (j.fm_bytes + (shared ? j.direct_bytes : 0)) * act.cycles_per_byte +
+                             (shared ? 0.0 : j.direct_bytes * wmem.cycles_per_byte);
+      j.traffic_cycles = ceil_cycles(traffic);
+      j.cycles = j.compute_cycles + j.traffic_cycles;
+    }
+    prev_slack = 0;
+  }
+  void plan_weights(LayerPlan& lp, LoweredLayer& L, const Pass& p, const BlockConfig& b, uint64_t ref_cycles,
+                    size_t first_job, size_t spatial, int block_c);
+};
+
+void Planner::plan(LayerPlan& lp, LoweredLayer& L, const Op& op) {
+  lp.passes = static_cast<uint32_t>(L.passes.size());
+  const Tensor& to = net.tensors[op.output];
+  for (size_t k = 0; k < L.passes.size(); ++k) {
+    const Pass& p = L.passes[k];
+    const NpuOp& o = p.op;
+    const BlockConfig b = block_config(p, L.block_layer);
+    const Traffic t = op_traffic(a, o, b, s.activation_burst, s.weight_burst);
+    const size_t first_job = lp.jobs.size();
+    lp.tail_job = static_cast<uint32_t>(first_job);  // the last pass (or its last weight slice)
+    if (p.lut) {
+      DmaItem d;
+      d.bytes = kLutBytes;
+      d.to_buffer = false;
+      d.first_job = d.last_job = static_cast<uint32_t>(first_job);
+      d.gate = first_job > 0 ? static_cast<int32_t>(first_job - 1) : -1;
+      lp.dma.push_back(d);
+    }
+    // The second operand of an elementwise operation may be a constant read from the
+    // weight memory; the rest is traffic on the activation memory.
+    double fm_bus = t.ifm_bus + t.ofm_bus + (o.ifm2_const ? 0.0 : t.ifm2_bus);
+    double direct_bus = o.ifm2_const ? t.ifm2_bus : 0.0;
+    lp.fm_read_bytes += t.ifm + (o.ifm2_const ? 0 : t.ifm2);
+    lp.fm_write_bytes += t.ofm;
+    lp.direct_bytes += o.ifm2_const ? t.ifm2 : 0;
+
+    if (o.kind == NpuKind::Elementwise) {
+      Job j;
+      j.compute_cycles = elementwise_cycles(a, o, b, act);
+      j.fm_bytes = static_cast<uint32_t>(std::ceil(fm_bus));
+      j.direct_bytes = static_cast<uint32_t>(std::ceil(direct_bus));
+      j.dma_ready = static_cast<uint32_t>(lp.dma.size());
+      lp.jobs.push_back(j);
+      prev_slack = static_cast<double>(j.compute_cycles);
+      continue;
+    }
+
+    const bool weighted = static_cast<int>(k) == L.weighted;
+    const bool in_place = weighted && !(L.buffered && buffered_weights);
+    // The output unit reads bias and scale from the weight buffer (SRAM) or, for
+    // weights read in place, from the weight memory.
+    const double bias_latency = in_place ? wmem.latency : act.latency;
+    const BlockCycles bc = block_cycles(a, o, b, act, bias_latency);
+    const uint64_t total = bc.total();
+    size_t jobs = 1, spatial = 1;
+    int bh = 0, bw = 0, bcd = 0;
+    if (L.block_layer) {
+      bh = std::min(b.ofm.h, to.h), bw = std::min(b.ofm.w, to.w), bcd = std::min(b.ofm.c, to.c);
+      spatial = static_cast<size_t>(ceil_div(to.h, bh)) * ceil_div(to.w, bw);
+      jobs = spatial * static_cast<size_t>(ceil_div(to.c, bcd));
+      lp.block_h = bh, lp.block_w = bw, lp.block_c = bcd;
+      lp.accumulator_bits = 32ULL * static_cast<uint64_t>(bh) * bw * bcd;
+      lp.shared_buffer_bytes = 1024ULL * static_cast<uint64_t>(b.ifm_banks + b.acc_banks);
+    }
+    const auto fm_total = static_cast<uint64_t>(std::ceil(fm_bus));
+    const auto direct_total = static_cast<uint64_t>(std::ceil(direct_bus));
+    for (size_t j = 0; j < jobs; ++j) {
+      Job job;
+      job.compute_cycles = share(total, jobs, j);
+      job.fm_bytes = static_cast<uint32_t>(share(fm_total, jobs, j));
+      job.direct_bytes = static_cast<uint32_t>(share(direct_total, jobs, j));
+      job.dma_ready = static_cast<uint32_t>(lp.dma.size());
+      lp.jobs.push_back(job);
+    }
+    // Time to prefetch the next operation's weights under this one: its compute.
+    const uint64_t ref = L.buffered ? total : block_cycles(a, o, b, act, act.latency).total();
+    if (weighted) {
+      plan_weights(lp, L, p, b, ref, first_job, spatial, L.block_layer ? bcd : std::min(b.ofm.c, o.ofm.c));
+    } else {
+      prev_slack = static_cast<double>(ref);
+    }
+  }
+  // Each job holds the NPU for the longer of its compute and its traffic.
+  const bool shared = s.weights_in == s.activations_in;
+  for (Job& j : lp.jobs) {
+    const double fm = (j.fm_bytes + (shared ? j.direct_bytes : 0)) * act.cycles_per_byte;
+    const double direct = shared ? 0.0 : j.direct_bytes * wmem.cycles_per_byte;
+    j.traffic_cycles = ceil_cycles(std::max(fm, direct));
+    j.cycles = std::max(j.compute_cycles, j.traffic_cycles);
+  }
+}
+
+/// The weights of a weighted operation. Buffered weights are cut into depth slices of
+/// whole OFM blocks: the first as large as the previous operation's compute can hide,
+/// the next ones as large as a slice's compute can hide (Vela's propose_weight_buffering,
+/// with slices rounded to the block depth), each copied by the DMA into one of two
+/// buffers. Weights read in place (vector products, or weights already in the
+/// activation memory) are re-read by every spatial block.
+void Planner::plan_weights(LayerPlan& lp, LoweredLayer& L, const Pass& p, const BlockConfig& b,
+                           uint64_t ref_cycles, size_t first_job, size_t spatial, int block_c) {
+  const Op& op = net.ops[lp.op];
+  L.layout.ofm_block_depth = b.ofm.c;
+  L.layout.ofm_ublock_depth = a.ofm_ublock.c;
+  L.layout.ifm_ublock_depth = a.ifm_ublock.c;
+  const int D = L.layout.ofm_depth;
+  lp.weight_fetches = spatial;
+  size_t largest = 0;
+  const size_t jobs = lp.jobs.size() - first_job;
+  prepare(L, block_c);
+  // The weights' statistics from the same counts (a folded kernel's added zeros left out).
+  lp.encoding = WeightEncoding{};
+  lp.encoding.weights = op.weights.size();
+  lp.encoding.zeros = raw[255] - (L.ohwi_size - op.weights.size());
+  for (size_t v = 0; v < raw.size(); ++v) lp.encoding.distinct_nonzero += v != 255 && raw[v] ? 1 : 0;
+  // The whole stream sized exactly when it is stored whole, estimated for the choice of
+  // slices otherwise (an estimate off by a few bytes in a stream of several 32767-value
+  // slices, when building it would take a pass over the weights).
+  Histogram all{};
+  size_t all_len = 0;
+  for (size_t k = 0; k < chunk_len.size(); ++k) {
+    all_len += chunk_len[k];
+    for (size_t v = 0; v < all.size(); ++v) all[v] += chunk_hist[k][v];
+  }
+  StreamCode whole;
+  const bool exact = analyse_histogram(all, all_len, whole);
+  size_t whole_bytes = whole.bytes;
+  const bool estimated = exact || estimate_histogram(all, all_len, whole_bytes);
+  if (!(L.buffered && buffered_weights)) {
+    const uint64_t bytes = stored(exact ? whole : analyse(L, 0, D, block_c), D, lp.encoding, largest);
+    lp.weight_stream_bytes = bytes;
+    // Every block reads its channels' share; spatial blocks re-read it.
+    const uint64_t per_pass = bytes * spatial;
+    for (size_t j = 0; j < jobs; ++j)
+      lp.jobs[first_job + j].direct_bytes += static_cast<uint32_t>(share(per_pass, jobs, j));
+    lp.direct_bytes += per_pass;
+    prev_slack = static_cast<double>(ref_cycles);
+    return;
+  }
+  std::vector<int> slices = {0, D};
+  double slack_out = static_cast<double>(ref_cycles);
+  if (!estimated) whole_bytes = analyse(L, 0, D, block_c).bytes;
+  const double full = dma_estimate(static_cast<double>(weight_range_bytes(D, whole_bytes)));
+  if (full > prev_slack) {
+    const double ratio = prev_slack / full;
+    const int pre = std::max(block_c, static_cast<int>(D * ratio) / block_c * block_c);
+    if (pre < D) {
+      const double pre_cycles = static_cast<double>(op_cycles(p.op, b, pre, act.latency));
+      const int step =
+          std::max(block_c, ceil_div(static_cast<int>(std::ceil(D * pre_cycles / full)), block_c) * block_c);
+      slices = {0};
+      for (int c = pre; c < D; c += step) slices.push_back(c);
+      slices.push_back(D);
+    }
+    slack_out = static_cast<double>(
+        op_cycles(p.op, b, slices[slices.size() - 1] - slices[slices.size() - 2], act.latency));
+  }
+  for (size_t k = 0; k + 1 < slices.size(); ++k) {
+    DmaItem d;
+    const StreamCode code = slices.size() == 2 && exact ? whole : analyse(L, slices[k], slices[k + 1], block_c);
+    d.bytes = static_cast<uint32_t>(stored(code, slices[k + 1] - slices[k], lp.encoding, largest));
+    d.first_job = static_cast<uint32_t>(first_job + static_cast<size_t>(slices[k] / block_c) * spatial);
+    d.last_job = static_cast<uint32_t>(first_job +
+                                       static_cast<size_t>(ceil_div(slices[k + 1], block_c)) * spatial - 1);
+    lp.weight_stream_bytes += d.bytes;
+    lp.dma.push_back(d);
+  }
+  lp.tail_job = lp.dma.back().first_job;
+  // A job waits for the slice holding its channels.
+  const size_t first_item = lp.dma.size() - (slices.size() - 1);
+  size_t item = first_item;
+  for (size_t j = first_job; j < lp.jobs.size(); ++j) {
+    while (j > lp.dma[item].last_job) ++item;
+    lp.jobs[j].dma_ready = static_cast<uint32_t>(item + 1);
+  }
+  prev_slack = slack_out;
 }
 
 }  // namespace
@@ -274,7 +374,7 @@ uint64_t transfer_cycles(const Transfer& t, uint64_t bytes, const NpuSettings& s
   if (bytes == 0) return 0;
   const double mem = t.seconds * s.clock;
   const double axi = static_cast<double>(bytes) / s.axi_bytes_per_cycle;
-  return static_cast<uint64_t>(std::ceil(std::max(mem, axi) - 1e-9));
+  return ceil_cycles(std::max(mem, axi));
 }
 
 uint64_t LayerPlan::compute_cycles() const {
@@ -286,111 +386,121 @@ uint64_t LayerPlan::compute_cycles() const {
 Plan plan_network(const Network& net, const NpuSettings& s, const MemorySystem& mem) {
   Plan plan;
   plan.settings = s;
-  // Each memory's cost per transfer and per byte, probed with 64 B and 64 KiB reads: only
-  // used to rank block shapes; the schedule times every transfer through the models.
-  TransferEstimate est[kMemories];
-  for (int m = 0; m < kMemories; ++m) {
-    const bool present = m == kSram    ? mem.sram != nullptr
-                         : m == kFlash ? mem.flash != nullptr
-                                       : mem.dram != nullptr;
-    if (!present) continue;
-    auto cycles = [&](uint64_t bytes) {
-      return static_cast<double>(
-          transfer_cycles(transfer(mem, static_cast<Mem>(m), bytes, false, 0), bytes, s));
-    };
-    const double small = cycles(64), large = cycles(65536);
-    est[m].per_byte = (large - small) / (65536 - 64);
-    est[m].per_transfer = std::max(0.0, small - 64 * est[m].per_byte);
-  }
+  Planner pl(net, s, mem);
+  std::vector<LoweredLayer> lowered = lower_network(net, s.arch);
+  plan.layers.resize(net.ops.size());
   for (size_t i = 0; i < net.ops.size(); ++i) {
-    const Op& op = net.ops[i];
-    LayerPlan lp;
+    LayerPlan& lp = plan.layers[i];
     lp.op = i;
-    lp.macs = op.macs;
-    if (!op.weights.empty()) {
-      lp.encoding = encode_weights(op.weights.data(), op.weights.size());
-      lp.weight_stream_bytes = lp.encoding.bytes() + kBiasBytesPerChannel * op.bias.size();
+    lp.macs = net.ops[i].macs;
+    if (net.ops[i].on_cpu) {
+      plan_cpu_layer(lp, net, net.ops[i], s);  // an op Vela leaves to the host CPU (cpu_cost.hpp)
+      pl.finish_cpu_layer(lp);
+    } else {
+      pl.plan(lp, lowered[i], net.ops[i]);
     }
-    if (block_op(op.type)) {
-      plan_blocks(lp, net, op, s, est, mem);
-    } else if (op.type != OpType::Reshape) {  // a reshape only renames the arena's bytes
-      plan_elementwise(lp, net, op, s);
-    }
-    plan.layers.push_back(std::move(lp));
   }
   return plan;
 }
 
-Pipeline::Pipeline(int buffers) : buffers_(static_cast<size_t>(std::clamp<int>(buffers, 1, kMaxBuffers))) {}
-
-uint64_t Pipeline::next_dma_start() const {
-  const uint64_t slot_free = jobs_ >= buffers_ ? ring_[jobs_ % buffers_] : 0;
-  return std::max(dma_end_, slot_free);
-}
-
-uint64_t Pipeline::push(uint64_t dma_cycles, uint64_t compute_cycles) {
-  dma_end_ = next_dma_start() + dma_cycles;
-  comp_end_ = std::max(dma_end_, comp_end_) + compute_cycles;
-  ring_[jobs_ % buffers_] = comp_end_;
-  ++jobs_;
-  return comp_end_;
-}
-
 double compute_energy(const LayerPlan& lp, const NpuSettings& s) {
-  uint64_t buffer_bytes = 0;
-  for (const auto& j : lp.jobs) buffer_bytes += j.ifm_bytes + j.ofm_bytes;
-  // Decoded weights enter the MAC array through the shared buffer's weight area once per fetch.
-  buffer_bytes += lp.encoding.weights * lp.weight_fetches;
+  if (lp.on_cpu) return lp.cpu_energy;
+  // IFM, OFM and the decoded weights (once per fetch) pass through the shared buffer.
+  const uint64_t buffer_bytes =
+      lp.fm_read_bytes + lp.fm_write_bytes + lp.encoding.weights * lp.weight_fetches;
   return static_cast<double>(lp.macs) * s.mac_energy +
          8.0 * static_cast<double>(buffer_bytes) * s.shared_buffer_energy;
 }
 
-uint64_t time_layer(const LayerPlan& lp, const NpuSettings& s, const MemorySystem& mem, uint64_t now,
-                    LayerTiming& lt) {
-  const uint64_t start = now + lp.overhead_cycles(s);
-  Pipeline pipe(s.buffers);
-  for (const Job& job : lp.jobs) {
-    const uint64_t dma_start = start + pipe.next_dma_start();
-    uint64_t cycles = 0;
-    for (const DmaPart& p : dma_parts(job, s)) {
-      if (p.bytes == 0) continue;
-      const Transfer tr =
-          transfer(mem, p.mem, p.bytes, p.write, static_cast<double>(dma_start + cycles) / s.clock);
-      cycles += transfer_cycles(tr, p.bytes, s);
-      (p.write ? lt.write_bytes : lt.read_bytes)[p.mem] += tr.device_bytes;
-      lt.memory_energy[p.mem] += tr.energy;
-    }
-    pipe.push(cycles, job.compute_cycles);
-    lt.dma_cycles += cycles;
-    lt.compute_cycles += job.compute_cycles;
+uint64_t run_dma(const DmaItem& d, const NpuSettings& s, const MemorySystem& mem, uint64_t start,
+                 LayerTiming& lt) {
+  const double at = static_cast<double>(start) / s.clock;
+  const Transfer src = transfer(mem, s.weights_in, d.bytes, false, at);
+  uint64_t c = transfer_cycles(src, d.bytes, s);
+  lt.read_bytes[s.weights_in] += src.device_bytes;
+  lt.memory_energy[s.weights_in] += src.energy;
+  if (d.to_buffer) {
+    const Transfer dst = transfer(mem, s.activations_in, d.bytes, true, at);
+    c = std::max(c, transfer_cycles(dst, d.bytes, s));
+    lt.write_bytes[s.activations_in] += dst.device_bytes;
+    lt.memory_energy[s.activations_in] += dst.energy;
   }
-  lt.cycles = lp.overhead_cycles(s) + pipe.end();
+  lt.dma_cycles += c;
+  return c;
+}
+
+void account_traffic(const LayerPlan& lp, const NpuSettings& s, const MemorySystem& mem, uint64_t end,
+                     LayerTiming& lt) {
+  const double at = static_cast<double>(end) / s.clock;
+  auto add = [&](Mem m, uint64_t bytes, bool write) {
+    if (!bytes) return;
+    const Transfer t = transfer(mem, m, bytes, write, at);
+    (write ? lt.write_bytes : lt.read_bytes)[m] += t.device_bytes;
+    lt.memory_energy[m] += t.energy;
+  };
+  add(s.activations_in, lp.fm_read_bytes, false);
+  add(s.activations_in, lp.fm_write_bytes, true);
+  add(s.weights_in, lp.direct_bytes, false);
+}
+
+void time_layer(const LayerPlan& lp, const NpuSettings& s, const MemorySystem& mem, EngineState& st,
+                LayerTiming& lt) {
+  if (lp.jobs.empty()) {  // no NPU command (a reshape)
+    lt.cycles = 0;
+    lt.compute_energy = compute_energy(lp, s);
+    return;
+  }
+  thread_local std::vector<uint64_t> start, end, arrived;
+  start.resize(lp.jobs.size());
+  end.resize(lp.jobs.size());
+  arrived.resize(lp.dma.size());
+  const uint64_t begin = st.npu_free;
+  const uint64_t prev_start = st.last_tail_start;
+  const auto buffers = static_cast<size_t>(s.buffers);
+  uint64_t npu = begin + lp.overhead_cycles(s);
+  size_t next = 0;
+  // DMA items in order: when the engine is free, the gate open and the buffer free.
+  auto copy = [&](size_t k) {
+    const DmaItem& d = lp.dma[k];
+    uint64_t t = std::max(st.dma_free, d.gate < 0 ? prev_start : start[static_cast<size_t>(d.gate)]);
+    if (k >= buffers && d.to_buffer) t = std::max(t, end[lp.dma[k - buffers].last_job]);
+    st.dma_free = t + run_dma(d, s, mem, t, lt);
+    arrived[k] = st.dma_free;
+  };
+  for (size_t j = 0; j < lp.jobs.size(); ++j) {
+    const Job& job = lp.jobs[j];
+    while (next < job.dma_ready) copy(next++);
+    const uint64_t t = job.dma_ready ? std::max(npu, arrived[job.dma_ready - 1]) : npu;
+    start[j] = t;
+    npu = end[j] = t + job.cycles;
+    lt.compute_cycles += job.compute_cycles;
+    lt.traffic_cycles += job.traffic_cycles;
+  }
+  while (next < lp.dma.size()) copy(next++);
+  // The next layer's first weights may be copied under this layer's tail; not under a
+  // layer of the host CPU (the NPU's command stream stops there).
+  st.last_tail_start = lp.on_cpu ? npu : start[lp.tail_job];
+  st.npu_free = npu;
+  lt.cycles = npu - begin;
+  account_traffic(lp, s, mem, npu, lt);
   lt.compute_energy = compute_energy(lp, s);
-  return lt.cycles;
 }
 
 void time_network(const Plan& plan, const MemorySystem& mem, Timing& t) {
   const NpuSettings& s = plan.settings;
   t.layers.assign(plan.layers.size(), LayerTiming{});
-  t.cycles = 0;
   t.seconds = t.energy = t.static_energy = 0;
-  uint64_t now = 0;
+  EngineState st;
   for (size_t i = 0; i < plan.layers.size(); ++i) {
     LayerTiming& lt = t.layers[i];
-    now += time_layer(plan.layers[i], s, mem, now, lt);
+    time_layer(plan.layers[i], s, mem, st, lt);
     for (int m = 0; m < kMemories; ++m) t.energy += lt.memory_energy[m];
     t.energy += lt.compute_energy;
   }
-  t.cycles = now;
-  t.seconds = static_cast<double>(now) / s.clock;
+  t.cycles = st.npu_free;
+  t.seconds = static_cast<double>(t.cycles) / s.clock;
   t.static_energy = s.static_power * t.seconds;
   t.energy += t.static_energy;
-}
-
-std::array<DmaPart, 3> dma_parts(const Job& job, const NpuSettings& s) {
-  return {{{s.weights_in, job.weight_bytes, false},
-           {s.activations_in, job.ifm_bytes, false},
-           {s.activations_in, job.ofm_bytes, true}}};
 }
 
 }  // namespace edgesim::npu

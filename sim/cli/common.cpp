@@ -24,10 +24,11 @@ nlohmann::json load_merged_config(const std::string& path, const std::string& mo
 }
 
 void add_model_option(boost::program_options::options_description& d, std::string& model) {
-  d.add_options()("model,m", boost::program_options::value(&model),
-                  "the model's shape from PATH instead of the config's: a built-in model's name (llama3-8b, "
-                  "opt-6.7b, ...), builtin:PATH, an edgesim model JSON or a Hugging Face config.json; dtypes, "
-                  "formats and chunking stay the config's (docs/models.md)");
+  d.add_options()(
+      "model,m", boost::program_options::value(&model),
+      "the model's shape from PATH instead of the config's: a built-in model's name (llama3-8b, "
+      "opt-6.7b, ...), builtin:PATH, an edgesim model JSON or a Hugging Face config.json; dtypes, "
+      "formats and chunking stay the config's (docs/models.md)");
 }
 
 bool parse_args(const Args& args, boost::program_options::options_description& options,

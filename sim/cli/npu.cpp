@@ -3,7 +3,9 @@
 // per second, energy); and, with --input, the network's outputs (and accuracy when the
 // inputs are labelled) from the bit-exact int8 execution, checked against the reference.
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -27,9 +29,11 @@ using nlohmann::json;
 
 namespace {
 
+/// "48x48x8": a tensor's shape without TFLite's leading batch of 1.
 std::string shape_text(const std::vector<int>& s) {
+  const size_t first = (s.size() == 4 || s.size() == 2) && s[0] == 1 ? 1 : 0;
   std::string t;
-  for (size_t i = 0; i < s.size(); ++i) t += (i ? "x" : "") + std::to_string(s[i]);
+  for (size_t i = first; i < s.size(); ++i) t += (i > first ? "x" : "") + std::to_string(s[i]);
   return t;
 }
 
@@ -44,7 +48,9 @@ json layer_json(const npu::Network& net, const npu::Plan& plan, const npu::Timin
   for (int m = 0; m < npu::kMemories; ++m)
     bytes[npu::mem_name(static_cast<npu::Mem>(m))] = lt.read_bytes[m] + lt.write_bytes[m];
   std::string bound = "-";
-  if (!lp.jobs.empty()) {
+  if (op.on_cpu) {
+    bound = "cpu";  // run by the host CPU, as Vela leaves it
+  } else if (!lp.jobs.empty()) {
     if (lt.memory_bound()) {
       // The memory that moved the most bytes for this layer names the bound.
       int top = 0;
@@ -63,6 +69,7 @@ json layer_json(const npu::Network& net, const npu::Plan& plan, const npu::Timin
             {"block", lp.block_h ? std::to_string(lp.block_h) + "x" + std::to_string(lp.block_w) + "x" +
                                        std::to_string(lp.block_c)
                                  : "-"},
+            {"unit", op.on_cpu ? "cpu" : "npu"},
             {"jobs", lp.jobs.size()},
             {"cycles", lt.cycles},
             {"compute_cycles", lt.compute_cycles},
@@ -72,6 +79,7 @@ json layer_json(const npu::Network& net, const npu::Plan& plan, const npu::Timin
             {"bound", bound},
             {"bytes", bytes},
             {"energy_J", energy}};
+  if (op.on_cpu) j["cpu_reason"] = op.cpu_reason;
   if (lp.accumulator_bits) {
     j["storage"] = {
         {"accumulator_bits", lp.accumulator_bits},
@@ -102,13 +110,20 @@ std::string npu_table(const json& r) {
     << config::format_quantity(m["shared_buffer_bytes"].get<double>(), config::Quantity::Bytes)
     << ") | network " << m["network"].get<std::string>() << " | weights in "
     << m["weights_in"].get<std::string>() << " | timing " << r["run"]["timing"].get<std::string>() << "\n";
-  std::snprintf(line, sizeof line, "  %-8s %-16s %-8s %-9s %9s %6s %-14s %9s %9s %9s\n", "layer", "type",
-                "output", "block", "cycles", "util", "bound", "flash B", "sram B", "dram B");
+  // Columns as wide as the longest layer name (up to 24) and output shape.
+  int name_w = 8, shape_w = 8;
+  for (const auto& l : m["layers"]) {
+    name_w = std::max(name_w, std::min(24, static_cast<int>(l["name"].get<std::string>().size())));
+    shape_w = std::max(shape_w, static_cast<int>(l["output_shape"].get<std::string>().size()));
+  }
+  std::snprintf(line, sizeof line, "  %-*s %-16s %-*s %-9s %9s %6s %-14s %9s %9s %9s\n", name_w, "layer", "type",
+                shape_w, "output", "block", "cycles", "util", "bound", "flash B", "sram B", "dram B");
   o << line;
   for (const auto& l : m["layers"]) {
-    std::snprintf(line, sizeof line, "  %-8s %-16s %-8s %-9s %9llu %5.1f%% %-14s %9llu %9llu %9llu\n",
-                  l["name"].get<std::string>().substr(0, 8).c_str(), l["type"].get<std::string>().c_str(),
-                  l["output_shape"].get<std::string>().c_str(), l["block"].get<std::string>().c_str(),
+    std::snprintf(line, sizeof line, "  %-*s %-16s %-*s %-9s %9llu %5.1f%% %-14s %9llu %9llu %9llu\n", name_w,
+                  l["name"].get<std::string>().substr(0, static_cast<size_t>(name_w)).c_str(),
+                  l["type"].get<std::string>().c_str(), shape_w, l["output_shape"].get<std::string>().c_str(),
+                  l["block"].get<std::string>().c_str(),
                   static_cast<unsigned long long>(l["cycles"].get<uint64_t>()),
                   100 * l["mac_utilisation"].get<double>(), l["bound"].get<std::string>().c_str(),
                   static_cast<unsigned long long>(l["bytes"]["flash"].get<uint64_t>()),
@@ -130,6 +145,13 @@ std::string npu_table(const json& r) {
   std::snprintf(buf, sizeof buf, "%.1f %% (%llu MACs)", 100 * m["mac_utilisation"].get<double>(),
                 static_cast<unsigned long long>(m["macs"].get<uint64_t>()));
   row("MAC utilisation", buf);
+  if (m["cpu"]["ops"].get<uint64_t>() > 0) {
+    std::snprintf(buf, sizeof buf, "%llu ops, %llu cycles (%.1f %% of the latency)",
+                  static_cast<unsigned long long>(m["cpu"]["ops"].get<uint64_t>()),
+                  static_cast<unsigned long long>(m["cpu"]["cycles"].get<uint64_t>()),
+                  100 * m["cpu"]["cycles"].get<double>() / std::max(1.0, m["cycles"].get<double>()));
+    row("on the host CPU", buf);
+  }
   const json& e = m["energy_J"];
   std::snprintf(buf, sizeof buf, "%.4g uJ (compute %.3g, sram %.3g, flash %.3g, dram %.3g, static %.3g uJ)",
                 e["total"].get<double>() * 1e6, e["compute"].get<double>() * 1e6,
@@ -181,7 +203,7 @@ std::string npu_csv(const json& r) {
 
 void NpuArgs::declare(po::options_description& d, const char* input_help) {
   d.add_options()("config,c", po::value(&config), "NPU device config (e.g. builtin:npu/ethos-u55-128.json)")(
-      "network,n", po::value(&network), "network file (edgesim.npu_network/1 JSON)")(
+      "network,n", po::value(&network), "network file: a TFLite model (.tflite, int8) or edgesim.npu_network/1 JSON")(
       "input,i", po::value(&input), input_help)(
       "set", po::value(&sets)->composing(),
       "override a key of the device: --set device.npu.macs=256 (repeatable)");
@@ -193,9 +215,23 @@ void NpuArgs::require(const std::string& command) const {
   if (network.empty()) throw InputError(command + ": no network given (--network FILE)");
 }
 
+/// `--export-json OUT`: the network as read (before any compression the device asks
+/// for) as edgesim.npu_network/1 JSON, its weights in OUT's name with ".bin".
+void export_json(const std::string& network, const std::string& out) {
+  const npu::Network net = npu::load_network(network);
+  std::filesystem::path bin(out);
+  bin.replace_extension(".bin");
+  if (bin == std::filesystem::path(out)) bin += ".bin";
+  const npu::ExportedNetwork e = npu::export_network(net, bin.filename().string());
+  sim::write_atomic(bin.string(), e.weights);
+  sim::write_atomic(out, e.doc.dump(1) + "\n");
+  std::cerr << "npu: wrote " << out << " and " << bin.string() << " (" << net.ops.size() << " ops, "
+            << net.weight_bytes() << " B of weights and biases)\n";
+}
+
 int cmd_npu(const Args& args) {
   NpuArgs npu_args;
-  std::string out, format = "table", timing = "systemc";
+  std::string out, format = "table", timing = "systemc", export_to;
   po::options_description d("Options");
   npu_args.declare(
       d, "CSV (or .csv.gz) of inputs, one a line, raw values then an optional label; accuracy when labelled");
@@ -203,15 +239,24 @@ int cmd_npu(const Args& args) {
       "timing", po::value(&timing)->default_value(timing),
       "systemc (DMA and compute processes over the memory models' TLM targets) or fast (the same schedule in "
       "plain C++)")("out", po::value(&out), "folder to write results.json and results.csv into (atomically)")(
-      "format", po::value(&format)->default_value("table"), "stdout format: table, json or csv");
+      "format", po::value(&format)->default_value("table"), "stdout format: table, json or csv")(
+      "export-json", po::value(&export_to),
+      "write the network as edgesim.npu_network/1 JSON to this file (weights beside it, .bin); without "
+      "--config, only that");
   if (!parse_args(
           args, d, nullptr,
           "Usage: edgesim npu --config DEVICE --network NET [--input CSV] [--set KEY=VALUE ...]\n"
           "                   [--timing systemc|fast] [--out DIR] [--format table|json|csv]\n"
+          "       edgesim npu --network NET.tflite --export-json OUT.json\n"
           "Runs an int8 CNN on the Ethos-U55-class NPU model: per-layer cycles, MAC utilisation, bytes\n"
           "from each memory, compute or memory bound; inferences/s and energy; the network's outputs\n"
           "from the bit-exact int8 execution (checked against the reference kernels)."))
     return kExitOk;
+  if (!export_to.empty()) {
+    if (npu_args.network.empty()) throw InputError("npu: --export-json needs a network (--network FILE)");
+    export_json(npu_args.network, export_to);
+    if (npu_args.config.empty()) return kExitOk;
+  }
   npu_args.require("npu");
   check_format(format, {"table", "json", "csv"});
   if (timing != "systemc" && timing != "fast")
@@ -264,6 +309,12 @@ int cmd_npu(const Args& args) {
     }
   }
   const uint64_t macs = net.total_macs();
+  uint64_t cpu_ops = 0, cpu_cycles = 0;
+  for (size_t i = 0; i < net.ops.size(); ++i) {
+    if (!net.ops[i].on_cpu) continue;
+    ++cpu_ops;
+    cpu_cycles += t.layers[i].cycles;
+  }
   json metrics = {
       {"npu", s.name},
       {"network", net.name},
@@ -280,6 +331,7 @@ int cmd_npu(const Args& args) {
       {"energy_J", energy},
       {"weight_stream_bytes", stream},
       {"weight_bytes_uncompressed", uncompressed},
+      {"cpu", {{"ops", cpu_ops}, {"cycles", cpu_cycles}, {"name", s.cpu.name}}},
       {"layers", layers}};
   json inputs = {{"count", data.rows()}, {"bit_exact", exact}, {"first_prediction", first}};
   if (!data.labels.empty()) {

@@ -141,7 +141,8 @@ int cmd_run(const Args& args) {
   if (!parse_args(
           args, d, nullptr,
           "Usage: edgesim run [--config FILE] [--model PATH] [--set KEY=VALUE ...] [--out DIR]\n"
-          "                   [--format table|json|csv] [--seed N] [--timeline FILE [--timeline-tokens A:B]]\n"
+          "                   [--format table|json|csv] [--seed N] [--timeline FILE [--timeline-tokens "
+          "A:B]]\n"
           "Simulates an experiment closed loop: the policy runs inside the simulation.\n"
           "With no --config, runs the built-in default experiment (builtin:experiments/default.json).\n"
           "--model takes the model's shape from a built-in model, an edgesim model JSON or a Hugging Face\n"

@@ -45,9 +45,11 @@ int validate_model_source(const std::string& path) {
   const double params = static_cast<double>(layout.parameters());
   std::cout << path << ": valid model, " << src.description << "\n  " << layout.name() << ": "
             << count_text(params) << " parameters, " << layout.layers() << " layers"
-            << (layout.encoder_decoder() ? " (+ " + std::to_string(layout.encoder_layers()) + " encoder)" : "")
+            << (layout.encoder_decoder() ? " (+ " + std::to_string(layout.encoder_layers()) + " encoder)"
+                                         : "")
             << ", " << bytes_text(layout.total_weight_bytes()) << " in fp16, KV cache "
-            << bytes_text(layout.kv_bytes_per_position()) << " a token\n  model: " << src.model.dump() << "\n";
+            << bytes_text(layout.kv_bytes_per_position()) << " a token\n  model: " << src.model.dump()
+            << "\n";
   return kExitOk;
 }
 
@@ -62,11 +64,12 @@ int cmd_validate(const Args& args) {
   add_model_option(d, model);
   po::positional_options_description pos;
   pos.add("file", 1);
-  if (!parse_args(args, d, &pos,
-                  "Usage: edgesim validate FILE [--model PATH] [--set KEY=VALUE ...]\n"
-                  "Checks a config (extends, units, keys, ranges, whether the model fits), a model (a Hugging\n"
-                  "Face config.json or an edgesim model file: what it maps to) or a trace file.\n"
-                  "Exit 0 when valid, 2 with the first problem otherwise."))
+  if (!parse_args(
+          args, d, &pos,
+          "Usage: edgesim validate FILE [--model PATH] [--set KEY=VALUE ...]\n"
+          "Checks a config (extends, units, keys, ranges, whether the model fits), a model (a Hugging\n"
+          "Face config.json or an edgesim model file: what it maps to) or a trace file.\n"
+          "Exit 0 when valid, 2 with the first problem otherwise."))
     return kExitOk;
   if (path.empty()) throw InputError("validate: no file given (usage: edgesim validate FILE)");
 
@@ -87,10 +90,10 @@ int cmd_validate(const Args& args) {
   }
   const sim::Experiment exp = sim::build_experiment(load_merged_config(path, model, sets));
   const auto& f = exp.footprint;
-  std::cout << path << ": valid. " << exp.layout->name() << " (" << bytes_text(exp.layout->total_weight_bytes())
-            << " of weights, " << exp.layout->total_chunks() << " chunks) on "
-            << exp.config["device"]["name"].get<std::string>() << "; DRAM use " << bytes_text(f.total()) << " of "
-            << bytes_text(f.available) << "\n";
+  std::cout << path << ": valid. " << exp.layout->name() << " ("
+            << bytes_text(exp.layout->total_weight_bytes()) << " of weights, " << exp.layout->total_chunks()
+            << " chunks) on " << exp.config["device"]["name"].get<std::string>() << "; DRAM use "
+            << bytes_text(f.total()) << " of " << bytes_text(f.available) << "\n";
   return kExitOk;
 }
 

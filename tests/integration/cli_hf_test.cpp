@@ -38,7 +38,8 @@ TEST_CASE("each built-in preset and its config.json give identical results", "[c
   }
 }
 
-TEST_CASE("run takes --model as a config.json path or a short name, and --set applies after it", "[cli][hf]") {
+TEST_CASE("run takes --model as a config.json path or a short name, and --set applies after it",
+          "[cli][hf]") {
   const json gpt2 = run_json(quick({"run", "--model", source_path("configs/hf/gpt2/config.json")}));
   CHECK(gpt2["config"]["model"]["name"] == "gpt2");
   CHECK(gpt2["config"]["model"]["position_embeddings"] == 1024);
@@ -71,15 +72,18 @@ TEST_CASE("model.hf_config in a config file, or set from the command line, repla
 }
 
 TEST_CASE("OPT-6.7B runs the neuron predictor over bundled fc1 rows and fc2 columns", "[cli][hf][sparsity]") {
-  const std::vector<std::string> base = {"run", "--model", "opt-6.7b", "--set", "weight_store.cache_partition=per_tensor"};
+  const std::vector<std::string> base = {"run", "--model", "opt-6.7b", "--set",
+                                         "weight_store.cache_partition=per_tensor"};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> a = base;
     a.insert(a.end(), extra.begin(), extra.end());
     return run_json(quick(a));
   };
   const json dense = with({});
-  const json neuron = with({"--set", "policy={\"name\": \"relu_predictor\"}", "--set", "model.chunking=neuron"});
-  const json bundled = with({"--set", "policy={\"name\": \"relu_predictor\"}", "--set", "model.chunking=bundled"});
+  const json neuron =
+      with({"--set", "policy={\"name\": \"relu_predictor\"}", "--set", "model.chunking=neuron"});
+  const json bundled =
+      with({"--set", "policy={\"name\": \"relu_predictor\"}", "--set", "model.chunking=bundled"});
   const double d = dense["metrics"]["flash_bytes_per_token"], n = neuron["metrics"]["flash_bytes_per_token"],
                b = bundled["metrics"]["flash_bytes_per_token"];
   INFO("flash bytes per token: dense " << d << ", neuron " << n << ", bundled " << b);
@@ -88,9 +92,10 @@ TEST_CASE("OPT-6.7B runs the neuron predictor over bundled fc1 rows and fc2 colu
   CHECK(bundled["metrics"]["tokens_per_s"].get<double>() > dense["metrics"]["tokens_per_s"].get<double>());
   CHECK(bundled["metrics"]["sparsity"]["mlp.down"]["kept_fraction"].get<double>() < 0.5);
   // OPT's MLP is ReLU: no warning that the sparsity is assumed.
-  const CliResult r = run_expect(quick({"run", "--model", "opt-6.7b", "--set", "policy={\"name\": \"relu_predictor\"}",
-                                        "--set", "model.chunking=bundled", "--format", "json"}),
-                                 kOk);
+  const CliResult r =
+      run_expect(quick({"run", "--model", "opt-6.7b", "--set", "policy={\"name\": \"relu_predictor\"}",
+                        "--set", "model.chunking=bundled", "--format", "json"}),
+                 kOk);
   CHECK(r.err.find("assumption") == std::string::npos);
   const CliResult swiglu =
       run_expect(quick({"run", "-c", source_path("configs/experiments/tiny.json"), "--set",
@@ -101,7 +106,8 @@ TEST_CASE("OPT-6.7B runs the neuron predictor over bundled fc1 rows and fc2 colu
 
 TEST_CASE("Flan-T5's decoder cross-attends to the encoded prompt", "[cli][hf]") {
   const auto run = [](int prompt) {
-    return run_json(quick({"run", "--model", "flan-t5-large", "--set", "run.prompt_tokens=" + std::to_string(prompt)}));
+    return run_json(
+        quick({"run", "--model", "flan-t5-large", "--set", "run.prompt_tokens=" + std::to_string(prompt)}));
   };
   const json short_prompt = run(100), long_prompt = run(400);
   // 24 layers x 300 more encoded tokens x 2 x 1024 fp16 keys and values, read each token
@@ -113,6 +119,22 @@ TEST_CASE("Flan-T5's decoder cross-attends to the encoded prompt", "[cli][hf]") 
   CHECK(long_prompt["metrics"]["dram_bytes_per_token"].get<double>() -
             short_prompt["metrics"]["dram_bytes_per_token"].get<double>() ==
         Approx(extra));
+  // The encoder runs once over the prompt before the first token: 2 FLOPs per encoder
+  // weight (12,845,056 a layer) and cross k/v weight (2,097,152 a decoder layer) per prompt
+  // token, plus bidirectional attention, 4 x 16 heads x 64 x T^2 a layer.
+  const auto encoder_flops = [](double t) {
+    return 2 * t * 24 * (12845056.0 + 2097152.0) + 24 * 4096 * t * t;
+  };
+  const json& enc_short = short_prompt["metrics"]["encoder_pass"];
+  const json& enc_long = long_prompt["metrics"]["encoder_pass"];
+  CHECK(enc_short["flops"].get<double>() == encoder_flops(100));
+  CHECK(enc_long["flops"].get<double>() == encoder_flops(400));
+  CHECK(enc_long["time_s"].get<double>() > enc_short["time_s"].get<double>());
+  CHECK(enc_short["time_s"].get<double>() > 0);
+  // Its cross keys and values are written once: 24 layers x T x 2 x 1024 fp16 values.
+  CHECK(enc_long["dram_bytes"].get<double>() - enc_short["dram_bytes"].get<double>() >= extra);
+  // A decoder-only model has no encoder pass.
+  CHECK_FALSE(run_json(quick({"run", "--model", "gpt2"}))["metrics"].contains("encoder_pass"));
   expect_bad_input(quick({"run", "--model", "flan-t5-large", "--set", "run.prompt_tokens=600"}),
                    {"run.prompt_tokens", "max_context (512)"});
 }
@@ -124,17 +146,28 @@ TEST_CASE("trace record and replay take --model", "[cli][hf][trace]") {
              kOk);
   const json replay = run_json({"replay", tmp / "t.trace", "--no-progress"});
   CHECK(replay["config"]["model"]["name"] == "gpt2");
-  expect_bad_input({"replay", tmp / "t.trace", "-c", source_path("configs/experiments/tiny.json"), "--no-progress"},
-                   {"does not match the model"});
+  expect_bad_input(
+      {"replay", tmp / "t.trace", "-c", source_path("configs/experiments/tiny.json"), "--no-progress"},
+      {"does not match the model"});
+  // An encoder-decoder model: the replay runs the encoder pass again and matches the run.
+  const CliResult rec =
+      run_expect(quick({"trace", "record", "--model", "flan-t5-large", "--set", "run.prompt_tokens=64", "-o",
+                        tmp / "t5.trace", "--format", "json"}),
+                 kOk);
+  const json t5 = json::parse(rec.out), t5_replay = run_json({"replay", tmp / "t5.trace", "--no-progress"});
+  CHECK(t5["metrics"]["encoder_pass"]["flops"].get<double>() > 0);
+  CHECK(t5_replay["metrics"] == t5["metrics"]);
 }
 
 TEST_CASE("a sweep takes the model as an axis", "[cli][hf][sweep]") {
   TempDir tmp;
-  write_text(tmp / "spec.json",
-             json{{"base", source_path("configs/experiments/tiny.json")},
-                  {"grid", {{"model.hf_config", {"gpt2", "opt-6.7b", source_path("configs/hf/pythia-1.4b/config.json")}},
-                            {"run.tokens", {2}}}}}
-                 .dump());
+  write_text(
+      tmp / "spec.json",
+      json{{"base", source_path("configs/experiments/tiny.json")},
+           {"grid",
+            {{"model.hf_config", {"gpt2", "opt-6.7b", source_path("configs/hf/pythia-1.4b/config.json")}},
+             {"run.tokens", {2}}}}}
+          .dump());
   run_expect({"sweep", tmp / "spec.json", "--jobs", "2", "--out", tmp / "out"}, kOk);
   const std::string csv = read_text(tmp / "out/results.csv");
   CHECK_THAT(csv, Contains("gpt2") && Contains("opt-6.7b") && Contains("pythia-1.4b/config.json"));
@@ -146,7 +179,8 @@ TEST_CASE("a sweep takes the model as an axis", "[cli][hf][sweep]") {
 
 TEST_CASE("validate reads a config.json and says what it maps to", "[cli][hf]") {
   const CliResult r = run_expect({"validate", source_path("configs/hf/deepseek-v2-lite/config.json")}, kOk);
-  CHECK_THAT(r.out, Contains("model_type deepseek_v2") && Contains("15.7") && Contains("\"attention\":\"mla\""));
+  CHECK_THAT(r.out,
+             Contains("model_type deepseek_v2") && Contains("15.7") && Contains("\"attention\":\"mla\""));
   run_expect({"validate", source_path("configs/experiments/tiny.json"), "--model", "gemma-2b"}, kOk);
 }
 
@@ -160,7 +194,8 @@ TEST_CASE("a bad config.json exits 2 naming the key and the file", "[cli][hf]") 
   hf["model_type"] = "mistral";
   hf.erase("num_attention_heads");
   write_text(tmp / "config.json", hf.dump());
-  expect_bad_input(quick({"run", "--model", tmp / "config.json"}), {tmp / "config.json", "'num_attention_heads' is missing"});
+  expect_bad_input(quick({"run", "--model", tmp / "config.json"}),
+                   {tmp / "config.json", "'num_attention_heads' is missing"});
   expect_bad_input({"validate", tmp / "config.json"}, {"'num_attention_heads' is missing"});
   expect_bad_input(quick({"run", "--set", "model.hf_config=" + tmp / "nothing.json"}),
                    {"model.hf_config", "nothing.json"});

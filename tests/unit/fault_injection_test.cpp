@@ -76,35 +76,32 @@ TEST_CASE("a flip in a value the max pool discards never reaches the output: mas
 
 TEST_CASE("a flip in the top bit of the largest weight changes the output", "[fault][inject]") {
   Digits& d = digits();
-  const size_t s = d.site("weights fc");
+  // conv2: the last weighted layer the NPU runs (the fully connected layer's per-channel
+  // weights put it on the host CPU, as Vela would).
+  const size_t s = d.site("weights conv2");
   const size_t layer = d.sites.sites[s].layer;
   npu::Executor exec(d.net, d.plan);
-  const auto& w = exec.weight_buffer(layer);  // [IC][OC]
+  const auto& w = exec.weight_buffer(layer);  // [KH][KW][IC][OC]
   size_t big = 0;
   for (size_t i = 0; i < w.size(); ++i)
     if (std::abs(w[i]) > std::abs(w[big])) big = i;
   REQUIRE(std::abs(w[big]) >= 64);
-  // Among the inputs of the weight's class, the one whose activation feeding that weight
-  // is furthest from its zero point.
-  const auto& ti = d.net.tensors[d.net.ops[layer].inputs[0]];
-  const auto oc = static_cast<size_t>(d.net.tensors[d.net.ops[layer].output].c);
-  const size_t ic = big / oc;
-  size_t input = 0;
-  int best = -1;
-  for (size_t i = 0; i < d.goldens.inputs(); ++i) {
-    if (static_cast<size_t>(d.goldens.top1[i]) != big % oc) continue;
-    const int dev = std::abs(d.goldens.arena(i)[ti.offset + ic] - ti.zero_point);
-    if (dev > best) best = dev, input = i;
-  }
-  REQUIRE(best > 0);
   Fault f;
   f.site = s;
   f.bit = big * 8 + 7;
   f.cycle = d.sites.sites[s].window_start;
+  // The flip corrupts the block of the weight's channel running at that cycle; among the
+  // held-out inputs, it reaches the output for some (a ReLU can hide it for others), and
+  // is never a hang.
   Injector inj(d.net, d.plan, d.sites, d.goldens, d.io);
-  const InjectionResult r = inj.inject(f, input);
-  CHECK(r.outcome != Outcome::kMasked);
-  CHECK(r.outcome != Outcome::kDue);
+  size_t input = 0, corrupted = 0;
+  for (size_t i = 0; i < d.goldens.inputs(); ++i) {
+    const InjectionResult r = inj.inject(f, i);
+    CHECK(r.outcome != Outcome::kDue);
+    if (r.outcome != Outcome::kMasked && corrupted++ == 0) input = i;
+  }
+  INFO(corrupted << " of " << d.goldens.inputs() << " inputs corrupted");
+  CHECK(corrupted > 0);
   // The injector restores the weight: the next run of the same input is golden again.
   Fault low = f;
   low.site = d.site("tensor input");

@@ -4,8 +4,8 @@
 // the built-in presets against their own config.json, each structure (tied and position
 // embeddings, biases, LayerNorm, parallel blocks, sliding windows, MLA, encoder-decoder),
 // the policies on them, and the errors a bad config.json gets.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <random>
 
@@ -122,8 +122,10 @@ TEST_CASE("every config.json fixture gives its model card's parameter count", "[
       {"gpt2", 124e6, 0, true, 0.01, "gpt2 model card: 124M"},
       {"flan-t5-large", 780e6, 0, true, 0.01, "Flan-T5 paper (arXiv 2210.11416) Table 2: 780M"},
       {"qwen2-1.5b", 1.54e9, 0, true, 0.01, "Qwen2 blog/report: 1.54B (1.31B non-embedding)"},
-      {"gemma-2b", 2506434560.0, 0, true, 0.01, "Gemma report (arXiv 2403.08295) Table 2: 524,550,144 + 1,981,884,416"},
-      {"gemma-2-2b", 2614636800.0, 0, true, 0.01, "Gemma 2 report (arXiv 2408.00118) Table 2: 590,118,912 + 2,024,517,888"},
+      {"gemma-2b", 2506434560.0, 0, true, 0.01,
+       "Gemma report (arXiv 2403.08295) Table 2: 524,550,144 + 1,981,884,416"},
+      {"gemma-2-2b", 2614636800.0, 0, true, 0.01,
+       "Gemma 2 report (arXiv 2408.00118) Table 2: 590,118,912 + 2,024,517,888"},
       {"pythia-1.4b", 1414647808.0, 0, true, 0.01, "Pythia paper (arXiv 2304.01373) Table 1: 1,414,647,808"},
       {"mixtral-8x7b", 46.7e9, 12.9e9, true, 0.01, "Mixtral paper (arXiv 2401.04088): 46.7B, 12.9B active"},
       {"phi3.5-moe", 41.9e9, 6.6e9, true, 0.01, "Phi-3.5-MoE model card: 41.9B, 6.6B active"},
@@ -132,7 +134,8 @@ TEST_CASE("every config.json fixture gives its model card's parameter count", "[
       // "1.3B", DeepSeek-V2-Lite's 2.45B (input embedding left out, as its card does) 2.1%
       // above "2.4B"; their totals are within 1%.
       {"olmoe-1b-7b", 6.9e9, 1.3e9, true, 0.016, "OLMoE paper (arXiv 2409.02060): 6.9B, 1.3B active"},
-      {"deepseek-v2-lite", 15.7e9, 2.4e9, false, 0.022, "DeepSeek-V2 paper (arXiv 2405.04434): 15.7B, 2.4B active"},
+      {"deepseek-v2-lite", 15.7e9, 2.4e9, false, 0.022,
+       "DeepSeek-V2 paper (arXiv 2405.04434): 15.7B, 2.4B active"},
   };
   for (const auto& c : cards) {
     INFO(c.name << ": " << c.source);
@@ -148,7 +151,8 @@ TEST_CASE("every config.json fixture gives its model card's parameter count", "[
 TEST_CASE("the exact counts of two reports are met to the parameter outside the embedding", "[hf]") {
   // Gemma's reports count a vocabulary padded to 256,128 rows; the config's 256,000 is what
   // the tokenizer uses. Outside the embedding the layouts match to the parameter.
-  const ModelLayout gemma = layout_of("gemma-2b"), gemma2 = layout_of("gemma-2-2b"), pythia = layout_of("pythia-1.4b");
+  const ModelLayout gemma = layout_of("gemma-2b"), gemma2 = layout_of("gemma-2-2b"),
+                    pythia = layout_of("pythia-1.4b");
   CHECK(gemma.parameters() - 256000ull * 2048 == 1'981'884'416ull);
   CHECK(gemma2.parameters() - 256000ull * 2304 == 2'024'517'888ull);
   CHECK(pythia.parameters() == 1'414'647'808ull);
@@ -158,7 +162,8 @@ TEST_CASE("OPT-6.7B's per-token bytes, by hand", "[hf]") {
   const ModelLayout l = layout_of("opt-6.7b");
   // Per layer (fp16, 2 bytes): q, k, v, o 4096 x 4096 with 4096-value biases; fc1 16384 x
   // 4096 with its bias, fc2 4096 x 16384 with its bias; two LayerNorms of 2 x 4096.
-  const uint64_t layer = 2 * (4 * (4096ull * 4096 + 4096) + 2 * 4096ull * 16384 + 16384 + 4096 + 2 * 2 * 4096);
+  const uint64_t layer =
+      2 * (4 * (4096ull * 4096 + 4096) + 2 * 4096ull * 16384 + 16384 + 4096 + 2 * 2 * 4096);
   // The token's embedding row and position row (4096 values each); the tied table read
   // whole as the LM head (50272 x 4096); the final LayerNorm.
   const uint64_t outside = 2 * (4096 + 4096 + 50272ull * 4096 + 2 * 4096);
@@ -222,15 +227,34 @@ TEST_CASE("Flan-T5-Large's per-token bytes, by hand: the decoder with cross-atte
   // An encoder layer over 300 tokens: 2 FLOPs per weight per token, attention all to all.
   CHECK(l.pass_flops(enc[1], 300) == 2 * 3 * 1024ull * 1024 * 300 + 4ull * 16 * 64 * 300 * 300);
   for (const auto& op : l.ops()) CHECK(op.name.rfind("encoder.", 0) != 0);
+  // The pass the simulator runs once before decoding: every encoder weight (q, k, v, o and
+  // the GeGLU MLP a layer) and each decoder layer's cross k and v, 2 FLOPs a weight a token,
+  // plus attention all to all in the 24 encoder layers; the embedding table read at the
+  // 300 prompt rows; the cross keys and values written.
+  const uint64_t enc_layer = 4 * 1024ull * 1024 + 3 * 2816ull * 1024, cross_kv = 2 * 1024ull * 1024;
+  const std::vector<OpAccess> pass = l.encoder_pass(300);
+  REQUIRE(pass.size() == enc.size());
+  uint64_t flops = 0, written = 0;
+  for (const OpAccess& op : pass) {
+    flops += op.flops;
+    written += op.extra_dram_write_bytes;
+  }
+  CHECK(flops == 2 * 300ull * 24 * (enc_layer + cross_kv) + 24 * 4ull * 16 * 64 * 300 * 300);
+  CHECK(written == 24 * 300ull * 2 * 1024 * 2);
+  CHECK(pass.front().sets[0].count(32128) == 300);
+  CHECK(pass[1].sets[1].kind == ChunkSet::Kind::All);
+  CHECK(l.encoder_pass(0).empty());
+  CHECK(layout_of("gpt2").encoder_pass(300).empty());
 }
 
 TEST_CASE("the built-in presets equal their own config.json", "[hf]") {
-  for (const char* name : {"llama-7b", "llama3-8b", "phi3-medium", "mixtral-8x7b", "phi3.5-moe", "qwen1.5-moe-a2.7b",
-                           "deepseek-v2-lite", "olmoe-1b-7b"}) {
+  for (const char* name : {"llama-7b", "llama3-8b", "phi3-medium", "mixtral-8x7b", "phi3.5-moe",
+                           "qwen1.5-moe-a2.7b", "deepseek-v2-lite", "olmoe-1b-7b"}) {
     INFO(name);
     const json preset = load_model_source(kConfigs + "models/" + name + ".json").model;
     const json hf = load_model_source(kConfigs + "hf/" + name + "/config.json").model;
-    const config::Params pp(ModelLayout::param_table(), preset, "model"), hp(ModelLayout::param_table(), hf, "model");
+    const config::Params pp(ModelLayout::param_table(), preset, "model"),
+        hp(ModelLayout::param_table(), hf, "model");
     CHECK(pp.resolved() == hp.resolved());
     const ModelLayout a(pp), b(hp);
     REQUIRE(a.tensors().size() == b.tensors().size());
@@ -251,9 +275,9 @@ TEST_CASE("each model_type maps its structure", "[hf]") {
     CHECK(m["mlp"] == "gelu");
     const ModelLayout l = layout_of("falcon-7b");
     const OpSpec& up = op_named(l, "layers.0.mlp_up");
-    CHECK(l.tensors()[up.tensors[0]].klass == "mlp.up");  // no norm of its own
+    CHECK(l.tensors()[up.tensors[0]].klass == "mlp.up");     // no norm of its own
     CHECK(tensor_named(l, "layers.0.attn.norm").rows == 2);  // LayerNorm: weight and bias
-    CHECK(tensor_named(l, "layers.0.attn.k").rows == 64);   // one KV head of 64
+    CHECK(tensor_named(l, "layers.0.attn.k").rows == 64);    // one KV head of 64
   }
   SECTION("GPT-2: learned positions read at the token's position, biases, tied") {
     const ModelLayout l = layout_of("gpt2");
@@ -304,15 +328,17 @@ TEST_CASE("each model_type maps its structure", "[hf]") {
 TEST_CASE("a bad config.json is an error naming the key and the file", "[hf]") {
   json hf = hf_file("llama-7b");
   hf["model_type"] = "bloom";
-  CHECK_THROWS_WITH(model_from_hf_config(hf, "x/config.json", "x"),
-                    Contains("x/config.json") && Contains("'model_type' is 'bloom'") && Contains("llama, mistral"));
+  CHECK_THROWS_WITH(model_from_hf_config(hf, "x/config.json", "x"), Contains("x/config.json") &&
+                                                                        Contains("'model_type' is 'bloom'") &&
+                                                                        Contains("llama, mistral"));
   hf = hf_file("llama-7b");
   hf.erase("num_hidden_layers");
   CHECK_THROWS_WITH(model_from_hf_config(hf, "x/config.json", "x"),
                     Contains("x/config.json") && Contains("'num_hidden_layers' is missing"));
   hf = hf_file("gpt2");
   hf["n_embd"] = "wide";
-  CHECK_THROWS_WITH(model_from_hf_config(hf, "g.json", "g"), Contains("'n_embd' must be a non-negative integer"));
+  CHECK_THROWS_WITH(model_from_hf_config(hf, "g.json", "g"),
+                    Contains("'n_embd' must be a non-negative integer"));
   hf = hf_file("flan-t5-large");
   hf["feed_forward_proj"] = "gated-relu";
   CHECK_THROWS_WITH(model_from_hf_config(hf, "t.json", "t"), Contains("'feed_forward_proj' is 'gated-relu'"));
@@ -320,7 +346,8 @@ TEST_CASE("a bad config.json is an error naming the key and the file", "[hf]") {
   hf["use_sliding_window"] = true;
   CHECK_THROWS_WITH(model_from_hf_config(hf, "q.json", "q"), Contains("'use_sliding_window'"));
   CHECK_THROWS_AS(model_from_hf_config(json{{"hidden_size", 4}}, "n.json", "n"), InputError);
-  CHECK_THROWS_WITH(load_model_source("no-such-model"), Contains("no built-in model") && Contains("opt-6.7b"));
+  CHECK_THROWS_WITH(load_model_source("no-such-model"),
+                    Contains("no built-in model") && Contains("opt-6.7b"));
   CHECK(load_model_source("opt-6.7b").model["name"] == "opt-6.7b");
   CHECK(load_model_source("llama3-8b").description.find("models/llama3-8b.json") != std::string::npos);
 }
@@ -329,7 +356,8 @@ TEST_CASE("the existing decoder's tensors, ops and costs are unchanged", "[hf]")
   // Phi-3-medium as the original swiglu-decoder laid it out: four ops a layer in this
   // order, no bias or position tensor, norms of one vector.
   const ModelLayout l(config::Params(ModelLayout::param_table(),
-                                     config::load_config(kConfigs + "models/phi3-medium.json")["model"], "model"));
+                                     config::load_config(kConfigs + "models/phi3-medium.json")["model"],
+                                     "model"));
   REQUIRE(l.ops().size() == 2 + 4 * 40);
   CHECK(l.ops()[1].name == "layers.0.attn");
   CHECK(l.ops()[2].name == "layers.0.attn_out");
@@ -339,7 +367,8 @@ TEST_CASE("the existing decoder's tensors, ops and costs are unchanged", "[hf]")
   CHECK(l.parameters() == 13'960'238'080ull);
 }
 
-TEST_CASE("relu_predictor bundles OPT's fc1 rows and fc2 columns, and DIP masks fc1's and fc2's inputs", "[hf][sparsity]") {
+TEST_CASE("relu_predictor bundles OPT's fc1 rows and fc2 columns, and DIP masks fc1's and fc2's inputs",
+          "[hf][sparsity]") {
   const ModelLayout bundled = layout_of("opt-6.7b", {{"chunking", "bundled"}, {"layers", 2}});
   const Tensor& b = tensor_named(bundled, "layers.0.mlp.bundle");
   CHECK(b.chunks == 16384u);
@@ -379,13 +408,15 @@ TEST_CASE("relu_predictor bundles OPT's fc1 rows and fc2 columns, and DIP masks 
       const Tensor& fc = cols.tensors()[op.tensors[std::string(name).back() == 'p' ? 1 : 0]];
       const size_t i = std::string(name).back() == 'p' ? 1 : 0;
       CHECK(fc.kind == TensorKind::Linear);
-      CHECK(sets[i].count(fc.chunks) == (fc.cols == 4096 ? 2048u : 4096u));  // fc1: half of 4096, fc2: a quarter of 16384
+      CHECK(sets[i].count(fc.chunks) ==
+            (fc.cols == 4096 ? 2048u : 4096u));  // fc1: half of 4096, fc2: a quarter of 16384
     }
   }
 }
 
 TEST_CASE("MoE routing runs on every MoE model type", "[hf][moe]") {
-  for (const char* name : {"mixtral-8x7b", "qwen1.5-moe-a2.7b", "phi3.5-moe", "deepseek-v2-lite", "olmoe-1b-7b"}) {
+  for (const char* name :
+       {"mixtral-8x7b", "qwen1.5-moe-a2.7b", "phi3.5-moe", "deepseek-v2-lite", "olmoe-1b-7b"}) {
     INFO(name);
     const ModelLayout l = layout_of(name);
     const json policy = {{"name", "cache_prior"}};

@@ -14,7 +14,8 @@ void select_dense(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkS
     const Tensor& t = ctx.layout.tensors()[op.tensors[i]];
     if (t.kind == TensorKind::Embedding && t.chunks > 1 && op.kind == OpKind::Embed) {
       sets[i].set_list();
-      sets[i].ids.push_back(static_cast<uint32_t>((t.positional ? ctx.info.position : ctx.info.token) % t.chunks));
+      sets[i].ids.push_back(
+          static_cast<uint32_t>((t.positional ? ctx.info.position : ctx.info.token) % t.chunks));
     } else {
       sets[i].set_all();
     }

@@ -102,8 +102,19 @@ json load_recursive(const std::string& path, std::vector<std::string>& chain) {
 }  // namespace
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw InputError("cannot open '" + path + "': " + std::strerror(errno));
+  // A regular file in one read into a string of its size; a stream of unknown size (a
+  // pipe) through a string stream.
+  const std::streamoff size = in.tellg();
+  if (size >= 0 && in.seekg(0)) {
+    std::string text(static_cast<size_t>(size), '\0');
+    if (in.read(text.data(), size) && in.peek() == std::ifstream::traits_type::eof()) return text;
+    in.clear();
+    in.seekg(0);
+  } else {
+    in.clear();
+  }
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();

@@ -1,0 +1,867 @@
+#include "models/npu/weight_codec.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+
+#include "sim/core/errors.hpp"
+
+namespace edgesim::npu {
+
+namespace {
+
+// Header field codes of the format.
+constexpr int kZeroDivDisabled = 6;  // no zero runs in this slice
+constexpr int kEndOfStream = 7;      // in the zero-divisor field: the stream ends
+constexpr int kWeightDivUncompressed = 7;
+constexpr int kMaxPalette = 32;
+constexpr int kNoUncompressed = 100;             // uncompressed mode not allowed for this palette
+constexpr int kHeaderBits = 3 + 15 + 3 + 1 + 1;  // zero div, length - 1, weight div, trunc, new palette
+constexpr int kPaletteHeaderBits = 5 + 5 + 3;    // direct offset, size - 1, entry bits - 2
+
+// A signed value as the format stores it outside the palette: magnitude and sign bit.
+int sign_magnitude(int v) {
+  return (std::abs(v) << 1) | (v < 0 ? 1 : 0);
+}
+int from_sign_magnitude(int p) {
+  return (p & 1) ? -(p >> 1) : (p >> 1);
+}
+
+/// Golomb-Rice parameters a slice may use for weight indices: (trunc, divisor bits),
+/// and the uncompressed mode last.
+struct Grc {
+  bool trunc, uncompressed;
+  int div;
+};
+constexpr std::array<Grc, 13> kWeightGrc = {{{false, false, 0},
+                                             {false, false, 1},
+                                             {false, false, 2},
+                                             {false, false, 3},
+                                             {false, false, 4},
+                                             {false, false, 5},
+                                             {true, false, 0},
+                                             {true, false, 1},
+                                             {true, false, 2},
+                                             {true, false, 3},
+                                             {true, false, 4},
+                                             {true, false, 5},
+                                             {false, true, 0}}};
+constexpr int kZeroDivs = 4;  // zero runs use divisors 0..3
+
+/// The palette and direct-value mapping of a stream, from its value frequencies.
+struct Palette {
+  bool zero_runs = false, only_palette = false, only_zeros = false;
+  int size = 0, bits = 2, direct_offset = 0;
+  std::array<int16_t, kMaxPalette> entries{};  // sign-magnitude values
+  std::array<int16_t, 511> index{};            // value + 255 -> coded index
+  int uncompressed_bits() const {
+    if (only_palette) {
+      int b = 0;
+      while ((1 << b) < size) ++b;
+      return b;
+    }
+    return size == 0 ? bits : kNoUncompressed;
+  }
+};
+
+}  // namespace
+
+void add_histogram(const int8_t* w, size_t n, Histogram& h) {
+  // Four tables, so that runs of one value do not wait on their own counts.
+  std::array<std::array<uint32_t, 256>, 4> t{};
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    ++t[0][static_cast<uint8_t>(w[i])];
+    ++t[1][static_cast<uint8_t>(w[i + 1])];
+    ++t[2][static_cast<uint8_t>(w[i + 2])];
+    ++t[3][static_cast<uint8_t>(w[i + 3])];
+  }
+  for (; i < n; ++i) ++t[0][static_cast<uint8_t>(w[i])];
+  for (int v = -128; v < 128; ++v) {
+    const auto u = static_cast<uint8_t>(v);
+    h[static_cast<size_t>(v + 255)] += t[0][u] + t[1][u] + t[2][u] + t[3][u];
+  }
+}
+
+namespace {
+
+/// Counts of each value (value + 255) of w[0..n).
+Histogram value_histogram(const int16_t* w, size_t n) {
+  Histogram freq{};
+  for (size_t i = 0; i < n; ++i) {
+    if (w[i] < -255 || w[i] > 255)
+      throw SimError("weight stream: value " + std::to_string(w[i]) + " outside [-255, 255] at index " +
+                     std::to_string(i));
+    ++freq[static_cast<size_t>(w[i] + 255)];
+  }
+  return freq;
+}
+
+/// Zero runs pay off when zero is the most common value by a margin (4x the next).
+bool codes_zero_runs(const Histogram& freq) {
+  uint32_t f0 = 0, f1 = 0;
+  int v0 = 0;
+  for (int i = 0; i < 511; ++i) {
+    if (freq[i] > f0) {
+      f1 = f0;
+      f0 = freq[i];
+      v0 = i - 255;
+    } else if (freq[i] > f1) {
+      f1 = freq[i];
+    }
+  }
+  return v0 == 0 && f0 > 4 * f1;
+}
+
+Palette make_palette(const Histogram& freq) {
+  Palette p;
+  p.zero_runs = codes_zero_runs(freq);
+
+  std::array<uint32_t, 512> count{};  // by sign-magnitude value; zero left out in zero-run mode
+  uint32_t total = 0;
+  int largest = 0;
+  for (int v = -255; v <= 255; ++v) {
+    if (v == 0 && p.zero_runs) continue;
+    const uint32_t c = freq[static_cast<size_t>(v + 255)];
+    count[static_cast<size_t>(sign_magnitude(v))] = c;
+    total += c;
+    if (c) largest = std::max(largest, sign_magnitude(v));
+  }
+  while (p.direct_offset < 31 && count[static_cast<size_t>(p.direct_offset)] == 0) ++p.direct_offset;
+
+  // Values by falling frequency (ties: the larger code first), as keys count << 16 | code;
+  // only the 33 most frequent matter (a palette holds 32): select them, then sort them.
+  std::array<uint64_t, 512> order{};
+  int present = 0;
+  for (int s = 0; s < 512; ++s) {
+    const uint64_t c = count[static_cast<size_t>(s)];
+    if (c) order[static_cast<size_t>(present++)] = c << 16 | static_cast<uint64_t>(s);
+  }
+  const int top = std::min(present, kMaxPalette + 1);
+  if (present > top)
+    std::nth_element(order.begin(), order.begin() + top - 1, order.begin() + present, std::greater<uint64_t>());
+  std::sort(order.begin(), order.begin() + top, std::greater<uint64_t>());
+  p.only_zeros = present == 0;
+  if (p.only_zeros) p.direct_offset = 0;
+  p.only_palette = present > 0 && present <= kMaxPalette;
+  int max_size = p.only_palette ? kMaxPalette : std::min(kMaxPalette, 511 - largest);
+  if (max_size == 1) max_size = 0;  // a palette of one entry is not allowed
+
+  int taken = 0, entry_max = 0;
+  uint32_t in_palette = 0;
+  for (; taken < std::min(max_size, present); ++taken) {
+    const auto s = static_cast<int16_t>(order[static_cast<size_t>(taken)] & 0xffff);
+    p.entries[static_cast<size_t>(taken)] = s;
+    entry_max = std::max<int>(entry_max, s);
+    in_palette += count[static_cast<size_t>(s)];
+  }
+  if (taken == 1) p.entries[static_cast<size_t>(taken++)] = 0;  // padded to two entries
+  // A palette only when it covers more than half of the coded values.
+  int bits_for = largest;
+  if (in_palette > total / 2) {
+    p.size = taken;
+    bits_for = entry_max;
+  }
+  while ((1 << p.bits) <= bits_for) ++p.bits;
+
+  for (int v = -255; v <= 255; ++v)
+    p.index[static_cast<size_t>(v + 255)] =
+        static_cast<int16_t>(sign_magnitude(v) + p.size - p.direct_offset);
+  for (int i = 0; i < p.size; ++i)
+    p.index[static_cast<size_t>(from_sign_magnitude(p.entries[static_cast<size_t>(i)]) + 255)] =
+        static_cast<int16_t>(i);
+  return p;
+}
+
+/// The stream as the encoder codes it: weight indices and, in zero-run mode, the run of
+/// zeros before each of them and after the last (one more run than indices).
+struct Symbols {
+  std::vector<uint16_t> index;
+  std::vector<uint32_t> runs;
+};
+
+void make_symbols(const int16_t* w, size_t n, const Palette& p, Symbols& s) {
+  s.index.clear();
+  s.runs.clear();
+  size_t i = 0;
+  for (;;) {
+    if (p.zero_runs) {
+      uint32_t z = 0;
+      // An all-zero stream still codes its first zero as a weight (a slice is never empty).
+      if (!p.only_zeros || i > 0) {
+        while (i < n && w[i] == 0) {
+          ++z;
+          ++i;
+        }
+      }
+      s.runs.push_back(z);
+    }
+    if (i == n) break;
+    s.index.push_back(static_cast<uint16_t>(p.index[static_cast<size_t>(w[i] + 255)]));
+    ++i;
+  }
+}
+
+/// Slice k holds indices [k * kMaxSliceValues, ...) and, in zero-run mode, the runs
+/// after them; the first slice also the run before its first index.
+struct SliceRange {
+  size_t begin, end;          // indices
+  size_t run_begin, run_end;  // runs
+};
+SliceRange slice_range(size_t k, size_t indices, bool zero_runs) {
+  SliceRange r;
+  r.begin = k * kMaxSliceValues;
+  r.end = std::min(indices, r.begin + kMaxSliceValues);
+  r.run_begin = zero_runs ? (k == 0 ? 0 : r.begin + 1) : 0;
+  r.run_end = zero_runs ? r.end + 1 : 0;
+  return r;
+}
+size_t slice_count(size_t indices) {
+  return std::max<size_t>(1, (indices + kMaxSliceValues - 1) / kMaxSliceValues);
+}
+
+size_t ceil_to(size_t a, size_t b) {
+  return (a + b - 1) / b * b;
+}
+
+/// Bits of one slice's weight part coded with `g` (indices [b, e) of `idx`), from the
+/// histogram of its indices. Each chunk carries 12 unary positions (index >> div takes
+/// (q / 2) + 1 of them, or one when truncated), the second unary bits and the remainders.
+/// The indices a slice uses and how often (its histogram's non-zero entries).
+struct IndexCounts {
+  std::array<uint16_t, 512> index;
+  std::array<uint32_t, 512> count;
+  int size = 0;
+};
+void index_counts(const std::array<uint32_t, 512>& hist, int max_index, IndexCounts& out) {
+  out.size = 0;
+  for (int v = 0; v <= max_index; ++v) {
+    if (!hist[static_cast<size_t>(v)]) continue;
+    out.index[static_cast<size_t>(out.size)] = static_cast<uint16_t>(v);
+    out.count[static_cast<size_t>(out.size++)] = hist[static_cast<size_t>(v)];
+  }
+}
+
+size_t weight_bits(const IndexCounts& ic, size_t n, const Grc& g, int ub) {
+  if (g.uncompressed) return static_cast<size_t>(ub) * n;
+  size_t positions = 0, unary1 = 0;
+  for (int k = 0; k < ic.size; ++k) {
+    const size_t c = ic.count[static_cast<size_t>(k)];
+    const int q = ic.index[static_cast<size_t>(k)] >> g.div;
+    positions += c * static_cast<size_t>(g.trunc ? 1 : q / 2 + 1);
+    unary1 += c * static_cast<size_t>(g.trunc ? (q > 0) : (q + 1) / 2);
+  }
+  return ceil_to(positions, 12) + unary1 + static_cast<size_t>(g.div) * n;
+}
+
+/// Adds the bits of one slice's weight part under each parameter set (indices up to
+/// `max_index`, `n` of them, histogram `hist`).
+void add_weight_bits(const std::array<uint32_t, 512>& hist, int max_index, size_t n, int ub,
+                     std::array<size_t, kWeightGrc.size()>& wbits) {
+  IndexCounts ic;
+  index_counts(hist, max_index, ic);
+  for (size_t g = 0; g < kWeightGrc.size(); ++g) wbits[g] += weight_bits(ic, n, kWeightGrc[g], ub);
+}
+
+bool grc_fits(const Grc& g, int max_index, int ub) {
+  if (g.uncompressed) return ub != kNoUncompressed;
+  const int q = max_index >> g.div;
+  return g.trunc ? q <= 2 : q <= 31;
+}
+
+int zero_chunk_len(int div) {
+  return div < 3 ? 12 : 8;
+}
+
+}  // namespace
+
+std::string StreamCode::mode() const {
+  std::string m = palette_size ? "palette" : "direct";
+  if (uncompressed) m += "+uncompressed";
+  if (zero_runs) m += "+zero runs";
+  return m;
+}
+
+namespace {
+
+/// The loops of the decoder's order, shared by the length and the reorder: calls
+/// `f(ob, ob_depth, ib, ib_depth, sy, sh, sx, sw, elements, outer, inner)` per ifm slice and
+/// sub-kernel of each OFM block.
+template <class F>
+void for_each_subkernel(const WeightLayout& l, int c0, int c1, F&& f) {
+  const bool depthwise = l.traversal == WeightTraversal::Depthwise;
+  const bool part_kernel = l.traversal == WeightTraversal::PartKernelFirst;
+  const int ifm_slice = part_kernel ? 16 : 32;  // input channels per pass (int8)
+  const int block = std::max(1, l.ofm_block_depth);
+  for (int ob = c0; ob < c1; ob += block) {
+    const int ob_depth = std::min(block, c1 - ob);
+    for (int ib = 0; ib < (depthwise ? 1 : l.ifm_depth); ib += ifm_slice) {
+      const int ib_depth =
+          depthwise ? l.ifm_ublock_depth : part_kernel ? std::min(ifm_slice, l.ifm_depth - ib) : ifm_slice;
+      for (int sy = 0; sy < l.kernel_h; sy += l.sub_kernel_h) {
+        const int sh = std::min(l.kernel_h - sy, l.sub_kernel_h);
+        for (int sx = 0; sx < l.kernel_w; sx += l.sub_kernel_w) {
+          const int sw = std::min(l.kernel_w - sx, l.sub_kernel_w);
+          int elements = sw * sh;
+          if (part_kernel || depthwise) elements = (elements + 3) / 4 * 4;
+          f(ob, ob_depth, ib, ib_depth, sy, sh, sx, sw, elements, part_kernel ? ib_depth : 1,
+            part_kernel ? 1 : ib_depth);
+        }
+      }
+    }
+  }
+}
+
+int steps(int n, int step) {
+  return (n + step - 1) / step;
+}
+
+}  // namespace
+
+size_t stream_length(const WeightLayout& l, int c0, int c1) {
+  const bool depthwise = l.traversal == WeightTraversal::Depthwise;
+  const int ub_i = l.ifm_ublock_depth, ub_o = l.ofm_ublock_depth;
+  size_t n = 0;
+  for_each_subkernel(l, c0, c1, [&](int, int ob_depth, int, int, int, int, int, int, int elements, int outer, int inner) {
+    n += static_cast<size_t>(steps(outer, ub_i)) * steps(ob_depth, ub_o) * elements * steps(inner, ub_i) * ub_o *
+         (depthwise ? 1 : ub_i);
+  });
+  return n;
+}
+
+void reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, std::vector<int16_t>& out) {
+  const bool depthwise = l.traversal == WeightTraversal::Depthwise;
+  const int ub_i = l.ifm_ublock_depth, ub_o = l.ofm_ublock_depth, I = l.ifm_depth;
+  const size_t start = out.size();
+  out.resize(start + stream_length(l, c0, c1));
+  int16_t* p = out.data() + start;
+  for_each_subkernel(l, c0, c1, [&](int ob, int ob_depth, int ib, int, int sy, int sh, int sx, int sw, int elements,
+                                    int outer, int inner) {
+    for (int io = 0; io < outer; io += ub_i) {
+      for (int ou = 0; ou < ob_depth; ou += ub_o) {
+        for (int e = 0; e < elements; ++e) {
+          const int kx = e % sw, ky = e / sw;
+          for (int ii = 0; ii < inner; ii += ub_i) {
+            const int i0 = ib + io + ii;
+            // The input channels of this micro-block that exist (depthwise: the one).
+            const int real_i = depthwise ? 1 : std::clamp(I - i0, 0, ub_i);
+            const int width = depthwise ? 1 : ub_i;
+            for (int oz = 0; oz < ub_o; ++oz, p += width) {
+              const int o = ob + ou + oz;
+              int k = 0;
+              if (o < ob + ob_depth && ky < sh) {
+                const int8_t* src =
+                    ohwi + ((static_cast<size_t>(o) * l.kernel_h + sy + ky) * l.kernel_w + sx + kx) * I +
+                    (depthwise ? 0 : i0);
+                for (; k < real_i; ++k) p[k] = src[k];
+              }
+              for (; k < width; ++k) p[k] = 0;
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+namespace {
+
+StreamCode describe(const Palette& p, size_t n) {
+  StreamCode c;
+  c.values = n;
+  c.zero_runs = p.zero_runs;
+  c.palette_size = p.size;
+  c.palette_bits = p.bits;
+  c.direct_offset = p.direct_offset;
+  const int ub = p.uncompressed_bits();
+  c.uncompressed_bits = ub == kNoUncompressed ? 0 : ub;
+  return c;
+}
+
+/// Chooses the weights' parameters from their per-slice costs and totals the size.
+void finish(StreamCode& c, const Palette& p, const std::array<size_t, kWeightGrc.size()>& wbits,
+            const std::array<size_t, kZeroDivs>& zbits, int max_index, size_t slices) {
+  const int ub = p.uncompressed_bits();
+  size_t best = SIZE_MAX, g_best = 0;
+  for (size_t g = 0; g < kWeightGrc.size(); ++g) {
+    if (grc_fits(kWeightGrc[g], max_index, ub) && wbits[g] < best) {
+      best = wbits[g];
+      g_best = g;
+    }
+  }
+  c.weight_div = kWeightGrc[g_best].div;
+  c.weight_trunc = kWeightGrc[g_best].trunc;
+  c.uncompressed = kWeightGrc[g_best].uncompressed;
+  size_t bits = best + slices * kHeaderBits + kPaletteHeaderBits + static_cast<size_t>(p.size * p.bits);
+  if (p.zero_runs) {
+    const auto zb = std::min_element(zbits.begin(), zbits.end());
+    c.zero_div = static_cast<int>(zb - zbits.begin());
+    bits += *zb;
+  }
+  c.payload_bits = bits;
+  c.bytes = ceil_to(ceil_to(bits + 3, 8) / 8, 16);  // end code, byte alignment, 16-byte padding
+}
+
+}  // namespace
+
+namespace {
+
+/// Adds the costs of one slice of indices, from the histogram of its values.
+void add_slice(const Palette& p, const Histogram& freq, size_t n, std::array<size_t, kWeightGrc.size()>& wbits,
+               int& max_index) {
+  std::array<uint32_t, 512> hist{};
+  int m = 0;
+  for (size_t v = 0; v < freq.size(); ++v) {
+    if (!freq[v]) continue;
+    const auto idx = static_cast<size_t>(p.index[v]);
+    hist[idx] += freq[v];
+    m = std::max(m, static_cast<int>(idx));
+  }
+  add_weight_bits(hist, m, n, p.uncompressed_bits(), wbits);
+  max_index = std::max(max_index, m);
+}
+
+}  // namespace
+
+bool analyse_histogram(const Histogram& freq, size_t n, StreamCode& out) {
+  // Without zero runs every value is an index; one slice holds them all when few enough.
+  if (n > kMaxSliceValues || n == 0 || codes_zero_runs(freq)) return false;
+  const Palette p = make_palette(freq);
+  out = describe(p, n);
+  std::array<size_t, kWeightGrc.size()> wbits{};
+  int max_index = 0;
+  add_slice(p, freq, n, wbits, max_index);
+  out.coded_weights = n;
+  finish(out, p, wbits, {}, max_index, 1);
+  return true;
+}
+
+bool estimate_histogram(const Histogram& freq, size_t n, size_t& bytes) {
+  if (n == 0 || codes_zero_runs(freq)) return false;
+  const Palette p = make_palette(freq);
+  StreamCode c;
+  // Several slices: costed as one, plus their headers (their unary chunks' rounding, a few
+  // bits per slice, is left out).
+  std::array<size_t, kWeightGrc.size()> wbits{};
+  int max_index = 0;
+  add_slice(p, freq, n, wbits, max_index);
+  c = describe(p, n);
+  finish(c, p, wbits, {}, max_index, slice_count(n));
+  bytes = c.bytes;
+  return true;
+}
+
+namespace {
+
+/// The encoder's choices for w[0..n) whose value histogram is `freq`; `segments`, when
+/// given, the histograms of its slice-long segments (made here when needed).
+StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, const std::vector<Histogram>* segments) {
+  const Palette p = make_palette(freq);
+  StreamCode c = describe(p, n);
+  if (!p.zero_runs && n > 0) {
+    // Every value is an index: each slice's costs from its values' histogram.
+    std::array<size_t, kWeightGrc.size()> wbits{};
+    int max_index = 0;
+    size_t slices = 0;
+    for (size_t b = 0; b < n; b += kMaxSliceValues, ++slices) {
+      const size_t len = std::min(kMaxSliceValues, n - b);
+      add_slice(p, segments ? (*segments)[slices] : len == n ? freq : value_histogram(w + b, len), len, wbits,
+                max_index);
+    }
+    c.coded_weights = n;
+    finish(c, p, wbits, {}, max_index, slices);
+    return c;
+  }
+  const int ub = p.uncompressed_bits();
+
+  // One pass: each slice's histogram of indices and of its zero runs' lengths (the runs'
+  // unary positions per divisor follow from it when the slice closes). Index i falls in
+  // slice i / kMaxSliceValues; the run before index i (i >= 1) and the run after the last
+  // index belong to the slice of the index before them, the run before index 0 to the
+  // first slice.
+  constexpr uint32_t kShortRuns = 64;  // runs shorter than this are counted by length
+  std::array<size_t, kWeightGrc.size()> wbits{};
+  std::array<size_t, kZeroDivs> zbits{};
+  std::array<uint32_t, 512> hist{};
+  std::array<uint32_t, kShortRuns> run_hist{};
+  std::array<size_t, kZeroDivs> zpos{};  // positions of the slice's long runs
+  size_t indices = 0, slices = 0, in_slice = 0, runs_in_slice = 0;
+  int max_index = 0;
+  auto close_slice = [&]() {
+    int m = 0;
+    for (int v = 511; v >= 0; --v)
+      if (hist[static_cast<size_t>(v)]) {
+        m = v;
+        break;
+      }
+    add_weight_bits(hist, m, in_slice, ub, wbits);
+    max_index = std::max(max_index, m);
+    for (uint32_t z = 0; z < kShortRuns; ++z)
+      if (run_hist[z])
+        for (int d = 0; d < kZeroDivs; ++d) zpos[static_cast<size_t>(d)] += run_hist[z] * ((z >> d) + 1);
+    for (int d = 0; d < kZeroDivs; ++d)
+      zbits[static_cast<size_t>(d)] +=
+          ceil_to(zpos[static_cast<size_t>(d)], zero_chunk_len(d)) + static_cast<size_t>(d) * runs_in_slice;
+    hist.fill(0);
+    run_hist.fill(0);
+    zpos.fill(0);
+    in_slice = runs_in_slice = 0;
+    ++slices;
+  };
+  auto add_run = [&](uint32_t z) {
+    if (z < kShortRuns) {
+      ++run_hist[z];
+    } else {
+      for (int d = 0; d < kZeroDivs; ++d) zpos[static_cast<size_t>(d)] += (z >> d) + 1;
+    }
+    ++runs_in_slice;
+  };
+  size_t i = 0, to_close = kMaxSliceValues;  // indices until the slice is full
+  // Locals, not the palette's fields: the counts' stores could alias them.
+  const bool zero_runs = p.zero_runs, only_zeros = p.only_zeros;
+  const int16_t* index_of = p.index.data() + 255;
+  for (;;) {
+    uint32_t z = 0;
+    if (zero_runs && (!only_zeros || i > 0)) {
+      const size_t start = i;
+      while (i + 4 <= n) {  // four values at a time through a run
+        uint64_t four = 0;
+        std::memcpy(&four, w + i, sizeof four);
+        if (four) break;
+        i += 4;
+      }
+      while (i < n && w[i] == 0) ++i;
+      z = static_cast<uint32_t>(i - start);
+    }
+    if (i == n) {
+      if (zero_runs) add_run(z);  // the run after the last index
+      break;
+    }
+    // The run before this index belongs to the previous index's slice (the first's for
+    // index 0); then the index may open a new slice.
+    if (zero_runs) add_run(z);
+    if (to_close == 0) {
+      close_slice();
+      to_close = kMaxSliceValues;
+    }
+    const auto v = static_cast<uint16_t>(index_of[w[i]]);
+    ++hist[v];
+    ++in_slice;
+    ++indices;
+    --to_close;
+    ++i;
+  }
+  close_slice();
+  c.coded_weights = indices;
+  finish(c, p, wbits, zbits, max_index, slices);
+  return c;
+}
+
+}  // namespace
+
+StreamCode analyse_stream(const int16_t* w, size_t n) {
+  // The histogram of each slice-long segment (they matter without zero runs), and of all.
+  thread_local std::vector<Histogram> segments;
+  segments.clear();
+  Histogram freq{};
+  for (size_t b = 0; b < n || b == 0; b += kMaxSliceValues) {
+    segments.push_back(value_histogram(w + b, std::min(kMaxSliceValues, n - b)));
+    for (size_t v = 0; v < freq.size(); ++v) freq[v] += segments.back()[v];
+    if (n == 0) break;
+  }
+  return analyse_known(w, n, freq, &segments);
+}
+
+StreamCode analyse_stream(const int16_t* w, size_t n, const Histogram& freq) {
+  return analyse_known(w, n, freq, nullptr);
+}
+
+namespace {
+
+class BitWriter {
+ public:
+  void put(int len, uint32_t data) {
+    for (int i = 0; i < len; ++i) {
+      if ((pos_ & 7) == 0) bytes_.push_back(0);
+      bytes_.back() = static_cast<uint8_t>(bytes_.back() | (((data >> i) & 1u) << (pos_ & 7)));
+      ++pos_;
+    }
+  }
+  size_t pos() const { return pos_; }
+  std::vector<uint8_t> take() { return std::move(bytes_); }
+
+ private:
+  std::vector<uint8_t> bytes_;
+  size_t pos_ = 0;
+};
+
+/// One Golomb-Rice coded sequence cut into chunks of unary positions: the state the
+/// encoder keeps between chunks.
+struct GrcStream {
+  const uint32_t* values;
+  size_t n, pos = 0;
+  int div, step;  // step: how much one unary position takes off the quotient (2, or 3 truncated)
+  long q = -1;
+  long r = 0;
+  /// Fills one chunk of `len` unary positions; `first`/`second` get the unary bits,
+  /// `rem` the remainders of the values the chunk completes.
+  void chunk(int len, uint32_t& first, uint32_t& second, int& second_len, std::vector<uint32_t>& rem,
+             bool two_level) {
+    first = second = 0;
+    second_len = 0;
+    rem.clear();
+    int j = 0;
+    while (j < len) {
+      if (q < 0) {
+        if (pos + rem.size() < n) {
+          const uint32_t v = values[pos + rem.size()];
+          q = static_cast<long>(v >> div);
+          r = static_cast<long>(v & ((1u << div) - 1));
+        } else {
+          q = 0;
+          r = -1;  // padding: no remainder
+        }
+      }
+      while (q >= 0 && j < len) {
+        if (q > 0) {
+          first |= 1u << j;
+          if (two_level) second |= (q > 1 ? 1u : 0u) << second_len++;
+        }
+        ++j;
+        q -= two_level ? step : 1;
+      }
+      if (q < 0 && r >= 0) rem.push_back(static_cast<uint32_t>(r));
+    }
+    pos += rem.size();
+  }
+};
+
+}  // namespace
+
+std::vector<uint8_t> encode_stream(const int16_t* w, size_t n) {
+  const Palette p = make_palette(value_histogram(w, n));
+  Symbols s;
+  make_symbols(w, n, p, s);
+  const StreamCode c = analyse_stream(w, n);
+  std::vector<uint32_t> idx(s.index.begin(), s.index.end());
+  BitWriter bw;
+  const size_t slices = slice_count(idx.size());
+  const int wdiv = c.uncompressed ? c.uncompressed_bits : c.weight_div;
+  for (size_t k = 0; k < slices; ++k) {
+    const SliceRange r = slice_range(k, idx.size(), p.zero_runs);
+    const bool new_palette = k == 0;
+    bw.put(3, static_cast<uint32_t>(p.zero_runs ? c.zero_div : kZeroDivDisabled));
+    bw.put(15, static_cast<uint32_t>(r.end - r.begin - 1));
+    bw.put(3, static_cast<uint32_t>(c.uncompressed ? kWeightDivUncompressed : c.weight_div));
+    bw.put(1, c.weight_trunc ? 1u : 0u);
+    bw.put(1, new_palette ? 1u : 0u);
+    if (new_palette) {
+      bw.put(5, static_cast<uint32_t>(p.direct_offset));
+      bw.put(5, static_cast<uint32_t>(std::max(0, p.size - 1)));
+      bw.put(3, static_cast<uint32_t>(p.bits - 2));
+      for (int i = 0; i < p.size; ++i)
+        bw.put(p.bits, static_cast<uint32_t>(p.entries[static_cast<size_t>(i)]));
+    }
+    GrcStream ws{idx.data() + r.begin, r.end - r.begin, 0, wdiv, c.weight_trunc ? 3 : 2};
+    GrcStream zs{p.zero_runs ? s.runs.data() + r.run_begin : nullptr, r.run_end - r.run_begin, 0, c.zero_div,
+                 1};
+    const int wlen = c.uncompressed && wdiv > 5 ? 8 : 12, zlen = zero_chunk_len(c.zero_div);
+    std::vector<uint32_t> wrem, zrem, wrem_prev, zrem_prev;
+    bool w_prev = false, z_prev = false;
+    do {
+      const long balance = p.zero_runs ? static_cast<long>(ws.pos) - static_cast<long>(zs.pos) : 0;
+      const bool w_on = balance < 8 && ws.pos < ws.n;
+      const bool z_on = balance >= 0 && p.zero_runs && zs.pos < zs.n;
+      uint32_t wu0 = 0, wu1 = 0, zu = 0, unused = 0;
+      int wu1_len = 0, unused_len = 0;
+      if (w_on) ws.chunk(wlen, wu0, wu1, wu1_len, wrem, !c.uncompressed);
+      if (z_on) zs.chunk(zlen, zu, unused, unused_len, zrem, false);
+      if (w_on && !c.uncompressed) bw.put(12, wu0);
+      if (z_on) bw.put(zlen, zu);
+      if (w_on && !c.uncompressed) bw.put(wu1_len, wu1);
+      if (w_prev)
+        for (uint32_t v : wrem_prev) bw.put(wdiv, v);
+      if (z_prev)
+        for (uint32_t v : zrem_prev) bw.put(c.zero_div, v);
+      w_prev = w_on;
+      z_prev = z_on;
+      wrem_prev = w_on ? wrem : std::vector<uint32_t>{};
+      zrem_prev = z_on ? zrem : std::vector<uint32_t>{};
+    } while (w_prev || z_prev);
+  }
+  bw.put(3, kEndOfStream);
+  bw.put(static_cast<int>((8 - (bw.pos() & 7)) & 7), 0xff);
+  while (bw.pos() % 128) bw.put(8, 0xff);
+  std::vector<uint8_t> out = bw.take();
+  if (out.size() != c.bytes)
+    throw SimError("weight stream: encoder wrote " + std::to_string(out.size()) + " bytes, analysis said " +
+                   std::to_string(c.bytes));
+  return out;
+}
+
+namespace {
+
+class BitReader {
+ public:
+  BitReader(const uint8_t* d, size_t n) : d_(d), n_(n) {}
+  uint32_t get(int len, const char* what) {
+    uint32_t v = 0;
+    for (int i = 0; i < len; ++i) {
+      if (pos_ >= 8 * n_)
+        throw InputError("weight stream: " + std::string(what) + " runs past the end (bit " +
+                         std::to_string(pos_) + ")");
+      v |= static_cast<uint32_t>((d_[pos_ >> 3] >> (pos_ & 7)) & 1) << i;
+      ++pos_;
+    }
+    return v;
+  }
+  size_t pos() const { return pos_; }
+  bool at_end() const { return pos_ >= 8 * n_; }
+
+ private:
+  const uint8_t* d_;
+  size_t n_, pos_ = 0;
+};
+
+/// Reads unary positions back into quotients: `carry` holds a quotient that continues
+/// into the next chunk.
+struct UnaryReader {
+  long carry = 0;
+  /// One chunk of `len` positions. One-level codes (zero runs, uncompressed weights):
+  /// a 1 adds one to the quotient, a 0 ends it. Two-level codes (weights): a 1 in the
+  /// first part reads a bit of the second part (`second_src`), so a position adds 0, 1
+  /// or 2, and a value ends at a position that adds less than 2 (or at every position
+  /// when truncated).
+  void chunk(int len, uint32_t first, BitReader* second_src, bool truncated, std::vector<long>& q) {
+    q.clear();
+    uint32_t second = 0;
+    if (second_src) {
+      int ones = 0;
+      for (int i = 0; i < len; ++i) ones += (first >> i) & 1;
+      second = second_src->get(ones, "second unary part");
+    }
+    long cnt = carry;
+    for (int i = 0; i < len; ++i) {
+      const int bit = static_cast<int>((first >> i) & 1);
+      if (!second_src) {
+        if (bit) {
+          ++cnt;
+        } else {
+          q.push_back(cnt);
+          cnt = 0;
+        }
+        continue;
+      }
+      int code = bit;
+      if (bit) {
+        code += static_cast<int>(second & 1);
+        second >>= 1;
+      }
+      cnt += code;
+      if (code < 2 || truncated) {
+        q.push_back(cnt);
+        cnt = 0;
+      }
+    }
+    carry = cnt;
+  }
+};
+
+}  // namespace
+
+std::vector<int16_t> decode_stream(const uint8_t* data, size_t n) {
+  BitReader br(data, n);
+  std::vector<int16_t> out;
+  int palette_size = 0, palette_bits = 2, direct_offset = 0;
+  std::array<int, kMaxPalette> palette{};
+  bool first = true;
+  for (;;) {
+    if (br.at_end()) break;
+    const size_t slice_at = br.pos();
+    const int zdiv = static_cast<int>(br.get(3, "zero divisor"));
+    if (zdiv == kEndOfStream) break;
+    if (zdiv > 3 && zdiv != kZeroDivDisabled)
+      throw InputError("weight stream: bad zero-run divisor " + std::to_string(zdiv) + " at bit " +
+                       std::to_string(slice_at));
+    const bool zero_runs = zdiv != kZeroDivDisabled;
+    const size_t count = br.get(15, "slice length") + 1;
+    const int wdiv_code = static_cast<int>(br.get(3, "weight divisor"));
+    const bool trunc = br.get(1, "truncation flag") != 0;
+    const bool new_palette = br.get(1, "palette flag") != 0;
+    if (first && !new_palette)
+      throw InputError("weight stream: the first slice defines no palette (bit " + std::to_string(slice_at) +
+                       ")");
+    first = false;
+    if (new_palette) {
+      direct_offset = static_cast<int>(br.get(5, "direct offset"));
+      palette_size = static_cast<int>(br.get(5, "palette size"));
+      if (palette_size > 0) ++palette_size;
+      palette_bits = static_cast<int>(br.get(3, "palette entry bits")) + 2;
+      for (int i = 0; i < palette_size; ++i)
+        palette[static_cast<size_t>(i)] = static_cast<int>(br.get(palette_bits, "palette entry"));
+    }
+    const bool uncompressed = wdiv_code == kWeightDivUncompressed;
+    if (!uncompressed && wdiv_code > 5)
+      throw InputError("weight stream: bad weight divisor " + std::to_string(wdiv_code) + " at bit " +
+                       std::to_string(slice_at));
+    int wdiv = wdiv_code;
+    if (uncompressed) {
+      wdiv = 0;
+      if (palette_size > 0) {
+        while ((1 << wdiv) < palette_size) ++wdiv;
+      } else {
+        wdiv = palette_bits;
+      }
+    }
+    const size_t zcount = zero_runs ? count + (new_palette ? 1 : 0) : 0;
+    std::vector<long> wq_all, zq_all, wq, zq;
+    std::vector<uint32_t> wvals, zvals;
+    UnaryReader wr, zr;
+    std::vector<long> wq_prev, zq_prev;
+    bool w_prev = false, z_prev = false;
+    size_t wpos = 0, zpos = 0;
+    const int wlen = uncompressed && wdiv > 5 ? 8 : 12, zlen = zero_chunk_len(zdiv);
+    do {
+      const long balance = zero_runs ? static_cast<long>(wpos) - static_cast<long>(zpos) : 0;
+      const bool w_on = balance < 8 && wpos < count;
+      const bool z_on = balance >= 0 && zero_runs && zpos < zcount;
+      uint32_t wu0 = 0;
+      if (w_on && !uncompressed) wu0 = br.get(12, "weight unary part");
+      if (z_on) {
+        zr.chunk(zlen, br.get(zlen, "zero-run unary part"), nullptr, false, zq);
+        zpos += zq.size();
+      }
+      if (w_on) {
+        wr.chunk(wlen, wu0, uncompressed ? nullptr : &br, trunc, wq);
+        wpos += wq.size();
+      }
+      if (w_prev)
+        for (long q : wq_prev)
+          if (wvals.size() < count)
+            wvals.push_back(static_cast<uint32_t>((q << wdiv) + br.get(wdiv, "weight remainder")));
+      if (z_prev)
+        for (long q : zq_prev)
+          if (zvals.size() < zcount)
+            zvals.push_back(static_cast<uint32_t>((q << zdiv) + br.get(zdiv, "zero-run remainder")));
+      w_prev = w_on;
+      z_prev = z_on;
+      wq_prev = w_on ? wq : std::vector<long>{};
+      zq_prev = z_on ? zq : std::vector<long>{};
+    } while (w_prev || z_prev);
+    if (wvals.size() != count || zvals.size() != zcount)
+      throw InputError("weight stream: slice at bit " + std::to_string(slice_at) + " ends early");
+    size_t zi = 0;
+    if (zero_runs && new_palette) out.insert(out.end(), zvals[zi++], int16_t{0});
+    for (size_t i = 0; i < count; ++i) {
+      const int v = static_cast<int>(wvals[i]);
+      const int code = v < palette_size ? palette[static_cast<size_t>(v)] : v - palette_size + direct_offset;
+      out.push_back(static_cast<int16_t>(from_sign_magnitude(code)));
+      if (zero_runs) out.insert(out.end(), zvals[zi++], int16_t{0});
+    }
+  }
+  return out;
+}
+
+}  // namespace edgesim::npu
