@@ -27,6 +27,13 @@ json metrics_of(const std::vector<std::string>& sets,
 const std::vector<std::string> kSpeculative = {"decoding.scheme=speculative",
                                                "decoding.draft=builtin:models/tiny-draft.json"};
 
+/// The tiny model with its draft, and `extra` settings.
+std::vector<std::string> speculative(const std::vector<std::string>& extra) {
+  auto sets = kSpeculative;
+  sets.insert(sets.end(), extra.begin(), extra.end());
+  return sets;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -96,8 +103,7 @@ TEST_CASE("an MoE prompt chunk loads every expert of each routed layer, each tok
 }
 
 TEST_CASE("the draft's placement: pinned beats streamed from flash every draft step", "[cli][decoding]") {
-  auto sets = kSpeculative;
-  for (const char* s : {"decoding.compare_plain=false", "run.tokens=32"}) sets.push_back(s);
+  const auto sets = speculative({"decoding.compare_plain=false", "run.tokens=32"});
   auto streamed = sets;
   streamed.push_back("decoding.placement=streamed");
   const json p = metrics_of(sets), f = metrics_of(streamed);
@@ -122,11 +128,8 @@ TEST_CASE("hybrid with a decoder-only large model: its layers run over the promp
 
 TEST_CASE("speculative decoding: mean tokens per step within its interval of (1 - A^(G+1)) / (1 - A)",
           "[cli][decoding]") {
-  auto sets = kSpeculative;
-  for (const char* s : {"decoding.gamma=3", "decoding.acceptance=0.6", "run.tokens=200",
-                        "run.prompt_tokens=8", "decoding.compare_plain=false"})
-    sets.push_back(s);
-  const json m = metrics_of(sets);
+  const json m = metrics_of(speculative({"decoding.gamma=3", "decoding.acceptance=0.6", "run.tokens=200",
+                                         "run.prompt_tokens=8", "decoding.compare_plain=false"}));
   const json& s = m["speculative"];
   const double expected = (1 - std::pow(0.6, 4)) / (1 - 0.6);
   CHECK(s["tokens_per_step"]["expected"].get<double>() == Approx(expected));
@@ -143,10 +146,8 @@ TEST_CASE("speculative decoding: mean tokens per step within its interval of (1 
 TEST_CASE("speculative decoding speeds up a flash-bound target: verification reads its weights once for G+1",
           "[cli][decoding]") {
   // The target streams from flash every step (no cache); the small draft is pinned.
-  auto sets = kSpeculative;
-  for (const char* s : {"weight_store.cache_capacity=0B", "decoding.gamma=4", "decoding.acceptance=0.8",
-                        "run.tokens=64", "run.prompt_tokens=8"})
-    sets.push_back(s);
+  auto sets = speculative({"weight_store.cache_capacity=0B", "decoding.gamma=4", "decoding.acceptance=0.8",
+                           "run.tokens=64", "run.prompt_tokens=8"});
   const json m = metrics_of(sets);
   const json& s = m["speculative"];
   REQUIRE(s.contains("plain"));
@@ -164,11 +165,8 @@ TEST_CASE("speculative decoding speeds up a flash-bound target: verification rea
 TEST_CASE("speculative decoding replays a recorded accept/reject trace", "[cli][decoding]") {
   TempDir tmp;
   write_text(tmp / "accept.txt", "1 1 1 0\n1 0\n");
-  auto sets = kSpeculative;
-  for (const std::string& s :
-       {std::string("decoding.gamma=4"), "decoding.acceptance_trace=" + (tmp / "accept.txt"),
-        std::string("run.tokens=40"), std::string("decoding.compare_plain=false")})
-    sets.push_back(s);
+  const auto sets = speculative({"decoding.gamma=4", "decoding.acceptance_trace=" + (tmp / "accept.txt"),
+                                 "run.tokens=40", "decoding.compare_plain=false"});
   const json m = metrics_of(sets);
   // Steps alternate 4 tokens (1 1 1 0) and 2 tokens (1 0): a mean of 3.
   CHECK(m["speculative"]["tokens_per_step"]["mean"].get<double>() == Approx(3).margin(0.15));
