@@ -5,7 +5,7 @@
 namespace edgesim::sim {
 
 nlohmann::json adapter_metrics(const Experiment& exp, const std::vector<StepRecord>& steps,
-                               const std::vector<SwitchRecord>& switches, uint64_t warmup) {
+                               const std::vector<SwitchRecord>& switches, size_t warmup) {
   using nlohmann::json;
   json out = json::object();
   const double n = static_cast<double>(steps.size() > warmup ? steps.size() - warmup : 1);

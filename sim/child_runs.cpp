@@ -100,4 +100,15 @@ nlohmann::json child_results(const ChildRun& run, int exit_code) {
   }
 }
 
+ScratchDir::ScratchDir(const std::string& prefix) {
+  std::string templ = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  if (!::mkdtemp(templ.data())) throw SimError("cannot create a temporary folder: " + templ);
+  path_ = templ;
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
 }  // namespace edgesim::sim

@@ -33,6 +33,20 @@ size_t run_children(const std::vector<ChildRun>& runs, unsigned jobs,
                     const std::function<void(size_t, int)>& on_done,
                     const volatile std::sig_atomic_t* stop = nullptr);
 
+/// A private temporary folder for child runs' configs and outputs, removed with
+/// everything in it on destruction.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& prefix);
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
 /// The results document of a finished run. Throws std::runtime_error carrying the run's
 /// stderr when it failed (non-zero exit, or no results on stdout).
 nlohmann::json child_results(const ChildRun& run, int exit_code);

@@ -63,6 +63,10 @@ const config::ParamTable kRunParams = {{
      0, 1e8},
     {"seed", Quantity::Integer, 1, "Seed of every random choice (token ids, synthetic activations)", 0,
      9.0e15},
+    {"prefill_chunk", Quantity::Integer, 0,
+     "Prompt tokens one prefill step runs over (a pass over the weights each); 0: the prompt is assumed "
+     "in the KV cache, not simulated (docs/decoding.md)",
+     0, 1e8},
 }};
 
 const SectionRegistration kDeviceSection("device", "The device: DRAM, flash, compute and static power",
@@ -83,12 +87,13 @@ namespace {
 
 void check_top_level(const json& raw) {
   if (!raw.is_object()) fail_at("(top level)", "expected an object");
-  const std::vector<std::string> known = {"device", "model", "policy", "adapter", "weight_store", "run"};
+  const std::vector<std::string> known = {"device",       "model", "policy",  "adapter",
+                                          "weight_store", "run",   "decoding"};
   for (const auto& [k, v] : raw.items()) {
     if (std::find(known.begin(), known.end(), k) != known.end()) continue;
     std::string msg = "unknown section '" + k + "'";
     const std::string s = config::suggest(k, known);
-    msg += s.empty() ? " (sections: device, model, policy, adapter, weight_store, run)"
+    msg += s.empty() ? " (sections: device, model, policy, adapter, weight_store, run, decoding)"
                      : "; did you mean '" + s + "'?";
     fail_at(k, msg);
   }
@@ -96,6 +101,55 @@ void check_top_level(const json& raw) {
     fail_at("model", "missing: the config names no model (extend a file of configs/models/)");
   if (!raw.contains("device"))
     fail_at("device", "missing: the config names no device (extend a file of configs/hw/)");
+}
+
+/// The draft (speculative) or the small decoder (hybrid): a model source as --model takes,
+/// stored as the experiment's model is (its storage keys), with the scheme's settings.
+void load_second_model(const json& raw, const Params& decp, Experiment& e) {
+  DecodingSettings& d = e.decoding;
+  const bool speculative = d.scheme == Scheme::Speculative;
+  const std::string key = speculative ? "draft" : "decoder";
+  const std::string where = "decoding." + key;
+  if (decp.text(key).empty()) {
+    fail_at(where,
+            std::string("missing: scheme ") +
+                (speculative ? "speculative needs a draft model" : "hybrid needs a small decoder model") +
+                " (a built-in model's name, an edgesim model JSON or a Hugging Face config.json)");
+  }
+  json holder = {{"model", raw["model"]}};
+  try {
+    apply_model_source(holder, decp.text(key));
+  } catch (const InputError& err) {
+    fail_at(where, err.what());
+  }
+  Params p(traces::ModelLayout::param_table(), holder["model"], where);
+  e.second = std::make_unique<traces::ModelLayout>(p);
+  const std::string placement = decp.text("placement");
+  d.second_placement = placement == "pinned"   ? cache::Placement::Dram
+                       : placement == "cached" ? cache::Placement::Cache
+                                               : cache::Placement::Flash;
+  d.compare_plain = decp.flag("compare_plain");
+  if (speculative) {
+    // Every drafted token is a token id of the target's vocabulary.
+    if (e.second->vocab_size() != e.layout->vocab_size()) {
+      fail_at(where, "the draft '" + e.second->name() + "' has a vocabulary of " +
+                         std::to_string(e.second->vocab_size()) + " tokens, the model '" + e.layout->name() +
+                         "' " + std::to_string(e.layout->vocab_size()) +
+                         ": a draft must share the model's vocabulary");
+    }
+    d.gamma = static_cast<uint32_t>(decp.integer("gamma"));
+    d.acceptance = decp.number("acceptance");
+    if (!decp.text("acceptance_trace").empty()) {
+      d.acceptance_trace = read_acceptance_trace(decp.text("acceptance_trace"), "decoding.acceptance_trace");
+    }
+  } else {
+    // Linear, ReLU, linear: from the large model's width to the small model's.
+    d.projector_in = e.layout->hidden_size();
+    d.projector_out = e.second->hidden_size();
+    d.projector_hidden = decp.integer("projector_hidden") > 0
+                             ? static_cast<uint64_t>(decp.integer("projector_hidden"))
+                             : d.projector_out;
+  }
 }
 
 std::string bytes_text(uint64_t b) {
@@ -121,7 +175,7 @@ Experiment build_experiment(const json& given) {
 
   // Device.
   const json& dev = raw["device"];
-  Params devp(kDeviceParams, dev, "device", {{"dram", "flash", "compute"}});
+  Params devp(kDeviceParams, dev, "device", {{"dram", "flash", "compute", "prefill_compute"}});
   out["device"] = devp.resolved();
   e.static_power = devp.number("static_power");
   for (const char* part : {"dram", "flash", "compute"}) {
@@ -131,6 +185,26 @@ Experiment build_experiment(const json& given) {
   e.flash = memory::make_flash(dev["flash"], out["device"]["flash"]);
   e.compute = make_from<compute::Engine>(dev["compute"], "device.compute", "model", "roofline",
                                          out["device"]["compute"]);
+  if (dev.contains("prefill_compute")) {
+    e.prefill_compute = make_from<compute::Engine>(dev["prefill_compute"], "device.prefill_compute", "model",
+                                                   "roofline", out["device"]["prefill_compute"]);
+  }
+
+  // Decoding: the scheme, and (hybrid) the large model that replaces the model section.
+  Params decp(decoding_param_table(), section(raw, "decoding"), "decoding");
+  out["decoding"] = decp.resolved();
+  const std::string scheme = decp.text("scheme");
+  DecodingSettings& d = e.decoding;
+  d.scheme = scheme == "speculative" ? Scheme::Speculative
+             : scheme == "hybrid"    ? Scheme::Hybrid
+                                     : Scheme::Plain;
+  if (d.scheme == Scheme::Hybrid && !decp.text("encoder").empty()) {
+    try {
+      apply_model_source(raw, decp.text("encoder"));
+    } catch (const InputError& err) {
+      fail_at("decoding.encoder", err.what());
+    }
+  }
 
   // Model.
   Params modelp(traces::ModelLayout::param_table(), raw["model"], "model");
@@ -139,6 +213,16 @@ Experiment build_experiment(const json& given) {
   if (e.layout->total_weight_bytes() > e.flash->capacity()) {
     fail_at("device.flash.capacity",
             "the model's weights (" + bytes_text(e.layout->total_weight_bytes()) + ") do not fit in flash");
+  }
+
+  // The second model: the draft, or the hybrid scheme's small decoder.
+  if (d.scheme != Scheme::Plain) load_second_model(raw, decp, e);
+
+  if (e.second && e.layout->total_weight_bytes() + e.second->total_weight_bytes() > e.flash->capacity()) {
+    fail_at("device.flash.capacity",
+            "the two models' weights (" +
+                bytes_text(e.layout->total_weight_bytes() + e.second->total_weight_bytes()) +
+                ") do not fit in flash");
   }
 
   // Policy.
@@ -165,21 +249,36 @@ Experiment build_experiment(const json& given) {
   e.run.warmup_tokens = runp.integer("warmup_tokens");
   e.run.prompt_tokens = runp.integer("prompt_tokens");
   e.run.seed = runp.integer("seed");
-  // The decoder's context at the last step; an encoder-decoder model's prompt went to the
-  // encoder, which is bounded by max_context too.
-  const uint64_t final_context = e.run.first_position(*e.layout) + e.run.total_steps();
-  const uint64_t encoder_tokens = e.run.encoder_tokens(*e.layout);
-  if (final_context > e.layout->max_context()) {
-    fail_at("run.tokens", std::string(e.layout->encoder_decoder() ? "" : "prompt_tokens + ") +
-                              "warmup_tokens + tokens = " + std::to_string(final_context) +
-                              " exceeds the model's max_context (" + std::to_string(e.layout->max_context()) +
-                              ")");
+  e.run.prefill_chunk = runp.integer("prefill_chunk");
+  // Each model's context at its last step (a verification runs up to gamma past the last
+  // token counted); an encoder-decoder model's prompt went to its encoder, which is bounded
+  // by max_context too. The hybrid scheme's large model only encodes the prompt.
+  const uint64_t overshoot = d.scheme == Scheme::Speculative ? d.gamma : 0;
+  uint64_t kv_bytes = 0;
+  for (const traces::ModelLayout* l : {e.layout.get(), e.second.get()}) {
+    if (!l) continue;
+    const bool encodes_only = d.scheme == Scheme::Hybrid && l == e.layout.get();
+    const std::string key = l == e.layout.get()          ? "run.tokens"
+                            : d.scheme == Scheme::Hybrid ? "decoding.decoder"
+                                                         : "decoding.draft";
+    const uint64_t context = encodes_only ? (l->encoder_decoder() ? 0 : e.run.prompt_tokens)
+                                          : e.run.first_position(*l) + e.run.total_steps() + overshoot;
+    const uint64_t encoder = e.run.encoder_tokens(*l);
+    if (context > l->max_context()) {
+      fail_at(key, "model '" + l->name() +
+                       "': " + (l->encoder_decoder() || encodes_only ? "" : "prompt_tokens + ") +
+                       (encodes_only ? "prompt_tokens" : "warmup_tokens + tokens") +
+                       (overshoot ? " + gamma" : "") + " = " + std::to_string(context) +
+                       " exceeds its max_context (" + std::to_string(l->max_context()) + ")");
+    }
+    if (encoder > l->max_context()) {
+      fail_at("run.prompt_tokens", "the encoder's input of " + std::to_string(encoder) +
+                                       " tokens exceeds model '" + l->name() + "''s max_context (" +
+                                       std::to_string(l->max_context()) + ")");
+    }
+    kv_bytes += l->kv_cache_bytes(context, encodes_only ? 0 : encoder);
   }
-  if (encoder_tokens > e.layout->max_context()) {
-    fail_at("run.prompt_tokens", "the encoder's input of " + std::to_string(encoder_tokens) +
-                                     " tokens exceeds the model's max_context (" +
-                                     std::to_string(e.layout->max_context()) + ")");
-  }
+  e.models = lay_out_models(*e.layout, e.second.get());
 
   // Weight store: placement, then the DRAM budget. The replacement policy's own parameters
   // (window_tokens) sit beside cache_policy in the section.
@@ -239,8 +338,9 @@ Experiment build_experiment(const json& given) {
   const uint64_t asked = auto_cache ? 0 : static_cast<uint64_t>(storep.number("cache_capacity"));
   Footprint& f = e.footprint;
   f.available = e.dram->capacity() - e.dram->reserved();
-  f.kv_cache = e.layout->kv_cache_bytes(final_context, encoder_tokens);
-  f.activations = e.layout->activation_bytes();
+  f.kv_cache = kv_bytes;
+  const uint64_t projector_bytes = d.projector_bytes(e.layout->weight_dtype());
+  f.activations = std::max(e.layout->activation_bytes(), e.second ? e.second->activation_bytes() : 0);
   f.has_adapter = e.adapter->enabled();
   f.adapters = e.adapter->peak_dram_bytes(e.run.total_steps());
   // DRAM for pinned weights and for the op-sized buffers that flash-only tensors stream
@@ -262,14 +362,57 @@ Experiment build_experiment(const json& given) {
                                                  "policy (top_k, cache_prior, ...)");
     }
   }
+  // The hybrid scheme's large model runs only its encoding ops.
+  auto idle = [&](const RunModel& m, bool encoder, const traces::OpSpec& op) {
+    return d.scheme == Scheme::Hybrid && m.tensor_base == 0 &&
+           ((m.layout->encoder_decoder() && !encoder) || hybrid_encoder_skips(op));
+  };
   auto place = [&](bool have_cache) {
     e.store.placement = place_tensors(*e.layout, pinned, have_cache);
-    f.weights_pinned = cacheable = 0;
-    for (size_t i = 0; i < e.layout->tensors().size(); ++i) {
-      const auto& t = e.layout->tensors()[i];
-      if (e.store.placement[i] == cache::Placement::Dram) f.weights_pinned += t.bytes();
-      if (e.store.placement[i] == cache::Placement::Cache) cacheable += t.bytes();
+    if (e.second) {
+      // The second model as a whole: pinned, in the shared cache, or streamed.
+      const cache::Placement p = d.second_placement == cache::Placement::Cache && !have_cache
+                                     ? cache::Placement::Flash
+                                     : d.second_placement;
+      e.store.placement.insert(e.store.placement.end(), e.second->tensors().size(), p);
     }
+    if (d.scheme == Scheme::Hybrid) {
+      // The large model's tensors that only its idle ops read stay in flash, untouched.
+      std::vector<bool> used(e.layout->tensors().size(), false);
+      for (const bool encoder : {false, true}) {
+        for (const auto& op : encoder ? e.layout->encoder_ops() : e.layout->ops()) {
+          if (idle(e.models[0], encoder, op)) continue;
+          for (uint32_t t : op.tensors) used[t] = true;
+        }
+      }
+      for (size_t t = 0; t < used.size(); ++t) {
+        if (!used[t]) e.store.placement[t] = cache::Placement::Flash;
+      }
+    }
+    f.weights_pinned = cacheable = 0;
+    uint64_t largest_streamed_op = 0;
+    for (const RunModel& m : e.models) {
+      for (size_t i = 0; i < m.layout->tensors().size(); ++i) {
+        const auto& t = m.layout->tensors()[i];
+        const cache::Placement p = e.store.placement[m.tensor_base + i];
+        if (p == cache::Placement::Dram) f.weights_pinned += t.bytes();
+        if (p == cache::Placement::Cache) cacheable += t.bytes();
+      }
+      for (const bool encoder : {false, true}) {
+        const auto& specs = encoder ? m.layout->encoder_ops() : m.layout->ops();
+        const auto& ids = encoder ? m.encoder_op_tensors : m.op_tensors;
+        for (size_t k = 0; k < specs.size(); ++k) {
+          if (idle(m, encoder, specs[k])) continue;
+          uint64_t streamed = 0;
+          for (uint32_t ti : ids[k]) {
+            if (e.store.placement[ti] == cache::Placement::Flash)
+              streamed += m.layout->tensors()[ti - m.tensor_base].bytes();
+          }
+          largest_streamed_op = std::max(largest_streamed_op, streamed);
+        }
+      }
+    }
+    f.weights_pinned += projector_bytes;
     e.store.pinned_chunks.clear();
     if (have_cache && pinned_experts > 0) {
       for (uint32_t c : hot) {
@@ -280,14 +423,6 @@ Experiment build_experiment(const json& given) {
         f.weights_pinned += b;
         cacheable -= b;
       }
-    }
-    uint64_t largest_streamed_op = 0;
-    for (const auto& op : e.layout->ops()) {
-      uint64_t streamed = 0;
-      for (uint32_t ti : op.tensors) {
-        if (e.store.placement[ti] == cache::Placement::Flash) streamed += e.layout->tensors()[ti].bytes();
-      }
-      largest_streamed_op = std::max(largest_streamed_op, streamed);
     }
     f.staging = largest_streamed_op * e.compute->weight_buffers();
     return f.weights_pinned + f.kv_cache + f.activations + f.staging + f.adapters;

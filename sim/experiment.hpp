@@ -11,6 +11,7 @@
 #include "models/compute/engine.hpp"
 #include "models/memory/dram.hpp"
 #include "models/memory/flash.hpp"
+#include "sim/decoding.hpp"
 #include "traces/adapter.hpp"
 #include "traces/model_layout.hpp"
 #include "traces/policy.hpp"
@@ -25,6 +26,7 @@ struct RunSettings {
   uint64_t prompt_tokens = 0;  // context already in the KV cache when decoding starts (an
                                // encoder-decoder model: the encoded prompt cross-attention reads)
   uint64_t seed = 0;
+  uint64_t prefill_chunk = 0;  // prompt tokens a prefill step runs over; 0: the prompt is not simulated
   uint64_t total_steps() const { return tokens + warmup_tokens; }
   /// Decoder position of the first decode step: after the prompt, or, for an
   /// encoder-decoder model, 0 (the prompt went to the encoder).
@@ -54,7 +56,12 @@ struct Experiment {
   std::unique_ptr<memory::Dram> dram;
   std::unique_ptr<memory::Flash> flash;
   std::unique_ptr<compute::Engine> compute;
+  std::unique_ptr<compute::Engine>
+      prefill_compute;  // device.prefill_compute; null: `compute` runs prompts too
   std::unique_ptr<traces::ModelLayout> layout;
+  std::unique_ptr<traces::ModelLayout> second;  // the draft (speculative) or small decoder (hybrid); or null
+  DecodingSettings decoding;
+  std::vector<RunModel> models;  // layout, then second: how the weight store holds them
   std::unique_ptr<traces::Policy> policy;
   std::unique_ptr<traces::Adapter> adapter;                 // method none when the config has no adapter
   cache::WeightStore::ReplacementFactory make_replacement;  // one per cache partition

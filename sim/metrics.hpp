@@ -9,8 +9,21 @@
 
 namespace edgesim::sim {
 
-nlohmann::json compute_metrics(const std::vector<StepRecord>& steps, uint64_t warmup,
-                               const Footprint& footprint, double static_power);
+/// Index of the first measured step: the first generation step once run.warmup_tokens
+/// tokens have been generated (prompt steps and warm-up come before it). Throws InputError
+/// when no step is left to measure.
+size_t first_measured(const std::vector<StepRecord>& steps, uint64_t warmup_tokens);
+
+/// Per-token metrics of the generation steps from `first` on (tokens/s counts the tokens
+/// they emit), and, when the run simulated its prompt, time to first token and the
+/// prompt's throughput and energy ("prefill").
+nlohmann::json compute_metrics(const std::vector<StepRecord>& steps, size_t first, const Footprint& footprint,
+                               double static_power);
+
+/// The decoding scheme's metrics: "speculative" (tokens per step against (1 - A^(G+1)) /
+/// (1 - A), the draft/verify split) or "hybrid" (the large model's encoding, the small
+/// model's decoding); empty for plain decoding.
+nlohmann::json decoding_metrics(const Experiment& exp, const std::vector<StepRecord>& steps, size_t first);
 
 /// What a retention rule by step (cache_policy window) adds: its memory management per
 /// token (rows deleted, inserted and moved, their DRAM bytes and time) and the size of its
@@ -25,6 +38,6 @@ nlohmann::json encoder_metrics(const StepRecord& pass, double static_power);
 /// The adapter's metrics (per-token cost, switches, memory) and the weight formats' (bits
 /// per weight, decode time), each present only when the config uses them.
 nlohmann::json adapter_metrics(const Experiment& exp, const std::vector<StepRecord>& steps,
-                               const std::vector<SwitchRecord>& switches, uint64_t warmup);
+                               const std::vector<SwitchRecord>& switches, size_t first);
 
 }  // namespace edgesim::sim

@@ -24,20 +24,29 @@ class OpSource {
 };
 
 /// The policy runs here. If a recorder is given, every step is also written to it.
+/// Steps follow the experiment's plan (sim/decoding.hpp): the prompt's, then generation.
+/// The policy chooses the chunks of the experiment's model; a second model reads densely.
 class ClosedLoopSource final : public OpSource {
  public:
   ClosedLoopSource(const Experiment& exp, const traces::ResidencyView& cache, traces::TraceWriter* recorder);
   bool begin_step(traces::StepInfo& info) override;
   bool next_op(traces::OpAccess& op) override;
   const std::vector<traces::Event>& events() const override { return current_.events; }
+  /// Times a recorded acceptance trace restarted from its beginning.
+  uint64_t acceptance_wraps() const { return acceptance_.wraps(); }
 
  private:
   void flush();
+  /// False when the step skips `op`: an LM head no token of the pass needs, or, in the
+  /// hybrid scheme's encoding, the large model's cross-attention projections.
+  bool runs(const traces::OpSpec& op) const;
   const Experiment& exp_;
   const traces::ResidencyView& cache_;
   traces::TraceWriter* recorder_;
   std::mt19937_64 rng_;
-  uint64_t step_ = 0;
+  Acceptance acceptance_;
+  StepPlan plan_;
+  uint64_t decode_step_ = 0;  // decode steps of the experiment's model begun (what policies count)
   size_t op_ = 0;
   bool in_step_ = false;
   traces::Step current_;

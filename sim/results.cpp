@@ -184,6 +184,38 @@ std::string results_table(const json& results) {
     row("adapter switches",
         std::string(buf) + ", " + t(sw["total_time_s"]) + " in all, " + t(sw["max_time_s"]) + " the longest");
   }
+  if (m.contains("prefill")) {  // the prompt was simulated
+    const json& p = m["prefill"];
+    std::snprintf(buf, sizeof buf, "%.1f tokens/s, %.4g J", num(p["tokens_per_s"]), num(p["energy_j"]));
+    row("time to first token", t(m["time_to_first_token_s"]));
+    row("prefill", buf);
+  }
+  // The decoding scheme: its steps and what it gains over the model alone.
+  auto speedup = [&](const json& d) {
+    if (!d.contains("speedup_tokens_per_s")) return;
+    std::snprintf(buf, sizeof buf, "%.2fx (%.3f tokens/s alone)", num(d["speedup_tokens_per_s"]),
+                  num(d["plain"]["tokens_per_s"]));
+    row("speed-up vs the model alone", buf);
+  };
+  if (m.contains("speculative")) {
+    const json& sp = m["speculative"];
+    const json& ts = sp["tokens_per_step"];
+    std::snprintf(buf, sizeof buf, "%.3f [%.3f, %.3f]", num(ts["mean"]), num(ts["ci95"][0]),
+                  num(ts["ci95"][1]));
+    std::string text = buf;
+    if (ts.contains("expected")) {
+      std::snprintf(buf, sizeof buf, "; expected %.3f", num(ts["expected"]));
+      text += buf;
+    }
+    row("tokens/step [95% interval]", text);
+    row("step: draft, verify", t(sp["draft_time_per_step_s"]) + ", " + t(sp["verify_time_per_step_s"]));
+    speedup(sp);
+  }
+  if (m.contains("hybrid")) {
+    const json& h = m["hybrid"];
+    row("encode (large model)", t(h["encode_time_s"]));
+    speedup(h);
+  }
   std::snprintf(buf, sizeof buf, "%.4g J", num(m["energy_per_token_j"]));
   row("energy/token", buf);
   std::snprintf(buf, sizeof buf, "%llu (+%llu warm-up)",

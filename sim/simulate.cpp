@@ -9,7 +9,16 @@
 namespace edgesim::sim {
 
 SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
-  cache::WeightStore store(store_tensors(*exp.layout), exp.store, exp.make_replacement);
+  if ((options.record || options.replay) &&
+      (exp.decoding.scheme != Scheme::Plain || exp.run.prefill_chunk > 0)) {
+    // The trace format holds decode steps of one model.
+    throw InputError(
+        std::string("config error at ") +
+        (exp.run.prefill_chunk > 0 ? "run.prefill_chunk" : "decoding.scheme") +
+        ": trace record and replay cover plain decoding of one model without a simulated prefill "
+        "(run.prefill_chunk 0, decoding.scheme plain)");
+  }
+  cache::WeightStore store(store_tensors(exp.models), exp.store, exp.make_replacement);
   const StoreResidency residency(store);
   std::unique_ptr<OpSource> source;
   std::vector<uint64_t> future;
@@ -33,7 +42,7 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
         for (const auto& s : steps) options.record->write_step(s);
       }
     }
-    future = future_uses(store, *exp.layout, steps, exp.run.encoder_tokens(*exp.layout));
+    future = future_uses(store, exp.models, steps, exp.run.encoder_tokens(*exp.layout));
     source = std::make_unique<StepListSource>(std::move(steps));
   } else if (options.replay) {
     source = std::make_unique<TraceSource>(*options.replay);
@@ -57,7 +66,8 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
   // Decoding starts after the encoder pass (at 0 without one); each step, when the one before ends.
   for (size_t s = 0; s < records.size(); ++s)
     records[s].start_time = s ? records[s - 1].end_time : encoder.end_time;
-  if (options.timeline) options.timeline->add_tokens(records, exp.run.warmup_tokens);
+  const size_t first = first_measured(records, exp.run.warmup_tokens);
+  if (options.timeline) options.timeline->add_tokens(records, first);
 
   exp.dram->report(sc_core::sc_time_stamp().to_seconds(), stats);
   SimulationResult result;
@@ -68,7 +78,7 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
     // not the capacity that bounds them.
     footprint.weight_cache = store.peak_rows_bytes();
   }
-  result.metrics = compute_metrics(records, exp.run.warmup_tokens, footprint, exp.static_power);
+  result.metrics = compute_metrics(records, first, footprint, exp.static_power);
   if (encoder.ops > 0) result.metrics["encoder_pass"] = encoder_metrics(encoder, exp.static_power);
   if (store.by_step()) {
     uint64_t cached = 0;
@@ -77,10 +87,18 @@ SimulationResult simulate(Experiment& exp, const SimulateOptions& options) {
     }
     const auto& ws = exp.config["weight_store"];
     const uint64_t k = ws.contains("window_tokens") ? ws["window_tokens"].get<uint64_t>() : 0;
-    result.metrics.update(window_metrics(records, exp.run.warmup_tokens, k, store.peak_rows_bytes(), cached));
+    result.metrics.update(window_metrics(records, first, k, store.peak_rows_bytes(), cached));
   }
   if (const auto m = exp.policy->metrics(); !m.is_null()) result.metrics[exp.policy->metrics_key()] = m;
-  const nlohmann::json extra = adapter_metrics(exp, records, switches, exp.run.warmup_tokens);
+  result.metrics.update(decoding_metrics(exp, records, first));
+  if (result.metrics.contains("prefill")) {
+    result.metrics["prefill"]["policy"] = exp.policy->pass_behaviour();  // what it does over many tokens
+  }
+  if (auto* closed = dynamic_cast<ClosedLoopSource*>(source.get());
+      closed && closed->acceptance_wraps() > 0) {
+    result.metrics["speculative"]["acceptance_trace_restarts"] = closed->acceptance_wraps();
+  }
+  const nlohmann::json extra = adapter_metrics(exp, records, switches, first);
   result.metrics.update(extra);
   result.stats = stats.to_json();
   result.stats["systemc"] = {

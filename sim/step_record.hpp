@@ -2,9 +2,12 @@
 // What one step (token) cost, attributed by the step its ops belong to.
 #include <cstdint>
 
+#include "traces/step.hpp"
+
 namespace edgesim::sim {
 
 struct StepRecord {
+  traces::StepInfo info;                 // what the step ran: phase, model, tokens, emitted
   double start_time = 0;                 // when the step before it ended (the encoder pass, for step 0)
   double end_time = 0;                   // when its last op finished computing (s)
   double compute_time = 0;               // compute busy (s)

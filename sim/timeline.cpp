@@ -60,16 +60,25 @@ void Timeline::adapter_switch(uint64_t step, double start, double duration, uint
   events_.push_back({start, duration, step, from, to, 0, Lane::Adapter});
 }
 
-void Timeline::add_tokens(const std::vector<StepRecord>& steps, uint64_t warmup_tokens) {
+void Timeline::add_tokens(const std::vector<StepRecord>& steps, size_t first_measured) {
   steps_ = steps.size();
+  info_.clear();
+  for (const StepRecord& r : steps) info_.push_back(r.info);
   for (uint64_t s = tokens_.first; s < std::min<uint64_t>(tokens_.last, steps.size()); ++s) {
-    const StepRecord& r = steps[s];
-    events_.push_back(
-        {r.start_time, r.end_time - r.start_time, s, r.ops, s < warmup_tokens, 0, Lane::Tokens});
+    const double start = steps[s].start_time;
+    Lane lane = Lane::Tokens;
+    switch (steps[s].info.phase) {
+      case traces::Phase::Prefill:
+      case traces::Phase::Encode: lane = Lane::Prompt; break;
+      case traces::Phase::Draft: lane = Lane::Draft; break;
+      case traces::Phase::Verify: lane = Lane::Verify; break;
+      case traces::Phase::Decode: break;
+    }
+    events_.push_back({start, steps[s].end_time - start, s, steps[s].ops, s < first_measured, 0, lane});
   }
 }
 
-json Timeline::to_json(const traces::ModelLayout& layout, const json& about) const {
+json Timeline::to_json(const std::vector<RunModel>& models, const json& about) const {
   json ev = json::array();
   const int pid = 1;
   ev.push_back({{"name", "process_name"},
@@ -80,11 +89,16 @@ json Timeline::to_json(const traces::ModelLayout& layout, const json& about) con
                                                 {Lane::Dram, "DRAM reads and writes"},
                                                 {Lane::Compute, "compute"},
                                                 {Lane::Tokens, "tokens"},
-                                                {Lane::Adapter, "adapter switches"}};
-  const bool switches =
-      std::any_of(events_.begin(), events_.end(), [](const Event& e) { return e.lane == Lane::Adapter; });
+                                                {Lane::Adapter, "adapter switches"},
+                                                {Lane::Prompt, "prefill and encoding"},
+                                                {Lane::Draft, "draft"},
+                                                {Lane::Verify, "verify"}};
   for (const auto& [lane, name] : lanes) {
-    if (lane == Lane::Adapter && !switches) continue;  // the lane only where there are switches
+    // The optional lanes only where they have events.
+    const Lane l = lane;
+    const bool used =
+        std::any_of(events_.begin(), events_.end(), [l](const Event& e) { return e.lane == l; });
+    if (lane >= Lane::Adapter && !used) continue;
     const int tid = static_cast<int>(lane);
     ev.push_back(
         {{"name", "thread_name"}, {"ph", "M"}, {"pid", pid}, {"tid", tid}, {"args", {{"name", name}}}});
@@ -94,7 +108,6 @@ json Timeline::to_json(const traces::ModelLayout& layout, const json& about) con
                   {"tid", tid},
                   {"args", {{"sort_index", tid}}}});
   }
-  const auto& ops = layout.ops();
   // A complete ("X") event of `e` on its lane.
   auto complete = [&](const Event& e, const std::string& name, const char* cat, json args) {
     ev.push_back({{"name", name},
@@ -107,17 +120,28 @@ json Timeline::to_json(const traces::ModelLayout& layout, const json& about) con
                   {"args", std::move(args)}});
   };
   for (const Event& e : events_) {
-    if (e.lane == Lane::Tokens) {
+    if (e.lane == Lane::Tokens || e.lane >= Lane::Prompt) {
       const bool warmup = e.b != 0;
-      complete(e, "token " + std::to_string(e.step) + (warmup ? " (warm-up)" : ""), "token",
-               {{"token", e.step}, {"warmup", warmup}, {"ops", e.a}});
+      const traces::StepInfo& i = info_[e.step];
+      const std::string what = e.lane == Lane::Tokens ? "token" : std::string(traces::phase_name(i.phase));
+      json args = {{"token", e.step}, {"warmup", warmup}, {"ops", e.a}};
+      if (e.lane != Lane::Tokens) {
+        args["model"] = models[i.model].layout->name();
+        args["position"] = i.position;
+        args["tokens"] = i.tokens;
+        args["emitted"] = i.emitted;
+      }
+      complete(e,
+               what + " " + std::to_string(e.step) + (warmup && e.lane != Lane::Prompt ? " (warm-up)" : ""),
+               e.lane == Lane::Tokens ? "token" : traces::phase_name(i.phase), args);
       continue;
     }
     if (e.lane == Lane::Adapter) {
       complete(e, "adapter switch", "adapter", {{"token", e.step}, {"from", e.a}, {"to", e.b}});
       continue;
     }
-    const traces::OpSpec& op = ops.at(e.op);
+    const traces::StepInfo& i = info_.at(e.step);
+    const traces::OpSpec& op = models.at(i.model).table(i.phase).at(e.op);
     json args = {{"token", e.step}, {"layer", op.layer}, {"op", op.name}};
     const char* cat = "compute";
     switch (e.lane) {

@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sim/decoding.hpp"
 #include "sim/step_record.hpp"
-#include "traces/model_layout.hpp"
 
 namespace edgesim::sim {
 
@@ -43,16 +43,26 @@ class Timeline {
   /// An adapter switch (bitmasks of active adapter ids `from` -> `to`) from `start` (s).
   void adapter_switch(uint64_t step, double start, double duration, uint64_t from, uint64_t to);
 
-  /// After the run: a token event per step in range, from the end of the previous step to
-  /// the end of this one.
-  void add_tokens(const std::vector<StepRecord>& steps, uint64_t warmup_tokens);
+  /// After the run: an event per step in range, from the end of the previous step to the
+  /// end of this one, on its phase's lane (decode tokens, prefill and encoding, draft,
+  /// verification). Steps before `first_measured` are warm-up (or the prompt's).
+  void add_tokens(const std::vector<StepRecord>& steps, size_t first_measured);
 
-  /// The trace-event document: lane names, then the recorded events. `about` goes to
-  /// otherData; its "title" names the process.
-  nlohmann::json to_json(const traces::ModelLayout& layout, const nlohmann::json& about) const;
+  /// The trace-event document: lane names, then the recorded events, ops named from the
+  /// run's models. `about` goes to otherData; its "title" names the process.
+  nlohmann::json to_json(const std::vector<RunModel>& models, const nlohmann::json& about) const;
 
  private:
-  enum class Lane : uint8_t { Flash = 1, Dram = 2, Compute = 3, Tokens = 4, Adapter = 5 };
+  enum class Lane : uint8_t {
+    Flash = 1,
+    Dram = 2,
+    Compute = 3,
+    Tokens = 4,
+    Adapter = 5,
+    Prompt = 6,
+    Draft = 7,
+    Verify = 8
+  };
   struct Event {
     double start, duration;  // s
     uint64_t step;
@@ -64,7 +74,8 @@ class Timeline {
   TokenRange tokens_;
   bool concurrent_;
   std::vector<Event> events_;
-  uint64_t steps_ = 0;  // steps the run had
+  uint64_t steps_ = 0;                  // steps the run had
+  std::vector<traces::StepInfo> info_;  // per step of the run: its phase and model
 };
 
 }  // namespace edgesim::sim

@@ -10,7 +10,8 @@ std::ostream& operator<<(std::ostream& os, const ComputeJob& j) {
             << (j.end_of_step ? ", end" : "") << ")";
 }
 
-ComputeUnit::ComputeUnit(sc_core::sc_module_name name, const compute::Engine& engine, Dtype dtype,
+ComputeUnit::ComputeUnit(sc_core::sc_module_name name, const compute::Engine& engine,
+                         const compute::Engine* prompt_engine,
                          std::vector<StepRecord>& steps, StepRecord& encoder, Timeline* timeline)
     : sc_module(name),
       // The fifo also carries end-of-step markers, which hold no buffer: size it past
@@ -18,7 +19,7 @@ ComputeUnit::ComputeUnit(sc_core::sc_module_name name, const compute::Engine& en
       jobs("jobs", static_cast<int>(engine.weight_buffers()) + 2),
       buffers("buffers", static_cast<int>(engine.weight_buffers())),
       engine_(engine),
-      dtype_(dtype),
+      prompt_engine_(prompt_engine ? *prompt_engine : engine),
       steps_(steps),
       encoder_(encoder),
       timeline_(timeline) {
@@ -34,7 +35,8 @@ void ComputeUnit::run() {
       (job.encoder ? encoder_ : steps_[job.step]).end_time = sc_core::sc_time_stamp().to_seconds();
       continue;
     }
-    const sc_time t(engine_.op_time(static_cast<double>(job.flops), dtype_) + job.extra_time, SC_SEC);
+    const compute::Engine& engine = job.prompt ? prompt_engine_ : engine_;
+    const sc_time t(engine.op_time(static_cast<double>(job.flops), job.dtype) + job.extra_time, SC_SEC);
     if (timeline_ && !job.encoder && timeline_->wants(job.step)) {
       timeline_->compute(job.step, job.op, sc_core::sc_time_stamp().to_seconds(), t.to_seconds(), job.flops);
     }
@@ -43,7 +45,7 @@ void ComputeUnit::run() {
     StepRecord& rec = job.encoder ? encoder_ : steps_[job.step];
     ++rec.activations;
     rec.compute_time += t.to_seconds();
-    rec.compute_energy += engine_.op_energy(static_cast<double>(job.flops));
+    rec.compute_energy += engine.op_energy(static_cast<double>(job.flops));
     buffers.post();
     ++done;
     op_done.notify(sc_core::SC_ZERO_TIME);
@@ -95,14 +97,15 @@ compute::WeightDecode decode_kind(traces::FormatKind k) {
 }
 }  // namespace
 
-double Replayer::decode_time(const traces::OpSpec& spec, const traces::OpAccess& op) const {
-  const traces::ModelLayout& layout = *exp_.layout;
-  const auto& tensors = spec.tensors;
+double Replayer::decode_time(const RunModel& m, const std::vector<uint32_t>& tensors,
+                             const traces::OpAccess& op) const {
+  const traces::ModelLayout& layout = *m.layout;
   double t = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
-    const traces::Tensor& tensor = layout.tensors()[tensors[i]];
+    const uint32_t local = tensors[i] - m.tensor_base;
+    const traces::Tensor& tensor = layout.tensors()[local];
     if (tensor.vector()) continue;
-    const double per_weight = exp_.compute->decode_time(decode_kind(layout.format(tensors[i]).kind));
+    const double per_weight = exp_.compute->decode_time(decode_kind(layout.format(local).kind));
     if (per_weight == 0) continue;
     const double weights = static_cast<double>(op.sets[i].count(tensor.chunks)) *
                            static_cast<double>(tensor.rows * tensor.cols / tensor.chunks);
@@ -176,25 +179,28 @@ void Replayer::switch_adapters(uint64_t s, uint64_t to, uint64_t sent) {
   active_ = to;
 }
 
-void Replayer::send(tlm::tlm_generic_payload& trans, const traces::OpSpec& spec, traces::OpAccess& op,
-                    uint64_t s, bool encoder) {
+void Replayer::send(tlm::tlm_generic_payload& trans, const RunModel& m, const traces::OpSpec& spec,
+                    const std::vector<uint32_t>& tensors, traces::OpAccess& op, uint64_t s, bool encoder,
+                    bool prompt) {
   cache::OpLoad& load = *trans.get_extension<cache::OpLoad>();
   // What the active adapters add to the op, and decoding its weights: from the step's
   // adapter state, so a recorded trace replays at the same cost. The encoder pass runs
   // without adapters.
-  const traces::OpAdapterCost ac = encoder ? traces::OpAdapterCost{} : exp_.adapter->op_cost(spec, active_);
+  // Adapters sit on the experiment's model.
+  const traces::OpAdapterCost ac =
+      encoder || m.tensor_base > 0 ? traces::OpAdapterCost{} : exp_.adapter->op_cost(spec, active_);
   op.flops += ac.flops;
   op.extra_dram_read_bytes += ac.dram_read_bytes;
   const double kernels = ac.kernels * exp_.adapter->kernel_overhead();
-  const double decode = decode_time(spec, op);
+  const double decode = decode_time(m, tensors, op);
   while (op.needs_input && compute_.done < sent_) {
     wait(compute_.op_done);
     ++record(s, encoder).activations;
   }
   compute_.buffers.wait();  // a free weight buffer
   ++record(s, encoder).activations;
-  const cache::OpRequest request{spec.tensors.data(),     op.sets.data(),
-                                 spec.tensors.size(),      spec.layer,
+  const cache::OpRequest request{tensors.data(),           op.sets.data(),
+                                 tensors.size(),           spec.layer,
                                  op.extra_dram_read_bytes, op.extra_dram_write_bytes,
                                  s};
   load.op = &request;
@@ -238,7 +244,8 @@ void Replayer::send(tlm::tlm_generic_payload& trans, const traces::OpSpec& spec,
                     load.dram_time, c.flash_bytes, c.dram_read_bytes + op.extra_dram_read_bytes,
                     c.dram_write_bytes + op.extra_dram_write_bytes);
   }
-  compute_.jobs.write({s, op.flops, op.op, false, kernels + decode, encoder});
+  compute_.jobs.write(
+      {s, op.flops, op.op, false, kernels + decode, encoder, prompt, m.layout->activation_dtype()});
   ++sent_;
 }
 
@@ -248,19 +255,30 @@ void Replayer::run() {
   trans.set_extension(&load);
   const TakeBack<cache::OpLoad> take_back{trans, load};
   trans.set_command(tlm::TLM_READ_COMMAND);
-  // An encoder-decoder model encodes the prompt once, before the first decode step.
-  std::vector<traces::OpAccess> pass = exp_.layout->encoder_pass(exp_.run.encoder_tokens(*exp_.layout));
-  for (traces::OpAccess& op : pass) send(trans, exp_.layout->encoder_ops()[op.op], op, 0, true);
+  // An encoder-decoder model encodes the prompt once, before the first decode step; when
+  // the run simulates its prompt (run.prefill_chunk, the hybrid scheme), its plan's encode
+  // step does that instead.
+  const bool planned_prompt = exp_.run.prefill_chunk > 0 || exp_.decoding.scheme == Scheme::Hybrid;
+  std::vector<traces::OpAccess> pass;
+  if (!planned_prompt) pass = exp_.layout->encoder_pass(exp_.run.encoder_tokens(*exp_.layout));
+  const RunModel& first = exp_.models[0];
+  for (traces::OpAccess& op : pass)
+    send(trans, first, exp_.layout->encoder_ops()[op.op], first.encoder_op_tensors[op.op], op, 0, true, false);
   if (!pass.empty()) compute_.jobs.write({0, 0, 0, true, 0, true});
   traces::StepInfo info;
   traces::OpAccess op;
   while (source_.begin_step(info)) {
     const uint64_t s = steps_.size();
     steps_.emplace_back();
+    steps_.back().info = info;
+    const RunModel& model = exp_.models[info.model];
+    const bool prompt = info.phase == traces::Phase::Prefill || info.phase == traces::Phase::Encode;
     for (const traces::Event& ev : source_.events()) {
       if (ev.type == traces::kEventAdapterSet) switch_adapters(s, ev.value, sent_);
     }
-    while (source_.next_op(op)) send(trans, exp_.layout->ops()[op.op], op, s, false);
+    while (source_.next_op(op))
+      send(trans, model, model.table(info.phase)[op.op], model.store_tensors(info.phase, op.op), op, s, false,
+           prompt);
     compute_.jobs.write({s, 0, 0, true});
     if (on_step_) on_step_(s);
   }
@@ -275,7 +293,7 @@ Top::Top(sc_core::sc_module_name name, Experiment& exp, cache::WeightStore& stor
       flash_("flash", *exp.flash, stats),
       dram_("dram", *exp.dram, stats),
       store_("weight_store", store, exp.flash_dram_concurrent, std::move(future), stats),
-      compute_("compute", *exp.compute, exp.layout->activation_dtype(), steps, encoder, timeline),
+      compute_("compute", *exp.compute, exp.prefill_compute.get(), steps, encoder, timeline),
       replayer_("replayer", source, compute_, steps, encoder, std::move(on_step), timeline, exp, store,
                 switches) {
   replayer_.socket.bind(store_.socket);

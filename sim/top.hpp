@@ -30,9 +30,11 @@ struct ComputeJob {
   bool end_of_step = false;  // a marker: every op of `step` has been sent
   double extra_time = 0;     // beyond the roofline: weight decoding, adapter kernel launches (s)
   bool encoder = false;      // an op of the encoder pass (`op` indexes encoder_ops(); no step)
+  bool prompt = false;       // a prompt step's op: on device.prefill_compute when there is one
+  Dtype dtype = Dtype::fp16;  // its model's activation dtype
   bool operator==(const ComputeJob& o) const {
     return step == o.step && flops == o.flops && op == o.op && end_of_step == o.end_of_step &&
-           extra_time == o.extra_time && encoder == o.encoder;
+           extra_time == o.extra_time && encoder == o.encoder && prompt == o.prompt && dtype == o.dtype;
   }
 };
 std::ostream& operator<<(std::ostream& os, const ComputeJob& j);
@@ -44,13 +46,14 @@ class ComputeUnit : public sc_core::sc_module {
   sc_core::sc_event op_done;
   uint64_t done = 0;
 
-  ComputeUnit(sc_core::sc_module_name name, const compute::Engine& engine, Dtype dtype,
+  /// `prompt_engine` (or null: `engine`) computes the prompt's steps.
+  ComputeUnit(sc_core::sc_module_name name, const compute::Engine& engine, const compute::Engine* prompt_engine,
               std::vector<StepRecord>& steps, StepRecord& encoder, Timeline* timeline);
 
  private:
   void run();
   const compute::Engine& engine_;
-  Dtype dtype_;
+  const compute::Engine& prompt_engine_;
   std::vector<StepRecord>& steps_;
   StepRecord& encoder_;
   Timeline* timeline_;  // null: none recorded
@@ -69,13 +72,14 @@ class Replayer : public sc_core::sc_module {
   /// Loads one op's weights and hands it to compute. `s` is its step, or, for an op of the
   /// encoder pass (`spec` from encoder_ops()), ignored: it is recorded in `encoder_`.
   /// `trans` carries run()'s OpLoad.
-  void send(tlm::tlm_generic_payload& trans, const traces::OpSpec& spec, traces::OpAccess& op, uint64_t s,
-            bool encoder);
+  /// `m` is the op's model, `tensors` its tensors' ids in the store; `prompt`: a prompt step's op.
+  void send(tlm::tlm_generic_payload& trans, const RunModel& m, const traces::OpSpec& spec,
+            const std::vector<uint32_t>& tensors, traces::OpAccess& op, uint64_t s, bool encoder, bool prompt);
   StepRecord& record(uint64_t s, bool encoder) { return encoder ? encoder_ : steps_[s]; }
   /// Applies an adapter switch at the start of step `s`, once compute has drained.
   void switch_adapters(uint64_t s, uint64_t to, uint64_t sent);
   /// Time to decode the op's weights on the compute engine.
-  double decode_time(const traces::OpSpec& spec, const traces::OpAccess& op) const;
+  double decode_time(const RunModel& m, const std::vector<uint32_t>& tensors, const traces::OpAccess& op) const;
   OpSource& source_;
   ComputeUnit& compute_;
   std::vector<StepRecord>& steps_;

@@ -4,11 +4,12 @@
 
 namespace edgesim::sim {
 
-std::vector<cache::TensorChunks> store_tensors(const traces::ModelLayout& layout) {
+std::vector<cache::TensorChunks> store_tensors(const std::vector<RunModel>& models) {
   std::vector<cache::TensorChunks> out;
-  out.reserve(layout.tensors().size());
-  for (const auto& t : layout.tensors())
-    out.push_back({t.first_chunk, t.chunks, t.chunk_bytes, t.flash_offset});
+  for (const RunModel& m : models) {
+    for (const auto& t : m.layout->tensors())
+      out.push_back({m.chunk_base + t.first_chunk, t.chunks, t.chunk_bytes, m.flash_base + t.flash_offset});
+  }
   return out;
 }
 
@@ -25,16 +26,16 @@ std::vector<cache::Placement> place_tensors(const traces::ModelLayout& layout,
   return out;
 }
 
-std::vector<uint64_t> future_uses(const cache::WeightStore& store, const traces::ModelLayout& layout,
+std::vector<uint64_t> future_uses(const cache::WeightStore& store, const std::vector<RunModel>& models,
                                   const std::vector<traces::Step>& steps, uint64_t encoder_tokens) {
-  // The sequence of cached-chunk accesses, in the order access() sees them: the encoder
-  // pass first, then the steps.
+  // The sequence of cached-chunk accesses, in the order access() sees them: the first
+  // model's encoder pass, then the steps.
   std::vector<uint32_t> seq;
-  const auto add = [&](const traces::OpSpec& spec, const traces::OpAccess& op) {
-    for (size_t i = 0; i < spec.tensors.size(); ++i) {
-      const uint32_t ti = spec.tensors[i];
+  const auto add = [&](const std::vector<uint32_t>& tensors, const traces::OpAccess& op) {
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      const uint32_t ti = tensors[i];
       if (store.placement(ti) != cache::Placement::Cache) continue;
-      const auto& t = layout.tensors()[ti];
+      const auto& t = store.tensors()[ti];
       const ChunkSet& s = op.sets[i];
       if (s.kind == ChunkSet::Kind::All) {
         for (uint32_t c = 0; c < t.chunks; ++c) seq.push_back(t.first_chunk + c);
@@ -43,9 +44,11 @@ std::vector<uint64_t> future_uses(const cache::WeightStore& store, const traces:
       }
     }
   };
-  for (const auto& op : layout.encoder_pass(encoder_tokens)) add(layout.encoder_ops()[op.op], op);
+  const RunModel& first = models[0];
+  for (const auto& op : first.layout->encoder_pass(encoder_tokens)) add(first.encoder_op_tensors[op.op], op);
   for (const auto& step : steps) {
-    for (const auto& op : step.ops) add(layout.ops()[op.op], op);
+    const RunModel& m = models[step.info.model];
+    for (const auto& op : step.ops) add(m.store_tensors(step.info.phase, op.op), op);
   }
   return cache::next_uses(seq, store.total_chunks());
 }

@@ -8,13 +8,19 @@
 #include <vector>
 
 #include "models/cache/weight_store.hpp"
+#include "sim/decoding.hpp"
 #include "traces/model_layout.hpp"
 #include "traces/policy.hpp"
 
 namespace edgesim::sim {
 
-/// The store's view of the layout's tensors (chunk ids, sizes, flash offsets).
-std::vector<cache::TensorChunks> store_tensors(const traces::ModelLayout& layout);
+/// The store's view of the run's models' tensors (chunk ids, sizes, flash offsets), one
+/// model after the other.
+std::vector<cache::TensorChunks> store_tensors(const std::vector<RunModel>& models);
+/// The same for a run of one model.
+inline std::vector<cache::TensorChunks> store_tensors(const traces::ModelLayout& layout) {
+  return store_tensors(lay_out_models(layout, nullptr));
+}
 
 /// Tensor placement from `pinned` class patterns (pattern_matches): matching tensors are
 /// pinned in DRAM, the rest cached, or flash-only when there is no cache.
@@ -23,9 +29,13 @@ std::vector<cache::Placement> place_tensors(const traces::ModelLayout& layout,
 
 /// For OPT: the next-use position of every cached-chunk access of `steps`, in the order
 /// the store's access() consumes them (Replacement::kNever when a chunk is not used again),
-/// after those of the encoder pass over `encoder_tokens` prompt tokens.
-std::vector<uint64_t> future_uses(const cache::WeightStore& store, const traces::ModelLayout& layout,
+/// after those of the first model's encoder pass over `encoder_tokens` prompt tokens.
+std::vector<uint64_t> future_uses(const cache::WeightStore& store, const std::vector<RunModel>& models,
                                   const std::vector<traces::Step>& steps, uint64_t encoder_tokens = 0);
+inline std::vector<uint64_t> future_uses(const cache::WeightStore& store, const traces::ModelLayout& layout,
+                                         const std::vector<traces::Step>& steps, uint64_t encoder_tokens = 0) {
+  return future_uses(store, lay_out_models(layout, nullptr), steps, encoder_tokens);
+}
 
 /// What a cache-aware policy sees of the store.
 class StoreResidency final : public traces::ResidencyView {

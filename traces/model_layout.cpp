@@ -479,17 +479,25 @@ void ModelLayout::add_mlp(const std::string& pre, const std::string& cls, int li
   ops.push_back(down);
 }
 
-uint64_t ModelLayout::attention_flops(const OpSpec& op, const TokenContext& at) const {
-  if (op.kind == OpKind::CrossAttention) return 2 * 2 * heads_ * head_dim_ * at.encoder_tokens;
-  if (op.kind != OpKind::Attention) return 0;
-  uint64_t attended = at.position + 1;  // the earlier tokens and this one
-  const uint64_t w = window(static_cast<uint64_t>(op.layer));
-  if (w > 0) attended = std::min(attended, w);
-  return attn_flops_per_pos_ * attended;
+uint64_t ModelLayout::attention_flops(const OpSpec& op, const TokenContext& at, uint64_t tokens) const {
+  switch (op.kind) {
+    case OpKind::EncoderAttention: return attn_flops_per_pos_ * tokens * tokens;  // all to all
+    case OpKind::CrossAttention: return 2 * 2 * heads_ * head_dim_ * at.encoder_tokens * tokens;
+    case OpKind::Attention: {
+      // Causal: the token at position p attends to min(p + 1, window) positions; summed
+      // over the positions at.position .. at.position + tokens - 1.
+      const uint64_t w = window(static_cast<uint64_t>(op.layer));
+      const uint64_t first = at.position + 1, last = at.position + tokens;  // attended, unwindowed
+      if (w == 0 || last <= w) return attn_flops_per_pos_ * ((first + last) * tokens / 2);
+      if (first >= w) return attn_flops_per_pos_ * w * tokens;
+      return attn_flops_per_pos_ * ((first + w) * (w - first + 1) / 2 + (last - w) * w);
+    }
+    default: return 0;
+  }
 }
 
-uint64_t ModelLayout::op_flops(const OpSpec& op, const std::vector<ChunkSet>& sets,
-                               const TokenContext& at) const {
+uint64_t ModelLayout::op_flops(const OpSpec& op, const std::vector<ChunkSet>& sets, const TokenContext& at,
+                               uint64_t tokens) const {
   uint64_t flops = 0;
   for (size_t i = 0; i < op.tensors.size(); ++i) {
     const Tensor& t = tensors_[op.tensors[i]];
@@ -498,13 +506,16 @@ uint64_t ModelLayout::op_flops(const OpSpec& op, const std::vector<ChunkSet>& se
     if (t.kind != TensorKind::Linear && !head_table) continue;
     const ChunkSet& s = sets[i];
     if (t.chunks == 1) {
-      flops += s.kind == ChunkSet::Kind::None ? 0 : 2 * t.rows * t.cols;
+      flops += s.kind == ChunkSet::Kind::None ? 0 : 2 * t.rows * t.cols * tokens;
     } else {
-      // A multiply-add per weight of each column (or row) read.
-      flops += 2 * (t.row_chunks || head_table ? t.cols : t.rows) * s.count(t.chunks);
+      // A multiply-add per weight of each column (or row) read, per token; of the experts
+      // read for many tokens, each token runs its top_k.
+      uint64_t used = s.count(t.chunks);
+      if (tokens > 1 && t.klass == "moe.experts") used = std::min<uint64_t>(used, moe_.top_k);
+      flops += 2 * (t.row_chunks || head_table ? t.cols : t.rows) * used * tokens;
     }
   }
-  return flops + attention_flops(op, at);
+  return flops + attention_flops(op, at, tokens);
 }
 
 uint64_t ModelLayout::kv_bytes_per_position() const {
@@ -530,12 +541,14 @@ uint64_t ModelLayout::op_kv_read_bytes(const OpSpec& op, const TokenContext& at)
   if (op.kind != OpKind::Attention) return 0;
   uint64_t earlier = at.position;
   const uint64_t w = window(static_cast<uint64_t>(op.layer));
-  if (w > 0) earlier = std::min(earlier, w - 1);  // the window holds this token too
+  // The first token of the pass reaches back furthest: w - 1 earlier positions at most
+  // (the window holds the token itself), a union that covers the later tokens' windows.
+  if (w > 0) earlier = std::min(earlier, w - 1);
   return dtype_bytes(kv_dtype_, kv_values_) * earlier;
 }
 
-uint64_t ModelLayout::op_kv_write_bytes(const OpSpec& op) const {
-  return op.kind == OpKind::Attention ? dtype_bytes(kv_dtype_, kv_values_) : 0;
+uint64_t ModelLayout::op_kv_write_bytes(const OpSpec& op, uint64_t tokens) const {
+  return op.kind == OpKind::Attention ? dtype_bytes(kv_dtype_, kv_values_) * tokens : 0;
 }
 
 uint64_t ModelLayout::pass_flops(const OpSpec& op, uint64_t tokens, uint64_t encoder_tokens) const {
@@ -546,24 +559,12 @@ uint64_t ModelLayout::pass_flops(const OpSpec& op, uint64_t tokens, uint64_t enc
       flops += 2 * t.rows * t.cols * tokens;
     }
   }
-  switch (op.kind) {
-    case OpKind::EncoderAttention: return flops + attn_flops_per_pos_ * tokens * tokens;  // all to all
-    case OpKind::CrossAttention: return flops + 2 * 2 * heads_ * head_dim_ * encoder_tokens * tokens;
-    case OpKind::Attention: {
-      // Causal, from position 0: token i attends to min(i + 1, window) positions.
-      const uint64_t w = window(static_cast<uint64_t>(op.layer));
-      const uint64_t full = w > 0 ? std::min(tokens, w) : tokens;
-      const uint64_t attended = full * (full + 1) / 2 + (tokens - full) * (w > 0 ? w : 0);
-      return flops + attn_flops_per_pos_ * attended;
-    }
-    default: return flops;
-  }
+  return flops + attention_flops(op, {0, encoder_tokens}, tokens);
 }
 
 uint64_t ModelLayout::pass_kv_write_bytes(const OpSpec& op, uint64_t tokens) const {
   if (op.kind == OpKind::CrossKv) return dtype_bytes(kv_dtype_, 2 * kv_heads_ * head_dim_) * tokens;
-  if (op.kind == OpKind::Attention) return dtype_bytes(kv_dtype_, kv_values_) * tokens;
-  return 0;
+  return op_kv_write_bytes(op, tokens);
 }
 
 std::vector<OpAccess> ModelLayout::encoder_pass(uint64_t tokens) const {

@@ -98,13 +98,18 @@ class ModelLayout {
   uint64_t vocab_size() const { return vocab_; }
   uint64_t max_context() const { return max_context_; }
 
-  /// FLOPs of one decode step of `op` at `at` with the given chunk sets.
-  uint64_t op_flops(const OpSpec& op, const std::vector<ChunkSet>& sets, const TokenContext& at) const;
-  /// DRAM traffic of `op` beyond its weights: reading the KV cache of the earlier tokens
-  /// it attends to (at most a sliding window's; the encoder's output for cross-attention),
-  /// and writing this token's keys and values (or MLA's compressed latent).
+  /// FLOPs of `op` over `tokens` consecutive positions from `at.position` at once (1: a
+  /// decode step; more: a prefill chunk or a speculative verification) with the given
+  /// chunk sets: each weight read is multiplied by every token (a routed experts tensor:
+  /// each token by its top_k experts of those read), and each token attends causally.
+  uint64_t op_flops(const OpSpec& op, const std::vector<ChunkSet>& sets, const TokenContext& at,
+                    uint64_t tokens = 1) const;
+  /// DRAM traffic of `op` beyond its weights in a pass from `at`: reading the KV cache of
+  /// the earlier tokens it attends to, once for the pass however many tokens it runs over
+  /// (at most a sliding window's; the encoder's output for cross-attention), and writing
+  /// the keys and values of the pass's `tokens` (or MLA's compressed latent).
   uint64_t op_kv_read_bytes(const OpSpec& op, const TokenContext& at) const;
-  uint64_t op_kv_write_bytes(const OpSpec& op) const;
+  uint64_t op_kv_write_bytes(const OpSpec& op, uint64_t tokens = 1) const;
   /// Self-attention KV-cache bytes per context position, all decoder layers, windows aside.
   uint64_t kv_bytes_per_position() const;
   /// KV cache held at a decoder context of `context` tokens (each sliding-window layer
@@ -191,7 +196,7 @@ class ModelLayout {
   /// A routed layer's router and experts ops (traces/moe_layout.cpp).
   void add_moe_mlp(const std::string& prefix, int layer, Dtype weights, bool with_norm);
   void read_structure(const config::Params& p);
-  uint64_t attention_flops(const OpSpec& op, const TokenContext& at) const;
+  uint64_t attention_flops(const OpSpec& op, const TokenContext& at, uint64_t tokens) const;
   MoeShape moe_;
   void apply_weight_formats(const config::Params& p);  // traces/weight_format.cpp
   std::vector<WeightFormat> formats_;                  // per tensor

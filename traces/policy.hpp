@@ -42,6 +42,13 @@ class Policy {
   virtual bool needs_input(const OpSpec& op) const = 0;
   /// Fills one chunk set per tensor of `op` (sets has op.tensors.size() entries).
   virtual void select(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) = 0;
+  /// The chunks `op` reads in a pass over `ctx.info.tokens` tokens at once (a prefill
+  /// chunk, a speculative verification). By default every chunk (select_dense_pass): the
+  /// union of many tokens' sparse choices is close to dense, and DIP's paper runs the
+  /// prompt dense; a policy whose choice does not depend on the input overrides it.
+  virtual void select_pass(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets);
+  /// One line saying what the policy does in such a pass (docs/decoding.md).
+  virtual const char* pass_behaviour() const { return "dense: every chunk of every tensor"; }
   /// DRAM bytes an op reads beyond its weights and KV cache under this policy (a neuron
   /// predictor's own weights), and the FLOPs that costs.
   virtual uint64_t extra_read_bytes(const OpSpec& /*op*/) const { return 0; }
@@ -68,5 +75,8 @@ class Policy {
 /// The dense choice: every chunk of every tensor, and the current token's row of an
 /// embedding table. Sparsity policies use it for the ops they leave dense.
 void select_dense(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets);
+/// The dense choice for a pass over ctx.info.tokens tokens: the embedding table at each
+/// token's row (ids drawn from ctx.rng after the first) or position.
+void select_dense_pass(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets);
 
 }  // namespace edgesim::traces

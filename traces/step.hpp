@@ -29,10 +29,35 @@ struct OpAccess {
   }
 };
 
+/// What a step does (docs/decoding.md). Decode: one token of the model decoding;
+/// Prefill: a chunk of the prompt through a decoder (its KV cache written); Encode: the
+/// prompt through an encoder (an encoder-decoder model's, or the large model of the hybrid
+/// scheme); Draft: one token of a speculative draft model; Verify: the target over the
+/// drafted tokens at once.
+enum class Phase : uint8_t { Decode = 0, Prefill = 1, Encode = 2, Draft = 3, Verify = 4 };
+constexpr int kPhases = 5;
+inline const char* phase_name(Phase p) {
+  switch (p) {
+    case Phase::Decode: return "decode";
+    case Phase::Prefill: return "prefill";
+    case Phase::Encode: return "encode";
+    case Phase::Draft: return "draft";
+    case Phase::Verify: return "verify";
+  }
+  return "?";
+}
+
 struct StepInfo {
-  uint64_t position = 0;  // context position of the generated token
+  uint64_t position = 0;  // context position of the (first) token the step runs over
   uint32_t token = 0;     // token id fed at this step
-  bool operator==(const StepInfo& o) const { return position == o.position && token == o.token; }
+  Phase phase = Phase::Decode;
+  uint8_t model = 0;     // 0: the experiment's model; 1: the draft or the hybrid scheme's small decoder
+  uint32_t tokens = 1;   // positions the step runs over at once (a prefill chunk; G + 1 verified)
+  uint32_t emitted = 1;  // tokens the step adds to the output (a verification: those accepted + 1)
+  bool operator==(const StepInfo& o) const {
+    return position == o.position && token == o.token && phase == o.phase && model == o.model &&
+           tokens == o.tokens && emitted == o.emitted;
+  }
 };
 
 struct Step {

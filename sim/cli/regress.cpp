@@ -26,26 +26,6 @@ using nlohmann::json;
 
 namespace {
 
-/// A private temporary folder for the children's configs and outputs, removed at the end.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string templ = (fs::temp_directory_path() / "edgesim-regress-XXXXXX").string();
-    if (!::mkdtemp(templ.data())) throw SimError("cannot create a temporary folder: " + templ);
-    path_ = templ;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
 struct Outcome {
   json metrics;       // null when the run failed
   std::string error;  // why it failed
@@ -226,7 +206,7 @@ int cmd_regress(const Args& args) {
     }
   }
 
-  ScratchDir scratch;
+  sim::ScratchDir scratch("edgesim-regress");
   std::vector<sim::ChildRun> runs;
   for (const auto& e : suite.experiments) {
     const std::string base = scratch.file(e.name);

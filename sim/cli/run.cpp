@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "sim/child_runs.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/core/config/loader.hpp"
 #include "sim/core/errors.hpp"
@@ -77,8 +78,58 @@ void write_timeline(const CommonOptions& o, const sim::Timeline* timeline, const
                     c["weight_store"]["cache_policy"].get<std::string>()},
       {"edgesim_version", EDGESIM_VERSION},
       {"simulated_time_s", r.stats["systemc"]["simulated_time"]["value"]}};
-  sim::write_atomic(o.timeline, timeline->to_json(*exp.layout, about).dump() + "\n");
+  sim::write_atomic(o.timeline, timeline->to_json(exp.models, about).dump() + "\n");
   spdlog::info("timeline written to {}", o.timeline);
+}
+
+/// Steps a run will have, for checking --timeline-tokens: known in advance for plain
+/// decoding of the prompt-less kind; otherwise no bound.
+uint64_t planned_steps(const sim::Experiment& exp) {
+  const bool plain = exp.decoding.scheme == sim::Scheme::Plain && exp.run.prefill_chunk == 0;
+  return plain ? exp.run.total_steps() : UINT64_MAX;
+}
+
+/// Speculative decoding and the hybrid scheme against the experiment's model alone with
+/// plain decoding (the same config otherwise, its prompt run as the scheme's was), in a
+/// second process (SystemC elaborates once per process): adds "plain" and the speed-ups
+/// to the scheme's metrics.
+void compare_with_plain(const sim::Experiment& exp, json& metrics) {
+  if (exp.decoding.scheme == sim::Scheme::Plain || !exp.decoding.compare_plain) return;
+  const char* key = exp.decoding.scheme == sim::Scheme::Speculative ? "speculative" : "hybrid";
+  if (!metrics.contains(key)) return;
+  json cfg = exp.config;
+  cfg["decoding"] = {{"scheme", "plain"}};
+  if (exp.decoding.scheme == sim::Scheme::Hybrid && exp.run.prefill_chunk == 0) {
+    cfg["run"]["prefill_chunk"] =
+        std::max<uint64_t>(exp.run.prompt_tokens, 1);  // the hybrid run encodes it whole
+  }
+  const sim::ScratchDir dir("edgesim-plain");
+  const sim::ChildRun child{
+      dir.file("config.json"), dir.file("results.json"), dir.file("stderr.txt"), cfg.dump(2), {}};
+  int code = -1;
+  sim::run_children({child}, 1, [&](size_t, int c) { code = c; });
+  json plain;
+  try {
+    plain = sim::child_results(child, code);
+  } catch (const std::exception& e) {
+    throw SimError(std::string("the plain-decoding comparison run failed: ") + e.what());
+  }
+  const json& pm = plain["metrics"];
+  json& m = metrics[key];
+  m["plain"] = {{"model", exp.layout->name()}, {"tokens_per_s", pm["tokens_per_s"]}};
+  m["speedup_tokens_per_s"] = metrics["tokens_per_s"].get<double>() / pm["tokens_per_s"].get<double>();
+  if (pm.contains("time_to_first_token_s") && metrics.contains("time_to_first_token_s")) {
+    // Prompt and answer: the time to first token and the measured tokens after it.
+    const double n = metrics["tokens_measured"].get<double>();
+    const double ours =
+        metrics["time_to_first_token_s"].get<double>() + n / metrics["tokens_per_s"].get<double>();
+    const double theirs = pm["time_to_first_token_s"].get<double>() + n / pm["tokens_per_s"].get<double>();
+    m["plain"]["time_to_first_token_s"] = pm["time_to_first_token_s"];
+    m["speedup_end_to_end"] = theirs / ours;
+  }
+  if (pm.contains("energy_per_token_j")) {
+    m["plain"]["energy_per_token_j"] = pm["energy_per_token_j"];
+  }
 }
 
 }  // namespace
@@ -104,12 +155,13 @@ int cmd_run(const Args& args) {
   spdlog::info("simulating {} on {} with policy {}", exp.layout->name(),
                exp.config["device"]["name"].get<std::string>(),
                exp.config["policy"]["name"].get<std::string>());
-  auto timeline = make_timeline(o, exp, exp.run.total_steps());
+  auto timeline = make_timeline(o, exp, planned_steps(exp));
   sim::SimulateOptions so;
   so.progress = !o.no_progress;
   so.timeline = timeline.get();
-  const sim::SimulationResult r = sim::simulate(exp, so);
+  sim::SimulationResult r = sim::simulate(exp, so);
   write_timeline(o, timeline.get(), exp, r);
+  compare_with_plain(exp, r.metrics);
   emit_results(sim::make_results(exp.config, r.metrics, r.stats, run_info("closed_loop", r)), o.format,
                o.out);
   return kExitOk;

@@ -40,6 +40,10 @@ class InputPruning : public Policy {
   uint64_t extra_flops(const OpSpec& op) const override;
   void select(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) override;
   nlohmann::json metrics() const override;
+  const char* pass_behaviour() const override {
+    return "dense: the prompt and verified tokens read every column (DIP's paper runs the prompt dense); "
+           "pruning applies to single-token decode steps";
+  }
 
  private:
   void choose(const PolicyContext& ctx, const std::vector<float>& x, uint32_t k, std::vector<uint32_t>& out);

@@ -33,6 +33,10 @@ class MoeRouting : public Policy {
   void check(const ModelLayout& layout) const override;
   void select(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) override;
   const char* metrics_key() const override { return "routing"; }
+  const char* pass_behaviour() const override {
+    return "every expert of each routed layer is read (a pass's tokens together pick nearly all), each "
+           "token computes its top_k; routing metrics count decode steps only";
+  }
   std::vector<uint32_t> hot_chunks(const ModelLayout& layout, uint32_t per_tensor) const override;
   nlohmann::json metrics() const override;
 

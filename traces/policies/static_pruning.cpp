@@ -21,6 +21,9 @@ class StaticPruning final : public Policy {
   void select(const PolicyContext& ctx, const OpSpec& op, std::vector<ChunkSet>& sets) override {
     select_dense(ctx, op, sets);
   }
+  const char* pass_behaviour() const override {
+    return "as decode: every column, each stored sparse (the pruned weights are gone for every token)";
+  }
   uint64_t stored_chunk_bytes(const Tensor& t, Dtype w) const override {
     if (t.kind != TensorKind::Linear || t.chunks <= 1 || !targeted(t.klass)) return t.chunk_bytes;
     // A column of t.rows weights keeps round((1 - s) x rows) of them.
