@@ -1,5 +1,6 @@
 #include "traces/hf_config.hpp"
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 
@@ -70,7 +71,9 @@ struct Rule {
 // How the MLP's activation is named: config.json keys tried in order, the default, and
 // whether the MLP is gated (gate and up) or plain (fc1).
 struct Activation {
-  std::vector<const char*> keys;
+  // Keys tried in order; unused slots are null. A fixed array rather than a vector: GCC 12
+  // at -O3 reports a vector inside this static table as maybe-uninitialized.
+  std::array<const char*, 2> keys;
   const char* fallback;
   bool gated;
 };
@@ -81,7 +84,7 @@ struct Family {
   const char* type;
   const char* maps_to;  // one line for docs/models.md
   std::vector<Rule> rules;
-  Activation activation;  // keys empty: a step sets model.mlp
+  Activation activation;  // no keys: a step sets model.mlp
   bool tie_default;       // tie_word_embeddings when the config does not say
   json fixed;             // model keys this type always sets
   std::vector<MapStep> steps;
@@ -290,7 +293,7 @@ void t5(const Reader& r, json& m) {
 std::string mlp_kind(const Reader& r, const Family& f) {
   std::string key = f.activation.keys.front(), act = f.activation.fallback;
   for (const char* k : f.activation.keys) {
-    if (r.has(k)) {
+    if (k != nullptr && r.has(k)) {
       key = k;
       act = r.text_or(k, act);
       break;
@@ -437,7 +440,7 @@ const std::vector<Family>& families() {
         {"head_dim", {"d_kv"}},
         {"vocab_size", {"vocab_size"}},
         {"max_context", {"n_positions"}, 512}},
-       {{}, "", false},
+       {{nullptr, nullptr}, "", false},
        true,
        json::object(),
        {t5}},
@@ -522,7 +525,7 @@ json model_from_hf_config(const json& hf, const std::string& origin, const std::
       r.fail(rule.from.front(), "is missing (it gives model." + std::string(rule.key) + ")");
     }
   }
-  if (!family->activation.keys.empty()) m["mlp"] = mlp_kind(r, *family);
+  if (family->activation.keys[0] != nullptr) m["mlp"] = mlp_kind(r, *family);
   m["tie_word_embeddings"] = r.flag_or("tie_word_embeddings", family->tie_default);
   for (const auto& [k, v] : family->fixed.items()) m[k] = v;
   for (MapStep step : family->steps) step(r, m);
