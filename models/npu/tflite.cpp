@@ -131,20 +131,14 @@ class Locator {
     return p >= buf_ && at <= n_ && len <= n_ - at;
   }
 
-  /// Where an offset stored at `slot` points, for messages: "byte N", "outside the file",
-  /// or (a slot itself outside the file) what the slot is.
+  /// Where an offset stored at `slot` (inside the file) points, for messages: "byte N", or
+  /// "outside the file".
   std::string target(const uint8_t* slot) const {
-    if (!inside(slot, sizeof(fb::uoffset_t))) return "nothing: the offset itself lies outside the file";
     const auto at = static_cast<int64_t>(slot - buf_) + fb::ReadScalar<fb::uoffset_t>(slot);
     return at >= 0 && static_cast<size_t>(at) < n_ ? "byte " + std::to_string(at)
                                                     : "byte " + std::to_string(at) + ", outside the file";
   }
 
-  /// "byte N" of a pointer that may lie outside the file.
-  std::string at_or_outside(const void* p) const {
-    const auto* b = static_cast<const uint8_t*>(p);
-    return inside(b, 0) ? at_byte(buf_, b) : "outside the file";
-  }
 
   /// A vector-of-tables field of table `t`: the vector, then each table in it (through
   /// its generated Verify), then, for the first one that fails, `deeper`.
@@ -156,7 +150,9 @@ class Locator {
     if (!t->VerifyTableStart(v)) return "";
     if (!t->VerifyOffset(v, field)) {
       const uint8_t* slot = t->GetAddressOf(field);
-      return name + " (the offset at " + at_or_outside(slot) + ", pointing to " + target(slot) + ")";
+      if (!inside(slot, sizeof(fb::uoffset_t)))
+        return name + " (its offset would lie at " + at_byte(buf_, slot) + ", past the end of the file)";
+      return name + " (the offset at " + at_byte(buf_, slot) + ", pointing to " + target(slot) + ")";
     }
     const auto* vec = t->GetPointer<const fb::Vector<fb::Offset<T>>*>(field);
     if (!vec) return "";
@@ -164,7 +160,7 @@ class Locator {
       const auto* len = reinterpret_cast<const uint8_t*>(vec);
       return name + " (a vector of " +
              (inside(len, sizeof(fb::uoffset_t)) ? std::to_string(fb::ReadScalar<fb::uoffset_t>(len)) : "?") +
-             " entries at " + at_or_outside(vec) + ")";
+             " entries at " + at_byte(buf_, vec) + ")";
     }
     for (fb::uoffset_t i = 0; i < vec->size(); ++i) {
       const uint8_t* slot = reinterpret_cast<const uint8_t*>(vec->Data()) + 4 * static_cast<size_t>(i);
