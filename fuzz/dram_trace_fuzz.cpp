@@ -17,10 +17,13 @@ constexpr uint64_t kMaxReplayed = 4096;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace edgesim;
   const fuzz::MemFile file(data, size);
-  return fuzz::accept_input_errors([&] {
+  // The device once (its calibration runs a stream through the model); a fresh controller
+  // and banks for every input, as every `edgesim dram` run has.
+  static const std::unique_ptr<memory::Dram> dram = [] {
     nlohmann::json resolved;
-    const std::unique_ptr<memory::Dram> dram =
-        memory::make_dram({{"model", "command"}, {"part", "lpddr5-6400"}}, resolved);
+    return memory::make_dram({{"model", "command"}, {"part", "lpddr5-6400"}}, resolved);
+  }();
+  return fuzz::accept_input_errors([&] {
     const auto& cd = dynamic_cast<const memory::CommandDram&>(*dram);
     const memory::DramPart& p = cd.system().part();
     memory::DramSystem sys(p, cd.settings().controller);

@@ -57,7 +57,7 @@ for t in "${targets[@]}"; do
   status=0
   timeout $((seconds + 120)) "build-fuzz/fuzz_$t" "${opts[@]}" "$out/corpus" "fuzz/corpus/$t" >"$log" 2>&1 ||
     status=$?
-  done_line=$(grep -E '^#[0-9]+ +DONE' "$log" | tail -1 || true)
+  done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 || true)
   execs=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   summary+=("$(printf '%-15s %s exec/s %s' "$t" "${execs:-?}" "${done_line:-(no DONE line)}")")
   if [ "$status" -ne 0 ]; then

@@ -94,7 +94,32 @@ def trace_inputs():
     out("trace", "delta-count-4e9.trc", b"EDGESIMT" + struct.pack("<II", 1, len(header)) + header + body)
 
 
+def npu_inputs():
+    """Issue 20's NPU network with a per-channel weight scale of 1e308 (the requantization
+    shift reached 1023: UBSan "shift exponent 1023 is too large for 32-bit type" in
+    multiply_by_quantized_multiplier, and garbage outputs with exit 0 in a Release build),
+    and its neighbours: a scale TFLite can store but a ratio of scales of 2^30 or more, and
+    an output zero point outside int8. The network is the small inline one of the fuzz
+    seeds; the TFLite model is the conv + fully connected seed with its first weight scale
+    made 3e38."""
+    small = json.load(open(os.path.join(ROOT, "fuzz", "corpus", "npu_network", "inline-small.json")))
+    def variant(name, edit):
+        doc = json.loads(json.dumps(small))
+        edit(doc)
+        out("npu_network", name, json.dumps(doc, indent=1))
+    variant("weight-scale-1e308.json", lambda d: d["ops"][0]["weights"]["scales"].__setitem__(0, 1e308))
+    variant("weight-scale-ratio-2e29.json", lambda d: d["ops"][0]["weights"]["scales"].__setitem__(0, 1e30))
+    variant("zero-point-300.json", lambda d: d["ops"][2]["output"].__setitem__("zero_point", 300))
+    src = bytearray(open(os.path.join(ROOT, "fuzz", "corpus", "tflite", "conv-fc-softmax.tflite"), "rb").read())
+    scales = struct.pack("<3f", 0.01, 0.02, 0.03)
+    at = src.find(scales)
+    assert at > 0 and src.find(scales, at + 1) < 0
+    struct.pack_into("<f", src, at, 3e38)
+    out("tflite", "weight-scale-3e38.tflite", bytes(src))
+
+
 if __name__ == "__main__":
+    npu_inputs()
     tflite_inputs()
     sweep_inputs()
     trace_inputs()
