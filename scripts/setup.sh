@@ -16,6 +16,8 @@ PACKAGES=(
   libgemmlowp-dev           # gemmlowp's fixed-point exp/logistic/tanh, as TFLite's int8 kernels
   libarmnntfliteparser-dev  # Arm NN's TFLite parser: the independent check of the NPU's int8 execution
   libarmnn-cpuref-backend22 #   (tests/armnn/armnn_check.cpp) runs on its reference backend
+  clang-14                  # the libFuzzer targets (fuzz/, scripts/fuzz.sh): clang's -fsanitize=fuzzer
+  libclang-rt-14-dev        #   with ASan and UBSan; this package holds libFuzzer and the sanitizer runtimes
   python3                   # scripts/ (Debian's /usr/bin/python3)
   python3-matplotlib        # scripts/plot.py
   slurm-wlm                 # the Slurm job-array test (scripts/slurm/run-local-slurm.sh)

@@ -18,6 +18,12 @@ namespace {
   throw InputError("sweep spec " + path + ": " + what);
 }
 
+std::string format_count(double n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, n < 1e15 ? "%.0f" : "%.3g", n);
+  return buf;
+}
+
 std::vector<json> axis_values(const json& v, const std::string& where, const std::string& path) {
   if (v.is_array()) {
     if (v.empty()) spec_error(path, where + ": an axis needs at least one value");
@@ -31,13 +37,19 @@ std::vector<json> axis_values(const json& v, const std::string& where, const std
     }
     const double first = r[0].get<double>(), last = r[1].get<double>();
     const double step = r.size() == 3 ? r[2].get<double>() : 1.0;
+    if (!std::isfinite(first) || !std::isfinite(last) || !std::isfinite(step))
+      spec_error(path, where + ".range: expected finite numbers");
     if (step == 0 || (last - first) / step < 0)
       spec_error(path, where + ".range: the step does not reach last");
     const bool integral =
         r[0].is_number_integer() && r[1].is_number_integer() && (r.size() == 2 || r[2].is_number_integer());
     std::vector<json> out;
-    const long long n = static_cast<long long>(std::floor((last - first) / step + 1e-9)) + 1;
-    if (n > 1'000'000) spec_error(path, where + ".range: more than a million values");
+    // The count is checked as a double, before it is converted (a range of 1e300 values
+    // does not fit in an integer).
+    const double steps = std::floor((last - first) / step + 1e-9);
+    if (!(steps < static_cast<double>(kMaxSweepPoints)))
+      spec_error(path, where + ".range: more than " + std::to_string(kMaxSweepPoints) + " values");
+    const auto n = static_cast<long long>(steps) + 1;
     for (long long i = 0; i < n; ++i) {
       const double x = first + static_cast<double>(i) * step;
       out.push_back(integral ? json(static_cast<long long>(std::llround(x))) : json(x));
@@ -119,7 +131,7 @@ std::optional<Shard> shard_from_slurm(const std::function<const char*(const char
   return Shard{(task - min) / step, n};
 }
 
-std::vector<SweepPoint> expand_sweep(const json& spec, const std::string& path) {
+std::vector<SweepPoint> expand_sweep(const json& spec, const std::string& path, size_t max_points) {
   if (!spec.is_object()) spec_error(path, "the top level must be an object");
   for (const auto& [k, v] : spec.items()) {
     if (k != "base" && k != "grid" && k != "zip" && k != "skip" && k != "description") {
@@ -164,6 +176,13 @@ std::vector<SweepPoint> expand_sweep(const json& spec, const std::string& path) 
     if (!rule.is_object()) spec_error(path, "skip: each rule is an object of KEY: value pairs");
   }
 
+  // The product of the axes, before any point is built (each holds a copy of the base).
+  double product = static_cast<double>(zip_len);
+  for (const auto& [k, vals] : grid) product *= static_cast<double>(vals.size());
+  if (product > static_cast<double>(max_points)) {
+    spec_error(path, "the grid and zip axes make " + format_count(product) + " points, more than the " +
+                         std::to_string(max_points) + " a sweep may have");
+  }
   std::vector<SweepPoint> points;
   std::vector<size_t> idx(grid.size(), 0);
   for (;;) {

@@ -21,9 +21,16 @@ struct SweepPoint {
   nlohmann::json config;  // base with the axes applied (not yet validated)
 };
 
+/// The most points a sweep may have (the product of its axes, skipped points included),
+/// and the most values of one range axis: each point holds a full copy of the base
+/// config, so a spec claiming more is refused before any point is built
+/// (docs/fuzzing.md, limits on hostile sizes).
+constexpr size_t kMaxSweepPoints = 100'000;
+
 /// Expands a spec into its points, in a deterministic order. Throws InputError naming the
-/// spec path on a malformed spec.
-std::vector<SweepPoint> expand_sweep(const nlohmann::json& spec, const std::string& spec_path);
+/// spec path on a malformed spec, or on one of more than `max_points` points.
+std::vector<SweepPoint> expand_sweep(const nlohmann::json& spec, const std::string& spec_path,
+                                     size_t max_points = kMaxSweepPoints);
 
 /// Identity of a point: FNV-1a of its resolved config, as 16 hex digits.
 std::string point_id(const nlohmann::json& resolved_config);

@@ -243,9 +243,15 @@ void TraceReader::read_set(ChunkSet& set, uint32_t chunks) {
       return;
     }
     default: {
+      const size_t count_at = pos_;
       const uint64_t count = get_varint("a chunk count");
       if (count > chunks)
         fail(at, "at most " + std::to_string(chunks) + " chunks, found " + std::to_string(count));
+      // Each id takes at least a byte: a count the rest of the file cannot hold is refused
+      // before anything is allocated for it.
+      if (count > data_.size() - pos_)
+        fail(count_at, "a chunk count the rest of the file can hold (" + std::to_string(data_.size() - pos_) +
+                           " bytes), found " + std::to_string(count));
       set.set_list();
       set.ids.reserve(count);
       uint64_t id = 0;
@@ -293,7 +299,10 @@ bool TraceReader::next(Step& step) {
   const size_t nops_at = pos_;
   const uint64_t n_ops = get_varint("an op count");
   const uint64_t n_events = get_varint("an event count");
-  if (n_ops > (data_.size() - pos_) || n_events > (data_.size() - pos_)) {
+  // An op record takes at least 5 bytes (index, flags, three varints) and an event 2: counts
+  // the rest of the file cannot hold are refused before the step is sized for them.
+  const uint64_t left = data_.size() - pos_;
+  if (n_ops > left / 5 || n_events > left / 2 || 5 * n_ops + 2 * n_events > left) {
     fail(nops_at, "op and event counts that fit in the rest of the file");
   }
   step.ops.resize(n_ops);

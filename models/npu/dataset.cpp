@@ -12,7 +12,9 @@
 namespace edgesim::npu {
 
 int8_t quantize(double real, const Tensor& t) {
-  const long q = std::lround(real / t.scale) + t.zero_point;
+  // Rounded and saturated as a double: a value far outside the int8 range (1e30) has no
+  // long to round to (std::lround's result is then unspecified), and must saturate.
+  const double q = std::round(real / t.scale) + t.zero_point;
   return static_cast<int8_t>(q < -128 ? -128 : q > 127 ? 127 : q);
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -143,12 +144,17 @@ bool same_quant(const Tensor& a, const Tensor& b) {
   return a.zero_point == b.zero_point && std::abs(a.scale - b.scale) <= 1e-6 * a.scale;
 }
 
-/// A multiplier TFLite's fixed point can apply: a ratio of scales of at most 2^30 (its
-/// left shift must stay within the 32-bit value).
+/// A multiplier TFLite's fixed point can apply: a finite ratio of scales below 2^30 (its
+/// left shift must stay within the 32-bit value: TFLite's MultiplyByQuantizedMultiplier
+/// takes shifts from -31 to 30). A ratio that overflows a double (scales near its range)
+/// would otherwise leave frexp's exponent unspecified.
 Requant requant(double real, const FileLocation& at) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", real);
+  if (!std::isfinite(real)) at.fail(std::string("a ratio of scales of ") + text + " cannot be applied in fixed point");
   const Requant r = quantize_multiplier(real);
   if (r.shift > 30)
-    at.fail("a ratio of scales of " + std::to_string(real) + " (more than 2^30) cannot be applied in fixed point");
+    at.fail(std::string("a ratio of scales of ") + text + " (2^30 or more) cannot be applied in fixed point");
   return r;
 }
 
@@ -226,8 +232,10 @@ void set_weights(Op& op, OpSpec& spec, const FileLocation& at, const std::vector
   op.weights_source = spec.weights_source;
   op.bias = spec.bias ? spec.bias(static_cast<size_t>(oc)) : std::vector<int32_t>(static_cast<size_t>(oc), 0);
   op.weight_scales = spec.weight_scales;
+  // The output unit's multiplier of channel c: input scale x weight scale / output scale.
   for (int c = 0; c < oc; ++c)
-    op.requant.push_back(requant(in.scale * op.weight_scales[static_cast<size_t>(c)] / out.scale, at));
+    op.requant.push_back(
+        requant(in.scale * op.weight_scales[static_cast<size_t>(c)] / out.scale, wat["scales"][static_cast<size_t>(c)]));
 }
 
 /// TFLite's fixed-point input scaling for logistic and tanh (4 integer bits) and softmax

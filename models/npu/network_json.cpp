@@ -2,6 +2,7 @@
 // the op builder (add_op), and writing a Network back out (the exporter).
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -48,6 +49,21 @@ double positive(const json& v, const FileLocation& at) {
   if (!v.is_number()) at.fail("expected a number");
   const double x = v.get<double>();
   if (!(x > 0) || !std::isfinite(x)) at.fail("expected a positive finite number");
+  return x;
+}
+
+/// A quantization scale: positive and within float32's normal range, as TFLite stores
+/// scales (a scale of 1e308 has no TFLite equivalent, and ratios of such scales overflow
+/// the requantization arithmetic).
+double scale(const json& v, const FileLocation& at) {
+  const double x = positive(v, at);
+  if (x < std::numeric_limits<float>::min() || x > std::numeric_limits<float>::max()) {
+    char text[96];
+    std::snprintf(text, sizeof text, "a scale of %.6g: expected one TFLite can store (a float32, %.3g to %.3g)", x,
+                  static_cast<double>(std::numeric_limits<float>::min()),
+                  static_cast<double>(std::numeric_limits<float>::max()));
+    at.fail(text);
+  }
   return x;
 }
 
@@ -120,7 +136,7 @@ Tensor read_tensor(const json& v, const FileLocation& at, const std::vector<std:
   if (!name.is_string() || name.get<std::string>().empty()) at["name"].fail("expected a non-empty string");
   t.name = name.get<std::string>();
   set_shape(t, int_list(need(v, "shape", at), at["shape"], 1, 4, 1), at["shape"]);
-  t.scale = positive(need(v, "scale", at), at["scale"]);
+  t.scale = scale(need(v, "scale", at), at["scale"]);
   t.zero_point = static_cast<int32_t>(integer(need(v, "zero_point", at), at["zero_point"], -128, 127));
   return t;
 }
@@ -238,7 +254,7 @@ OpSpec read_op(const json& v, const FileLocation& at, const Network& net, size_t
     spec.weight_shape = int_list(need(w, "shape", wat), wat["shape"], 1, 4, 1);
     const json& scales = need(w, "scales", wat);
     if (!scales.is_array()) wat["scales"].fail("expected a list of per-channel scales");
-    for (size_t k = 0; k < scales.size(); ++k) spec.weight_scales.push_back(positive(scales[k], wat["scales"][k]));
+    for (size_t k = 0; k < scales.size(); ++k) spec.weight_scales.push_back(scale(scales[k], wat["scales"][k]));
     const json data = need(w, "data", wat);
     spec.weights_source = data.is_array() ? "inline" : "file";
     spec.weights = [data, wat, blob](size_t n) { return read_data<int8_t>(data, wat["data"], n, *blob); };

@@ -124,27 +124,44 @@ class Locator {
     return r;
   }
 
-  /// Where an offset stored at `slot` points, for messages: "byte N", or "outside the file".
+  /// Whether the `len` bytes at `p` lie inside the file. Every read of the Locator is
+  /// checked first: it runs on exactly the files the Verifier rejected.
+  bool inside(const uint8_t* p, size_t len) const {
+    const auto at = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(buf_);
+    return p >= buf_ && at <= n_ && len <= n_ - at;
+  }
+
+  /// Where an offset stored at `slot` (inside the file) points, for messages: "byte N", or
+  /// "outside the file".
   std::string target(const uint8_t* slot) const {
     const auto at = static_cast<int64_t>(slot - buf_) + fb::ReadScalar<fb::uoffset_t>(slot);
     return at >= 0 && static_cast<size_t>(at) < n_ ? "byte " + std::to_string(at)
                                                     : "byte " + std::to_string(at) + ", outside the file";
   }
 
+
   /// A vector-of-tables field of table `t`: the vector, then each table in it (through
   /// its generated Verify), then, for the first one that fails, `deeper`.
   template <class T>
   std::string tables(const fb::Table* t, fb::voffset_t field, const std::string& name, Deeper deeper) {
     fb::Verifier v(buf_, n_);
+    // The table and its vtable inside the file, the vtable's size even: only then may its
+    // fields be looked up (`t` is a table whose own Verify failed).
+    if (!t->VerifyTableStart(v)) return "";
     if (!t->VerifyOffset(v, field)) {
       const uint8_t* slot = t->GetAddressOf(field);
+      if (!inside(slot, sizeof(fb::uoffset_t)))
+        return name + " (its offset would lie at " + at_byte(buf_, slot) + ", past the end of the file)";
       return name + " (the offset at " + at_byte(buf_, slot) + ", pointing to " + target(slot) + ")";
     }
     const auto* vec = t->GetPointer<const fb::Vector<fb::Offset<T>>*>(field);
     if (!vec) return "";
-    if (!v.VerifyVector(vec))
-      return name + " (a vector of " + std::to_string(fb::ReadScalar<fb::uoffset_t>(vec)) + " entries at " +
-             at_byte(buf_, vec) + ")";
+    if (!v.VerifyVector(vec)) {
+      const auto* len = reinterpret_cast<const uint8_t*>(vec);
+      return name + " (a vector of " +
+             (inside(len, sizeof(fb::uoffset_t)) ? std::to_string(fb::ReadScalar<fb::uoffset_t>(len)) : "?") +
+             " entries at " + at_byte(buf_, vec) + ")";
+    }
     for (fb::uoffset_t i = 0; i < vec->size(); ++i) {
       const uint8_t* slot = reinterpret_cast<const uint8_t*>(vec->Data()) + 4 * static_cast<size_t>(i);
       const std::string here = name + "[" + std::to_string(i) + "]";
@@ -154,8 +171,10 @@ class Locator {
       const T* e = vec->Get(i);
       fb::Verifier ev(buf_, n_);
       if (e->Verify(ev)) continue;
-      const std::string inner =
-          deeper ? (this->*deeper)(reinterpret_cast<const fb::Table*>(e), here) : std::string();
+      // Deeper only into a table whose start and vtable lie inside the file.
+      fb::Verifier sv(buf_, n_);
+      const auto* et = reinterpret_cast<const fb::Table*>(e);
+      const std::string inner = deeper && et->VerifyTableStart(sv) ? (this->*deeper)(et, here) : std::string();
       return inner.empty() ? here + " (table at " + at_byte(buf_, e) + ")" : inner;
     }
     return "";

@@ -139,6 +139,12 @@ json parse_json_text(const std::string& text, const std::string& origin) {
     if (pos != std::string::npos) what = what.substr(pos);
     throw InputError("malformed JSON in " + origin + " at line " + std::to_string(line) + ", column " +
                      std::to_string(col) + ": " + what);
+  } catch (const json::out_of_range& e) {
+    // A number beyond a double's range ("1e999"): nlohmann reports it without a position.
+    std::string what = e.what();
+    const auto pos = what.find("number overflow");
+    if (pos != std::string::npos) what = what.substr(pos);
+    throw InputError("malformed JSON in " + origin + ": " + what + " (beyond the range of a double)");
   }
 }
 
@@ -189,8 +195,8 @@ void apply_override(json& config, const std::string& assignment) {
   json value;
   try {
     value = json::parse(text);
-  } catch (const json::parse_error&) {
-    value = text;  // a bare word or a quantity such as 16 GiB
+  } catch (const json::exception&) {
+    value = text;  // a bare word, a quantity such as 16 GiB, or a number beyond a double ("1e999")
   }
   json* node = &config;
   std::stringstream ss(key);

@@ -1,0 +1,41 @@
+// libFuzzer target: a DRAM request trace, text or binary (the form is detected from the
+// first bytes), read with memory::RequestTraceReader and replayed on the command-level
+// model of an LPDDR5-6400 part as `edgesim dram --part lpddr5-6400 --trace TRACE` does.
+#include <cmath>
+#include <memory>
+
+#include "fuzz/fuzz_common.hpp"
+#include "models/memory/dram.hpp"
+#include "models/memory/dram_command.hpp"
+#include "models/memory/dram_trace.hpp"
+
+namespace {
+// Requests replayed per input: the reader still checks the whole trace.
+constexpr uint64_t kMaxReplayed = 4096;
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace edgesim;
+  const fuzz::MemFile file(data, size);
+  // The device once (its calibration runs a stream through the model); a fresh controller
+  // and banks for every input, as every `edgesim dram` run has.
+  static const std::unique_ptr<memory::Dram> dram = [] {
+    nlohmann::json resolved;
+    return memory::make_dram({{"model", "command"}, {"part", "lpddr5-6400"}}, resolved);
+  }();
+  return fuzz::accept_input_errors([&] {
+    const auto& cd = dynamic_cast<const memory::CommandDram&>(*dram);
+    const memory::DramPart& p = cd.system().part();
+    memory::DramSystem sys(p, cd.settings().controller);
+    memory::RequestTraceReader reader(file.path());
+    memory::TraceRequest r;
+    const double tck_ps = p.tCK * 1e12;
+    uint64_t n = 0;
+    while (reader.next(r)) {
+      if (n++ >= kMaxReplayed) continue;
+      const auto cycle = static_cast<int64_t>(std::ceil(static_cast<double>(r.time_ps) / tck_ps - 1e-9));
+      sys.submit({cycle, r.addr, r.size, r.write});
+    }
+    sys.drain();
+  });
+}

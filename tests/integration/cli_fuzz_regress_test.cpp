@@ -1,0 +1,112 @@
+// The inputs of tests/data/fuzz/ (docs/fuzzing.md, "Bugs found and fixed"), each replayed
+// through the command a user would run on it: every one is refused as bad input (exit 2)
+// with an error naming the file and where in it, where it used to crash, read outside a
+// buffer, hit undefined behaviour or run out of memory.
+#include <catch2/catch.hpp>
+
+#include "tests/integration/run_cli.hpp"
+
+using namespace edgesim::cli_test;
+
+namespace {
+
+std::string input(const std::string& rel) {
+  return source_path("tests/data/fuzz/" + rel);
+}
+
+std::vector<std::string> npu_args(const std::string& network) {
+  return {"npu", "--config", "builtin:npu/ethos-u55-128.json", "--network", network, "--timing", "fast"};
+}
+
+}  // namespace
+
+TEST_CASE("fuzz regression: a TFLite subgraph whose vtable lies outside the file is located, not followed",
+          "[cli][fuzz][tflite]") {
+  const std::string f = input("tflite/locator-subgraph-vtable-outside.tflite");
+  expect_bad_input(npu_args(f), {f, "subgraphs[0] (table at byte", "fails FlatBuffers verification"});
+}
+
+TEST_CASE("fuzz regression: a TFLite field offset stored past the end of the file is reported, not read",
+          "[cli][fuzz][tflite]") {
+  const std::string f = input("tflite/locator-offset-slot-outside.tflite");
+  expect_bad_input(npu_args(f), {f, "operator_codes (its offset would lie at byte", "past the end of the file"});
+}
+
+TEST_CASE("fuzz regression: a sweep range of 1e300 values is refused by its count", "[cli][fuzz][sweep]") {
+  TempDir dir;
+  const std::string f = input("sweep/range-1e300.json");
+  expect_bad_input({"sweep", f, "--out", dir / "out"}, {f, "grid.run.seed.range: more than 100000 values"});
+}
+
+TEST_CASE("fuzz regression: a sweep of 10^12 points is refused before any point is built", "[cli][fuzz][sweep]") {
+  TempDir dir;
+  const std::string f = input("sweep/grid-1e12-points.json");
+  expect_bad_input({"sweep", f, "--out", dir / "out"},
+                   {f, "the grid and zip axes make 1000000000000 points, more than the 100000"});
+}
+
+TEST_CASE("fuzz regression: a trace's chunk count larger than the file is refused before allocating",
+          "[cli][fuzz][trace]") {
+  const std::string f = input("trace/delta-count-4e9.trc");
+  for (const std::vector<std::string>& cmd : {std::vector<std::string>{"validate", f}, {"trace", "info", f}})
+    expect_bad_input(cmd, {f, "a chunk count the rest of the file can hold", "found 3999999999"});
+}
+
+TEST_CASE("fuzz regression: an input value far beyond int8 saturates instead of overflowing a long",
+          "[cli][fuzz][npu]") {
+  // libFuzzer's input: a first row with 7.8e45 (the quantization rounded it with
+  // std::lround, undefined beyond a long, then added the zero point: UBSan signed overflow),
+  // and a second row of 4 values.
+  const std::string crash = input("input_csv/crash-e8e0818d-huge-value.csv");
+  const std::string digits = source_path("configs/networks/digits.json");
+  std::vector<std::string> args = npu_args(digits);
+  args.insert(args.end(), {"--input", crash});
+  expect_bad_input(args, {crash + ":2: 4 values; the network's input has 64 elements"});
+
+  // Its first row alone runs, and saturates as the same row with 1000 in that place does.
+  TempDir dir;
+  const std::string huge = input("input_csv/huge-value-one-row.csv");
+  std::string row = read_text(huge);
+  const std::string big = "7777777777777777777777777777777777777777777779";
+  REQUIRE(row.find(big) != std::string::npos);
+  row.replace(row.find(big), big.size(), "1000");
+  write_text(dir / "thousand.csv", row);
+  auto run = [&](const std::string& csv) {
+    std::vector<std::string> a = npu_args(digits);
+    a.insert(a.end(), {"--input", csv});
+    return run_json(a)["metrics"]["inputs"];
+  };
+  const nlohmann::json a = run(huge), b = run(dir / "thousand.csv");
+  CHECK(a["bit_exact"] == true);
+  CHECK(a["first_prediction"] == b["first_prediction"]);
+}
+
+TEST_CASE("fuzz regression: an NPU network's weight scale of 1e308 is bad input naming its JSON path",
+          "[cli][fuzz][npu]") {
+  const std::string f = input("npu_network/weight-scale-1e308.json");
+  expect_bad_input(npu_args(f), {f + ": ops[0].weights.scales[0]: a scale of 1e+308: expected one TFLite can store"});
+}
+
+TEST_CASE("fuzz regression: a requantization ratio of 2^30 or more is bad input naming the weight scale",
+          "[cli][fuzz][npu]") {
+  const std::string f = input("npu_network/weight-scale-ratio-2e29.json");
+  expect_bad_input(npu_args(f), {f + ": ops[0].weights.scales[0]: a ratio of scales of 1.95e+29 (2^30 or more)"});
+  const std::string t = input("tflite/weight-scale-3e38.tflite");
+  expect_bad_input(npu_args(t), {t + ": operators[0] (CONV_2D)", ".weights.scales[0]: a ratio of scales of"});
+}
+
+TEST_CASE("fuzz regression: a zero point outside int8 is bad input naming its JSON path", "[cli][fuzz][npu]") {
+  const std::string f = input("npu_network/zero-point-300.json");
+  expect_bad_input(npu_args(f), {f + ": ops[2].output.zero_point: value 300 out of range [-128, 127]"});
+}
+
+TEST_CASE("fuzz regression: a JSON number beyond a double is malformed JSON, not a failed simulation",
+          "[cli][fuzz][config]") {
+  // The config target's seed fuzz/corpus/config/not-json.json: nlohmann's out_of_range
+  // (number overflow) escaped the loader, and the CLI exited 1.
+  const std::string f = source_path("fuzz/corpus/config/not-json.json");
+  expect_bad_input({"validate", f}, {"malformed JSON in " + f, "number overflow parsing '1e999'"});
+  TempDir dir;
+  write_text(dir / "big.json", R"({"extends": "builtin:experiments/tiny.json", "run": {"seed": 1e999}})");
+  expect_bad_input({"run", dir / "big.json"}, {"malformed JSON in " + dir / "big.json", "number overflow"});
+}
