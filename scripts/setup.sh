@@ -17,7 +17,8 @@ PACKAGES=(
   libarmnntfliteparser-dev  # Arm NN's TFLite parser: the independent check of the NPU's int8 execution
   libarmnn-cpuref-backend22 #   (tests/armnn/armnn_check.cpp) runs on its reference backend
   python3                   # scripts/ (Debian's /usr/bin/python3)
-  python3-matplotlib        # scripts/plot.py
+  python3-matplotlib        # scripts/plot.py, scripts/npu_dataset_plot.py
+  python3-sklearn           # scripts/npu_predictor.py: the baseline latency predictor on npu-dataset rows
   slurm-wlm                 # the Slurm job-array test (scripts/slurm/run-local-slurm.sh)
 )
 
