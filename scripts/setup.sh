@@ -19,7 +19,8 @@ PACKAGES=(
   clang-14                  # the libFuzzer targets (fuzz/, scripts/fuzz.sh): clang's -fsanitize=fuzzer
   libclang-rt-14-dev        #   with ASan and UBSan; this package holds libFuzzer and the sanitizer runtimes
   python3                   # scripts/ (Debian's /usr/bin/python3)
-  python3-matplotlib        # scripts/plot.py
+  python3-matplotlib        # scripts/plot.py, scripts/npu_dataset_plot.py
+  python3-sklearn           # scripts/npu_predictor.py: the baseline latency predictor on npu-dataset rows
   slurm-wlm                 # the Slurm job-array test (scripts/slurm/run-local-slurm.sh)
 )
 

@@ -34,6 +34,8 @@ const char* kUsage =
     "  regress    run a regression suite and compare its metrics with the goldens\n"
     "  dram       replay a memory request trace on the command-level DRAM model\n"
     "  npu        run an int8 CNN on the Ethos-U55-class NPU model (cycles, traffic, energy, outputs)\n"
+    "  npu-dataset  networks drawn from a search space, timed on NPU configurations (rows, layers);\n"
+    "             npu-dataset merge joins the shards' output folders\n"
     "  fault      soft-error injection campaign on the NPU model (SDC/DUE rates, Resiliency Accuracy)\n"
     "  fault-plan ISO 26262 metrics and the least-area protection plan meeting ASIL-D, from a fault "
     "campaign\n\n"
@@ -86,11 +88,12 @@ int dispatch(int argc, char** argv) {
   if (cmd == "regress") return cli::cmd_regress(rest);
   if (cmd == "dram") return cli::cmd_dram(rest);
   if (cmd == "npu") return cli::cmd_npu(rest);
+  if (cmd == "npu-dataset") return cli::cmd_npu_dataset(rest);
   if (cmd == "fault") return cli::cmd_fault(rest);
   if (cmd == "fault-plan") return cli::cmd_fault_plan(rest);
-  throw InputError(
-      "unknown command '" + cmd +
-      "' (commands: run, replay, trace, validate, describe, sweep, regress, dram, npu, fault, fault-plan)");
+  throw InputError("unknown command '" + cmd +
+                   "' (commands: run, replay, trace, validate, describe, sweep, regress, dram, npu, "
+                   "npu-dataset, fault, fault-plan)");
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 #include "sim/sweep.hpp"
 
+#include <spdlog/spdlog.h>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "sim/core/config/loader.hpp"
 #include "sim/core/errors.hpp"
@@ -129,6 +131,16 @@ std::optional<Shard> shard_from_slurm(const std::function<const char*(const char
         "or pass --shard K/N");
   }
   return Shard{(task - min) / step, n};
+}
+
+Shard choose_shard(const std::string& option, const std::string& where) {
+  if (!option.empty()) return parse_shard(option, where);
+  if (auto s = shard_from_slurm([](const char* name) { return std::getenv(name); })) {
+    spdlog::info("shard {} from the Slurm job array (SLURM_ARRAY_TASK_ID {})", s->str(),
+                 std::getenv("SLURM_ARRAY_TASK_ID"));
+    return *s;
+  }
+  return {};
 }
 
 std::vector<SweepPoint> expand_sweep(const json& spec, const std::string& path, size_t max_points) {

@@ -56,4 +56,8 @@ Shard parse_shard(const std::string& text, const std::string& where);
 /// No value when the two variables are not both set. `getenv` is a parameter for tests.
 std::optional<Shard> shard_from_slurm(const std::function<const char*(const char*)>& getenv);
 
+/// The shard to run: `option` ("K/N", parsed as parse_shard names `where`) when given,
+/// else the Slurm job array's task (logged), else the whole run.
+Shard choose_shard(const std::string& option, const std::string& where);
+
 }  // namespace edgesim::sim

@@ -84,7 +84,10 @@ void write_manifest(const std::string& dir, const SweepManifest& manifest) {
 }
 
 void append_record(const std::string& path, const json& record) {
-  const std::string line = record.dump() + "\n";
+  append_lines(path, record.dump() + "\n");
+}
+
+void append_lines(const std::string& path, const std::string& line) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (fd < 0) throw InputError("cannot append to '" + path + "': " + std::strerror(errno));
   const ssize_t n = ::write(fd, line.data(), line.size());  // one write: the line lands whole
@@ -93,7 +96,24 @@ void append_record(const std::string& path, const json& record) {
   if (n != static_cast<ssize_t>(line.size())) throw SimError("short write to '" + path + "'");
 }
 
-std::vector<json> read_records(const std::string& path, bool repair) {
+void check_output_folder(const std::string& out, const SweepManifest& want, bool resume) {
+  const std::string results = out + "/" + kResults;
+  if (fs::exists(results) && !resume) {
+    throw InputError(results + " exists: pass --resume to continue that run, or choose another --out");
+  }
+  const auto have = read_manifest(out);
+  if (!have) return;
+  if (have->sweep_id != want.sweep_id) {
+    throw InputError(out + " holds another run (" + have->spec + ", id " + have->sweep_id + ") than " +
+                     want.spec + " (id " + want.sweep_id + "); choose another --out");
+  }
+  if (have->shard.index != want.shard.index || have->shard.count != want.shard.count) {
+    throw InputError(out + " holds shard " + have->shard.str() + " of this run, not " + want.shard.str() +
+                     "; choose another --out");
+  }
+}
+
+std::vector<json> read_json_lines(const std::string& path, bool repair) {
   std::vector<json> out;
   if (!fs::exists(path)) return out;
   std::string text = config::read_file(path);
@@ -113,10 +133,19 @@ std::vector<json> read_records(const std::string& path, bool repair) {
       r = json::parse(line);
     } catch (const json::parse_error&) {
     }
-    if (!r.is_object() || !r.contains("point") || !r["point"].is_string() || !r.contains("status")) {
-      throw InputError(path + " line " + std::to_string(no) + ": not a sweep results record");
-    }
+    if (!r.is_object()) throw InputError(path + " line " + std::to_string(no) + ": not a JSON object");
     out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<json> read_records(const std::string& path, bool repair) {
+  std::vector<json> out = read_json_lines(path, repair);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const json& r = out[i];
+    if (!r.contains("point") || !r["point"].is_string() || !r.contains("status")) {
+      throw InputError(path + " line " + std::to_string(i + 1) + ": not a sweep results record");
+    }
   }
   return out;
 }

@@ -36,10 +36,18 @@ void write_manifest(const std::string& dir, const SweepManifest& manifest);
 /// Appends one record as one line with a single write, then fsyncs: a reader (or a
 /// resumed sweep) sees whole lines only, whatever interrupts the writer.
 void append_record(const std::string& path, const nlohmann::json& record);
+/// Appends `text` (whole lines) with a single write, then fsyncs.
+void append_lines(const std::string& path, const std::string& text);
+
+/// Refuses an output folder that holds another sweep, or another shard of this one, or
+/// (without `resume`) results already.
+void check_output_folder(const std::string& out, const SweepManifest& want, bool resume);
 
 /// Reads the records of a results.jsonl (none when it does not exist). A partial last
 /// line, left by an interrupted write, is dropped, and with `repair` cut from the file.
 std::vector<nlohmann::json> read_records(const std::string& path, bool repair);
+/// The same for any file of JSON objects, one a line (InputError naming the line otherwise).
+std::vector<nlohmann::json> read_json_lines(const std::string& path, bool repair);
 
 /// The CSV of a sweep: point, status, every axis, every metric (flattened), one row per
 /// point (its ok record, else its last failed one), in sweep order.

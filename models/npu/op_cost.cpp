@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <string>
+#include <unordered_map>
 
 namespace edgesim::npu {
 
@@ -159,9 +161,7 @@ Shape3 rounded(Shape3 s, bool brick) {
   return s;
 }
 
-}  // namespace
-
-BlockConfig find_block_config(const ArchConfig& a, const NpuOp& op, bool lut) {
+BlockConfig search_block_config(const ArchConfig& a, const NpuOp& op, bool lut) {
   const Search s(a, op, lut);
   BlockConfig best;
   best.part_kernel = s.part_kernel;
@@ -235,6 +235,45 @@ BlockConfig find_block_config(const ArchConfig& a, const NpuOp& op, bool lut) {
     if (depth < op.ofm.c) depth = round_up(depth, kOfmSplitDepth);
   }
   return best;
+}
+
+/// Everything the block search reads, as bytes: the configuration and the operation
+/// (its useful MAC count aside).
+std::string search_key(const ArchConfig& a, const NpuOp& op, bool lut) {
+  std::string k;
+  k.reserve(256);
+  auto put = [&k](const auto& v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  for (int v : {a.macs, a.ofm_ublock.h, a.ofm_ublock.w, a.ofm_ublock.c, a.ifm_ublock.h, a.ifm_ublock.w,
+                a.ifm_ublock.c, a.dot_depth, a.elem_units, a.shram_banks})
+    put(v);
+  for (int g : a.shram_granules) put(g);
+  for (double c : a.output_cycles) put(c);
+  for (double c : a.activation_cycles) put(c);
+  put(a.shared_buffer);
+  for (const Shape3& s : {op.ifm, op.ifm2, op.ofm})
+    for (int v : {s.h, s.w, s.c}) put(v);
+  for (int v : {op.kh, op.kw, op.sh, op.sw, op.dh, op.dw, op.ifm_bits, op.ifm2_bits, op.ofm_bits,
+                static_cast<int>(op.kind), static_cast<int>(op.output), static_cast<int>(op.activation)})
+    put(v);
+  for (bool b :
+       {op.has_ifm2, op.ifm2_scalar, op.ifm2_const, op.ifm_brick, op.ifm2_brick, op.ofm_brick, op.bias, lut})
+    put(static_cast<char>(b));
+  return k;
+}
+
+}  // namespace
+
+BlockConfig find_block_config(const ArchConfig& a, const NpuOp& op, bool lut) {
+  // The search is a pure function of its inputs and networks repeat layer shapes (within
+  // a network, and across the networks of a dataset): remember its answers per thread.
+  thread_local std::unordered_map<std::string, BlockConfig> memo;
+  std::string key = search_key(a, op, lut);
+  const auto it = memo.find(key);
+  if (it != memo.end()) return it->second;
+  if (memo.size() > 200000) memo.clear();  // bound the memory a long run holds
+  const BlockConfig b = search_block_config(a, op, lut);
+  memo.emplace(std::move(key), b);
+  return b;
 }
 
 BlockConfig forced_block_config(const ArchConfig& a, const NpuOp& op, bool lut, Shape3 ofm_block) {

@@ -17,39 +17,7 @@ namespace tfl = edgesim::tflite;
 
 namespace {
 
-/// TFLite's BuiltinOperator codes edgesim maps (tensorflow/lite/schema/schema.fbs).
-enum Builtin : int32_t {
-  kAdd = 0,
-  kAveragePool2d = 1,
-  kConcatenation = 2,
-  kConv2d = 3,
-  kDepthwiseConv2d = 4,
-  kFullyConnected = 9,
-  kLogistic = 14,
-  kMaxPool2d = 17,
-  kMul = 18,
-  kRelu = 19,
-  kReluN1To1 = 20,
-  kRelu6 = 21,
-  kReshape = 22,
-  kResizeBilinear = 23,
-  kSoftmax = 25,
-  kTanh = 28,
-  kCustom = 32,
-  kPad = 34,
-  kTranspose = 39,
-  kMean = 40,
-  kSub = 41,
-  kSqueeze = 43,
-  kStridedSlice = 45,
-  kPadV2 = 60,
-  kSlice = 65,
-  kExpandDims = 70,
-  kResizeNearestNeighbor = 97,
-  kLeakyRelu = 98,
-  kQuantize = 114,
-  kHardSwish = 117,
-};
+using namespace tflite_builtin;  // NOLINT: the operator codes, as the schema names them
 
 /// The ops that may take a constant tensor as a data input (kept as a Network constant).
 bool takes_constants(int32_t code) {

@@ -14,6 +14,42 @@
 
 namespace edgesim::npu {
 
+namespace tflite_builtin {
+/// TFLite's BuiltinOperator codes edgesim maps (tensorflow/lite/schema/schema.fbs).
+enum Code : int32_t {
+  kAdd = 0,
+  kAveragePool2d = 1,
+  kConcatenation = 2,
+  kConv2d = 3,
+  kDepthwiseConv2d = 4,
+  kFullyConnected = 9,
+  kLogistic = 14,
+  kMaxPool2d = 17,
+  kMul = 18,
+  kRelu = 19,
+  kReluN1To1 = 20,
+  kRelu6 = 21,
+  kReshape = 22,
+  kResizeBilinear = 23,
+  kSoftmax = 25,
+  kTanh = 28,
+  kCustom = 32,
+  kPad = 34,
+  kTranspose = 39,
+  kMean = 40,
+  kSub = 41,
+  kSqueeze = 43,
+  kStridedSlice = 45,
+  kPadV2 = 60,
+  kSlice = 65,
+  kExpandDims = 70,
+  kResizeNearestNeighbor = 97,
+  kLeakyRelu = 98,
+  kQuantize = 114,
+  kHardSwish = 117,
+};
+}  // namespace tflite_builtin
+
 /// Whether `bytes` (the contents of `path`) is a TFLite model: the "TFL3" file
 /// identifier at bytes 4-7, or a ".tflite" name (so a broken file is reported as one).
 bool is_tflite(const std::string& path, const std::string& bytes);

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <unordered_map>
 
 #include "models/npu/cpu_cost.hpp"
 #include "models/npu/lowering.hpp"
@@ -53,6 +55,38 @@ MemTiming probe(const MemorySystem& mem, Mem m, const NpuSettings& s, double bur
   return t;
 }
 
+/// A layer's weight layout and slicing, as bytes: with the layer's number, what its
+/// stream's value counts and encoded sizes depend on.
+std::string layout_key(size_t op, const LoweredLayer& L, int block_c) {
+  std::string k;
+  auto put = [&k](const auto& v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  const WeightLayout& w = L.layout;
+  put(op);
+  put(L.ohwi_size);
+  for (int v :
+       {w.ofm_depth, w.kernel_h, w.kernel_w, w.ifm_depth, static_cast<int>(w.traversal), w.ofm_block_depth,
+        w.ofm_ublock_depth, w.ifm_ublock_depth, w.sub_kernel_h, w.sub_kernel_w, block_c})
+    put(v);
+  return k;
+}
+
+}  // namespace
+
+struct PlanCache::Impl {
+  struct Chunks {
+    std::vector<size_t> len;
+    std::vector<Histogram> hist;
+    Histogram raw{};
+  };
+  std::unordered_map<std::string, Chunks> chunks;     // by layout_key
+  std::unordered_map<std::string, StreamCode> codes;  // by layout_key and block range
+};
+
+PlanCache::PlanCache() : impl_(std::make_unique<Impl>()) {}
+PlanCache::~PlanCache() = default;
+
+namespace {
+
 struct Planner {
   const Network& net;
   const NpuSettings& s;
@@ -61,6 +95,10 @@ struct Planner {
   bool buffered_weights;  // weights live elsewhere than activations: the DMA copies them
   double prev_slack = 0;  // compute cycles of the previous NPU operation: time to prefetch under
   std::vector<int16_t> stream;
+
+  PlanCache::Impl* cache = nullptr;
+  size_t op_index = 0;  // the layer being planned
+  std::string key;      // its layout_key, once prepared
 
   Planner(const Network& n, const NpuSettings& st, const MemorySystem& mem) : net(n), s(st), a(st.arch) {
     act = probe(mem, s.activations_in, s, s.activation_burst);
@@ -81,6 +119,22 @@ struct Planner {
   size_t last_b = SIZE_MAX, last_e = 0;
   StreamCode last;
   void prepare(const LoweredLayer& L, int block_c) {
+    if (cache) {
+      key = layout_key(op_index, L, block_c);
+      const auto it = cache->chunks.find(key);
+      if (it != cache->chunks.end()) {
+        chunk_len = it->second.len;
+        chunk_hist = it->second.hist;
+        raw = it->second.raw;
+        built = false;
+        last_b = SIZE_MAX;
+        return;
+      }
+    }
+    count_chunks(L, block_c);
+    if (cache) cache->chunks.emplace(key, PlanCache::Impl::Chunks{chunk_len, chunk_hist, raw});
+  }
+  void count_chunks(const LoweredLayer& L, int block_c) {
     const size_t per = static_cast<size_t>(L.layout.kernel_h) * L.layout.kernel_w * L.layout.ifm_depth;
     chunk_len.clear();
     chunk_hist.clear();
@@ -106,6 +160,16 @@ struct Planner {
     if (b == last_b && e == last_e) return last;
     last_b = b;
     last_e = e;
+    if (cache) {
+      std::string k = key;
+      k.append(reinterpret_cast<const char*>(&b), sizeof b)
+          .append(reinterpret_cast<const char*>(&e), sizeof e);
+      const auto it = cache->codes.find(k);
+      if (it != cache->codes.end()) return last = it->second;
+      last = code_of(L, b, e, block_c);
+      cache->codes.emplace(std::move(k), last);
+      return last;
+    }
     last = code_of(L, b, e, block_c);
     return last;
   }
@@ -383,15 +447,17 @@ uint64_t LayerPlan::compute_cycles() const {
   return c;
 }
 
-Plan plan_network(const Network& net, const NpuSettings& s, const MemorySystem& mem) {
+Plan plan_network(const Network& net, const NpuSettings& s, const MemorySystem& mem, PlanCache* cache) {
   Plan plan;
   plan.settings = s;
   Planner pl(net, s, mem);
+  pl.cache = cache ? &cache->impl() : nullptr;
   std::vector<LoweredLayer> lowered = lower_network(net, s.arch);
   plan.layers.resize(net.ops.size());
   for (size_t i = 0; i < net.ops.size(); ++i) {
     LayerPlan& lp = plan.layers[i];
     lp.op = i;
+    pl.op_index = i;
     lp.macs = net.ops[i].macs;
     if (net.ops[i].on_cpu) {
       plan_cpu_layer(lp, net, net.ops[i], s);  // an op Vela leaves to the host CPU (cpu_cost.hpp)

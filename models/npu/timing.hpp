@@ -16,6 +16,7 @@
 // AXI port width. docs/npu.md states every assumption.
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -98,9 +99,28 @@ struct Plan {
   std::vector<LayerPlan> layers;
 };
 
+/// What plans of one network for several configurations share: a layer's weight stream is
+/// the same wherever its layout is (the same OFM block depth on two MAC counts, say), so
+/// its value counts and encoded sizes are computed once. A cache serves one network.
+class PlanCache {
+ public:
+  PlanCache();
+  ~PlanCache();
+  PlanCache(const PlanCache&) = delete;
+  PlanCache& operator=(const PlanCache&) = delete;
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
 /// Compiles `net` for the NPU (weights encoded, blocks chosen, jobs and DMA items laid
-/// out). The memory models are probed for their latency and bandwidth.
-Plan plan_network(const Network& net, const NpuSettings& s, const MemorySystem& mem);
+/// out). The memory models are probed for their latency and bandwidth. With `cache`
+/// (made for this network), stream analyses of earlier plans of it are reused: the plan
+/// is the same as without.
+Plan plan_network(const Network& net, const NpuSettings& s, const MemorySystem& mem,
+                  PlanCache* cache = nullptr);
 
 struct LayerTiming {
   uint64_t cycles = 0, compute_cycles = 0, dma_cycles = 0;

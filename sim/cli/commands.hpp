@@ -1,11 +1,16 @@
 #pragma once
 // The `edgesim` subcommands. Each parses its own options (Boost.Program_options) and
 // returns an exit code; errors propagate as exceptions to main(), which maps them.
+#include <csignal>
 #include <string>
 #include <vector>
 
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
+
+namespace edgesim::sim {
+struct MergeSummary;
+}
 
 namespace edgesim::cli {
 
@@ -21,6 +26,7 @@ int cmd_sweep(const Args& args);
 int cmd_dram(const Args& args);
 int cmd_regress(const Args& args);
 int cmd_npu(const Args& args);
+int cmd_npu_dataset(const Args& args);
 int cmd_fault(const Args& args);
 int cmd_fault_plan(const Args& args);
 
@@ -61,6 +67,29 @@ void emit_results(const nlohmann::json& results, const std::string& format, cons
 bool parse_args(const Args& args, boost::program_options::options_description& options,
                 const boost::program_options::positional_options_description* positional,
                 const std::string& usage);
+
+/// `COMMAND merge --out DIR SHARD_DIR...` (sweeps, npu datasets): `about` follows the
+/// usage line in --help. Returns false when --help was printed; throws InputError naming
+/// `command` when --out or the folders are missing.
+bool parse_merge_args(const Args& args, const std::string& command, const std::string& about,
+                      std::string& out, std::vector<std::string>& dirs);
+/// Warns (naming `command`) about the shards a merge found no folder for.
+void warn_missing_shards(const std::string& command, const sim::MergeSummary& s);
+
+/// Catches SIGINT while it lives (the previous handler is put back after), so that a long
+/// command stops after the work in hand and says how to resume (exit 130).
+class SigintFlag {
+ public:
+  SigintFlag();
+  ~SigintFlag();
+  SigintFlag(const SigintFlag&) = delete;
+  SigintFlag& operator=(const SigintFlag&) = delete;
+  const volatile std::sig_atomic_t* flag() const;
+  bool raised() const { return *flag() != 0; }
+
+ private:
+  void (*previous_)(int);
+};
 
 /// Throws a usage error (exit 2) unless `format` is one of `allowed`.
 void check_format(const std::string& format, const std::vector<std::string>& allowed);

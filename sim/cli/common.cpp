@@ -1,3 +1,4 @@
+#include <spdlog/spdlog.h>
 #include <filesystem>
 #include <iostream>
 
@@ -6,6 +7,7 @@
 #include "sim/core/errors.hpp"
 #include "sim/model_source.hpp"
 #include "sim/results.hpp"
+#include "sim/sweep_output.hpp"
 
 namespace edgesim::cli {
 
@@ -56,6 +58,43 @@ void check_format(const std::string& format, const std::vector<std::string>& all
   std::string list;
   for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
   throw InputError("--format '" + format + "': expected one of " + list);
+}
+
+namespace {
+volatile std::sig_atomic_t g_sigint = 0;
+void on_sigint(int) {
+  g_sigint = 1;
+}
+}  // namespace
+
+SigintFlag::SigintFlag() : previous_(std::signal(SIGINT, on_sigint)) {}
+SigintFlag::~SigintFlag() {
+  std::signal(SIGINT, previous_);
+}
+const volatile std::sig_atomic_t* SigintFlag::flag() const {
+  return &g_sigint;
+}
+
+bool parse_merge_args(const Args& args, const std::string& command, const std::string& about,
+                      std::string& out, std::vector<std::string>& dirs) {
+  namespace po = boost::program_options;
+  po::options_description d("Options");
+  d.add_options()("out", po::value(&out), "folder to write the merged results into (must not hold results)")(
+      "dirs", po::value(&dirs)->composing(), "the shards' output folders");
+  po::positional_options_description pos;
+  pos.add("dirs", -1);
+  const std::string usage = "edgesim " + command + " merge --out DIR SHARD_DIR...";
+  if (!parse_args(args, d, &pos, "Usage: " + usage + "\n" + about)) return false;
+  if (out.empty()) throw InputError(command + " merge: no --out folder given");
+  if (dirs.empty()) throw InputError(command + " merge: no shard folders given (usage: " + usage + ")");
+  return true;
+}
+
+void warn_missing_shards(const std::string& command, const sim::MergeSummary& s) {
+  if (s.missing_shards.empty()) return;
+  std::string list;
+  for (uint64_t k : s.missing_shards) list += (list.empty() ? "" : ", ") + std::to_string(k);
+  spdlog::warn("{} merge: no folder for shard(s) {} of the {} shards", command, list, s.shards);
 }
 
 ResultsView experiment_view() {

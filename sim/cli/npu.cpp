@@ -15,6 +15,7 @@
 #include "models/npu/executor.hpp"
 #include "models/npu/npu_tlm.hpp"
 #include "models/npu/reference.hpp"
+#include "models/npu/summary.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/core/config/loader.hpp"
 #include "sim/core/config/units.hpp"
@@ -41,28 +42,12 @@ json layer_json(const npu::Network& net, const npu::Plan& plan, const npu::Timin
   const npu::Op& op = net.ops[i];
   const npu::LayerPlan& lp = plan.layers[i];
   const npu::LayerTiming& lt = t.layers[i];
-  const double util =
-      lt.cycles ? static_cast<double>(lp.macs) / (static_cast<double>(lt.cycles) * plan.settings.arch.macs)
-                : 0.0;
+  const double util = npu::layer_utilisation(lp, lt, plan.settings);
   json bytes = json::object();
   for (int m = 0; m < npu::kMemories; ++m)
     bytes[npu::mem_name(static_cast<npu::Mem>(m))] = lt.read_bytes[m] + lt.write_bytes[m];
-  std::string bound = "-";
-  if (op.on_cpu) {
-    bound = "cpu";  // run by the host CPU, as Vela leaves it
-  } else if (!lp.jobs.empty()) {
-    if (lt.memory_bound()) {
-      // The memory that moved the most bytes for this layer names the bound.
-      int top = 0;
-      for (int m = 1; m < npu::kMemories; ++m)
-        if (lt.read_bytes[m] + lt.write_bytes[m] > lt.read_bytes[top] + lt.write_bytes[top]) top = m;
-      bound = std::string("memory (") + npu::mem_name(static_cast<npu::Mem>(top)) + ")";
-    } else {
-      bound = "compute";
-    }
-  }
-  double energy = lt.compute_energy;
-  for (int m = 0; m < npu::kMemories; ++m) energy += lt.memory_energy[m];
+  const std::string bound = npu::layer_bound(op, lp, lt);
+  const double energy = npu::layer_energy(lt);
   json j = {{"name", op.name},
             {"type", npu::op_type_name(op.type)},
             {"output_shape", shape_text(net.tensors[op.output].shape)},

@@ -7,7 +7,6 @@
 // and metrics of every finished point. `edgesim sweep merge --out DIR SHARD_DIR...` joins
 // the output folders of a sweep's shards.
 #include <spdlog/spdlog.h>
-#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -20,6 +19,7 @@
 #include "sim/core/errors.hpp"
 #include "sim/core/progress.hpp"
 #include "sim/experiment.hpp"
+#include "sim/npu_dataset.hpp"
 #include "sim/results.hpp"
 #include "sim/sweep.hpp"
 #include "sim/sweep_output.hpp"
@@ -31,11 +31,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-volatile std::sig_atomic_t g_interrupted = 0;
-void on_sigint(int) {
-  g_interrupted = 1;
-}
 
 /// A distinct point of the sweep: its id, axes, and its resolved config or why it is invalid.
 struct Entry {
@@ -64,60 +59,26 @@ std::vector<Entry> distinct_points(const std::vector<sim::SweepPoint>& points) {
   return out;
 }
 
-sim::Shard choose_shard(const std::string& option) {
-  if (!option.empty()) return sim::parse_shard(option, "--shard");
-  if (auto s = sim::shard_from_slurm([](const char* name) { return std::getenv(name); })) {
-    spdlog::info("shard {} from the Slurm job array (SLURM_ARRAY_TASK_ID {})", s->str(),
-                 std::getenv("SLURM_ARRAY_TASK_ID"));
-    return *s;
-  }
-  return {};
-}
-
-/// Refuses an output folder that holds another sweep, or another shard of this one.
-void check_output_folder(const std::string& out, const sim::SweepManifest& want, bool resume) {
-  const std::string results = out + "/results.jsonl";
-  if (fs::exists(results) && !resume) {
-    throw InputError(results + " exists: pass --resume to continue that sweep, or choose another --out");
-  }
-  const auto have = sim::read_manifest(out);
-  if (!have) return;
-  if (have->sweep_id != want.sweep_id) {
-    throw InputError(out + " holds another sweep (" + have->spec + ", id " + have->sweep_id + ") than " +
-                     want.spec + " (id " + want.sweep_id + "); choose another --out");
-  }
-  if (have->shard.index != want.shard.index || have->shard.count != want.shard.count) {
-    throw InputError(out + " holds shard " + have->shard.str() + " of this sweep, not " + want.shard.str() +
-                     "; choose another --out");
-  }
-}
-
 int cmd_sweep_merge(const Args& args) {
   std::string out;
   std::vector<std::string> dirs;
-  po::options_description d("Options");
-  d.add_options()("out", po::value(&out), "folder to write the merged sweep into (must not hold results)")(
-      "dirs", po::value(&dirs)->composing(), "the shards' output folders");
-  po::positional_options_description pos;
-  pos.add("dirs", -1);
-  if (!parse_args(args, d, &pos,
-                  "Usage: edgesim sweep merge --out DIR SHARD_DIR...\n"
-                  "Joins the output folders of a sweep's shards (edgesim sweep --shard K/N, or a Slurm job\n"
-                  "array) into one: results.jsonl with one record per point, points/, and results.csv.\n"
-                  "Exit 2 when the folders hold different sweeps or two results of one point differ."))
+  if (!parse_merge_args(
+          args, "sweep",
+          "Joins the output folders of a sweep's shards (edgesim sweep --shard K/N, or a Slurm job\n"
+          "array) into one: results.jsonl with one record per point, points/, and results.csv.\n"
+          "Exit 2 when the folders hold different sweeps or two results of one point differ.",
+          out, dirs))
     return kExitOk;
-  if (out.empty()) throw InputError("sweep merge: no --out folder given");
-  if (dirs.empty())
-    throw InputError(
-        "sweep merge: no shard folders given (usage: edgesim sweep merge --out DIR SHARD_DIR...)");
+  // The folders of an npu-dataset's shards merge with their layers (sim/npu_dataset.hpp).
+  if (sim::is_npu_dataset(dirs.front())) {
+    Args again = {"merge", "--out", out};
+    again.insert(again.end(), dirs.begin(), dirs.end());
+    return cmd_npu_dataset(again);
+  }
   const sim::MergeSummary s = sim::merge_sweeps(dirs, out);
   std::cout << "sweep merge: " << dirs.size() << " folders, " << s.merged << " of " << s.points << " points ("
             << s.failed << " failed), " << s.duplicates << " repeated records dropped\n";
-  if (!s.missing_shards.empty()) {
-    std::string list;
-    for (uint64_t k : s.missing_shards) list += (list.empty() ? "" : ", ") + std::to_string(k);
-    spdlog::warn("sweep merge: no folder for shard(s) {} of the {} shards", list, s.shards);
-  }
+  warn_missing_shards("sweep", s);
   if (s.merged < s.points) {
     std::cout << "  " << s.points - s.merged << " points have no result; `edgesim sweep " << s.spec
               << " --out " << out << " --resume` runs them\n";
@@ -151,7 +112,7 @@ int cmd_sweep(const Args& args) {
     return kExitOk;
   if (spec_path.empty()) throw InputError("sweep: no spec given (usage: edgesim sweep SPEC)");
   if (jobs == 0) throw InputError("--jobs must be at least 1");
-  const sim::Shard shard = choose_shard(shard_option);
+  const sim::Shard shard = sim::choose_shard(shard_option, "--shard");
   const json spec = config::parse_json_text(config::read_file(spec_path), spec_path);
   const std::vector<Entry> points = distinct_points(sim::expand_sweep(spec, spec_path));
 
@@ -162,7 +123,7 @@ int cmd_sweep(const Args& args) {
   manifest.spec = spec_path;
   manifest.points = points.size();
   manifest.shard = shard;
-  check_output_folder(out, manifest, resume);
+  sim::check_output_folder(out, manifest, resume);
   fs::create_directories(fs::path(out) / "points");
   sim::write_manifest(out, manifest);
 
@@ -206,7 +167,7 @@ int cmd_sweep(const Args& args) {
 
   size_t finished = 0;
   sim::Progress progress("sweep", runs.size(), true);
-  auto prev = std::signal(SIGINT, on_sigint);
+  const SigintFlag sigint;
   sim::run_children(
       runs, jobs,
       [&](size_t r, int code) {
@@ -225,17 +186,16 @@ int cmd_sweep(const Args& args) {
         records.push_back(rec);
         progress.update(++finished);
       },
-      &g_interrupted);
-  std::signal(SIGINT, prev);
+      sigint.flag());
   sim::write_atomic(out + "/results.csv", sim::records_csv(records));
   failed += invalid;
   std::cout << "sweep: " << points.size() << " points";
   if (shard.count > 1) std::cout << " (shard " << shard.str() << ": " << in_shard << ")";
   std::cout << ": " << finished - (failed - invalid) << " run now, " << skipped << " already done, " << failed
             << " failed";
-  if (g_interrupted) std::cout << "; interrupted: " << runs.size() - finished << " not run (use --resume)";
+  if (sigint.raised()) std::cout << "; interrupted: " << runs.size() - finished << " not run (use --resume)";
   std::cout << "\n  results: " << results_path << ", " << out << "/results.csv\n";
-  if (g_interrupted) return 130;
+  if (sigint.raised()) return 130;
   return failed ? kExitSimFailure : kExitOk;
 }
 

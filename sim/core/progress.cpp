@@ -26,9 +26,10 @@ void Progress::update(uint64_t done) {
   const double frac = static_cast<double>(done) / static_cast<double>(total_);
   const int width = 30, filled = static_cast<int>(frac * width);
   const double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
-  std::fprintf(stderr, "\r%s [%.*s%*s] %llu/%llu  %.0fs elapsed, ETA %.0fs ", label_.c_str(), filled,
+  const double rate = static_cast<double>(done) / elapsed;
+  std::fprintf(stderr, "\r%s [%.*s%*s] %llu/%llu  %.1f/s, %.0fs elapsed, ETA %.0fs ", label_.c_str(), filled,
                "##############################", width - filled, "", static_cast<unsigned long long>(done),
-               static_cast<unsigned long long>(total_), elapsed, eta);
+               static_cast<unsigned long long>(total_), rate, elapsed, eta);
   std::fflush(stderr);
 }
 

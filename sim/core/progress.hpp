@@ -1,5 +1,5 @@
 #pragma once
-// A one-line progress bar with ETA on stderr, shown only on a terminal and only once a
+// A one-line progress bar with rate and ETA on stderr, shown only on a terminal and only once a
 // run has taken more than a second.
 #include <chrono>
 #include <cstdint>

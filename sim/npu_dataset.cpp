@@ -1,0 +1,454 @@
+#include "sim/npu_dataset.hpp"
+
+#include <spdlog/spdlog.h>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "models/npu/compress.hpp"
+#include "models/npu/device.hpp"
+#include "models/npu/features.hpp"
+#include "models/npu/spaces/space.hpp"
+#include "models/npu/summary.hpp"
+#include "models/npu/timing.hpp"
+#include "sim/core/config/loader.hpp"
+#include "sim/core/errors.hpp"
+#include "sim/core/progress.hpp"
+#include "sim/results.hpp"
+
+namespace edgesim::sim {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kSpecPrefix = "npu-dataset ";
+constexpr const char* kResults = "results.jsonl";
+constexpr const char* kLayers = "layers.jsonl";
+
+std::string hex16(uint64_t v) {
+  char b[17];
+  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+/// "128" -> the built-in Ethos-U55-128 device; anything else is a config file.
+std::string config_path(const std::string& c) {
+  if (c.empty() || c.find_first_not_of("0123456789") != std::string::npos) return c;
+  if (c != "32" && c != "64" && c != "128" && c != "256")
+    throw InputError("npu-dataset: --configs '" + c +
+                     "': Ethos-U55 has 32, 64, 128 or 256 MACs per cycle (or name a device config file)");
+  return "builtin:npu/ethos-u55-" + c + ".json";
+}
+
+/// The op-mix columns: one count per op type.
+std::string op_column(npu::OpType t) {
+  return std::string("n_") + npu::op_type_name(t);
+}
+
+std::string shape_cell(const npu::Tensor& t) {
+  return std::to_string(t.h) + "x" + std::to_string(t.w) + "x" + std::to_string(t.c);
+}
+
+/// The network id of a row's point ("mobilenetv2-0123456789abcdef@ethos-u55-128").
+std::string network_of(const std::string& point) {
+  return point.substr(0, point.find('@'));
+}
+
+std::vector<json> read_lines(const std::string& path) {
+  return read_json_lines(path, true);
+}
+
+}  // namespace
+
+const std::vector<std::string>& results_columns() {
+  static const std::vector<std::string> cols = [] {
+    std::vector<std::string> c = {"point", "index", "space", "network", "seed", "config",
+                                  // graph features
+                                  "layers", "cpu_layers", "macs", "params", "weight_bytes", "weight_sparsity",
+                                  "peak_activation_bytes", "input_h", "input_w", "input_c"};
+    for (npu::OpType t : npu::all_op_types()) c.push_back(op_column(t));
+    for (const char* a :
+         {"macs_per_cycle", "cycles", "latency_s", "inferences_per_s", "energy_J", "peak_sram_bytes",
+          "fits_sram", "flash_bytes", "mac_utilisation", "bound", "cpu_cycles"})
+      c.push_back(a);
+    c.push_back("arch");
+    return c;
+  }();
+  return cols;
+}
+
+const std::vector<std::string>& layer_columns() {
+  static const std::vector<std::string> cols = {
+      "point",          "index",        "layer",           "name",   "type",
+      "input_shape",    "output_shape", "kernel",          "stride", "macs",
+      "params",         "on_cpu",       "block",           "jobs",   "cycles",
+      "compute_cycles", "dma_cycles",   "mac_utilisation", "bound",  "weight_stream_bytes",
+      "energy_J"};
+  return cols;
+}
+
+std::string dataset_csv(const std::vector<json>& records, const std::vector<std::string>& columns,
+                        bool header) {
+  std::string o;
+  if (header) {
+    for (size_t k = 0; k < columns.size(); ++k) o += (k ? "," : "") + columns[k];
+    o += '\n';
+  }
+  for (const auto& r : records) {
+    for (size_t k = 0; k < columns.size(); ++k) {
+      const std::string& c = columns[k];
+      const json* v = nullptr;
+      if (r.contains(c))
+        v = &r[c];
+      else if (r.contains("axes") && r["axes"].contains(c))
+        v = &r["axes"][c];
+      else if (r.contains("metrics") && r["metrics"].contains(c))
+        v = &r["metrics"][c];
+      if (k) o += ',';
+      if (v) o += v->is_structured() ? csv_cell(json(v->dump())) : csv_cell(*v);
+    }
+    o += '\n';
+  }
+  return o;
+}
+
+// ---- The dataset ----
+
+struct NpuDataset::Impl {
+  std::unique_ptr<npu::spaces::Space> space;
+  std::vector<json> device_configs;  // merged config of each configuration
+};
+
+struct NpuDataset::Worker {
+  std::vector<npu::NpuDevice> devices;
+  npu::Timing timing;
+};
+
+NpuDataset::NpuDataset(const NpuDatasetSpec& spec) : spec_(spec), impl_(std::make_unique<Impl>()) {
+  if (spec.count == 0) throw InputError("npu-dataset: --count must be at least 1");
+  if (spec.configs.empty()) throw InputError("npu-dataset: --configs names no NPU configuration");
+  json resolved = json::object();
+  impl_->space = npu::spaces::make_space(spec.space, spec.options, resolved);
+  // Draw one network now: a space whose ranges admit no network fails here, before any
+  // output is written.
+  impl_->space->generate(npu::spaces::network_seed(spec.seed, 0), nullptr);
+  json configs = json::array();
+  for (const auto& c : spec.configs) {
+    const std::string path = config_path(c);
+    json cfg;
+    try {
+      cfg = config::load_config(path);
+    } catch (const InputError& e) {
+      throw InputError("npu-dataset: --configs '" + c + "': " + e.what());
+    }
+    const npu::NpuDevice dev = npu::build_npu_device(cfg);
+    config_paths_.push_back(path);
+    impl_->device_configs.push_back(cfg);
+    configs.push_back({{"name", dev.settings.name}, {"id", point_id(dev.config)}});
+  }
+  identity_ = {{"space", spec.space},
+               {"options", resolved},
+               {"count", spec.count},
+               {"seed", spec.seed},
+               {"configs", configs}};
+}
+
+NpuDataset::~NpuDataset() = default;
+
+void NpuDataset::WorkerDelete::operator()(Worker* w) const {
+  delete w;
+}
+
+NpuDataset::WorkerPtr NpuDataset::worker() const {
+  WorkerPtr w(new Worker);
+  for (const auto& cfg : impl_->device_configs) w->devices.push_back(npu::build_npu_device(cfg));
+  return w;
+}
+
+NetworkRows NpuDataset::rows(uint64_t index, Worker& w) const {
+  const uint64_t seed = npu::spaces::network_seed(spec_.seed, index);
+  npu::spaces::Sample sample = impl_->space->generate(seed, nullptr);
+  const npu::Network& net = sample.net;
+  const std::string id = spec_.space + "-" + hex16(seed);
+  const npu::GraphFeatures f = graph_features(net);
+  const npu::Tensor& in = net.tensors[static_cast<size_t>(net.input)];
+  json features = {{"layers", f.layers},
+                   {"cpu_layers", f.cpu_layers},
+                   {"macs", f.macs},
+                   {"params", f.params},
+                   {"weight_bytes", f.weight_bytes},
+                   {"weight_sparsity",
+                    f.weights ? static_cast<double>(f.zero_weights) / static_cast<double>(f.weights) : 0.0},
+                   {"peak_activation_bytes", f.peak_activation_bytes},
+                   {"input_h", in.h},
+                   {"input_w", in.w},
+                   {"input_c", in.c}};
+  const auto& types = npu::all_op_types();
+  for (size_t k = 0; k < types.size(); ++k) features[op_column(types[k])] = f.op_counts[k];
+
+  NetworkRows out;
+  npu::PlanCache cache;  // the configurations share the network's weight streams
+  for (size_t c = 0; c < w.devices.size(); ++c) {
+    const npu::NpuDevice& dev = w.devices[c];
+    const npu::NpuSettings& s = dev.settings;
+    const npu::MemorySystem mem = dev.memories();
+    npu::Network compressed;
+    const npu::Network* timed = &net;
+    if (s.prune > 0 || s.clusters > 0) {  // the device asks for compression (as `edgesim npu` applies it)
+      compressed = net;
+      npu::compress_network(compressed, s.prune, s.clusters, s.compress_layers);
+      timed = &compressed;
+    }
+    const npu::Plan plan = npu::plan_network(*timed, s, mem, timed == &net ? &cache : nullptr);
+    npu::time_network(plan, mem, w.timing);
+    const npu::RunSummary r = npu::summarise(*timed, plan, w.timing);
+    const uint64_t row_index = index * w.devices.size() + c;
+    const std::string point = id + "@" + s.name;
+    json m = features;
+    m["macs_per_cycle"] = s.arch.macs;
+    m["cycles"] = r.cycles;
+    m["latency_s"] = r.seconds;
+    m["inferences_per_s"] = r.inferences_per_s;
+    m["energy_J"] = r.energy;
+    m["peak_sram_bytes"] = r.peak_sram_bytes;
+    const uint64_t sram =
+        dev.sram ? dev.sram->capacity() - std::min(dev.sram->capacity(), dev.sram->reserved()) : 0;
+    m["fits_sram"] = r.peak_sram_bytes <= sram;
+    m["flash_bytes"] = r.weight_stream_bytes;
+    m["mac_utilisation"] = r.mac_utilisation;
+    m["bound"] = r.bound;
+    m["cpu_cycles"] = r.cpu_cycles;
+    out.results.push_back(
+        {{"point", point},
+         {"index", row_index},
+         {"status", "ok"},
+         {"axes", {{"space", spec_.space}, {"network", id}, {"seed", seed}, {"config", s.name}}},
+         {"arch", sample.arch},
+         {"metrics", m}});
+    for (size_t i = 0; i < timed->ops.size(); ++i) {
+      const npu::Op& op = timed->ops[i];
+      const npu::LayerPlan& lp = plan.layers[i];
+      const npu::LayerTiming& lt = w.timing.layers[i];
+      out.layers.push_back(
+          {{"point", point},
+           {"index", row_index},
+           {"layer", i},
+           {"name", op.name},
+           {"type", npu::op_type_name(op.type)},
+           {"input_shape", shape_cell(timed->tensors[static_cast<size_t>(op.inputs[0])])},
+           {"output_shape", shape_cell(timed->tensors[static_cast<size_t>(op.output)])},
+           {"kernel", std::to_string(op.kh) + "x" + std::to_string(op.kw)},
+           {"stride", op.sh},
+           {"macs", op.macs},
+           {"params", op.weights.size() + op.bias.size()},
+           {"on_cpu", op.on_cpu},
+           {"block", lp.block_h ? std::to_string(lp.block_h) + "x" + std::to_string(lp.block_w) + "x" +
+                                      std::to_string(lp.block_c)
+                                : "-"},
+           {"jobs", lp.jobs.size()},
+           {"cycles", lt.cycles},
+           {"compute_cycles", lt.compute_cycles},
+           {"dma_cycles", lt.dma_cycles},
+           {"mac_utilisation", npu::layer_utilisation(lp, lt, s)},
+           {"bound", npu::layer_bound(op, lp, lt)},
+           {"weight_stream_bytes", lp.weight_stream_bytes},
+           {"energy_J", npu::layer_energy(lt)}});
+    }
+  }
+  return out;
+}
+
+// ---- Running, resuming, merging ----
+
+namespace {
+
+/// On resume: keeps the rows of complete networks only (an interrupted write may have
+/// left some of a network's rows), and their layers; rewrites the files when something
+/// was dropped. Returns the complete networks' indices.
+std::set<uint64_t> clean_for_resume(const std::string& out, size_t configs, uint64_t& dropped) {
+  const std::string results_path = out + "/" + kResults, layers_path = out + "/" + kLayers;
+  std::vector<json> results = read_lines(results_path);
+  std::map<std::string, size_t> per_network;
+  for (const auto& r : results) ++per_network[network_of(r.at("point").get<std::string>())];
+  std::set<uint64_t> done;
+  std::vector<json> keep;
+  for (auto& r : results) {
+    if (per_network[network_of(r["point"].get<std::string>())] == configs) {
+      done.insert(r.at("index").get<uint64_t>() / configs);
+      keep.push_back(std::move(r));
+    }
+  }
+  dropped = results.size() - keep.size();
+  std::set<std::string> points;
+  for (const auto& r : keep) points.insert(r["point"].get<std::string>());
+  std::vector<json> layers = read_lines(layers_path), keep_layers;
+  std::set<std::pair<std::string, uint64_t>> seen;
+  for (auto& l : layers) {
+    const std::string p = l.at("point").get<std::string>();
+    if (points.count(p) && seen.insert({p, l.at("layer").get<uint64_t>()}).second)
+      keep_layers.push_back(std::move(l));
+  }
+  auto text = [](const std::vector<json>& v) {
+    std::string s;
+    for (const auto& r : v) s += r.dump() + "\n";
+    return s;
+  };
+  if (keep.size() != results.size()) write_atomic(results_path, text(keep));
+  if (keep_layers.size() != layers.size()) write_atomic(layers_path, text(keep_layers));
+  // The CSVs follow the JSONL files (a CSV line may have been cut by the interruption).
+  write_atomic(out + "/results.csv", dataset_csv(keep, results_columns(), true));
+  write_atomic(out + "/layers.csv", dataset_csv(keep_layers, layer_columns(), true));
+  return done;
+}
+
+std::string lines_of(const std::vector<json>& v) {
+  std::string s;
+  for (const auto& r : v) s += r.dump() + "\n";
+  return s;
+}
+
+}  // namespace
+
+NpuDatasetSummary run_npu_dataset(const NpuDatasetSpec& spec, const NpuDatasetRun& run) {
+  if (run.jobs == 0) throw InputError("npu-dataset: --jobs must be at least 1");
+  const NpuDataset ds(spec);
+  SweepManifest manifest;
+  manifest.spec = kSpecPrefix + ds.identity().dump();
+  manifest.sweep_id = point_id(ds.identity());
+  manifest.points = spec.count * ds.configs();
+  manifest.shard = run.shard;
+  check_output_folder(run.out, manifest, run.resume);
+  fs::create_directories(run.out);
+  write_manifest(run.out, manifest);
+
+  NpuDatasetSummary sum;
+  std::set<uint64_t> done;
+  const bool existing = fs::exists(run.out + "/" + kResults);
+  if (existing) {
+    done = clean_for_resume(run.out, ds.configs(), sum.dropped_rows);
+  } else {
+    write_atomic(run.out + "/results.csv", dataset_csv({}, results_columns(), true));
+    write_atomic(run.out + "/layers.csv", dataset_csv({}, layer_columns(), true));
+  }
+  std::vector<uint64_t> todo;
+  for (uint64_t i = 0; i < spec.count; ++i) {
+    if (!run.shard.contains(i)) continue;
+    ++sum.in_shard;
+    if (done.count(i))
+      ++sum.done_before;
+    else
+      todo.push_back(i);
+  }
+  spdlog::info(
+      "npu-dataset: {} networks x {} configurations, shard {} has {}: {} already done, {} to make on {} "
+      "threads",
+      spec.count, ds.configs(), run.shard.str(), sum.in_shard, sum.done_before, todo.size(), run.jobs);
+
+  // Workers make networks in any order; this thread writes them in index order, so the
+  // files are the same whatever the number of threads.
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<size_t, NetworkRows> ready;
+  std::exception_ptr error;
+  size_t running = std::min<size_t>(run.jobs, todo.size());
+  auto interrupted = [&] { return run.interrupted && *run.interrupted; };
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < running; ++t) {
+    threads.emplace_back([&] {
+      try {
+        auto w = ds.worker();
+        for (size_t k; !stop && (k = next++) < todo.size();) {
+          NetworkRows r = ds.rows(todo[k], *w);
+          std::lock_guard<std::mutex> lock(mu);
+          ready.emplace(k, std::move(r));
+          cv.notify_all();
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!error) error = std::current_exception();
+        stop = true;
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      --running;
+      cv.notify_all();
+    });
+  }
+  const auto start = std::chrono::steady_clock::now();
+  Progress progress("npu-dataset", todo.size(), run.progress);
+  const std::string results_path = run.out + "/" + kResults, layers_path = run.out + "/" + kLayers;
+  for (size_t k = 0; k < todo.size(); ++k) {
+    NetworkRows r;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return ready.count(k) || running == 0 || error; });
+      if (!ready.count(k)) break;
+      r = std::move(ready[k]);
+      ready.erase(k);
+    }
+    // Layers first: a network whose results are complete has all its layers.
+    append_lines(layers_path, lines_of(r.layers));
+    append_lines(run.out + "/layers.csv", dataset_csv(r.layers, layer_columns(), false));
+    append_lines(results_path, lines_of(r.results));
+    append_lines(run.out + "/results.csv", dataset_csv(r.results, results_columns(), false));
+    ++sum.made;
+    progress.update(sum.made);
+    if (interrupted()) {
+      stop = true;
+      sum.interrupted = true;
+      break;
+    }
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+  sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return sum;
+}
+
+bool is_npu_dataset(const std::string& dir) {
+  const auto m = read_manifest(dir);
+  return m && m->spec.rfind(kSpecPrefix, 0) == 0;
+}
+
+MergeSummary merge_npu_datasets(const std::vector<std::string>& dirs, const std::string& out) {
+  for (const auto& d : dirs)
+    if (fs::is_directory(d) && read_manifest(d) && !is_npu_dataset(d))
+      throw InputError("npu-dataset merge: '" + d + "' holds a sweep, not an npu-dataset");
+  MergeSummary s = merge_sweeps(dirs, out);
+  std::error_code ec;
+  fs::remove(fs::path(out) / "points", ec);  // empty: a dataset has no per-point files
+  // Layers: one record per (point, layer), in row order.
+  std::map<std::pair<uint64_t, uint64_t>, json> layers;
+  for (const auto& d : dirs) {
+    for (auto& l : read_json_lines(d + "/" + kLayers, false)) {
+      const auto key = std::make_pair(l.at("index").get<uint64_t>(), l.at("layer").get<uint64_t>());
+      auto it = layers.find(key);
+      if (it == layers.end()) {
+        layers.emplace(key, std::move(l));
+      } else if (it->second != l) {
+        throw InputError("npu-dataset merge: conflicting layer " + std::to_string(key.second) + " of " +
+                         l.at("point").get<std::string>() + " in '" + d + "'");
+      }
+    }
+  }
+  std::vector<json> all;
+  for (auto& [k, l] : layers) all.push_back(std::move(l));
+  write_atomic(out + "/" + kLayers, lines_of(all));
+  write_atomic(out + "/layers.csv", dataset_csv(all, layer_columns(), true));
+  write_atomic(out + "/results.csv",
+               dataset_csv(read_json_lines(out + "/" + kResults, false), results_columns(), true));
+  return s;
+}
+
+}  // namespace edgesim::sim
