@@ -18,6 +18,9 @@ PACKAGES=(
   libarmnn-cpuref-backend22 #   (tests/armnn/armnn_check.cpp) runs on its reference backend
   python3                   # scripts/ (Debian's /usr/bin/python3)
   python3-matplotlib        # scripts/plot.py
+  pybind11-dev              # the Python module `import edgesim` (python/), built by CMake
+  python3-dev               #   and the headers of Debian's Python 3 it builds against
+  python3-pytest            # the Python module's tests (tests/python/, run by ctest)
   slurm-wlm                 # the Slurm job-array test (scripts/slurm/run-local-slurm.sh)
 )
 

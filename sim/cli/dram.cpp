@@ -12,6 +12,7 @@
 #include "models/memory/dram_command.hpp"
 #include "models/memory/dram_trace.hpp"
 #include "sim/cli/commands.hpp"
+#include "sim/cli/documents.hpp"
 #include "sim/core/config/loader.hpp"
 #include "sim/core/config/units.hpp"
 #include "sim/core/errors.hpp"
@@ -24,11 +25,9 @@ namespace po = boost::program_options;
 using nlohmann::json;
 
 namespace {
-
 constexpr const char* kPartSchema = "edgesim.dram_part/1";
+}  // namespace
 
-// The config's device.dram section: from --part, from a part file given as --config, or
-// from an experiment or device config.
 json dram_config(const std::string& config_path, const std::string& part,
                  const std::vector<std::string>& sets) {
   json cfg;
@@ -52,6 +51,13 @@ json dram_config(const std::string& config_path, const std::string& part,
     }
   }
   for (const auto& s : sets) config::apply_override(cfg, s);
+  return cfg;
+}
+
+namespace {
+
+// `edgesim dram` needs a command-level device.dram.
+void check_command_dram(const json& cfg) {
   if (!cfg.contains("device") || !cfg["device"].contains("dram")) {
     throw InputError("config error at device.dram: the config has no DRAM section");
   }
@@ -65,7 +71,6 @@ json dram_config(const std::string& config_path, const std::string& part,
         "'; add --set device.dram.model=command --set "
         "device.dram.part=NAME (or use --part NAME)");
   }
-  return cfg;
 }
 
 std::string dram_table(const json& r) {
@@ -180,29 +185,8 @@ int dram_gen(const Args& args) {
 
 }  // namespace
 
-int cmd_dram(const Args& args) {
-  if (!args.empty() && args[0] == "gen") return dram_gen(Args(args.begin() + 1, args.end()));
-  std::string config_path, part, trace, out, format = "table";
-  std::vector<std::string> sets;
-  po::options_description d("Options");
-  d.add_options()("trace", po::value(&trace), "request trace (text or binary)")(
-      "config,c", po::value(&config_path), "a part file, or a config whose device.dram is the command model")(
-      "part", po::value(&part), "a built-in part (lpddr5x-8533, ddr4-3200, ...) or part file")(
-      "set", po::value(&sets)->composing(), "override a key: --set device.dram.channels=4 (repeatable)")(
-      "out", po::value(&out), "folder to write results.json and results.csv into (atomically)")(
-      "format", po::value(&format)->default_value("table"), "stdout format: table, json or csv");
-  po::positional_options_description pos;
-  pos.add("trace", 1);
-  if (!parse_args(args, d, &pos,
-                  "Usage: edgesim dram (--part NAME | --config FILE) --trace TRACE [--set KEY=VALUE ...]\n"
-                  "                    [--out DIR] [--format table|json|csv]\n"
-                  "       edgesim dram gen --pattern sequential|random --count N -o TRACE\n"
-                  "Replays a memory request trace (text: 'TIME_NS R|W ADDRESS_HEX SIZE' per line, or the\n"
-                  "binary form) on the command-level DRAM model."))
-    return kExitOk;
-  if (trace.empty()) throw InputError("dram: no trace given (--trace TRACE)");
-  check_format(format, {"table", "json", "csv"});
-  json cfg = dram_config(config_path, part, sets);
+json dram_results(const json& cfg, const std::string& trace) {
+  check_command_dram(cfg);
   json resolved;
   std::unique_ptr<memory::Dram> dram = memory::make_dram(cfg["device"]["dram"], resolved);
   const auto& cd = dynamic_cast<const memory::CommandDram&>(*dram);
@@ -275,14 +259,38 @@ int cmd_dram(const Args& args) {
       {"average_power_W", elapsed > 0 ? e.total() / elapsed : 0.0},
   };
   json config = {{"device", {{"dram", resolved}}}};
-  json results = {
-      {"schema", sim::kResultsSchema},
-      {"edgesim_version", EDGESIM_VERSION},
-      {"run",
-       {{"mode", "dram_trace"}, {"trace", trace}, {"trace_form", reader.binary() ? "binary" : "text"}}},
-      {"config", config},
-      {"metrics", metrics},
-      {"stats", json::object()}};
+  return {{"schema", sim::kResultsSchema},
+          {"edgesim_version", EDGESIM_VERSION},
+          {"run",
+           {{"mode", "dram_trace"}, {"trace", trace}, {"trace_form", reader.binary() ? "binary" : "text"}}},
+          {"config", config},
+          {"metrics", metrics},
+          {"stats", json::object()}};
+}
+
+int cmd_dram(const Args& args) {
+  if (!args.empty() && args[0] == "gen") return dram_gen(Args(args.begin() + 1, args.end()));
+  std::string config_path, part, trace, out, format = "table";
+  std::vector<std::string> sets;
+  po::options_description d("Options");
+  d.add_options()("trace", po::value(&trace), "request trace (text or binary)")(
+      "config,c", po::value(&config_path), "a part file, or a config whose device.dram is the command model")(
+      "part", po::value(&part), "a built-in part (lpddr5x-8533, ddr4-3200, ...) or part file")(
+      "set", po::value(&sets)->composing(), "override a key: --set device.dram.channels=4 (repeatable)")(
+      "out", po::value(&out), "folder to write results.json and results.csv into (atomically)")(
+      "format", po::value(&format)->default_value("table"), "stdout format: table, json or csv");
+  po::positional_options_description pos;
+  pos.add("trace", 1);
+  if (!parse_args(args, d, &pos,
+                  "Usage: edgesim dram (--part NAME | --config FILE) --trace TRACE [--set KEY=VALUE ...]\n"
+                  "                    [--out DIR] [--format table|json|csv]\n"
+                  "       edgesim dram gen --pattern sequential|random --count N -o TRACE\n"
+                  "Replays a memory request trace (text: 'TIME_NS R|W ADDRESS_HEX SIZE' per line, or the\n"
+                  "binary form) on the command-level DRAM model."))
+    return kExitOk;
+  if (trace.empty()) throw InputError("dram: no trace given (--trace TRACE)");
+  check_format(format, {"table", "json", "csv"});
+  const json results = dram_results(dram_config(config_path, part, sets), trace);
   emit_results(results, format, out, {dram_table, dram_csv});
   return kExitOk;
 }
