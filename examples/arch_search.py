@@ -89,12 +89,15 @@ def main():
     rng = random.Random(args.seed)
     networks = [random_network(rng, i) for i in range(args.candidates)]
     start = time.perf_counter()
-    estimates = edgesim.npu_estimate(networks, args.device)
+    # A candidate too big for the device comes back as its error, and is left out.
+    results = edgesim.npu_estimate(networks, args.device, return_errors=True)
     seconds = time.perf_counter() - start
+    estimates = [r for r in results if isinstance(r, dict)]
+    misfits = [r for r in results if isinstance(r, edgesim.InputError)]
     front = pareto_front(estimates)
-    print("%d candidates estimated in %.2f s (%.1f ms each, each network new: read and planned); "
-          "Pareto front of MACs against latency on %s:" % (len(networks), seconds, 1e3 * seconds / len(networks),
-                                                          estimates[0]["npu"]))
+    print("%d candidates estimated in %.2f s (%.1f ms each, each network new: read and planned), "
+          "%d did not fit the device; Pareto front of MACs against latency on %s:"
+          % (len(networks), seconds, 1e3 * seconds / len(networks), len(misfits), estimates[0]["npu"]))
     print("  %-14s %12s %12s %14s %10s" % ("network", "MACs", "latency ms", "inferences/s", "MAC util"))
     for p in front:
         print("  %-14s %12d %12.3f %14.1f %9.1f%%" % (p["network"], p["macs"], 1e3 * p["latency_s"],

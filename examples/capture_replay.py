@@ -59,7 +59,8 @@ def main():
     print("  %-26s %12s %16s %16s" % ("run", "tokens/s", "flash B/token", "accuracy proxy"))
     for name, r in rows:
         m = r["metrics"]
-        proxy = m.get("sparsity", {}).get("accuracy_proxy")
+        # The accuracy proxy needs the activations: the closed-loop run has them, a replay only the trace.
+        proxy = m.get("sparsity", {}).get("accuracy_proxy") if r is recorded else None
         print("  %-26s %12.3f %16.0f %16s" % (name, m["tokens_per_s"], m["flash_bytes_per_token"],
                                               "%.4f" % proxy if proxy is not None else "-"))
     same = rows[1][1]["metrics"]["tokens_per_s"] == m0["tokens_per_s"]

@@ -18,14 +18,15 @@ import os as _os
 import subprocess as _subprocess
 import tempfile as _tempfile
 
-from . import _edgesim
-from ._errors import ConfigError, EdgesimError, InputError, SimulationError
-from ._errors import from_child as _from_child
+# SystemC prints its banner when its kernel first starts; the binary turns that off too.
+_os.environ.setdefault("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1")
+from . import _edgesim  # noqa: E402 (after the environment it reads)
+from ._errors import ConfigError, EdgesimError, InputError, SimulationError  # noqa: E402
+from ._errors import from_child as _from_child  # noqa: E402
 
 __version__ = _edgesim.version
-__all__ = ["run", "record", "replay", "npu", "npu_estimate", "fault", "fault_plan", "dram", "describe", "sweep", "executable",
-           "EdgesimError",
-           "InputError", "ConfigError", "SimulationError", "__version__"]
+__all__ = ["run", "record", "replay", "sweep", "npu", "npu_estimate", "fault", "fault_plan", "dram", "describe",
+           "executable", "EdgesimError", "InputError", "ConfigError", "SimulationError", "__version__"]
 
 
 def executable():
@@ -86,6 +87,20 @@ class _Files:
         return p
 
 
+def _experiment_args(files, config, overrides, seed=None, model=None):
+    """--config, --set, --seed and --model of the commands that run an experiment."""
+    args = []
+    if config is not None:
+        args += ["--config", files.path(config, "config.json", "config")]
+    for s in _sets(overrides):
+        args += ["--set", s]
+    if seed is not None:
+        args += ["--seed", str(int(seed))]
+    if model is not None:
+        args += ["--model", _os.fspath(model)]
+    return args
+
+
 def run(config=None, overrides=None, seed=None, model=None):
     """Simulates an experiment: the results document of ``edgesim run --format json``.
 
@@ -100,16 +115,7 @@ def run(config=None, overrides=None, seed=None, model=None):
     The GIL is released while it runs.
     """
     with _Files() as files:
-        args = ["run", "--no-progress"]
-        if config is not None:
-            args += ["--config", files.path(config, "config.json", "config")]
-        for s in _sets(overrides):
-            args += ["--set", s]
-        if seed is not None:
-            args += ["--seed", str(int(seed))]
-        if model is not None:
-            args += ["--model", _os.fspath(model)]
-        return _child(args)
+        return _child(["run", "--no-progress"] + _experiment_args(files, config, overrides, seed, model))
 
 
 def record(config, trace, overrides=None, seed=None, model=None):
@@ -119,16 +125,8 @@ def record(config, trace, overrides=None, seed=None, model=None):
     Runs in a child process of the edgesim binary: SystemC elaborates once per process.
     """
     with _Files() as files:
-        args = ["trace", "record", "--no-progress", "-o", _os.fspath(trace)]
-        if config is not None:
-            args += ["--config", files.path(config, "config.json", "config")]
-        for s in _sets(overrides):
-            args += ["--set", s]
-        if seed is not None:
-            args += ["--seed", str(int(seed))]
-        if model is not None:
-            args += ["--model", _os.fspath(model)]
-        return _child(args)
+        return _child(["trace", "record", "--no-progress", "-o", _os.fspath(trace)] +
+                      _experiment_args(files, config, overrides, seed, model))
 
 
 def replay(trace, config=None, overrides=None):
@@ -139,12 +137,7 @@ def replay(trace, config=None, overrides=None):
     Runs in a child process of the edgesim binary: SystemC elaborates once per process.
     """
     with _Files() as files:
-        args = ["replay", _os.fspath(trace), "--no-progress"]
-        if config is not None:
-            args += ["--config", files.path(config, "config.json", "config")]
-        for s in _sets(overrides):
-            args += ["--set", s]
-        return _child(args)
+        return _child(["replay", _os.fspath(trace), "--no-progress"] + _experiment_args(files, config, overrides))
 
 
 def npu(network, device, inputs=None, timing="fast", overrides=None):
@@ -171,17 +164,20 @@ def npu(network, device, inputs=None, timing="fast", overrides=None):
         return _child(args)
 
 
-def npu_estimate(networks, devices):
+def npu_estimate(networks, devices, return_errors=False):
     """Timing only, for a batch: one dict per network, as ``edgesim npu``'s metrics
     without the per-layer table and the inputs (cycles, latency_s, inferences_per_s,
     macs, mac_utilisation, energy_J, weight bytes, the host CPU's share).
 
     networks: a list of networks (paths, .tflite bytes or dicts). devices: one device
     (path, ``builtin:`` name or dict) for all, or a list with one per network.
+    return_errors: a network that cannot be estimated (it does not fit the device, say)
+    is its exception (InputError, ConfigError, SimulationError) in the list, in place of a
+    dict, rather than raised: a search loop skips it and goes on.
     Runs in this process with the GIL released; each thread keeps a cache of compiled
     plans (device and network), so a repeated pair is planned once.
     """
-    return _edgesim.npu_estimate(networks, devices)
+    return _edgesim.npu_estimate(networks, devices, bool(return_errors))
 
 
 def describe(kind=None, name=None):

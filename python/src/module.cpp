@@ -167,6 +167,12 @@ std::vector<std::string> strings(const py::handle& h) {
   return out;
 }
 
+/// The edgesim exception (python/edgesim/_errors.py) for a message of a kind: "input" or
+/// "simulation".
+py::object error_object(const char* kind, const char* message) {
+  return py::module_::import("edgesim._errors").attr("from_message")(kind, message);
+}
+
 // ---- The calls ----
 
 py::object npu_call(py::handle network, py::handle device, py::handle sets, const std::string& inputs,
@@ -188,7 +194,7 @@ py::object npu_call(py::handle network, py::handle device, py::handle sets, cons
   return to_python(results);
 }
 
-py::list npu_estimate(py::handle networks, py::handle devices) {
+py::list npu_estimate(py::handle networks, py::handle devices, bool return_errors) {
   if (is_path(networks) || py::isinstance<py::dict>(networks) || py::isinstance<py::bytes>(networks))
     throw py::type_error("networks: expected a list of networks (paths, .tflite bytes or dicts)");
   // Lists hold their items: the handles below stay valid, and an item's identity is its own.
@@ -218,17 +224,29 @@ py::list npu_estimate(py::handle networks, py::handle devices) {
     pairs[i].second = add(seen_dev, dev_args, d, [&] { return device_arg(d, {}, dw); });
   }
   std::vector<json> out(n);
+  // With return_errors, a failed estimate is its error: (kind, message) in place of a result.
+  std::vector<std::pair<const char*, std::string>> failed(return_errors ? n : 0);
   {
     py::gil_scoped_release release;
     thread_local npu::Timing t;  // its storage reused from one estimate to the next
     for (size_t i = 0; i < n; ++i) {
-      const auto entry = setup_for(net_args[pairs[i].first], dev_args[pairs[i].second]);
-      npu::time_network(entry->setup.plan, entry->setup.dev.memories(), t);
-      out[i] = cli::npu_totals(entry->setup, t);
+      try {
+        const auto entry = setup_for(net_args[pairs[i].first], dev_args[pairs[i].second]);
+        npu::time_network(entry->setup.plan, entry->setup.dev.memories(), t);
+        out[i] = cli::npu_totals(entry->setup, t);
+      } catch (const InputError& e) {
+        if (!return_errors) throw;
+        failed[i] = {"input", e.what()};
+      } catch (const SimError& e) {
+        if (!return_errors) throw;
+        failed[i] = {"simulation", e.what()};
+      }
     }
   }
   py::list l(n);
-  for (size_t i = 0; i < n; ++i) l[i] = to_python(out[i]);
+  for (size_t i = 0; i < n; ++i)
+    l[i] = return_errors && failed[i].first ? error_object(failed[i].first, failed[i].second.c_str())
+                                            : to_python(out[i]);
   return l;
 }
 
@@ -298,7 +316,7 @@ py::object describe(const std::vector<std::string>& what) {
 // ---- Errors ----
 
 void raise(const char* kind, const char* message) {
-  const py::object err = py::module_::import("edgesim._errors").attr("from_message")(kind, message);
+  const py::object err = error_object(kind, message);
   PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(err.ptr())), err.ptr());
 }
 
@@ -321,7 +339,7 @@ PYBIND11_MODULE(_edgesim, m) {
   });
   m.def("npu", &npu_call, py::arg("network"), py::arg("device"), py::arg("overrides"), py::arg("inputs"),
         py::arg("timing"));
-  m.def("npu_estimate", &npu_estimate, py::arg("networks"), py::arg("devices"));
+  m.def("npu_estimate", &npu_estimate, py::arg("networks"), py::arg("devices"), py::arg("return_errors"));
   m.def("describe", &describe, py::arg("what"));
   m.def("dram", &dram_call, py::arg("trace"), py::arg("part"), py::arg("config"), py::arg("overrides"));
   m.def("fault_plan", &fault_plan_call, py::arg("campaign"), py::arg("protection"), py::arg("macs"),

@@ -185,6 +185,33 @@ int dram_gen(const Args& args) {
 
 }  // namespace
 
+int cmd_dram(const Args& args) {
+  if (!args.empty() && args[0] == "gen") return dram_gen(Args(args.begin() + 1, args.end()));
+  std::string config_path, part, trace, out, format = "table";
+  std::vector<std::string> sets;
+  po::options_description d("Options");
+  d.add_options()("trace", po::value(&trace), "request trace (text or binary)")(
+      "config,c", po::value(&config_path), "a part file, or a config whose device.dram is the command model")(
+      "part", po::value(&part), "a built-in part (lpddr5x-8533, ddr4-3200, ...) or part file")(
+      "set", po::value(&sets)->composing(), "override a key: --set device.dram.channels=4 (repeatable)")(
+      "out", po::value(&out), "folder to write results.json and results.csv into (atomically)")(
+      "format", po::value(&format)->default_value("table"), "stdout format: table, json or csv");
+  po::positional_options_description pos;
+  pos.add("trace", 1);
+  if (!parse_args(args, d, &pos,
+                  "Usage: edgesim dram (--part NAME | --config FILE) --trace TRACE [--set KEY=VALUE ...]\n"
+                  "                    [--out DIR] [--format table|json|csv]\n"
+                  "       edgesim dram gen --pattern sequential|random --count N -o TRACE\n"
+                  "Replays a memory request trace (text: 'TIME_NS R|W ADDRESS_HEX SIZE' per line, or the\n"
+                  "binary form) on the command-level DRAM model."))
+    return kExitOk;
+  if (trace.empty()) throw InputError("dram: no trace given (--trace TRACE)");
+  check_format(format, {"table", "json", "csv"});
+  const json results = dram_results(dram_config(config_path, part, sets), trace);
+  emit_results(results, format, out, {dram_table, dram_csv});
+  return kExitOk;
+}
+
 json dram_results(const json& cfg, const std::string& trace) {
   check_command_dram(cfg);
   json resolved;
@@ -266,33 +293,6 @@ json dram_results(const json& cfg, const std::string& trace) {
           {"config", config},
           {"metrics", metrics},
           {"stats", json::object()}};
-}
-
-int cmd_dram(const Args& args) {
-  if (!args.empty() && args[0] == "gen") return dram_gen(Args(args.begin() + 1, args.end()));
-  std::string config_path, part, trace, out, format = "table";
-  std::vector<std::string> sets;
-  po::options_description d("Options");
-  d.add_options()("trace", po::value(&trace), "request trace (text or binary)")(
-      "config,c", po::value(&config_path), "a part file, or a config whose device.dram is the command model")(
-      "part", po::value(&part), "a built-in part (lpddr5x-8533, ddr4-3200, ...) or part file")(
-      "set", po::value(&sets)->composing(), "override a key: --set device.dram.channels=4 (repeatable)")(
-      "out", po::value(&out), "folder to write results.json and results.csv into (atomically)")(
-      "format", po::value(&format)->default_value("table"), "stdout format: table, json or csv");
-  po::positional_options_description pos;
-  pos.add("trace", 1);
-  if (!parse_args(args, d, &pos,
-                  "Usage: edgesim dram (--part NAME | --config FILE) --trace TRACE [--set KEY=VALUE ...]\n"
-                  "                    [--out DIR] [--format table|json|csv]\n"
-                  "       edgesim dram gen --pattern sequential|random --count N -o TRACE\n"
-                  "Replays a memory request trace (text: 'TIME_NS R|W ADDRESS_HEX SIZE' per line, or the\n"
-                  "binary form) on the command-level DRAM model."))
-    return kExitOk;
-  if (trace.empty()) throw InputError("dram: no trace given (--trace TRACE)");
-  check_format(format, {"table", "json", "csv"});
-  const json results = dram_results(dram_config(config_path, part, sets), trace);
-  emit_results(results, format, out, {dram_table, dram_csv});
-  return kExitOk;
 }
 
 }  // namespace edgesim::cli

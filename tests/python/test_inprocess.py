@@ -73,7 +73,8 @@ def test_fault_campaign_is_the_cli_document(cli_json):
 
 
 def test_fault_plan_from_a_campaign_dict_and_file(cli_json, tmp_path):
-    campaign = edgesim.fault(DIGITS, U55, samples=300, seed=5, jobs=2)
+    # Enough injections that every block with live bits is sampled (the plan needs each).
+    campaign = edgesim.fault(DIGITS, U55, samples=1000, seed=5, jobs=2, sampling="proportional")
     path = tmp_path / "campaign.json"
     path.write_text(json.dumps(campaign))
     from_file = edgesim.fault_plan(path)

@@ -101,3 +101,15 @@ def test_npu_timing_other_than_fast_or_systemc_is_the_cli_error(cli):
     with pytest.raises(edgesim.InputError) as e:
         edgesim.npu(DIGITS, U55, timing="slow")
     assert str(e.value) == cli_error(err)
+
+
+def test_npu_estimate_returns_errors_in_place_when_asked():
+    device = edgesim.npu(DIGITS, U55)["config"]
+    device["device"]["sram"]["capacity"] = "64 KiB"  # person_detect's activations need more
+    with pytest.raises(edgesim.ConfigError) as e:
+        edgesim.npu_estimate([DIGITS, PERSON_DETECT], device)
+    assert e.value.path == "device.sram"
+    got = edgesim.npu_estimate([DIGITS, PERSON_DETECT, DIGITS], device, return_errors=True)
+    assert isinstance(got[1], edgesim.ConfigError) and got[1].path == "device.sram"
+    assert str(got[1]) == str(e.value)
+    assert got[0] == got[2] and got[0]["network"] == "digits"
