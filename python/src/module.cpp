@@ -247,6 +247,8 @@ py::list npu_estimate(py::handle networks, py::handle devices, bool return_error
   for (size_t i = 0; i < n; ++i)
     l[i] = return_errors && failed[i].first ? error_object(failed[i].first, failed[i].second.c_str())
                                             : to_python(out[i]);
+  py::gil_scoped_release release;  // the documents are freed while other threads run Python
+  std::vector<json>().swap(out);
   return l;
 }
 
