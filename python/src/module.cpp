@@ -1,6 +1,7 @@
 // The C++ half of `import edgesim` (python/edgesim/__init__.py is the other): the calls
-// that run in-process (the NPU's fast path, describe) through the functions the command
-// line builds its results with (sim/cli/), so both give the same documents. Errors leave
+// that run in-process (the NPU's fast path and estimates, fault campaigns and plans, the
+// DRAM model, describe) through the functions the command line builds its documents with
+// (sim/cli/documents.hpp), so both give the same documents. Errors leave
 // as edgesim.InputError, ConfigError or SimulationError (python/edgesim/_errors.py) with
 // the command line's messages. The GIL is released while anything is simulated.
 #include <pybind11/pybind11.h>
@@ -55,12 +56,15 @@ std::string hash_text(const std::string& s) {
   return std::to_string(fnv1a(kFnv1aBasis, reinterpret_cast<const uint8_t*>(s.data()), s.size()));
 }
 
-/// A path's identity: the path and its size and modification time, so that a file
-/// rewritten between calls is read again.
+/// A path's identity: the absolute path and the file's size and modification time, so
+/// that a file rewritten between calls is read again (the files it names, a network's
+/// weights or a config's `extends`, are not looked at).
 std::string file_key(const std::string& path) {
+  std::error_code ec;
+  const std::string abs = std::filesystem::absolute(path, ec).string();
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return path;  // the loader reports what is wrong
-  return path + "@" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+  if (ec || ::stat(path.c_str(), &st) != 0) return path;  // the loader reports what is wrong
+  return abs + "@" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
          std::to_string(st.st_mtim.tv_nsec);
 }
 
@@ -335,8 +339,14 @@ PYBIND11_MODULE(_edgesim, m) {
       raise("input", e.what());
     } catch (const SimError& e) {
       raise("simulation", e.what());
-    } catch (const nlohmann::json::exception& e) {
-      raise("simulation", e.what());  // as the command line: a failed run, exit 1
+    } catch (const py::builtin_exception&) {
+      throw;  // TypeError and the like: pybind11's own translation
+    } catch (const py::error_already_set&) {
+      throw;
+    } catch (const std::bad_alloc&) {
+      throw;  // MemoryError
+    } catch (const std::exception& e) {
+      raise("simulation", e.what());  // as the command line: any other failure is exit 1
     }
   });
   m.def("npu", &npu_call, py::arg("network"), py::arg("device"), py::arg("overrides"), py::arg("inputs"),
