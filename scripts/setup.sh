@@ -21,6 +21,9 @@ PACKAGES=(
   python3                   # scripts/ (Debian's /usr/bin/python3)
   python3-matplotlib        # scripts/plot.py, scripts/npu_dataset_plot.py
   python3-sklearn           # scripts/npu_predictor.py: the baseline latency predictor on npu-dataset rows
+  pybind11-dev              # the Python module `import edgesim` (python/), built by CMake
+  python3-dev               #   and the headers of Debian's Python 3 it builds against
+  python3-pytest            # the Python module's tests (tests/python/, run by ctest)
   slurm-wlm                 # the Slurm job-array test (scripts/slurm/run-local-slurm.sh)
 )
 

@@ -1,5 +1,4 @@
 // edgesim: what an AI model costs on a memory-constrained device.
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <boost/program_options.hpp>
 #include <cstdlib>
@@ -47,10 +46,7 @@ const char* kUsage =
 
 int dispatch(int argc, char** argv) {
   using namespace edgesim;
-  auto logger = spdlog::stderr_color_mt("edgesim");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::warn);
-  spdlog::set_pattern("edgesim: %l: %v");
+  cli::init_logging();
 
   std::vector<std::string> args(argv + 1, argv + argc);
   size_t i = 0;

@@ -84,7 +84,11 @@ NpuSetup setup_npu(const std::string& config_path, const std::vector<std::string
                    const std::string& network_path) {
   nlohmann::json cfg = config::load_config(config_path);
   for (const auto& s : sets) config::apply_override(cfg, s);
-  NpuSetup r{build_npu_device(cfg), load_network(network_path), {}};
+  return setup_npu(cfg, load_network(network_path));
+}
+
+NpuSetup setup_npu(const nlohmann::json& config, Network net) {
+  NpuSetup r{build_npu_device(config), std::move(net), {}};
   const NpuSettings& s = r.dev.settings;
   compress_network(r.net, s.prune, s.clusters, s.compress_layers);
   check_fits(r.dev, r.net);

@@ -40,5 +40,7 @@ struct NpuSetup {
 };
 NpuSetup setup_npu(const std::string& config_path, const std::vector<std::string>& sets,
                    const std::string& network_path);
+/// The same from a merged config (overrides applied) and a network already read.
+NpuSetup setup_npu(const nlohmann::json& config, Network net);
 
 }  // namespace edgesim::npu

@@ -30,6 +30,15 @@ int cmd_npu_dataset(const Args& args);
 int cmd_fault(const Args& args);
 int cmd_fault_plan(const Args& args);
 
+/// `edgesim describe --format json [KIND [NAME]]`: every kind with its components and
+/// their parameters (key, type, unit, default, range, description); with KIND, that
+/// kind; with NAME too, that component. Throws InputError for an unknown kind or name.
+nlohmann::json describe_json(const std::vector<std::string>& what);
+
+/// Logs to stderr as "edgesim: LEVEL: message", warnings and above (--log-level changes
+/// the level): the binary's logger, and the Python module's.
+void init_logging();
+
 /// What `edgesim npu` and `edgesim fault` both take: the NPU device, its overrides, the
 /// network and an optional input file.
 struct NpuArgs {

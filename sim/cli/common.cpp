@@ -1,3 +1,4 @@
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <filesystem>
 #include <iostream>
@@ -10,6 +11,13 @@
 #include "sim/sweep_output.hpp"
 
 namespace edgesim::cli {
+
+void init_logging() {
+  if (spdlog::get("edgesim")) return;  // set up already (the module imported twice)
+  spdlog::set_default_logger(spdlog::stderr_color_mt("edgesim"));
+  spdlog::set_level(spdlog::level::warn);
+  spdlog::set_pattern("edgesim: %l: %v");
+}
 
 nlohmann::json load_merged_config(const std::string& path, const std::string& model,
                                   const std::vector<std::string>& sets) {

@@ -75,37 +75,17 @@ void print_markdown() {
   }
 }
 
-}  // namespace
+/// The components `edgesim describe KIND [NAME]` shows (what = {KIND} or {KIND, NAME}).
+struct Selection {
+  const Catalog::Kind* kind = nullptr;
+  std::vector<ComponentInfo> components;
+};
 
-int cmd_describe(const Args& args) {
-  std::vector<std::string> what;
-  bool markdown = false;
-  po::options_description d("Options");
-  d.add_options()("what", po::value(&what), "KIND [NAME]")(
-      "markdown", po::bool_switch(&markdown), "the whole reference as Markdown (docs/config.md)");
-  po::positional_options_description pos;
-  pos.add("what", 2);
-  if (!parse_args(args, d, &pos,
-                  "Usage: edgesim describe [KIND [NAME]] [--markdown]\n"
-                  "Lists every kind of part and its registered implementations with their parameters."))
-    return kExitOk;
-  if (markdown) {
-    print_markdown();
-    return kExitOk;
-  }
+Selection select_components(const std::vector<std::string>& what) {
   const auto& kinds = Catalog::instance().kinds();
-  if (what.empty()) {
-    for (const auto& k : kinds) {
-      std::cout << k.name << " (" << k.config_path << "): " << k.description << "\n";
-      for (const auto& c : k.components()) {
-        if (c.name != k.name) std::cout << "    " << c.name << ": " << c.summary << "\n";
-      }
-    }
-    std::cout << "\n`edgesim describe KIND [NAME]` shows parameters.\n";
-    return kExitOk;
-  }
-  const Catalog::Kind* kind = Catalog::instance().find(what[0]);
-  if (!kind) {
+  Selection sel;
+  sel.kind = Catalog::instance().find(what[0]);
+  if (!sel.kind) {
     std::vector<std::string> names;
     for (const auto& k : kinds) names.push_back(k.name);
     const std::string s = config::suggest(what[0], names);
@@ -114,19 +94,94 @@ int cmd_describe(const Args& args) {
     throw InputError("describe: no kind '" + what[0] + "'" +
                      (s.empty() ? "" : "; did you mean '" + s + "'?") + " (kinds: " + list + ")");
   }
-  bool found = false;
-  for (const auto& c : kind->components()) {
+  for (const auto& c : sel.kind->components()) {
     if (what.size() > 1 && c.name != what[1]) continue;
-    found = true;
-    std::cout << kind->name << " " << c.name << ": " << c.summary << "\n";
-    print_params(c, "  ");
+    sel.components.push_back(c);
   }
-  if (!found) {
+  if (sel.components.empty()) {
     std::vector<std::string> names;
-    for (const auto& c : kind->components()) names.push_back(c.name);
+    for (const auto& c : sel.kind->components()) names.push_back(c.name);
     const std::string s = config::suggest(what[1], names);
-    throw InputError("describe: no " + kind->name + " named '" + what[1] + "'" +
+    throw InputError("describe: no " + sel.kind->name + " named '" + what[1] + "'" +
                      (s.empty() ? "" : "; did you mean '" + s + "'?"));
+  }
+  return sel;
+}
+
+nlohmann::json param_json(const config::ParamDecl& p) {
+  nlohmann::json j = {{"key", p.key},
+                      {"type", std::string(config::quantity_name(p.quantity))},
+                      {"unit", std::string(config::base_unit(p.quantity))},
+                      {"required", p.required()},
+                      {"default", p.default_value},
+                      {"range", p.range_text()},
+                      {"description", p.description}};
+  if (!p.choices.empty()) j["choices"] = p.choices;
+  return j;
+}
+
+nlohmann::json kind_json(const Catalog::Kind& k, const std::vector<ComponentInfo>& components) {
+  nlohmann::json comps = nlohmann::json::array();
+  for (const auto& c : components) {
+    nlohmann::json params = nlohmann::json::array();
+    for (const auto& p : c.params->params) params.push_back(param_json(p));
+    comps.push_back({{"name", c.name}, {"summary", c.summary}, {"params", params}});
+  }
+  return {{"name", k.name},
+          {"description", k.description},
+          {"config_path", k.config_path},
+          {"components", comps}};
+}
+
+}  // namespace
+
+nlohmann::json describe_json(const std::vector<std::string>& what) {
+  if (what.empty()) {
+    nlohmann::json kinds = nlohmann::json::array();
+    for (const auto& k : Catalog::instance().kinds()) kinds.push_back(kind_json(k, k.components()));
+    return {{"kinds", kinds}};
+  }
+  const Selection sel = select_components(what);
+  return kind_json(*sel.kind, sel.components);
+}
+
+int cmd_describe(const Args& args) {
+  std::vector<std::string> what;
+  bool markdown = false;
+  std::string format = "text";
+  po::options_description d("Options");
+  d.add_options()("what", po::value(&what), "KIND [NAME]")(
+      "markdown", po::bool_switch(&markdown), "the whole reference as Markdown (docs/config.md)")(
+      "format", po::value(&format)->default_value(format), "text, or json (what edgesim.describe returns)");
+  po::positional_options_description pos;
+  pos.add("what", 2);
+  if (!parse_args(args, d, &pos,
+                  "Usage: edgesim describe [KIND [NAME]] [--markdown | --format text|json]\n"
+                  "Lists every kind of part and its registered implementations with their parameters."))
+    return kExitOk;
+  check_format(format, {"text", "json"});
+  if (markdown) {
+    print_markdown();
+    return kExitOk;
+  }
+  if (format == "json") {
+    std::cout << describe_json(what).dump(2) << "\n";
+    return kExitOk;
+  }
+  if (what.empty()) {
+    for (const auto& k : Catalog::instance().kinds()) {
+      std::cout << k.name << " (" << k.config_path << "): " << k.description << "\n";
+      for (const auto& c : k.components()) {
+        if (c.name != k.name) std::cout << "    " << c.name << ": " << c.summary << "\n";
+      }
+    }
+    std::cout << "\n`edgesim describe KIND [NAME]` shows parameters.\n";
+    return kExitOk;
+  }
+  const Selection sel = select_components(what);
+  for (const auto& c : sel.components) {
+    std::cout << sel.kind->name << " " << c.name << ": " << c.summary << "\n";
+    print_params(c, "  ");
   }
   return kExitOk;
 }

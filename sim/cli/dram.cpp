@@ -12,6 +12,7 @@
 #include "models/memory/dram_command.hpp"
 #include "models/memory/dram_trace.hpp"
 #include "sim/cli/commands.hpp"
+#include "sim/cli/documents.hpp"
 #include "sim/core/config/loader.hpp"
 #include "sim/core/config/units.hpp"
 #include "sim/core/errors.hpp"
@@ -24,11 +25,9 @@ namespace po = boost::program_options;
 using nlohmann::json;
 
 namespace {
-
 constexpr const char* kPartSchema = "edgesim.dram_part/1";
+}  // namespace
 
-// The config's device.dram section: from --part, from a part file given as --config, or
-// from an experiment or device config.
 json dram_config(const std::string& config_path, const std::string& part,
                  const std::vector<std::string>& sets) {
   json cfg;
@@ -52,6 +51,13 @@ json dram_config(const std::string& config_path, const std::string& part,
     }
   }
   for (const auto& s : sets) config::apply_override(cfg, s);
+  return cfg;
+}
+
+namespace {
+
+// `edgesim dram` needs a command-level device.dram.
+void check_command_dram(const json& cfg) {
   if (!cfg.contains("device") || !cfg["device"].contains("dram")) {
     throw InputError("config error at device.dram: the config has no DRAM section");
   }
@@ -65,7 +71,6 @@ json dram_config(const std::string& config_path, const std::string& part,
         "'; add --set device.dram.model=command --set "
         "device.dram.part=NAME (or use --part NAME)");
   }
-  return cfg;
 }
 
 std::string dram_table(const json& r) {
@@ -209,7 +214,13 @@ int cmd_dram(const Args& args) {
     return kExitOk;
   if (trace.empty()) throw InputError("dram: no trace given (--trace TRACE)");
   check_format(format, {"table", "json", "csv"});
-  json cfg = dram_config(config_path, part, sets);
+  const json results = dram_results(dram_config(config_path, part, sets), trace);
+  emit_results(results, format, out, {dram_table, dram_csv});
+  return kExitOk;
+}
+
+json dram_results(const json& cfg, const std::string& trace) {
+  check_command_dram(cfg);
   json resolved;
   std::unique_ptr<memory::Dram> dram = memory::make_dram(cfg["device"]["dram"], resolved);
   const auto& cd = dynamic_cast<const memory::CommandDram&>(*dram);
@@ -289,16 +300,13 @@ int cmd_dram(const Args& args) {
                             {"energy_J", e.low_power}};
   }
   json config = {{"device", {{"dram", resolved}}}};
-  json results = {
-      {"schema", sim::kResultsSchema},
-      {"edgesim_version", EDGESIM_VERSION},
-      {"run",
-       {{"mode", "dram_trace"}, {"trace", trace}, {"trace_form", reader.binary() ? "binary" : "text"}}},
-      {"config", config},
-      {"metrics", metrics},
-      {"stats", json::object()}};
-  emit_results(results, format, out, {dram_table, dram_csv});
-  return kExitOk;
+  return {{"schema", sim::kResultsSchema},
+          {"edgesim_version", EDGESIM_VERSION},
+          {"run",
+           {{"mode", "dram_trace"}, {"trace", trace}, {"trace_form", reader.binary() ? "binary" : "text"}}},
+          {"config", config},
+          {"metrics", metrics},
+          {"stats", json::object()}};
 }
 
 }  // namespace edgesim::cli

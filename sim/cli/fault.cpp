@@ -15,6 +15,7 @@
 #include "models/npu/dataset.hpp"
 #include "models/npu/device.hpp"
 #include "sim/cli/commands.hpp"
+#include "sim/cli/documents.hpp"
 #include "sim/core/config/loader.hpp"
 #include "sim/core/errors.hpp"
 #include "sim/results.hpp"
@@ -113,36 +114,149 @@ json ra_json(const fault::RaEstimate& e) {
 
 }  // namespace
 
+void FaultOptions::validate() const {
+  if ((samples > 0) == (error_margin > 0))
+    throw InputError("fault: give exactly one of --samples S (> 0) or --error-margin E (in (0, 0.5))");
+  if (error_margin != 0 && !(error_margin > 0 && error_margin < 0.5))
+    throw InputError("fault: --error-margin must lie in (0, 0.5)");
+  if (!(confidence > 0 && confidence < 1)) throw InputError("fault: --confidence must lie in (0, 1)");
+  if (sampling != "proportional" && sampling != "uniform" && sampling != "both")
+    throw InputError("fault: --sampling '" + sampling + "': expected proportional, uniform or both");
+  if (dram_ecc != "none" && dram_ecc != "secded")
+    throw InputError("fault: --dram-ecc '" + dram_ecc + "': expected none or secded");
+  if (mbu_width < 2 || mbu_width > 8) throw InputError("fault: --mbu-width must lie in 2..8");
+  if (stuck_cycles == 0) throw InputError("fault: --stuck-cycles must be at least 1");
+  if (!(hang_factor > 1)) throw InputError("fault: --hang-factor must be greater than 1");
+  if (jobs == 0) throw InputError("fault: --jobs must be at least 1");
+  if (fault_model != "single_bit" && fault_model != "multi_bit" && fault_model != "stuck_at")
+    throw InputError("fault: --fault-model '" + fault_model +
+                     "': expected single_bit, multi_bit or stuck_at");
+}
+
+json fault_campaign(const npu::NpuSetup& setup, const npu::Dataset& data, const FaultOptions& o) {
+  o.validate();
+  fault::InjectorOptions io;
+  io.model.kind = o.fault_model == "single_bit"  ? fault::FaultModelKind::kSingleBit
+                  : o.fault_model == "multi_bit" ? fault::FaultModelKind::kMultiBit
+                                                 : fault::FaultModelKind::kStuckAt;
+  io.model.width = o.mbu_width;
+  io.model.stuck_cycles = o.stuck_cycles;
+  io.hang_factor = o.hang_factor;
+
+  const npu::NpuDevice& dev = setup.dev;
+  const npu::Network& net = setup.net;
+  const npu::Plan& plan = setup.plan;
+  const npu::NpuSettings& s = dev.settings;
+  const npu::Timing timing = npu::time_network(plan, dev.memories());
+  if (o.dram_ecc == "secded" && s.weights_in != npu::kDram)
+    throw InputError("fault: --dram-ecc secded: the device keeps its weights in " +
+                     std::string(npu::mem_name(s.weights_in)) +
+                     ", not DRAM (set device.npu.weights_in=dram)");
+  io.capacity[npu::kSram] = dev.sram ? dev.sram->capacity() : 0;
+  io.capacity[npu::kFlash] = dev.flash ? dev.flash->capacity() : 0;
+  io.capacity[npu::kDram] = dev.dram ? dev.dram->capacity() : 0;
+  if (o.ra && data.labels.empty())
+    throw InputError("fault: --ra needs labelled inputs (--input CSV with labels)");
+
+  fault::SiteOptions so;
+  so.dram_ecc = o.dram_ecc == "secded";
+  const fault::SiteMap sites = fault::map_sites(net, plan, timing, so);
+  if (sites.sites.empty()) throw InputError("fault: the network has no storage a fault can strike");
+  const fault::Goldens goldens = fault::run_goldens(net, plan, data.inputs.data(), data.rows());
+  double population = 0;
+  for (const auto& site : sites.sites) population += site.live_bit_cycles();
+  population *= static_cast<double>(data.rows());
+  const uint64_t samples =
+      o.error_margin > 0 ? fault::leveugle_sample_size(population, o.error_margin, o.confidence) : o.samples;
+  const double z = fault::critical_value(o.confidence);
+
+  fault::CampaignOptions co;
+  co.samples = samples, co.seed = o.seed, co.workers = o.jobs, co.progress = o.progress;
+  json npu_json = dev.config.contains("device") ? dev.config["device"]["npu"] : json::object();
+  npu_json["name"] = s.name;
+  npu_json["macs_per_cycle"] = s.arch.macs;
+  json result = {{"schema", kCampaignSchema},
+                 {"edgesim_version", EDGESIM_VERSION},
+                 {"network", net.name},
+                 {"npu", npu_json},
+                 {"config", dev.config},
+                 {"sampling", o.sampling == "uniform" ? "uniform" : "proportional"},
+                 {"seed", o.seed},
+                 {"injections", samples},
+                 {"fault_model", o.fault_model},
+                 {"dram_ecc", o.dram_ecc},
+                 {"confidence", o.confidence},
+                 {"inputs", data.rows()},
+                 {"cycles_per_inference", sites.cycles},
+                 {"population", population},
+                 {"sample_size",
+                  {{"method", o.error_margin > 0 ? "leveugle" : "given"},
+                   {"error_margin", o.error_margin},
+                   {"p", 0.5}}}};
+  if (io.model.kind == fault::FaultModelKind::kMultiBit) result["mbu_width"] = o.mbu_width;
+  if (io.model.kind == fault::FaultModelKind::kStuckAt) result["stuck_cycles"] = o.stuck_cycles;
+
+  std::vector<fault::Sample> primary;
+  co.sampling = o.sampling == "uniform" ? fault::Sampling::kUniform : fault::Sampling::kProportional;
+  primary = fault::run_campaign(net, plan, sites, goldens, io, co);
+  result["blocks"] = fault::block_results(sites, primary, z);
+  result["classes"] = fault::class_results(sites, primary, z);
+  result["total"] = fault::counts_json(fault::total_counts(primary), z);
+  if (o.sampling == "both") {
+    co.sampling = fault::Sampling::kUniform;
+    const auto naive = fault::run_campaign(net, plan, sites, goldens, io, co);
+    result["naive_uniform"] = {{"sampling", "uniform"},
+                               {"blocks", fault::block_results(sites, naive, z)},
+                               {"classes", fault::class_results(sites, naive, z)},
+                               {"total", fault::counts_json(fault::total_counts(naive), z)}};
+  }
+  if (o.ra) {
+    const auto mc = o.sampling == "uniform" ? (co.sampling = fault::Sampling::kProportional,
+                                               fault::run_campaign(net, plan, sites, goldens, io, co))
+                                            : primary;
+    co.sampling = fault::Sampling::kImportance;
+    const auto is = fault::run_campaign(net, plan, sites, goldens, io, co);
+    const fault::RaEstimate e_mc = fault::resiliency_accuracy(mc, data.labels, goldens.top1, z, false);
+    const fault::RaEstimate e_is = fault::resiliency_accuracy(is, data.labels, goldens.top1, z, true);
+    uint64_t correct = 0;
+    for (size_t i = 0; i < data.rows(); ++i) correct += goldens.top1[i] == data.labels[i] ? 1 : 0;
+    result["resiliency_accuracy"] = {
+        {"monte_carlo", ra_json(e_mc)},
+        {"importance_sampling", ra_json(e_is)},
+        {"clean_accuracy", static_cast<double>(correct) / static_cast<double>(data.rows())},
+        {"variance_reduction_factor", e_is.variance > 0 ? e_mc.variance / e_is.variance : 0.0}};
+  }
+  return result;
+}
+
 int cmd_fault(const Args& args) {
   NpuArgs npu_args;
-  std::string json_out, format = "table", sampling = "both";
-  std::string model = "single_bit", dram_ecc = "none";
-  uint64_t samples = 0, seed = 1, stuck_cycles = 1000;
-  double margin = 0, confidence = 0.95, hang_factor = 2.0;
-  int mbu_width = 2;
-  unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
-  bool ra = false;
+  FaultOptions o;
+  o.jobs = std::max(1u, std::thread::hardware_concurrency());
+  o.progress = true;
+  std::string json_out, format = "table";
   po::options_description d("Options");
   npu_args.declare(
       d,
       "CSV (or .csv.gz) of labelled inputs the faults run on (default: one input of zeros; RA needs labels)");
-  d.add_options()("samples", po::value(&samples), "injections per sampling scheme")(
-      "error-margin", po::value(&margin),
+  d.add_options()("samples", po::value(&o.samples), "injections per sampling scheme")(
+      "error-margin", po::value(&o.error_margin),
       "margin of error e: the sample size from Leveugle et al. (DATE 2009)")(
-      "confidence", po::value(&confidence)->default_value(confidence, "0.95"),
+      "confidence", po::value(&o.confidence)->default_value(o.confidence, "0.95"),
       "confidence level of sizes and intervals")(
-      "sampling", po::value(&sampling)->default_value(sampling),
+      "sampling", po::value(&o.sampling)->default_value(o.sampling),
       "proportional (sites by live bits x cycles: correct), uniform (sites uniformly: naive) or both")(
-      "fault-model", po::value(&model)->default_value(model), "single_bit, multi_bit or stuck_at")(
-      "mbu-width", po::value(&mbu_width)->default_value(mbu_width), "multi_bit: adjacent bits upset (2..8)")(
-      "stuck-cycles", po::value(&stuck_cycles)->default_value(stuck_cycles),
-      "stuck_at: cycles the bit is held")("dram-ecc", po::value(&dram_ecc)->default_value(dram_ecc),
+      "fault-model", po::value(&o.fault_model)->default_value(o.fault_model),
+      "single_bit, multi_bit or stuck_at")("mbu-width", po::value(&o.mbu_width)->default_value(o.mbu_width),
+                                           "multi_bit: adjacent bits upset (2..8)")(
+      "stuck-cycles", po::value(&o.stuck_cycles)->default_value(o.stuck_cycles),
+      "stuck_at: cycles the bit is held")("dram-ecc", po::value(&o.dram_ecc)->default_value(o.dram_ecc),
                                           "none or secded: SECDED (72,64) on DRAM words")(
-      "hang-factor", po::value(&hang_factor)->default_value(hang_factor, "2"),
-      "a run past this many golden cycles is a hang (a DUE)")("seed", po::value(&seed)->default_value(seed),
-                                                              "campaign seed")(
-      "jobs,j", po::value(&jobs)->default_value(jobs), "worker threads (results do not depend on it)")(
-      "ra", po::bool_switch(&ra),
+      "hang-factor", po::value(&o.hang_factor)->default_value(o.hang_factor, "2"),
+      "a run past this many golden cycles is a hang (a DUE)")(
+      "seed", po::value(&o.seed)->default_value(o.seed), "campaign seed")(
+      "jobs,j", po::value(&o.jobs)->default_value(o.jobs), "worker threads (results do not depend on it)")(
+      "ra", po::bool_switch(&o.ra),
       "Resiliency Accuracy by Monte Carlo and importance sampling (needs labels)")(
       "json", po::value(&json_out), "write the campaign result file (edgesim.fault_campaign/1) atomically")(
       "format", po::value(&format)->default_value(format), "stdout format: table or json");
@@ -156,118 +270,11 @@ int cmd_fault(const Args& args) {
           "intervals, correct (proportional) against naive (uniform) sampling, Resiliency Accuracy."))
     return kExitOk;
   npu_args.require("fault");
-  if ((samples > 0) == (margin > 0))
-    throw InputError("fault: give exactly one of --samples S (> 0) or --error-margin E (in (0, 0.5))");
-  if (margin != 0 && !(margin > 0 && margin < 0.5))
-    throw InputError("fault: --error-margin must lie in (0, 0.5)");
-  if (!(confidence > 0 && confidence < 1)) throw InputError("fault: --confidence must lie in (0, 1)");
-  if (sampling != "proportional" && sampling != "uniform" && sampling != "both")
-    throw InputError("fault: --sampling '" + sampling + "': expected proportional, uniform or both");
-  if (dram_ecc != "none" && dram_ecc != "secded")
-    throw InputError("fault: --dram-ecc '" + dram_ecc + "': expected none or secded");
-  if (mbu_width < 2 || mbu_width > 8) throw InputError("fault: --mbu-width must lie in 2..8");
-  if (stuck_cycles == 0) throw InputError("fault: --stuck-cycles must be at least 1");
-  if (!(hang_factor > 1)) throw InputError("fault: --hang-factor must be greater than 1");
-  if (jobs == 0) throw InputError("fault: --jobs must be at least 1");
+  o.validate();
   check_format(format, {"table", "json"});
-  fault::InjectorOptions io;
-  if (model == "single_bit") {
-    io.model.kind = fault::FaultModelKind::kSingleBit;
-  } else if (model == "multi_bit") {
-    io.model.kind = fault::FaultModelKind::kMultiBit;
-  } else if (model == "stuck_at") {
-    io.model.kind = fault::FaultModelKind::kStuckAt;
-  } else {
-    throw InputError("fault: --fault-model '" + model + "': expected single_bit, multi_bit or stuck_at");
-  }
-  io.model.width = mbu_width;
-  io.model.stuck_cycles = stuck_cycles;
-  io.hang_factor = hang_factor;
-
-  npu::NpuSetup setup = npu::setup_npu(npu_args.config, npu_args.sets, npu_args.network);
-  const npu::NpuDevice& dev = setup.dev;
-  const npu::Network& net = setup.net;
-  const npu::Plan& plan = setup.plan;
-  const npu::NpuSettings& s = dev.settings;
-  const npu::MemorySystem mem = dev.memories();
-  const npu::Timing timing = npu::time_network(plan, mem);
-  if (dram_ecc == "secded" && s.weights_in != npu::kDram)
-    throw InputError("fault: --dram-ecc secded: the device keeps its weights in " +
-                     std::string(npu::mem_name(s.weights_in)) +
-                     ", not DRAM (set device.npu.weights_in=dram)");
-  io.capacity[npu::kSram] = dev.sram ? dev.sram->capacity() : 0;
-  io.capacity[npu::kFlash] = dev.flash ? dev.flash->capacity() : 0;
-  io.capacity[npu::kDram] = dev.dram ? dev.dram->capacity() : 0;
-
-  const npu::Dataset data = npu::load_dataset_or_zero(npu_args.input, net);
-  if (ra && data.labels.empty())
-    throw InputError("fault: --ra needs labelled inputs (--input CSV with labels)");
-
-  fault::SiteOptions so;
-  so.dram_ecc = dram_ecc == "secded";
-  const fault::SiteMap sites = fault::map_sites(net, plan, timing, so);
-  if (sites.sites.empty()) throw InputError("fault: the network has no storage a fault can strike");
-  const fault::Goldens goldens = fault::run_goldens(net, plan, data.inputs.data(), data.rows());
-  double population = 0;
-  for (const auto& site : sites.sites) population += site.live_bit_cycles();
-  population *= static_cast<double>(data.rows());
-  if (margin > 0) samples = fault::leveugle_sample_size(population, margin, confidence);
-  const double z = fault::critical_value(confidence);
-
-  fault::CampaignOptions co;
-  co.samples = samples, co.seed = seed, co.workers = jobs, co.progress = true;
-  json npu_json = dev.config.contains("device") ? dev.config["device"]["npu"] : json::object();
-  npu_json["name"] = s.name;
-  npu_json["macs_per_cycle"] = s.arch.macs;
-  json result = {
-      {"schema", kCampaignSchema},
-      {"edgesim_version", EDGESIM_VERSION},
-      {"network", net.name},
-      {"npu", npu_json},
-      {"config", dev.config},
-      {"sampling", sampling == "uniform" ? "uniform" : "proportional"},
-      {"seed", seed},
-      {"injections", samples},
-      {"fault_model", model},
-      {"dram_ecc", dram_ecc},
-      {"confidence", confidence},
-      {"inputs", data.rows()},
-      {"cycles_per_inference", sites.cycles},
-      {"population", population},
-      {"sample_size", {{"method", margin > 0 ? "leveugle" : "given"}, {"error_margin", margin}, {"p", 0.5}}}};
-  if (io.model.kind == fault::FaultModelKind::kMultiBit) result["mbu_width"] = mbu_width;
-  if (io.model.kind == fault::FaultModelKind::kStuckAt) result["stuck_cycles"] = stuck_cycles;
-
-  std::vector<fault::Sample> primary;
-  co.sampling = sampling == "uniform" ? fault::Sampling::kUniform : fault::Sampling::kProportional;
-  primary = fault::run_campaign(net, plan, sites, goldens, io, co);
-  result["blocks"] = fault::block_results(sites, primary, z);
-  result["classes"] = fault::class_results(sites, primary, z);
-  result["total"] = fault::counts_json(fault::total_counts(primary), z);
-  if (sampling == "both") {
-    co.sampling = fault::Sampling::kUniform;
-    const auto naive = fault::run_campaign(net, plan, sites, goldens, io, co);
-    result["naive_uniform"] = {{"sampling", "uniform"},
-                               {"blocks", fault::block_results(sites, naive, z)},
-                               {"classes", fault::class_results(sites, naive, z)},
-                               {"total", fault::counts_json(fault::total_counts(naive), z)}};
-  }
-  if (ra) {
-    const auto mc = sampling == "uniform" ? (co.sampling = fault::Sampling::kProportional,
-                                             fault::run_campaign(net, plan, sites, goldens, io, co))
-                                          : primary;
-    co.sampling = fault::Sampling::kImportance;
-    const auto is = fault::run_campaign(net, plan, sites, goldens, io, co);
-    const fault::RaEstimate e_mc = fault::resiliency_accuracy(mc, data.labels, goldens.top1, z, false);
-    const fault::RaEstimate e_is = fault::resiliency_accuracy(is, data.labels, goldens.top1, z, true);
-    uint64_t correct = 0;
-    for (size_t i = 0; i < data.rows(); ++i) correct += goldens.top1[i] == data.labels[i] ? 1 : 0;
-    result["resiliency_accuracy"] = {
-        {"monte_carlo", ra_json(e_mc)},
-        {"importance_sampling", ra_json(e_is)},
-        {"clean_accuracy", static_cast<double>(correct) / static_cast<double>(data.rows())},
-        {"variance_reduction_factor", e_is.variance > 0 ? e_mc.variance / e_is.variance : 0.0}};
-  }
+  const npu::NpuSetup setup = npu::setup_npu(npu_args.config, npu_args.sets, npu_args.network);
+  const npu::Dataset data = npu::load_dataset_or_zero(npu_args.input, setup.net);
+  const json result = fault_campaign(setup, data, o);
   if (!json_out.empty()) sim::write_atomic(json_out, result.dump(2) + "\n");
   std::cout << (format == "json" ? result.dump(2) + "\n" : campaign_table(result));
   return kExitOk;

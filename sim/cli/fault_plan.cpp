@@ -11,6 +11,7 @@
 #include "models/fault/iso26262.hpp"
 #include "models/fault/protection.hpp"
 #include "sim/cli/commands.hpp"
+#include "sim/cli/documents.hpp"
 #include "sim/core/errors.hpp"
 #include "sim/results.hpp"
 
@@ -20,9 +21,9 @@ namespace po = boost::program_options;
 using nlohmann::json;
 using namespace edgesim::fault;
 
-namespace {
+const char* const kDefaultProtection = "builtin:fault/protection.json";
 
-constexpr const char* kDefaultProtection = "builtin:fault/protection.json";
+namespace {
 
 std::string fmt(const char* f, double v) {
   char buf[64];
@@ -128,30 +129,8 @@ std::string table(const json& r) {
 
 }  // namespace
 
-int cmd_fault_plan(const Args& args) {
-  std::string campaign_path, protection_path = kDefaultProtection, out, format = "table", derating;
-  int macs = 0;
-  po::options_description d("Options");
-  d.add_options()("campaign", po::value(&campaign_path), "campaign result file (edgesim fault --json OUT)")(
-      "protection", po::value(&protection_path)->default_value(kDefaultProtection),
-      "protection config: raw FIT, derating, targets, options, areas")(
-      "macs", po::value(&macs),
-      "NPU configuration whose areas apply (default: the campaign's npu.macs_per_cycle)")(
-      "derating", po::value(&derating),
-      "value (the measured rates) or ci_high (their confidence intervals' upper ends: a conservative plan); "
-      "default: the protection config's derating.bound")(
-      "json", po::value(&out), "write the result as JSON to this file (atomically)")(
-      "format", po::value(&format)->default_value("table"), "stdout format: table or json");
-  if (!parse_args(args, d, nullptr,
-                  "Usage: edgesim fault-plan --campaign RESULTS.json [--protection FILE] [--macs N]\n"
-                  "                          [--derating value|ci_high] [--json OUT] [--format table|json]\n"
-                  "Per-block FIT from a fault campaign, ISO 26262-5 metrics (SPFM, LFM, PMHF) of the\n"
-                  "unprotected NPU, the least-area protection plan meeting the targets (ASIL-D by\n"
-                  "default) by an exact search, and its area against dual-core lockstep."))
-    return kExitOk;
-  if (campaign_path.empty()) throw InputError("fault-plan: no campaign given (--campaign RESULTS.json)");
-  check_format(format, {"table", "json"});
-  const Campaign c = load_campaign(campaign_path);
+json fault_plan(const Campaign& c, const std::string& campaign_name, const std::string& protection_path,
+                int macs, const std::string& derating) {
   ProtectionConfig cfg = load_protection(protection_path);
   if (!derating.empty()) {
     if (derating != "value" && derating != "ci_high")
@@ -164,7 +143,7 @@ int cmd_fault_plan(const Args& args) {
 
   json r;
   r["schema"] = "edgesim.fault_plan/1";
-  r["campaign"] = {{"path", campaign_path},  {"network", c.network},       {"macs", macs},
+  r["campaign"] = {{"path", campaign_name},  {"network", c.network},       {"macs", macs},
                    {"sampling", c.sampling}, {"injections", c.injections}, {"fault_model", c.fault_model},
                    {"seed", c.seed}};
   r["settings"] = {{"protection", protection_path},
@@ -205,7 +184,33 @@ int cmd_fault_plan(const Args& args) {
   r["plan"] = best ? plan_json(p, *best, p.base_area) : json();
   const Plan lock = lockstep_plan(p, cfg, macs, best ? best->pick : std::vector<int>{});
   r["lockstep"] = plan_json(p, lock, p.base_area);
+  return r;
+}
 
+int cmd_fault_plan(const Args& args) {
+  std::string campaign_path, protection_path = kDefaultProtection, out, format = "table", derating;
+  int macs = 0;
+  po::options_description d("Options");
+  d.add_options()("campaign", po::value(&campaign_path), "campaign result file (edgesim fault --json OUT)")(
+      "protection", po::value(&protection_path)->default_value(kDefaultProtection),
+      "protection config: raw FIT, derating, targets, options, areas")(
+      "macs", po::value(&macs),
+      "NPU configuration whose areas apply (default: the campaign's npu.macs_per_cycle)")(
+      "derating", po::value(&derating),
+      "value (the measured rates) or ci_high (their confidence intervals' upper ends: a conservative plan); "
+      "default: the protection config's derating.bound")(
+      "json", po::value(&out), "write the result as JSON to this file (atomically)")(
+      "format", po::value(&format)->default_value("table"), "stdout format: table or json");
+  if (!parse_args(args, d, nullptr,
+                  "Usage: edgesim fault-plan --campaign RESULTS.json [--protection FILE] [--macs N]\n"
+                  "                          [--derating value|ci_high] [--json OUT] [--format table|json]\n"
+                  "Per-block FIT from a fault campaign, ISO 26262-5 metrics (SPFM, LFM, PMHF) of the\n"
+                  "unprotected NPU, the least-area protection plan meeting the targets (ASIL-D by\n"
+                  "default) by an exact search, and its area against dual-core lockstep."))
+    return kExitOk;
+  if (campaign_path.empty()) throw InputError("fault-plan: no campaign given (--campaign RESULTS.json)");
+  check_format(format, {"table", "json"});
+  const json r = fault_plan(load_campaign(campaign_path), campaign_path, protection_path, macs, derating);
   if (format == "json")
     std::cout << r.dump(2) << "\n";
   else

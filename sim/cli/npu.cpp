@@ -17,6 +17,7 @@
 #include "models/npu/reference.hpp"
 #include "models/npu/summary.hpp"
 #include "sim/cli/commands.hpp"
+#include "sim/cli/documents.hpp"
 #include "sim/core/config/loader.hpp"
 #include "sim/core/config/units.hpp"
 #include "sim/core/errors.hpp"
@@ -186,6 +187,96 @@ std::string npu_csv(const json& r) {
 
 }  // namespace
 
+void check_npu_timing(const std::string& timing) {
+  if (timing != "systemc" && timing != "fast")
+    throw InputError("npu: --timing '" + timing + "': expected systemc or fast");
+}
+
+json npu_totals(const npu::NpuSetup& setup, const npu::Timing& t) {
+  const npu::Network& net = setup.net;
+  const npu::Plan& plan = setup.plan;
+  const npu::NpuSettings& s = setup.dev.settings;
+  uint64_t stream = 0, uncompressed = 0, cpu_ops = 0, cpu_cycles = 0;
+  double by_memory[npu::kMemories] = {}, compute = 0;
+  for (size_t i = 0; i < net.ops.size(); ++i) {
+    stream += plan.layers[i].weight_stream_bytes;
+    uncompressed += net.ops[i].weights.size() + 4 * net.ops[i].bias.size();
+    compute += t.layers[i].compute_energy;
+    for (int m = 0; m < npu::kMemories; ++m) by_memory[m] += t.layers[i].memory_energy[m];
+    if (!net.ops[i].on_cpu) continue;
+    ++cpu_ops;
+    cpu_cycles += t.layers[i].cycles;
+  }
+  json energy = {{"compute", compute}};
+  for (int m = 0; m < npu::kMemories; ++m) energy[npu::mem_name(static_cast<npu::Mem>(m))] = by_memory[m];
+  energy["static"] = t.static_energy;
+  energy["total"] = t.energy;
+  const uint64_t macs = net.total_macs();
+  return {{"npu", s.name},
+          {"network", net.name},
+          {"macs_per_cycle", s.arch.macs},
+          {"clock_Hz", s.clock},
+          {"shared_buffer_bytes", s.arch.shared_buffer},
+          {"weights_in", npu::mem_name(s.weights_in)},
+          {"cycles", t.cycles},
+          {"latency_s", t.seconds},
+          {"inferences_per_s", t.seconds > 0 ? 1.0 / t.seconds : 0.0},
+          {"macs", macs},
+          {"mac_utilisation",
+           t.cycles ? static_cast<double>(macs) / (static_cast<double>(t.cycles) * s.arch.macs) : 0.0},
+          {"energy_J", energy},
+          {"weight_stream_bytes", stream},
+          {"weight_bytes_uncompressed", uncompressed},
+          {"cpu", {{"ops", cpu_ops}, {"cycles", cpu_cycles}, {"name", s.cpu.name}}}};
+}
+
+json npu_results(const npu::NpuSetup& setup, const npu::Dataset& data, const NpuRunInfo& info, bool* exact) {
+  const npu::Network& net = setup.net;
+  const npu::Plan& plan = setup.plan;
+  npu::Executor exec(net, plan);
+  exec.set_input(data.row(0));
+  sim::Stats stats;
+  npu::Timing t;
+  if (info.timing == "systemc") {
+    // Runs the first input's layers at their ends.
+    t = npu::run_systemc(plan, setup.dev.memories(), &exec, stats);
+  } else {
+    t = npu::time_network(plan, setup.dev.memories());
+    exec.run();
+  }
+  uint64_t correct = 0;
+  *exact = true;
+  const int first = exec.argmax();
+  for (size_t i = 0; i < data.rows(); ++i) {
+    if (i > 0) {
+      exec.set_input(data.row(i));
+      exec.run();
+    }
+    const std::vector<int8_t> ref = npu::run_reference(net, data.row(i));
+    *exact = *exact && std::equal(ref.begin(), ref.end(), exec.arena());
+    if (!data.labels.empty() && exec.argmax() == data.labels[i]) ++correct;
+  }
+  json metrics = npu_totals(setup, t);
+  json& layers = metrics["layers"] = json::array();
+  for (size_t i = 0; i < net.ops.size(); ++i) layers.push_back(layer_json(net, plan, t, i));
+  json inputs = {{"count", data.rows()}, {"bit_exact", *exact}, {"first_prediction", first}};
+  if (!data.labels.empty()) {
+    inputs["correct"] = correct;
+    inputs["accuracy"] = static_cast<double>(correct) / static_cast<double>(data.rows());
+  }
+  metrics["inputs"] = inputs;
+  return {{"schema", sim::kResultsSchema},
+          {"edgesim_version", EDGESIM_VERSION},
+          {"run",
+           {{"mode", "npu"},
+            {"network", info.network},
+            {"input", info.input.empty() ? json(nullptr) : json(info.input)},
+            {"timing", info.timing}}},
+          {"config", setup.dev.config},
+          {"metrics", metrics},
+          {"stats", stats.to_json()}};
+}
+
 void NpuArgs::declare(po::options_description& d, const char* input_help) {
   d.add_options()("config,c", po::value(&config), "NPU device config (e.g. builtin:npu/ethos-u55-128.json)")(
       "network,n", po::value(&network), "network file: a TFLite model (.tflite, int8) or edgesim.npu_network/1 JSON")(
@@ -244,96 +335,12 @@ int cmd_npu(const Args& args) {
   }
   npu_args.require("npu");
   check_format(format, {"table", "json", "csv"});
-  if (timing != "systemc" && timing != "fast")
-    throw InputError("npu: --timing '" + timing + "': expected systemc or fast");
+  check_npu_timing(timing);
 
-  npu::NpuSetup setup = npu::setup_npu(npu_args.config, npu_args.sets, npu_args.network);
-  const npu::NpuDevice& dev = setup.dev;
-  const npu::Network& net = setup.net;
-  const npu::Plan& plan = setup.plan;
-  const npu::NpuSettings& s = dev.settings;
-  const npu::MemorySystem mem = dev.memories();
-  npu::Executor exec(net, plan);
-
-  const npu::Dataset data = npu::load_dataset_or_zero(npu_args.input, net);
-  exec.set_input(data.row(0));
-  sim::Stats stats;
-  npu::Timing t;
-  if (timing == "systemc") {
-    t = npu::run_systemc(plan, mem, &exec, stats);  // runs the first input's layers at their ends
-  } else {
-    t = npu::time_network(plan, mem);
-    exec.run();
-  }
-  uint64_t correct = 0;
+  const npu::NpuSetup setup = npu::setup_npu(npu_args.config, npu_args.sets, npu_args.network);
+  const npu::Dataset data = npu::load_dataset_or_zero(npu_args.input, setup.net);
   bool exact = true;
-  int first = exec.argmax();
-  for (size_t i = 0; i < data.rows(); ++i) {
-    if (i > 0) {
-      exec.set_input(data.row(i));
-      exec.run();
-    }
-    const std::vector<int8_t> ref = npu::run_reference(net, data.row(i));
-    exact = exact && std::equal(ref.begin(), ref.end(), exec.arena());
-    if (!data.labels.empty() && exec.argmax() == data.labels[i]) ++correct;
-  }
-
-  json layers = json::array();
-  uint64_t stream = 0, uncompressed = 0;
-  json energy = {
-      {"compute", 0.0},   {"sram", 0.0}, {"flash", 0.0}, {"dram", 0.0}, {"static", t.static_energy},
-      {"total", t.energy}};
-  for (size_t i = 0; i < net.ops.size(); ++i) {
-    layers.push_back(layer_json(net, plan, t, i));
-    stream += plan.layers[i].weight_stream_bytes;
-    uncompressed += net.ops[i].weights.size() + 4 * net.ops[i].bias.size();
-    energy["compute"] = energy["compute"].get<double>() + t.layers[i].compute_energy;
-    for (int m = 0; m < npu::kMemories; ++m) {
-      const char* n = npu::mem_name(static_cast<npu::Mem>(m));
-      energy[n] = energy[n].get<double>() + t.layers[i].memory_energy[m];
-    }
-  }
-  const uint64_t macs = net.total_macs();
-  uint64_t cpu_ops = 0, cpu_cycles = 0;
-  for (size_t i = 0; i < net.ops.size(); ++i) {
-    if (!net.ops[i].on_cpu) continue;
-    ++cpu_ops;
-    cpu_cycles += t.layers[i].cycles;
-  }
-  json metrics = {
-      {"npu", s.name},
-      {"network", net.name},
-      {"macs_per_cycle", s.arch.macs},
-      {"clock_Hz", s.clock},
-      {"shared_buffer_bytes", s.arch.shared_buffer},
-      {"weights_in", npu::mem_name(s.weights_in)},
-      {"cycles", t.cycles},
-      {"latency_s", t.seconds},
-      {"inferences_per_s", t.seconds > 0 ? 1.0 / t.seconds : 0.0},
-      {"macs", macs},
-      {"mac_utilisation",
-       t.cycles ? static_cast<double>(macs) / (static_cast<double>(t.cycles) * s.arch.macs) : 0.0},
-      {"energy_J", energy},
-      {"weight_stream_bytes", stream},
-      {"weight_bytes_uncompressed", uncompressed},
-      {"cpu", {{"ops", cpu_ops}, {"cycles", cpu_cycles}, {"name", s.cpu.name}}},
-      {"layers", layers}};
-  json inputs = {{"count", data.rows()}, {"bit_exact", exact}, {"first_prediction", first}};
-  if (!data.labels.empty()) {
-    inputs["correct"] = correct;
-    inputs["accuracy"] = static_cast<double>(correct) / static_cast<double>(data.rows());
-  }
-  metrics["inputs"] = inputs;
-  json results = {{"schema", sim::kResultsSchema},
-                  {"edgesim_version", EDGESIM_VERSION},
-                  {"run",
-                   {{"mode", "npu"},
-                    {"network", npu_args.network},
-                    {"input", npu_args.input.empty() ? json(nullptr) : json(npu_args.input)},
-                    {"timing", timing}}},
-                  {"config", dev.config},
-                  {"metrics", metrics},
-                  {"stats", stats.to_json()}};
+  const json results = npu_results(setup, data, {npu_args.network, npu_args.input, timing}, &exact);
   emit_results(results, format, out, {npu_table, npu_csv});
   // A datapath that disagrees with the reference is a failed simulation, not a result.
   if (!exact) throw SimError("npu: the NPU's int8 execution differs from the reference kernels");
