@@ -56,6 +56,17 @@ const config::ParamTable kParams = {{
     {"write_high", Quantity::Integer, 24, "Writes queued that start a write drain", 1, 4096},
     {"write_low", Quantity::Integer, 8, "Writes queued that end a write drain", 0, 4096},
     {"row_hit_cap", Quantity::Integer, 16, "FR-FCFS: row hits served while an older miss waits", 1, 1 << 20},
+    {"low_power",
+     Quantity::String,
+     "off",
+     "Idle ranks enter power-down, then self-refresh (the part must give tXP, tXS, IDD2P, IDD3P, IDD6)",
+     -INFINITY,
+     INFINITY,
+     {"off", "power-down", "self-refresh"}},
+    {"power_down_idle", Quantity::Time, "50 ns", "Idle time before a rank powers down (controller policy)", 0,
+     1},
+    {"self_refresh_idle", Quantity::Time, "5 us",
+     "Time without reads or writes before an idle rank enters self-refresh (controller policy)", 0, 10},
     {"sample_range_bytes", Quantity::Bytes, "64 KiB", "Simulate at most this much of one range (0: all)", 0,
      1e15},
     {"sample_batch_bytes", Quantity::Bytes, "1 MiB", "Simulate about this much of one batch (0: all)", 0,
@@ -92,6 +103,25 @@ DramControllerSettings dram_controller_settings(const config::Params& p, const D
   c.row_hit_cap = static_cast<unsigned>(p.integer("row_hit_cap"));
   if (c.write_high > c.write_queue) config::fail_at(p.path_of("write_high"), "must not exceed write_queue");
   if (c.write_low >= c.write_high) config::fail_at(p.path_of("write_low"), "must be below write_high");
+  const std::string& lp = p.text("low_power");
+  if (lp != "off") {
+    if (!part.low_power_states()) {
+      config::fail_at(p.path_of("low_power"),
+                      "part '" + part.name +
+                          "' gives no power-down and self-refresh data (timing tXP, tXS and rail currents IDD2P, "
+                          "IDD3P, IDD6)");
+    }
+    c.low_power = lp == "power-down" ? DramControllerSettings::LowPower::PowerDown
+                                     : DramControllerSettings::LowPower::SelfRefresh;
+  }
+  auto cycles = [&](const char* key) {
+    return static_cast<int64_t>(std::ceil(p.number(key) / part.tCK - 1e-6));
+  };
+  c.power_down_after = cycles("power_down_idle");
+  c.self_refresh_after = cycles("self_refresh_idle");
+  if (c.low_power == DramControllerSettings::LowPower::SelfRefresh && c.self_refresh_after <= c.power_down_after) {
+    config::fail_at(p.path_of("self_refresh_idle"), "must be longer than power_down_idle");
+  }
   // The mapper checks the channel count and the scheme; errors name the config key.
   AddressMapper(part.org, c.channels, c.address_mapping, c.bank_xor, p.path_of("address_mapping"));
   return c;
@@ -193,6 +223,7 @@ DramCost CommandDram::access(const DramRange* ranges, size_t n, double start) {
   bytes_simulated_ += static_cast<double>(simulated);
   const double seconds = static_cast<double>(end - arrival) * part.tCK * scale + tail_time;
   busy_until_ = arrival + static_cast<int64_t>(std::ceil(seconds / part.tCK));
+  sys_->occupy_until(busy_until_);  // the unsimulated share of the batch keeps the ranks busy
   cost.time = static_cast<double>(busy_until_ - start_cycle) * part.tCK;
   cost.energy = ((e1.total() - e1.background) - (e0.total() - e0.background)) * scale + tail_energy;
   return cost;
@@ -214,8 +245,16 @@ void CommandDram::report(double end, sim::Stats& stats) const {
   stats.counter("dram.row_hit_rate", "", "Column accesses that found their row open")
       .add(col > 0 ? std::max(0.0, 1.0 - act / col) : 0.0);
   const int64_t until = std::max(sys_->now(), static_cast<int64_t>(end / sys_->part().tCK));
+  const auto e = sys_->energy(until);
   stats.counter("dram.background_energy", "J", "Standby energy over the run (not in dram.energy)")
-      .add(sys_->energy(until).background);
+      .add(e.background);
+  if (s_.controller.low_power != DramControllerSettings::LowPower::Off) {
+    stats.counter("dram.low_power_energy", "J", "Part of the background energy spent in power-down and self-refresh")
+        .add(e.low_power);
+    stats.counter("dram.power_down_share", "", "Share of the ranks' time in power-down").add(e.power_down_share);
+    stats.counter("dram.self_refresh_share", "", "Share of the ranks' time in self-refresh")
+        .add(e.self_refresh_share);
+  }
   stats.counter("dram.simulated_fraction", "", "Bytes simulated burst by burst / bytes asked (sampling)")
       .add(bytes_asked_ > 0 ? bytes_simulated_ / bytes_asked_ : 1.0);
 }

@@ -197,6 +197,15 @@ struct Rank {
   unsigned pb_owed = 0;      // per-bank refreshes owed
   unsigned pb_next = 0;      // lead bank (in rank) of the next per-bank refresh
   int64_t refresh_due = kInf;
+  // Low-power states: the rank is idle once nothing is queued for it and no refresh is
+  // owed; idle_from is when its last command's effect ended. Its state while idle follows
+  // from idle_from and the settings, so nothing is stepped while it sleeps.
+  unsigned queued = 0;     // bursts queued for the rank
+  int64_t idle_from = 0;   // the rank's last command is over
+  int64_t served_at = 0;   // its last read or write is over (self-refresh counts idle time from it)
+  int64_t wake_ready = 0;  // no command before this cycle (power-down or self-refresh exit)
+  int64_t sr_entry = kInf;  // in self-refresh from this cycle on (while idle)
+  bool sr_closing = false;  // precharging its banks to enter self-refresh
 };
 
 struct Candidate {
@@ -248,6 +257,7 @@ struct DramSystem::Channel {
 
 DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& settings)
     : part_(part),
+      refpb_n_(part.refpb_banks()),
       s_(settings),
       e_(part.energy()),
       mapper_(part.org, settings.channels, settings.address_mapping, settings.bank_xor) {
@@ -325,6 +335,8 @@ bool DramSystem::admit_one() {
   ch.pool[idx] = {seq_++, req, static_cast<uint32_t>(a.row), r.write};
   const auto& o = part_.org;
   const unsigned bank = (a.rank * o.bank_groups + a.bank_group) * o.banks_per_group + a.bank;
+  if (ch.ranks[a.rank].queued == 0) wake(ch, a.rank, now_);
+  ++ch.ranks[a.rank].queued;
   ch.banks[bank].q[w].push_back(idx);
   ++ch.queued[w];
   ch.touch(bank);
@@ -427,8 +439,16 @@ Choice bank_choice(const Settings& s, const std::vector<Burst>& pool, const Bank
 
 void DramSystem::step_refresh_due(Channel& ch) {
   const bool per_bank = s_.refresh == Settings::Refresh::PerBank;
-  for (auto& r : ch.ranks) {
+  bool owed = false;
+  for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
+    Rank& r = ch.ranks[ri];
     if (r.refresh_due > now_) continue;
+    if (rank_idle(ch, ri) && r.sr_entry <= now_) {
+      r.refresh_due += per_bank ? part_.t.REFIpb : part_.t.REFI;  // the device refreshes itself
+      continue;
+    }
+    owed = true;
+    if (rank_idle(ch, ri)) wake(ch, ri, now_);  // leave power-down to refresh
     if (per_bank) {
       ++r.pb_owed;
       r.refresh_due += part_.t.REFIpb;
@@ -437,6 +457,66 @@ void DramSystem::step_refresh_due(Channel& ch) {
       r.refresh_due += part_.t.REFI;
     }
   }
+  if (owed) ch.touch_all();  // a refresh in self-refresh changes nothing the banks see
+}
+
+bool DramSystem::rank_idle(const Channel& ch, unsigned rank) const {
+  const Rank& r = ch.ranks[rank];
+  return r.queued == 0 && !r.ref_pending && r.pb_owed == 0 && !r.sr_closing;
+}
+
+// Rank-cycles of the idle rank's current stretch, up to `until`, spent in power-down
+// (pd, of which apd with a bank open) and self-refresh (sr). The stretch is not closed.
+void DramSystem::low_power_until(const Channel& ch, unsigned rank, int64_t until, int64_t& pd,
+                                 int64_t& apd, int64_t& sr) const {
+  pd = apd = sr = 0;
+  if (s_.low_power == Settings::LowPower::Off || !rank_idle(ch, rank)) return;
+  const Rank& r = ch.ranks[rank];
+  const int64_t pd_from = r.idle_from + s_.power_down_after;
+  const int64_t pd_to = std::min(until, r.sr_entry);
+  pd = std::max<int64_t>(0, pd_to - pd_from);
+  apd = r.open > 0 ? pd : 0;
+  sr = std::max<int64_t>(0, until - r.sr_entry);
+}
+
+// The rank has work at `at`: it leaves power-down or self-refresh, and its commands wait
+// for the exit (tXP after at least tCKE in power-down, tXS after at least tCKESR in
+// self-refresh).
+void DramSystem::wake(Channel& ch, unsigned rank, int64_t at) {
+  if (s_.low_power == Settings::LowPower::Off) return;
+  Rank& r = ch.ranks[rank];
+  int64_t pd = 0, apd = 0, sr = 0;
+  low_power_until(ch, rank, at, pd, apd, sr);
+  if (pd == 0 && sr == 0) return;
+  const DramTiming& t = part_.t;
+  counters_.power_down_cycles += pd;
+  counters_.active_power_down_cycles += apd;
+  counters_.power_down_entries += pd > 0 ? 1 : 0;
+  int64_t ready;
+  if (sr > 0) {
+    counters_.self_refresh_cycles += sr;
+    ++counters_.self_refresh_entries;
+    ready = std::max(at, r.sr_entry + t.CKESR) + t.XS;
+    r.sr_entry = kInf;
+  } else {
+    ready = std::max(at, r.idle_from + s_.power_down_after + t.CKE) + t.XP;
+  }
+  r.wake_ready = std::max(r.wake_ready, ready);
+  r.idle_from = at;  // counted up to here
+  ch.touch_all();
+}
+
+// The idle rank falls due for self-refresh at `at`: it enters at once when its banks are
+// closed, or precharges them first (the PREs issue as for a refresh, after the
+// power-down exit).
+void DramSystem::enter_self_refresh(Channel& ch, unsigned rank, int64_t at) {
+  Rank& r = ch.ranks[rank];
+  if (r.open == 0) {
+    r.sr_entry = at;
+    return;
+  }
+  wake(ch, rank, at);
+  r.sr_closing = true;
   ch.touch_all();
 }
 
@@ -460,6 +540,8 @@ void DramSystem::issue(Channel& ch) {
   Bank& b = ch.banks[c.bank];
   Rank& r = ch.ranks[b.rank];
   Group& g = ch.groups[b.group];
+  // When this command's effect on the rank ends (the rank may power down after it).
+  auto busy_until = [&](int64_t end) { r.idle_from = std::max(r.idle_from, end); };
   auto log = [&](unsigned bank, uint32_t row) {
     if (!log_) return;
     const Bank& lb = ch.banks[bank];
@@ -481,6 +563,7 @@ void DramSystem::issue(Channel& ch) {
       r.faw[r.faw_i] = at;
       r.faw_i = (r.faw_i + 1) % 4;
       if (r.open++ == 0) r.active_since = at;
+      busy_until(at + t.RCD);
       break;
     }
     case DramCmd::PRE: {
@@ -490,6 +573,12 @@ void DramSystem::issue(Channel& ch) {
       b.next_refpb = std::max(b.next_refpb, at + t.RP);
       r.next_ref = std::max(r.next_ref, at + t.RP);
       if (--r.open == 0) r.active_cycles += at - r.active_since;
+      busy_until(at + t.RP);
+      if (r.sr_closing && r.open == 0) {  // the last bank closed: self-refresh from tRP on
+        r.sr_closing = false;
+        r.sr_entry = at + t.RP;
+        ch.touch_all();
+      }
       break;
     }
     case DramCmd::RD:
@@ -501,7 +590,10 @@ void DramSystem::issue(Channel& ch) {
       q.erase(std::find(q.begin(), q.end(), c.burst));
       ch.free.push_back(c.burst);
       --ch.queued[wr ? 1 : 0];
+      --r.queued;
       ++b.hits;
+      busy_until(at + (wr ? t.CWL + t.BL + t.WR : t.CL + t.BL));
+      r.served_at = r.idle_from;
       if (wr) {
         ++counters_.write_bursts;
         const int64_t data_end = at + t.CWL + t.BL;
@@ -537,13 +629,14 @@ void DramSystem::issue(Channel& ch) {
     case DramCmd::REF: {
       log(c.bank, 0);
       r.ref_pending = false;
+      busy_until(at + t.RFC);
       r.next[kACT] = std::max(r.next[kACT], at + t.RFC);
       r.next_ref = at + t.RFC;
       ch.touch_all();  // the rank's banks may activate again
       break;
     }
     case DramCmd::REFPB: {
-      const unsigned n = part_.refpb_banks(), stride = o.banks() / n;
+      const unsigned n = refpb_n_, stride = o.banks() / n;
       const unsigned first = b.rank * o.banks();
       for (unsigned k = 0; k < n; ++k) {
         Bank& pb = ch.banks[first + r.pb_next + k * stride];
@@ -551,6 +644,7 @@ void DramSystem::issue(Channel& ch) {
         pb.next_act = std::max(pb.next_act, at + t.RFCpb);
         pb.next_refpb = at + t.RFCpb;
       }
+      busy_until(at + t.RFCpb);
       // tRRD applies between a per-bank refresh and an ACT of another bank (JESD209-4).
       r.next[kACT] = std::max(r.next[kACT], at + t.RRD_S);
       --r.pb_owed;
@@ -567,7 +661,7 @@ void DramSystem::issue(Channel& ch) {
 void DramSystem::decide(Channel& ch) {
   const auto& o = part_.org;
   const bool per_bank = s_.refresh == Settings::Refresh::PerBank;
-  const unsigned pb_n = part_.refpb_banks(), pb_stride = o.banks() / pb_n;
+  const unsigned pb_n = refpb_n_, pb_stride = o.banks() / pb_n;
   const uint64_t bank_mask =
       o.ranks * o.banks() >= 64 ? ~uint64_t{0} : (uint64_t{1} << (o.ranks * o.banks())) - 1;
   // Write draining with watermarks: switch to writes at the high mark (or when no
@@ -585,7 +679,8 @@ void DramSystem::decide(Channel& ch) {
     const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(d));
     Bank& b = ch.banks[bi];
     const Rank& r = ch.ranks[b.rank];
-    const bool blocked = r.ref_pending || (r.pb_owed > 0 && b.in_rank % pb_stride == r.pb_next);
+    const bool blocked =
+        r.ref_pending || r.sr_closing || (r.pb_owed > 0 && b.in_rank % pb_stride == r.pb_next);
     const Choice& k = ch.choices[bi] = bank_choice(s_, ch.pool, b, mode, blocked);
     ch.cmd_of[bi] = static_cast<uint8_t>(k.cmd);
     ch.klass_of[bi] = k.klass;
@@ -605,10 +700,11 @@ void DramSystem::decide(Channel& ch) {
   int64_t rank_bound[8 * 4];
   for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
     const Rank& r = ch.ranks[ri];
-    rank_bound[ri * 4 + kACT] = std::max({r.next[kACT], r.faw[r.faw_i] + part_.t.FAW, floor});
-    rank_bound[ri * 4 + static_cast<int>(DramCmd::PRE)] = floor;
-    rank_bound[ri * 4 + kRD] = std::max(r.next[kRD], floor);
-    rank_bound[ri * 4 + kWR] = std::max(r.next[kWR], floor);
+    const int64_t f = std::max(floor, r.wake_ready);
+    rank_bound[ri * 4 + kACT] = std::max({r.next[kACT], r.faw[r.faw_i] + part_.t.FAW, f});
+    rank_bound[ri * 4 + static_cast<int>(DramCmd::PRE)] = f;
+    rank_bound[ri * 4 + kRD] = std::max(r.next[kRD], f);
+    rank_bound[ri * 4 + kWR] = std::max(r.next[kWR], f);
   }
   Candidate c;
   int64_t keys[64];
@@ -646,10 +742,10 @@ void DramSystem::decide(Channel& ch) {
     rc.bank = ri * o.banks();
     if (r.ref_pending && r.open == 0) {
       rc.cmd = DramCmd::REF;
-      rc.time = std::max(r.next_ref, floor);
+      rc.time = std::max({r.next_ref, floor, r.wake_ready});
     } else if (per_bank && r.pb_owed > 0) {
       bool closed = true;
-      int64_t ready = std::max(r.next[kACT], floor);
+      int64_t ready = std::max({r.next[kACT], floor, r.wake_ready});
       for (unsigned k = 0; k < pb_n; ++k) {
         const Bank& pb = ch.banks[ri * o.banks() + r.pb_next + k * pb_stride];
         closed = closed && pb.open_row < 0;
@@ -676,19 +772,30 @@ void DramSystem::run(int64_t limit, bool until_drained) {
     const int64_t t_arr = (!blocked_ && head_ < frontend_.size()) ? frontend_[head_].arrival : kInf;
     Channel* best = nullptr;
     Channel* due = nullptr;
-    int64_t t_due = kInf;
+    int64_t t_due = kInf, t_sleep = kInf;
+    Channel* sleeper = nullptr;
+    unsigned sleeper_rank = 0;
     for (Channel& ch : channels_) {
-      for (const Rank& r : ch.ranks) {
+      for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
+        const Rank& r = ch.ranks[ri];
         if (r.refresh_due < t_due) {
           t_due = r.refresh_due;
           due = &ch;
+        }
+        // An idle rank that falls due for self-refresh.
+        const int64_t sleep_at = std::max(r.served_at + s_.self_refresh_after, r.idle_from);
+        if (s_.low_power == Settings::LowPower::SelfRefresh && r.sr_entry == kInf && rank_idle(ch, ri) &&
+            sleep_at < t_sleep) {
+          t_sleep = sleep_at;
+          sleeper = &ch;
+          sleeper_rank = ri;
         }
       }
       if (!ch.valid) decide(ch);
       if (ch.cand.time < kInf && (!best || ch.cand.better_than(best->cand))) best = &ch;
     }
     const int64_t t_cmd = best ? best->cand.time : kInf;
-    const int64_t t = std::min({t_arr, t_cmd, t_due});
+    const int64_t t = std::min({t_arr, t_cmd, t_due, t_sleep});
     if (t >= limit || t == kInf) {
       if (until_drained && t == kInf)
         throw SimError("internal: DRAM controller stalled with requests pending");
@@ -701,6 +808,11 @@ void DramSystem::run(int64_t limit, bool until_drained) {
     if (t_due == t && t_due <= t_cmd) {
       now_ = t;
       step_refresh_due(*due);
+      continue;
+    }
+    if (t_sleep == t && t_sleep <= t_cmd) {
+      now_ = t;
+      enter_self_refresh(*sleeper, sleeper_rank, t);
       continue;
     }
     issue(*best);
@@ -717,7 +829,7 @@ bool DramSystem::quiet() const {
   for (const auto& ch : channels_) {
     if (ch.queued[0] + ch.queued[1] > 0) return false;
     for (const auto& r : ch.ranks) {
-      if (r.open > 0 || r.ref_pending || r.pb_owed > 0) return false;
+      if (r.open > 0 || r.ref_pending || r.pb_owed > 0 || r.sr_closing) return false;
     }
   }
   return true;
@@ -727,7 +839,7 @@ void DramSystem::skip_refreshes(int64_t until) {
   const bool per_bank = s_.refresh == Settings::Refresh::PerBank;
   const DramTiming& t = part_.t;
   const auto& o = part_.org;
-  const unsigned n = part_.refpb_banks(), stride = o.banks() / n;
+  const unsigned n = refpb_n_, stride = o.banks() / n;
   const int64_t interval = per_bank ? t.REFIpb : t.REFI;
   int64_t latest = now_;
   for (auto& ch : channels_) {
@@ -735,7 +847,24 @@ void DramSystem::skip_refreshes(int64_t until) {
       Rank& r = ch.ranks[ri];
       if (r.refresh_due >= until) continue;
       const int64_t k = (until - r.refresh_due) / interval + 1;  // due times before `until`
-      const int64_t last = r.refresh_due + (k - 1) * interval;
+      if (r.sr_entry <= r.refresh_due) {  // in self-refresh: the device refreshes itself
+        r.refresh_due += k * interval;
+        latest = std::max(latest, until - 1);  // nothing happens on this rank until then
+        continue;
+      }
+      // In power-down, each refresh first leaves it (tXP) and the rank powers down again
+      // power_down_after cycles after the refresh ends.
+      const int64_t rfc = per_bank ? t.RFCpb : t.RFC;
+      const bool sleeps = s_.low_power != Settings::LowPower::Off && interval > rfc + s_.power_down_after;
+      const int64_t exit = sleeps ? t.XP : 0;
+      const int64_t last = r.refresh_due + (k - 1) * interval + exit;
+      if (sleeps) {
+        const int64_t first = std::max<int64_t>(0, r.refresh_due - (r.idle_from + s_.power_down_after));
+        const int64_t each = std::max<int64_t>(0, interval - exit - rfc - s_.power_down_after);
+        counters_.power_down_cycles += first + (k - 1) * each;
+        counters_.power_down_entries += (first > 0 ? 1 : 0) + static_cast<uint64_t>(each > 0 ? k - 1 : 0);
+        r.idle_from = last + rfc;
+      }
       counters_.commands[static_cast<int>(per_bank ? DramCmd::REFPB : DramCmd::REF)] +=
           static_cast<uint64_t>(k);
       if (per_bank) {
@@ -760,6 +889,15 @@ void DramSystem::skip_refreshes(int64_t until) {
   now_ = latest;
 }
 
+void DramSystem::occupy_until(int64_t cycle) {
+  for (auto& ch : channels_) {
+    for (auto& r : ch.ranks) {
+      r.idle_from = std::max(r.idle_from, cycle);
+      r.served_at = std::max(r.served_at, cycle);
+    }
+  }
+}
+
 void DramSystem::advance_to(int64_t cycle) {
   if (cycle <= now_) return;
   // A long idle stretch: once every bank is closed and no refresh is owed, the refreshes
@@ -768,6 +906,16 @@ void DramSystem::advance_to(int64_t cycle) {
   const int64_t round = s_.refresh == Settings::Refresh::Off ? 0 : 2 * part_.t.REFI;
   if (round > 0 && cycle - now_ > 3 * round && head_ == frontend_.size()) {
     run(now_ + round, false);
+    if (s_.low_power == Settings::LowPower::SelfRefresh) {
+      // Let every rank reach self-refresh first (the stretch then holds no refresh at all).
+      int64_t asleep = now_;
+      for (const auto& ch : channels_) {
+        for (const auto& r : ch.ranks) {
+          if (r.sr_entry == kInf) asleep = std::max(asleep, r.served_at + s_.self_refresh_after);
+        }
+      }
+      if (asleep < cycle - 2 * round) run(asleep + round, false);
+    }
     if (quiet()) skip_refreshes(cycle - round);
   }
   run(cycle, false);
@@ -782,12 +930,33 @@ DramSystem::Energy DramSystem::energy(int64_t until) const {
   e.rd = n(DramCmd::RD) * e_.rd;
   e.wr = n(DramCmd::WR) * e_.wr;
   e.ref = n(DramCmd::REF) * e_.ref + n(DramCmd::REFPB) * e_.refpb;
+  // Standby power by state: banks open (IDD3N), closed (IDD2N), and the low-power states
+  // (IDD3P, IDD2P, IDD6) counted out of the first two.
+  double pd = static_cast<double>(counters_.power_down_cycles);
+  double apd = static_cast<double>(counters_.active_power_down_cycles);
+  double sr = static_cast<double>(counters_.self_refresh_cycles);
   for (const auto& ch : channels_) {
-    for (const auto& r : ch.ranks) {
+    for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
+      const Rank& r = ch.ranks[ri];
+      int64_t p = 0, a = 0, s = 0;
+      low_power_until(ch, ri, until, p, a, s);
+      pd += static_cast<double>(p);
+      apd += static_cast<double>(a);
+      sr += static_cast<double>(s);
       const double active = static_cast<double>(r.active_cycles + (r.open ? until - r.active_since : 0));
       const double total = static_cast<double>(std::max<int64_t>(until, 0));
       e.background += (active * e_.active_standby + (total - active) * e_.precharge_standby) * part_.tCK;
     }
+  }
+  e.low_power = (apd * e_.active_power_down + (pd - apd) * e_.precharge_power_down + sr * e_.self_refresh) *
+                part_.tCK;
+  e.background += e.low_power -
+                  (apd * e_.active_standby + (pd - apd + sr) * e_.precharge_standby) * part_.tCK;
+  const double rank_time = static_cast<double>(std::max<int64_t>(until, 0)) *
+                           static_cast<double>(channels_.size() * part_.org.ranks);
+  if (rank_time > 0) {
+    e.power_down_share = pd / rank_time;
+    e.self_refresh_share = sr / rank_time;
   }
   e.io = static_cast<double>(counters_.read_bursts + counters_.write_bursts) * part_.org.burst_bytes() * 8 *
          e_.io_per_bit;

@@ -70,6 +70,12 @@ struct DramControllerSettings {
   unsigned read_queue = 32, write_queue = 32;  // bursts per channel
   unsigned write_high = 24, write_low = 8;     // drain writes from high down to low
   unsigned row_hit_cap = 16;                   // FR-FCFS: hits served past an older miss
+  // Low-power states of an idle rank (docs/dram.md, "Power-down and self-refresh"): after
+  // power_down_after idle cycles it enters power-down (active or precharge, as its banks
+  // are), after self_refresh_after idle cycles self-refresh (its banks precharged first).
+  enum class LowPower { Off, PowerDown, SelfRefresh };
+  LowPower low_power = LowPower::Off;
+  int64_t power_down_after = 0, self_refresh_after = 0;  // cycles
 };
 
 struct DramRequest {
@@ -91,6 +97,10 @@ struct DramCounters {
   uint64_t read_bursts = 0, write_bursts = 0;
   uint64_t requests = 0;
   double latency_sum = 0;  // cycles, over completed requests
+  // Rank-cycles in each low-power state and the entries into them (power-down entries
+  // count every entry, including the one that precedes self-refresh).
+  int64_t power_down_cycles = 0, active_power_down_cycles = 0, self_refresh_cycles = 0;
+  uint64_t power_down_entries = 0, self_refresh_entries = 0;
   uint64_t column_commands() const {
     return commands[static_cast<int>(DramCmd::RD)] + commands[static_cast<int>(DramCmd::WR)];
   }
@@ -114,11 +124,16 @@ class DramSystem {
   void advance_to(int64_t cycle);
   /// Cycle of the last decision (the controller's clock).
   int64_t now() const { return now_; }
+  /// Every rank counts as busy until `cycle`: traffic that a sampled run costs without
+  /// simulating it (docs/dram.md, Sampling) keeps the ranks out of low-power states.
+  void occupy_until(int64_t cycle);
 
   const DramCounters& counters() const { return counters_; }
   /// Energy of commands, background (over [0, until]) and I/O, in joules.
   struct Energy {
     double act = 0, pre = 0, rd = 0, wr = 0, ref = 0, background = 0, io = 0;
+    double low_power = 0;  // the part of `background` spent in power-down and self-refresh
+    double power_down_share = 0, self_refresh_share = 0;  // of the ranks' time
     double total() const { return act + pre + rd + wr + ref + background + io; }
   };
   Energy energy(int64_t until) const;
@@ -141,8 +156,16 @@ class DramSystem {
   void run(int64_t limit, bool until_drained);
   bool quiet() const;  // no request anywhere, every bank closed, no refresh owed
   void skip_refreshes(int64_t until);
+  // Low-power states: an idle rank's state at cycle `at`, and leaving it at `at` (the
+  // residency is counted and the rank's commands wait for the exit).
+  bool rank_idle(const Channel& ch, unsigned rank) const;
+  void wake(Channel& ch, unsigned rank, int64_t at);
+  void enter_self_refresh(Channel& ch, unsigned rank, int64_t at);
+  void low_power_until(const Channel& ch, unsigned rank, int64_t until, int64_t& pd, int64_t& apd,
+                       int64_t& sr) const;
 
   DramPart part_;
+  unsigned refpb_n_ = 1;  // banks one per-bank refresh covers (part_.refpb_banks(), computed once)
   DramControllerSettings s_;
   DramEnergy e_;
   AddressMapper mapper_;

@@ -41,7 +41,6 @@ const ParamTable kClock = {{
 const std::vector<std::string> kRequiredTimings = {"CL",     "CWL",    "tRCD",   "tRP",    "tRAS", "tRC",
                                                    "tCCD_S", "tCCD_L", "tRRD_S", "tRRD_L", "tFAW", "tWTR_S",
                                                    "tWTR_L", "tRTP",   "tWR",    "tRFC",   "tREFI"};
-const std::vector<std::string> kOptionalTimings = {"tRFCpb", "tREFIpb", "tRTRS"};
 
 ParamTable timing_table() {
   ParamTable t;
@@ -51,6 +50,11 @@ ParamTable timing_table() {
   t.params.push_back(
       {"tREFIpb", Quantity::String, "0 nCK", "Per-bank refresh interval (0: no per-bank refresh)"});
   t.params.push_back({"tRTRS", Quantity::String, "2 nCK", "Rank-to-rank data-bus switch"});
+  t.params.push_back({"tXP", Quantity::String, "0 nCK", "Power-down exit to a valid command (0: no power-down)"});
+  t.params.push_back({"tCKE", Quantity::String, "0 nCK", "Minimum power-down residency"});
+  t.params.push_back(
+      {"tXS", Quantity::String, "0 nCK", "Self-refresh exit to a valid command (LPDDR: tXSR; 0: no self-refresh)"});
+  t.params.push_back({"tCKESR", Quantity::String, "0 nCK", "Minimum self-refresh residency (LPDDR: tSR)"});
   return t;
 }
 const ParamTable kTiming = timing_table();
@@ -65,6 +69,9 @@ const ParamTable kRail = {{
     {"IDD4W", Quantity::Current, nullptr, "Burst write current", 0, 10},
     {"IDD5B", Quantity::Current, nullptr, "Burst (all-bank) refresh current", 0, 10},
     {"IDD5PB", Quantity::Current, "0 A", "Per-bank refresh current (0: derived from IDD5B)", 0, 10},
+    {"IDD2P", Quantity::Current, "0 A", "Precharge power-down current (needed with tXP)", 0, 10},
+    {"IDD3P", Quantity::Current, "0 A", "Active power-down current (needed with tXP)", 0, 10},
+    {"IDD6", Quantity::Current, "0 A", "Self-refresh current (needed with tXS)", 0, 10},
 }};
 
 const ParamTable kPower = {{
@@ -169,6 +176,9 @@ DramEnergy DramPart::energy() const {
     if (r.IDD5PB > 0) e.refpb += k * (r.IDD5PB - r.IDD3N) * t.RFCpb * tCK;
     e.active_standby += k * r.IDD3N;
     e.precharge_standby += k * r.IDD2N;
+    e.active_power_down += k * r.IDD3P;
+    e.precharge_power_down += k * r.IDD2P;
+    e.self_refresh += k * r.IDD6;
   }
   // Without a per-bank current, one per-bank refresh costs its share of an all-bank one.
   bool have_pb = false;
@@ -263,6 +273,10 @@ DramPart parse_dram_part(const json& j, const std::string& origin) {
   p.t.RFCpb = cyc("tRFCpb");
   p.t.REFIpb = cyc("tREFIpb");
   p.t.RTRS = cyc("tRTRS");
+  p.t.XP = cyc("tXP");
+  p.t.CKE = cyc("tCKE");
+  p.t.XS = cyc("tXS");
+  p.t.CKESR = cyc("tCKESR");
   auto require = [&](bool ok, const char* key, const std::string& why) {
     if (!ok) config::fail_at(t.path_of(key), why);
   };
@@ -278,6 +292,8 @@ DramPart parse_dram_part(const json& j, const std::string& origin) {
   require((p.t.RFCpb > 0) == (p.t.REFIpb > 0), "tREFIpb",
           "tRFCpb and tREFIpb are given together or not at all");
   require(p.t.REFIpb == 0 || p.t.REFIpb > p.t.RFCpb, "tREFIpb", "must exceed tRFCpb");
+  require((p.t.XP > 0) == (p.t.XS > 0), "tXS", "tXP and tXS are given together (power-down and self-refresh) or not at all");
+  require(p.t.XS == 0 || p.t.XS > p.t.RFC, "tXS", "must exceed tRFC (self-refresh exit waits for a refresh to end)");
 
   const json& power = member(j, "power", origin);
   if (!power.is_object()) config::fail_at(origin + ".power", "expected an object");
@@ -293,11 +309,29 @@ DramPart parse_dram_part(const json& j, const std::string& origin) {
     DramRail rail{r.text("name"),    r.number("voltage"), r.number("IDD0"),
                   r.number("IDD2N"), r.number("IDD3N"),   r.number("IDD4R"),
                   r.number("IDD4W"), r.number("IDD5B"),   r.number("IDD5PB")};
+    rail.IDD2P = r.number("IDD2P");
+    rail.IDD3P = r.number("IDD3P");
+    rail.IDD6 = r.number("IDD6");
     const double floor = std::max(rail.IDD2N, rail.IDD3N);
     if (rail.IDD0 < floor || rail.IDD4R < rail.IDD3N || rail.IDD4W < rail.IDD3N || rail.IDD5B < rail.IDD3N) {
       config::fail_at(r.path(), "IDD0, IDD4R, IDD4W and IDD5B must not be below the standby currents");
     }
+    if (rail.IDD2P > rail.IDD2N || rail.IDD3P > rail.IDD3N || rail.IDD6 > rail.IDD2N) {
+      config::fail_at(r.path(), "IDD2P, IDD3P and IDD6 must not exceed the standby currents they replace");
+    }
     p.rails.push_back(rail);
+  }
+  if (p.low_power_states()) {
+    double pd = 0, sr = 0;
+    for (const auto& rail : p.rails) {
+      pd += rail.IDD2P * rail.IDD3P;
+      sr += rail.IDD6;
+    }
+    if (pd <= 0 || sr <= 0) {
+      config::fail_at(origin + ".power.rails",
+                      "tXP and tXS are given, so some rail must give IDD2P, IDD3P and IDD6 (power-down and "
+                      "self-refresh currents)");
+    }
   }
   return p;
 }

@@ -35,6 +35,10 @@ struct DramTiming {
   int64_t RFC = 0, REFI = 0;
   int64_t RFCpb = 0, REFIpb = 0;  // 0 when the part has no per-bank refresh
   int64_t RTRS = 0;               // rank-to-rank switch on the data bus
+  // Low-power states (0 when the part file gives none): power-down exit and minimum
+  // residency (tXP, tCKE), self-refresh exit and minimum residency (tXS / LPDDR's tXSR,
+  // tCKESR / tSR).
+  int64_t XP = 0, CKE = 0, XS = 0, CKESR = 0;
   /// Read-to-write turnaround on one rank: RL + BL - WL + 2 (two cycles of bus
   /// turnaround, the controller convention of JESD79-4's tRTW note).
   int64_t RTW() const { return CL + BL + 2 - CWL; }
@@ -44,6 +48,7 @@ struct DramRail {
   std::string name;
   double voltage = 0;                                                                  // V
   double IDD0 = 0, IDD2N = 0, IDD3N = 0, IDD4R = 0, IDD4W = 0, IDD5B = 0, IDD5PB = 0;  // A per device
+  double IDD2P = 0, IDD3P = 0, IDD6 = 0;  // precharge / active power-down, self-refresh
 };
 
 /// Energy per command and background power of one rank, from the IDD currents
@@ -51,6 +56,8 @@ struct DramRail {
 struct DramEnergy {
   double act = 0, pre = 0, rd = 0, wr = 0, ref = 0, refpb = 0;  // J per command (refpb: per REFpb)
   double active_standby = 0, precharge_standby = 0;             // W per rank
+  double active_power_down = 0, precharge_power_down = 0;       // W per rank (IDD3P, IDD2P)
+  double self_refresh = 0;                                      // W per rank (IDD6)
   double io_per_bit = 0;                                        // J per bit on the bus
 };
 
@@ -65,6 +72,8 @@ struct DramPart {
   nlohmann::json source;  // the part file as read, for results
 
   bool per_bank_refresh() const { return t.RFCpb > 0 && t.REFIpb > 0; }
+  /// The part file gives power-down and self-refresh timings and currents.
+  bool low_power_states() const { return t.XP > 0 && t.XS > 0; }
   /// Banks one per-bank refresh command covers: banks x tREFIpb / tREFI, a power of two
   /// (LPDDR4: one bank; LPDDR5: a bank pair; DDR5 REFsb: the same bank in every group).
   unsigned refpb_banks() const;

@@ -114,6 +114,13 @@ std::string dram_table(const json& r) {
                 e["total"].get<double>(), m["energy_pJ_per_bit"].get<double>(), e["background"].get<double>(),
                 e["ref"].get<double>(), m["average_power_W"].get<double>());
   row("energy", buf);
+  if (m.contains("low_power")) {
+    const json& lp = m["low_power"];
+    std::snprintf(buf, sizeof buf, "%.1f %% power-down, %.1f %% self-refresh (%.3g J of the background)",
+                  100 * lp["power_down_share"].get<double>(), 100 * lp["self_refresh_share"].get<double>(),
+                  lp["energy_J"].get<double>());
+    row("low-power states", buf);
+  }
   return o.str();
 }
 
@@ -285,6 +292,13 @@ json dram_results(const json& cfg, const std::string& trace) {
       {"energy_pJ_per_bit", moved > 0 ? e.total() / (moved * 8) * 1e12 : 0.0},
       {"average_power_W", elapsed > 0 ? e.total() / elapsed : 0.0},
   };
+  if (cd.settings().controller.low_power != memory::DramControllerSettings::LowPower::Off) {
+    metrics["low_power"] = {{"power_down_share", e.power_down_share},
+                            {"self_refresh_share", e.self_refresh_share},
+                            {"power_down_entries", c.power_down_entries},
+                            {"self_refresh_entries", c.self_refresh_entries},
+                            {"energy_J", e.low_power}};
+  }
   json config = {{"device", {{"dram", resolved}}}};
   return {{"schema", sim::kResultsSchema},
           {"edgesim_version", EDGESIM_VERSION},

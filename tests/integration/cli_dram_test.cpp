@@ -101,6 +101,16 @@ TEST_CASE("dram rejects bad input with exit 2, naming what and where", "[cli][dr
              Contains("device.dram.refresh") && Contains("per-bank"));
   CHECK_THAT(run_expect({"dram", "--part", "ddr4-3200", "--trace", tmp / "none.txt"}, kBadInput).err,
              Contains("none.txt"));
+  CHECK_THAT(run_expect({"dram", "--part", "ddr5-4800", "--trace", tmp / "t.bin", "--set",
+                         "device.dram.low_power=self-refresh"},
+                        kBadInput)
+                 .err,
+             Contains("device.dram.low_power") && Contains("ddr5-4800") && Contains("IDD6"));
+  CHECK_THAT(run_expect({"dram", "--part", "ddr4-3200", "--trace", tmp / "t.bin", "--set",
+                         "device.dram.low_power=self-refresh", "--set", "device.dram.self_refresh_idle=10 ns"},
+                        kBadInput)
+                 .err,
+             Contains("device.dram.self_refresh_idle") && Contains("power_down_idle"));
   json part = json::parse(read_text(std::string(EDGESIM_SOURCE_DIR) + "/configs/dram/ddr4-3200.json"));
   part["timing"]["tRCD"] = "fast";
   write_text(tmp / "part.json", part.dump());
@@ -171,4 +181,26 @@ TEST_CASE("sampling long DRAM batches stays within 2% of simulating every burst"
   CHECK(all == 1.0);
   CHECK(fraction < 0.1);
   CHECK(sampled == Approx(exact).epsilon(0.02));
+}
+
+TEST_CASE("dram reports power-down and self-refresh of an idle trace", "[cli][dram]") {
+  // Two bursts of reads 20 us apart: in between the rank powers down after 50 ns and
+  // enters self-refresh after 5 us (docs/dram.md, "Power-down and self-refresh").
+  TempDir tmp;
+  write_text(tmp / "t.txt", "0 R 0x0 64\n10 R 0x40 64\n20000 R 0x80 64\n20010 R 0x100000 64\n");
+  const json off = dram_json({"--part", "ddr4-3200", "--trace", tmp / "t.txt"});
+  const json sr = dram_json(
+      {"--part", "ddr4-3200", "--trace", tmp / "t.txt", "--set", "device.dram.low_power=self-refresh"});
+  CHECK_FALSE(off["metrics"].contains("low_power"));
+  const json& lp = sr["metrics"]["low_power"];
+  CHECK(lp["self_refresh_entries"] == 1);
+  CHECK(lp["self_refresh_share"].get<double>() > 0.7);
+  // DDR4's IDD6 (30 mA) is below its IDD2N (37 mA): the background drops, if not by much.
+  CHECK(sr["metrics"]["energy_J"]["background"].get<double>() <
+        0.9 * off["metrics"]["energy_J"]["background"].get<double>());
+  // The read after the sleep waits for the self-refresh exit (tXS = 360 ns).
+  CHECK(sr["metrics"]["latency_s"]["p99"].get<double>() > off["metrics"]["latency_s"]["p99"].get<double>() + 3e-7);
+  const CliResult table = run_expect(
+      {"dram", "--part", "ddr4-3200", "--trace", tmp / "t.txt", "--set", "device.dram.low_power=power-down"}, kOk);
+  CHECK_THAT(table.out, Contains("low-power states") && Contains("power-down"));
 }

@@ -80,6 +80,24 @@ json with_timing(std::initializer_list<std::pair<const char*, const char*>> kv) 
   return j;
 }
 
+// The test part with power-down and self-refresh: exits tXP 6, tXS 120, minimum
+// residencies tCKE 5, tCKESR 10; currents IDD2P 20 mA, IDD3P 30 mA, IDD6 10 mA.
+json low_power_part() {
+  json j = with_timing({{"tXP", "6 nCK"}, {"tCKE", "5 nCK"}, {"tXS", "120 ns"}, {"tCKESR", "10 nCK"}});
+  j["power"]["rails"][0]["IDD2P"] = "20 mA";
+  j["power"]["rails"][0]["IDD3P"] = "30 mA";
+  j["power"]["rails"][0]["IDD6"] = "10 mA";
+  return j;
+}
+
+DramControllerSettings low_power(DramControllerSettings::LowPower mode, int64_t pd_after, int64_t sr_after) {
+  DramControllerSettings s = quiet();
+  s.low_power = mode;
+  s.power_down_after = pd_after;
+  s.self_refresh_after = sr_after;
+  return s;
+}
+
 DramControllerSettings writes_first() {
   DramControllerSettings s = quiet();
   s.write_high = 1;  // a single queued write starts a drain...
@@ -384,6 +402,14 @@ TEST_CASE("dram: random streams never violate a constraint (independent checker)
     s.bank_xor = true;
     random_stream(s, pb, 1, 3);
   }
+  SECTION("power-down and self-refresh of idle ranks") {
+    s.low_power = DramControllerSettings::LowPower::SelfRefresh;
+    s.power_down_after = 3;
+    s.self_refresh_after = 40;
+    json lp = low_power_part();
+    lp["organisation"]["ranks"] = 2;
+    random_stream(s, lp, 1, 5);
+  }
   SECTION("small queues, tight watermarks") {
     s.read_queue = 4;
     s.write_queue = 4;
@@ -498,4 +524,192 @@ TEST_CASE("dram: random reads land at the activation-rate bound that row misses 
   INFO("measured " << got << ", bound " << bound);
   CHECK(got <= bound + 1e-9);
   CHECK(got > 0.88 * bound);  // bank conflicts in a 32-entry queue cost the rest
+}
+
+TEST_CASE("dram: an idle rank powers down after power_down_idle and pays tXP to leave") {
+  using LP = DramControllerSettings::LowPower;
+  Rig on(low_power_part(), low_power(LP::PowerDown, 50, 0)), off(low_power_part(), quiet());
+  for (Rig* r : {&on, &off}) {
+    r->read(0, r->addr(0, 0, 0, 1));     // ACT 0, RD 12 (tRCD), data until 12 + CL 10 + 4 = 26
+    r->read(1000, r->addr(0, 0, 0, 1));  // a row hit after a long idle stretch
+    r->sys->drain();
+  }
+  // Idle from 26; active power-down (the row stays open) from 26 + 50 = 76 to 1000; the
+  // read waits for max(1000, 76 + tCKE 5) + tXP 6 = 1006.
+  CHECK(off.at(DramCmd::RD, 1) == 1000);
+  CHECK(on.at(DramCmd::RD, 1) == 1006);
+  const auto& c = on.sys->counters();
+  CHECK(c.power_down_cycles == 924);
+  CHECK(c.active_power_down_cycles == 924);
+  CHECK(c.power_down_entries == 1);
+  CHECK(c.self_refresh_entries == 0);
+  // Background: the 924 cycles cost IDD3P instead of IDD3N (8 devices x 1.2 V, tCK 1 ns).
+  const int64_t until = 1050;  // before the rank powers down again (1006 + 14 + 50 = 1070)
+  const double saved = off.sys->energy(until).background - on.sys->energy(until).background;
+  CHECK(saved == Approx(924e-9 * 8 * 1.2 * (0.050 - 0.030)));
+  CHECK(on.sys->energy(until).low_power == Approx(924e-9 * 8 * 1.2 * 0.030));
+}
+
+TEST_CASE("dram: closed page powers down precharged (IDD2P)") {
+  using LP = DramControllerSettings::LowPower;
+  DramControllerSettings s = low_power(LP::PowerDown, 50, 0);
+  s.page_policy = DramControllerSettings::PagePolicy::Closed;
+  Rig on(low_power_part(), s);
+  on.read(0, on.addr(0, 0, 0, 1));
+  on.read(1000, on.addr(0, 0, 0, 1));
+  on.sys->drain();
+  // PRE at max(tRAS 30, RD 12 + tRTP 9) = 30, so the rank is idle from 30 + tRP 13 = 43,
+  // in precharge power-down from 93 to 1000: the read's ACT waits until 1006.
+  CHECK(on.at(DramCmd::PRE) == 30);
+  CHECK(on.at(DramCmd::ACT, 1) == 1006);
+  CHECK(on.sys->counters().power_down_cycles == 907);
+  CHECK(on.sys->counters().active_power_down_cycles == 0);
+}
+
+TEST_CASE("dram: self-refresh closes the banks, replaces refreshes and pays tXS") {
+  using LP = DramControllerSettings::LowPower;
+  DramControllerSettings lp = low_power(LP::SelfRefresh, 50, 500), ref = quiet();
+  lp.refresh = ref.refresh = DramControllerSettings::Refresh::AllBank;  // tREFI 5000
+  Rig on(low_power_part(), lp), off(low_power_part(), ref);
+  for (Rig* r : {&on, &off}) {
+    r->read(0, r->addr(0, 0, 0, 1));
+    r->read(19000, r->addr(0, 0, 0, 1));
+    r->sys->drain();
+  }
+  // Reads end at 26; power-down from 76. At 26 + 500 = 526 the rank falls due for
+  // self-refresh: it leaves power-down (tXP: 532), precharges its open bank (PRE at 532)
+  // and sleeps from 532 + tRP 13 = 545. The refreshes due at 5000, 10000 and 15000 are
+  // the device's own. The read at 19000 waits max(19000, 545 + 10) + tXS 120 = 19120 for
+  // its ACT.
+  CHECK(off.sys->counters().commands[static_cast<int>(DramCmd::REF)] == 3);
+  CHECK(on.sys->counters().commands[static_cast<int>(DramCmd::REF)] == 0);
+  CHECK(on.at(DramCmd::PRE) == 532);
+  CHECK(on.at(DramCmd::ACT, 1) == 19120);
+  const auto& c = on.sys->counters();
+  CHECK(c.power_down_cycles == 526 - 76);
+  CHECK(c.self_refresh_cycles == 19000 - 545);
+  CHECK(c.self_refresh_entries == 1);
+  CHECK(edgesim::test::check_commands(on.part, 1, on.log).empty());
+}
+
+TEST_CASE("dram: a long idle stretch in low-power states counts them exactly as simulating them") {
+  using LP = DramControllerSettings::LowPower;
+  for (LP mode : {LP::PowerDown, LP::SelfRefresh}) {
+    for (auto refresh : {DramControllerSettings::Refresh::AllBank, DramControllerSettings::Refresh::PerBank}) {
+      json j = low_power_part();
+      j["timing"]["tRFCpb"] = "40 ns";
+      j["timing"]["tREFIpb"] = "625 ns";
+      j["organisation"]["ranks"] = 2;
+      DramControllerSettings s = low_power(mode, 50, 2000);
+      s.refresh = refresh;
+      Rig skip(j, s), step(j, s);
+      const int64_t idle_end = 1'000'003;
+      for (Rig* r : {&skip, &step}) {
+        r->read(0, r->addr(0, 0, 0, 1));
+        r->read(0, r->addr(1, 1, 2, 7));
+        r->sys->drain();
+      }
+      skip.sys->advance_to(idle_end);
+      for (int64_t t = 0; t < idle_end; t += 997) step.sys->advance_to(t);
+      step.sys->advance_to(idle_end);
+      for (Rig* r : {&skip, &step}) {
+        r->read(idle_end, r->addr(0, 0, 0, 1));
+        r->read(idle_end, r->addr(1, 1, 2, 7));
+        r->sys->drain();
+      }
+      const auto& a = skip.sys->counters();
+      const auto& b = step.sys->counters();
+      for (int c = 0; c < kDramCmds; ++c) CHECK(a.commands[c] == b.commands[c]);
+      CHECK(a.power_down_cycles == b.power_down_cycles);
+      CHECK(a.self_refresh_cycles == b.self_refresh_cycles);
+      CHECK(a.power_down_entries == b.power_down_entries);
+      CHECK(a.self_refresh_entries == b.self_refresh_entries);
+      if (mode == LP::SelfRefresh) {
+        CHECK(a.self_refresh_cycles > 2 * 900'000);  // both ranks slept through the stretch
+      } else {
+        CHECK(a.power_down_entries > 300);  // each refresh woke the rank
+      }
+      auto after = [&](const Rig& r) {
+        std::vector<int64_t> v;
+        for (const auto& c : r.log) {
+          if (c.cycle >= idle_end && c.cmd != DramCmd::REF && c.cmd != DramCmd::REFPB) v.push_back(c.cycle);
+        }
+        return v;
+      };
+      CHECK(after(skip) == after(step));
+      CHECK(skip.sys->energy(idle_end + 5000).background == Approx(step.sys->energy(idle_end + 5000).background));
+    }
+  }
+}
+
+TEST_CASE("dram: low-power data in a part file is validated") {
+  json j = low_power_part();
+  j["timing"].erase("tXS");
+  CHECK_THROWS_WITH(parse_dram_part(j, "p"), Catch::Contains("p.timing.tXS") && Catch::Contains("together"));
+  j = low_power_part();
+  j["power"]["rails"][0]["IDD6"] = "45 mA";  // above IDD2N 40 mA
+  CHECK_THROWS_WITH(parse_dram_part(j, "p"), Catch::Contains("p.power.rails.0") && Catch::Contains("IDD6"));
+  j = low_power_part();
+  j["power"]["rails"][0].erase("IDD6");
+  CHECK_THROWS_WITH(parse_dram_part(j, "p"), Catch::Contains("IDD6"));
+  CHECK_FALSE(parse_dram_part(test_part_json(), "p").low_power_states());
+  CHECK(parse_dram_part(low_power_part(), "p").low_power_states());
+}
+
+namespace {
+// DDR4-3200 with two ranks (DRAMsim3's DDR4_8Gb_x8_3200 organisation), refresh off, the
+// mapping that keeps a whole row in one bank: row-channel-rank-bank-bankgroup-column.
+DramSystem two_rank_ddr4(DramControllerSettings s) {
+  DramPart p = load_dram_part("ddr4-3200");
+  p.org.ranks = 2;
+  s.refresh = DramControllerSettings::Refresh::Off;
+  s.address_mapping = "row-channel-rank-bank-bankgroup-column";
+  return DramSystem(p, s);
+}
+}  // namespace
+
+TEST_CASE("dram: a sequential stream within one bank gains what the read window overlaps across rows") {
+  // docs/dram.md, "Writes and queue depth": a row's 128 bursts stream at tCCD_L = 8 cycles
+  // (one bank group). Once the next row's first burst (in another bank group) enters the
+  // Q-entry read queue, its bank opens (tRP + tRCD = 44 cycles, during which the old row
+  // keeps streaming alone) and the two rows alternate at tCCD_S = 4: about
+  // Q - 1 - 44 / 8 bursts of each row overlap, so a row takes
+  // 8 x 128 - 8 x (Q - 6.5) cycles for 128 x 4 cycles of data.
+  for (unsigned q : {16u, 32u, 40u, 64u}) {
+    DramControllerSettings s;
+    s.read_queue = q;
+    DramSystem sys = two_rank_ddr4(s);
+    const uint64_t n = 128 * 400;
+    for (uint64_t i = 0; i < n; ++i) sys.submit({0, i * 64, 64, false});
+    const double eff = static_cast<double>(n * 4) / static_cast<double>(sys.drain());
+    const double expected = 512.0 / (1024.0 - 8.0 * (q - 6.5));
+    INFO("read queue " << q << ": " << eff << " against " << expected);
+    CHECK(eff == Approx(expected).epsilon(0.02));
+  }
+}
+
+TEST_CASE("dram: write drains run from write_high down to write_low") {
+  // Random traffic with 30 % writes: every switch to writes drains a batch of at least
+  // write_high - write_low writes (the last batch, once reads run out, may be smaller).
+  DramControllerSettings s;
+  DramSystem sys = two_rank_ddr4(s);
+  std::vector<DramCommandRecord> log;
+  sys.set_command_log(&log);
+  std::mt19937_64 rng(3);
+  const uint64_t slots = sys.mapper().capacity() / 64;
+  for (int i = 0; i < 20000; ++i) sys.submit({0, (rng() % slots) * 64, 64, rng() % 10 < 3});
+  sys.drain();
+  std::vector<unsigned> batches;
+  bool writing = false;
+  for (const auto& c : log) {
+    if (c.cmd == DramCmd::WR) {
+      if (!writing) batches.push_back(0);
+      ++batches.back();
+      writing = true;
+    } else if (c.cmd == DramCmd::RD) {
+      writing = false;
+    }
+  }
+  REQUIRE(batches.size() > 100);
+  for (size_t i = 0; i + 1 < batches.size(); ++i) CHECK(batches[i] >= s.write_high - s.write_low);
 }
