@@ -438,45 +438,59 @@ TEST_CASE("dram: energy follows the IDD accounting") {
   CHECK(e.precharge_standby == Approx(8 * 1.2 * 0.040));
 }
 
+namespace {
+// Idles a two-read rig through [0, idle_end) twice: once with one advance_to (the long-idle
+// shortcut), once in steps too short for it; the commands, the low-power residency, the
+// background energy and the cycles of the reads after the stretch must agree. Returns the
+// shortcut's counters.
+DramCounters idle_stretch_matches(const json& part, const DramControllerSettings& s, int64_t idle_end) {
+  Rig skip(part, s), step(part, s);
+  for (Rig* r : {&skip, &step}) {
+    r->read(0, r->addr(0, 0, 0, 1));
+    r->read(0, r->addr(1, 1, 2, 7));
+    r->sys->drain();
+  }
+  skip.sys->advance_to(idle_end);                                       // takes the shortcut
+  for (int64_t t = 0; t < idle_end; t += 997) step.sys->advance_to(t);  // never idle long enough
+  step.sys->advance_to(idle_end);
+  for (Rig* r : {&skip, &step}) {
+    r->read(idle_end, r->addr(0, 0, 0, 1));
+    r->read(idle_end, r->addr(1, 1, 2, 7));
+    r->sys->drain();
+  }
+  const auto& a = skip.sys->counters();
+  const auto& b = step.sys->counters();
+  for (int c = 0; c < kDramCmds; ++c) CHECK(a.commands[c] == b.commands[c]);
+  CHECK(a.power_down_cycles == b.power_down_cycles);
+  CHECK(a.self_refresh_cycles == b.self_refresh_cycles);
+  CHECK(a.power_down_entries == b.power_down_entries);
+  CHECK(a.self_refresh_entries == b.self_refresh_entries);
+  // The reads after the idle stretch issue at the same cycles.
+  auto after = [&](const Rig& r) {
+    std::vector<int64_t> v;
+    for (const auto& c : r.log) {
+      if (c.cycle >= idle_end && c.cmd != DramCmd::REF && c.cmd != DramCmd::REFPB) v.push_back(c.cycle);
+    }
+    return v;
+  };
+  CHECK(after(skip) == after(step));
+  CHECK(after(skip).size() >= 4);
+  CHECK(skip.sys->energy(idle_end + 5000).background == Approx(step.sys->energy(idle_end + 5000).background));
+  return a;
+}
+}  // namespace
+
 TEST_CASE("dram: a long idle stretch counts its refreshes exactly as simulating them") {
   for (auto mode : {DramControllerSettings::Refresh::AllBank, DramControllerSettings::Refresh::PerBank}) {
     json j = with_timing({{"tRFCpb", "40 ns"}, {"tREFIpb", "625 ns"}});
     j["organisation"]["ranks"] = 2;
     DramControllerSettings s;
     s.refresh = mode;
-    Rig skip(j, s), step(j, s);
-    const int64_t idle_end = 1'000'003;  // 1 ms: thousands of refreshes
-    for (Rig* r : {&skip, &step}) {
-      r->read(0, r->addr(0, 0, 0, 1));
-      r->read(0, r->addr(1, 1, 2, 7));
-      r->sys->drain();
-    }
-    skip.sys->advance_to(idle_end);                                       // takes the shortcut
-    for (int64_t t = 0; t < idle_end; t += 997) step.sys->advance_to(t);  // never idle long enough
-    step.sys->advance_to(idle_end);
-    for (Rig* r : {&skip, &step}) {
-      r->read(idle_end, r->addr(0, 0, 0, 1));
-      r->read(idle_end, r->addr(1, 1, 2, 7));
-      r->sys->drain();
-    }
-    const auto& a = skip.sys->counters();
-    const auto& b = step.sys->counters();
-    for (int c = 0; c < kDramCmds; ++c) CHECK(a.commands[c] == b.commands[c]);
+    const DramCounters a = idle_stretch_matches(j, s, 1'000'003);  // 1 ms: thousands of refreshes
     CHECK(a.commands[static_cast<int>(
               mode == DramControllerSettings::Refresh::AllBank ? DramCmd::REF : DramCmd::REFPB)] > 300);
-    // The reads after the idle stretch issue at the same cycles.
-    auto after = [&](const Rig& r) {
-      std::vector<int64_t> v;
-      for (const auto& c : r.log) {
-        if (c.cycle >= idle_end && c.cmd != DramCmd::REF && c.cmd != DramCmd::REFPB) v.push_back(c.cycle);
-      }
-      return v;
-    };
-    CHECK(after(skip) == after(step));
-    CHECK(after(skip).size() >= 4);
   }
 }
-
 namespace {
 // Bus efficiency of `n` 64-byte reads, all queued at once, on a built-in part.
 double stream_efficiency(const DramPart& p, DramControllerSettings s, uint64_t n, bool random) {
@@ -602,42 +616,12 @@ TEST_CASE("dram: a long idle stretch in low-power states counts them exactly as 
       j["organisation"]["ranks"] = 2;
       DramControllerSettings s = low_power(mode, 50, 2000);
       s.refresh = refresh;
-      Rig skip(j, s), step(j, s);
-      const int64_t idle_end = 1'000'003;
-      for (Rig* r : {&skip, &step}) {
-        r->read(0, r->addr(0, 0, 0, 1));
-        r->read(0, r->addr(1, 1, 2, 7));
-        r->sys->drain();
-      }
-      skip.sys->advance_to(idle_end);
-      for (int64_t t = 0; t < idle_end; t += 997) step.sys->advance_to(t);
-      step.sys->advance_to(idle_end);
-      for (Rig* r : {&skip, &step}) {
-        r->read(idle_end, r->addr(0, 0, 0, 1));
-        r->read(idle_end, r->addr(1, 1, 2, 7));
-        r->sys->drain();
-      }
-      const auto& a = skip.sys->counters();
-      const auto& b = step.sys->counters();
-      for (int c = 0; c < kDramCmds; ++c) CHECK(a.commands[c] == b.commands[c]);
-      CHECK(a.power_down_cycles == b.power_down_cycles);
-      CHECK(a.self_refresh_cycles == b.self_refresh_cycles);
-      CHECK(a.power_down_entries == b.power_down_entries);
-      CHECK(a.self_refresh_entries == b.self_refresh_entries);
+      const DramCounters a = idle_stretch_matches(j, s, 1'000'003);
       if (mode == LP::SelfRefresh) {
         CHECK(a.self_refresh_cycles > 2 * 900'000);  // both ranks slept through the stretch
       } else {
         CHECK(a.power_down_entries > 300);  // each refresh woke the rank
       }
-      auto after = [&](const Rig& r) {
-        std::vector<int64_t> v;
-        for (const auto& c : r.log) {
-          if (c.cycle >= idle_end && c.cmd != DramCmd::REF && c.cmd != DramCmd::REFPB) v.push_back(c.cycle);
-        }
-        return v;
-      };
-      CHECK(after(skip) == after(step));
-      CHECK(skip.sys->energy(idle_end + 5000).background == Approx(step.sys->energy(idle_end + 5000).background));
     }
   }
 }
