@@ -17,8 +17,8 @@ namespace fs = std::filesystem;
 namespace {
 
 void write(const fs::path& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                              static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
 /// Two steps over the tiny model, whose sets take each encoding (none, all, bitmap,
@@ -69,7 +69,9 @@ std::vector<uint8_t> small_tflite() {
   co.stride_h = co.stride_w = 1;
   co.fused_activation_function = tfl::ActivationFunctionType_RELU;
   const int conv = b.activation("conv", {1, 4, 4, 3}, 0.06f, -128);
-  b.op(3, {x, b.weights("cw", {3, 3, 3, 2}, {0.01f, 0.02f, 0.03f}, 0), b.bias("cb", {10, -20, 30}, 0.05f, {0.01f, 0.02f, 0.03f})},
+  b.op(3,
+       {x, b.weights("cw", {3, 3, 3, 2}, {0.01f, 0.02f, 0.03f}, 0),
+        b.bias("cb", {10, -20, 30}, 0.05f, {0.01f, 0.02f, 0.03f})},
        {conv}, &co);
   const int rs = b.activation("reshape", {1, 48}, 0.06f, -128);
   tfl::ReshapeOptionsT rso;

@@ -16,7 +16,7 @@
 namespace {
 constexpr size_t kResolvedPoints = 4;
 constexpr size_t kFuzzMaxPoints = 512;
-}
+}  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   spdlog::set_level(spdlog::level::off);

@@ -303,7 +303,8 @@ bool TraceReader::next(Step& step) {
   // the rest of the file cannot hold are refused before the step is sized for them.
   const uint64_t left = data_.size() - pos_;
   if (n_ops > left / 5 || n_events > left / 2 || 5 * n_ops + 2 * n_events > left) {
-    fail(nops_at, "op and event counts that fit in the rest of the file");
+    fail(nops_at, "op and event counts that fit in the rest of the file (" + std::to_string(left) +
+                      " bytes: truncated, or corrupt counts)");
   }
   step.ops.resize(n_ops);
   for (auto& op : step.ops) {

@@ -151,7 +151,8 @@ bool same_quant(const Tensor& a, const Tensor& b) {
 Requant requant(double real, const FileLocation& at) {
   char text[32];
   std::snprintf(text, sizeof text, "%.6g", real);
-  if (!std::isfinite(real)) at.fail(std::string("a ratio of scales of ") + text + " cannot be applied in fixed point");
+  if (!std::isfinite(real))
+    at.fail(std::string("a ratio of scales of ") + text + " cannot be applied in fixed point");
   const Requant r = quantize_multiplier(real);
   if (r.shift > 30)
     at.fail(std::string("a ratio of scales of ") + text + " (2^30 or more) cannot be applied in fixed point");
@@ -234,8 +235,8 @@ void set_weights(Op& op, OpSpec& spec, const FileLocation& at, const std::vector
   op.weight_scales = spec.weight_scales;
   // The output unit's multiplier of channel c: input scale x weight scale / output scale.
   for (int c = 0; c < oc; ++c)
-    op.requant.push_back(
-        requant(in.scale * op.weight_scales[static_cast<size_t>(c)] / out.scale, wat["scales"][static_cast<size_t>(c)]));
+    op.requant.push_back(requant(in.scale * op.weight_scales[static_cast<size_t>(c)] / out.scale,
+                                 wat["scales"][static_cast<size_t>(c)]));
 }
 
 /// TFLite's fixed-point input scaling for logistic and tanh (4 integer bits) and softmax

@@ -58,8 +58,9 @@ double positive(const json& v, const FileLocation& at) {
 double scale(const json& v, const FileLocation& at) {
   const double x = positive(v, at);
   if (x < std::numeric_limits<float>::min() || x > std::numeric_limits<float>::max()) {
-    char text[96];
-    std::snprintf(text, sizeof text, "a scale of %.6g: expected one TFLite can store (a float32, %.3g to %.3g)", x,
+    char text[128];
+    std::snprintf(text, sizeof text,
+                  "a scale of %.6g: expected one TFLite can store (a float32, %.3g to %.3g)", x,
                   static_cast<double>(std::numeric_limits<float>::min()),
                   static_cast<double>(std::numeric_limits<float>::max()));
     at.fail(text);
@@ -254,7 +255,8 @@ OpSpec read_op(const json& v, const FileLocation& at, const Network& net, size_t
     spec.weight_shape = int_list(need(w, "shape", wat), wat["shape"], 1, 4, 1);
     const json& scales = need(w, "scales", wat);
     if (!scales.is_array()) wat["scales"].fail("expected a list of per-channel scales");
-    for (size_t k = 0; k < scales.size(); ++k) spec.weight_scales.push_back(scale(scales[k], wat["scales"][k]));
+    for (size_t k = 0; k < scales.size(); ++k)
+      spec.weight_scales.push_back(scale(scales[k], wat["scales"][k]));
     const json data = need(w, "data", wat);
     spec.weights_source = data.is_array() ? "inline" : "file";
     spec.weights = [data, wat, blob](size_t n) { return read_data<int8_t>(data, wat["data"], n, *blob); };

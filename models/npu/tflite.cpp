@@ -107,7 +107,6 @@ class Locator {
                                                     : "byte " + std::to_string(at) + ", outside the file";
   }
 
-
   /// A vector-of-tables field of table `t`: the vector, then each table in it (through
   /// its generated Verify), then, for the first one that fails, `deeper`.
   template <class T>
@@ -142,7 +141,8 @@ class Locator {
       // Deeper only into a table whose start and vtable lie inside the file.
       fb::Verifier sv(buf_, n_);
       const auto* et = reinterpret_cast<const fb::Table*>(e);
-      const std::string inner = deeper && et->VerifyTableStart(sv) ? (this->*deeper)(et, here) : std::string();
+      const std::string inner =
+          deeper && et->VerifyTableStart(sv) ? (this->*deeper)(et, here) : std::string();
       return inner.empty() ? here + " (table at " + at_byte(buf_, e) + ")" : inner;
     }
     return "";

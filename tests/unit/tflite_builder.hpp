@@ -31,16 +31,19 @@ inline std::vector<uint8_t> synthetic_model() {
   co.dilation_h_factor = co.dilation_w_factor = 2;
   co.fused_activation_function = tfl::ActivationFunctionType_RELU;
   const int conv = b.activation("conv", {1, 8, 10, 6}, 0.06f, -128);
-  b.op(3, {x, b.weights("cw", {6, 3, 3, 4}, {0.01f, 0.012f, 0.014f, 0.016f, 0.018f, 0.02f}, 0),
-           b.bias("cb", {100, -200, 300, -400, 500, -600}, 0.05f, {0.01f, 0.012f, 0.014f, 0.016f, 0.018f, 0.02f})},
+  b.op(3,
+       {x, b.weights("cw", {6, 3, 3, 4}, {0.01f, 0.012f, 0.014f, 0.016f, 0.018f, 0.02f}, 0),
+        b.bias("cb", {100, -200, 300, -400, 500, -600}, 0.05f,
+               {0.01f, 0.012f, 0.014f, 0.016f, 0.018f, 0.02f})},
        {conv}, &co);
   tfl::DepthwiseConv2DOptionsT dw;
   dw.padding = tfl::Padding_VALID;
   dw.stride_h = dw.stride_w = 1;
   dw.depth_multiplier = 1;
   const int dwo = b.activation("dw", {1, 6, 8, 6}, 0.07f, 5);
-  b.op(4, {conv, b.weights("dww", {1, 3, 3, 6}, {0.02f, 0.03f, 0.02f, 0.03f, 0.02f, 0.03f}, 3),
-           b.bias("dwb", {10, 20, 30, 40, 50, 60}, 0.06f, {0.02f, 0.03f, 0.02f, 0.03f, 0.02f, 0.03f})},
+  b.op(4,
+       {conv, b.weights("dww", {1, 3, 3, 6}, {0.02f, 0.03f, 0.02f, 0.03f, 0.02f, 0.03f}, 3),
+        b.bias("dwb", {10, 20, 30, 40, 50, 60}, 0.06f, {0.02f, 0.03f, 0.02f, 0.03f, 0.02f, 0.03f})},
        {dwo}, &dw);
   const int add = b.activation("add", {1, 6, 8, 6}, 0.09f, -2);
   // Every operator carries its options table, as TFLite's converter writes them (Arm NN
@@ -73,8 +76,9 @@ inline std::vector<uint8_t> synthetic_model() {
   b.op(39, {cat, b.const_int32("perm", {4}, {0, 2, 1, 3})}, {tr}, &tro);
   tfl::StridedSliceOptionsT so;
   const int sl = b.activation("slice", {1, 2, 3, 5}, 0.12f, 0);
-  b.op(45, {tr, b.const_int32("sb", {4}, {0, 1, 0, 3}), b.const_int32("se", {4}, {1, 4, 3, 12}),
-            b.const_int32("ss", {4}, {1, 2, 1, 2})},
+  b.op(45,
+       {tr, b.const_int32("sb", {4}, {0, 1, 0, 3}), b.const_int32("se", {4}, {1, 4, 3, 12}),
+        b.const_int32("ss", {4}, {1, 2, 1, 2})},
        {sl}, &so);
   const int q = b.activation("quantize", {1, 5, 6, 6}, 0.05f, 10);
   const tfl::QuantizeOptionsT qo;
@@ -110,7 +114,8 @@ inline std::vector<uint8_t> synthetic_model() {
   b.op(22, {mean, b.const_int32("shape", {2}, {1, 6})}, {rs}, &rso);
   const int fc = b.activation("fc", {1, 5}, 0.2f, 3);
   const tfl::FullyConnectedOptionsT fco;
-  b.op(9, {rs, b.weights("fw", {5, 6}, {0.02f}, 0), b.bias("fb", {1, 2, 3, 4, 5}, 0.02f, {0.02f})}, {fc}, &fco);
+  b.op(9, {rs, b.weights("fw", {5, 6}, {0.02f}, 0), b.bias("fb", {1, 2, 3, 4, 5}, 0.02f, {0.02f})}, {fc},
+       &fco);
   tfl::SoftmaxOptionsT sm;
   sm.beta = 1.0f;
   const int prob = b.activation("softmax", {1, 5}, 1.0f / 256, -128);

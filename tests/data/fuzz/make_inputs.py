@@ -108,6 +108,13 @@ def npu_inputs():
         edit(doc)
         out("npu_network", name, json.dumps(doc, indent=1))
     variant("weight-scale-1e308.json", lambda d: d["ops"][0]["weights"]["scales"].__setitem__(0, 1e308))
+    # With an input scale of 10 the ratio 10 x 1e308 / 0.02 overflows to infinity: glibc's
+    # frexp gives it exponent 0 and llround(inf) LLONG_MIN, so the multiplier was 0 and the
+    # network ran to exit 0 with every output at its zero point.
+    def inf_ratio(d):
+        d["input"]["scale"] = 10.0
+        d["ops"][0]["weights"]["scales"][0] = 1e308
+    variant("weight-scale-1e308-ratio-inf.json", inf_ratio)
     variant("weight-scale-ratio-2e29.json", lambda d: d["ops"][0]["weights"]["scales"].__setitem__(0, 1e30))
     variant("zero-point-300.json", lambda d: d["ops"][2]["output"].__setitem__("zero_point", 300))
     src = bytearray(open(os.path.join(ROOT, "fuzz", "corpus", "tflite", "conv-fc-softmax.tflite"), "rb").read())
