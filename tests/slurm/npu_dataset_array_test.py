@@ -28,7 +28,7 @@ def log(msg):
 
 
 def main():
-    edgesim, src = sys.argv[1], sys.argv[2]
+    edgesim, src = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     env = slurm_env(log)
     if env is None:
         return SKIP

@@ -188,7 +188,12 @@ void NetBuilder::set_weights(OpSpec& spec, std::vector<int> shape, int oc) {
   const WeightStyle style = c_ && c_->layer_style ? c_->layer_style(rng_) : WeightStyle{};
   spec.weight_shape = std::move(shape);
   spec.weight_scales.resize(static_cast<size_t>(oc));
-  for (auto& s : spec.weight_scales) s = static_cast<float>(0.005 + 0.01 * rng_.unit());
+  // Per-channel scales for convolutions; one per-tensor scale for a fully connected layer,
+  // as TFLite's converter writes them (and as Vela requires to run it on the NPU).
+  const bool per_tensor = spec.type == OpType::FullyConnected;
+  for (auto& s : spec.weight_scales)
+    s = per_tensor && &s != &spec.weight_scales[0] ? spec.weight_scales[0]
+                                                   : static_cast<float>(0.005 + 0.01 * rng_.unit());
   // The draws happen here, in op order, so that the network depends on the seed alone.
   Rng wr(rng_.next());
   spec.weights = [style, wr](size_t n) mutable {
