@@ -148,15 +148,23 @@ bool same_quant(const Tensor& a, const Tensor& b) {
 /// left shift must stay within the 32-bit value: TFLite's MultiplyByQuantizedMultiplier
 /// takes shifts from -31 to 30). A ratio that overflows a double (scales near its range)
 /// would otherwise leave frexp's exponent unspecified.
-Requant requant(double real, const FileLocation& at) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", real);
-  if (!std::isfinite(real))
-    at.fail(std::string("a ratio of scales of ") + text + " cannot be applied in fixed point");
+/// The checks, with the location of the value made only when one fails (a network has a
+/// ratio per output channel: building each one's path would cost more than the plan).
+template <class Where>
+Requant requant_at(double real, Where&& where) {
+  auto fail = [&](const char* what) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.6g", real);
+    where().fail(std::string("a ratio of scales of ") + text + what);
+  };
+  if (!std::isfinite(real)) fail(" cannot be applied in fixed point");
   const Requant r = quantize_multiplier(real);
-  if (r.shift > 30)
-    at.fail(std::string("a ratio of scales of ") + text + " (2^30 or more) cannot be applied in fixed point");
+  if (r.shift > 30) fail(" (2^30 or more) cannot be applied in fixed point");
   return r;
+}
+
+Requant requant(double real, const FileLocation& at) {
+  return requant_at(real, [&at]() -> const FileLocation& { return at; });
 }
 
 /// Output size and leading padding of one spatial dimension (TFLite's SAME and VALID);
@@ -235,8 +243,8 @@ void set_weights(Op& op, OpSpec& spec, const FileLocation& at, const std::vector
   op.weight_scales = spec.weight_scales;
   // The output unit's multiplier of channel c: input scale x weight scale / output scale.
   for (int c = 0; c < oc; ++c)
-    op.requant.push_back(requant(in.scale * op.weight_scales[static_cast<size_t>(c)] / out.scale,
-                                 wat["scales"][static_cast<size_t>(c)]));
+    op.requant.push_back(requant_at(in.scale * op.weight_scales[static_cast<size_t>(c)] / out.scale,
+                                    [&]() { return wat["scales"][static_cast<size_t>(c)]; }));
 }
 
 /// TFLite's fixed-point input scaling for logistic and tanh (4 integer bits) and softmax
