@@ -908,13 +908,13 @@ void DramSystem::advance_to(int64_t cycle) {
     run(now_ + round, false);
     if (s_.low_power == Settings::LowPower::SelfRefresh) {
       // Let every rank reach self-refresh first (the stretch then holds no refresh at all).
-      int64_t asleep = now_;
+      int64_t asleep = -1;  // when the last rank still awake falls due; -1: all asleep
       for (const auto& ch : channels_) {
         for (const auto& r : ch.ranks) {
           if (r.sr_entry == kInf) asleep = std::max(asleep, r.served_at + s_.self_refresh_after);
         }
       }
-      if (asleep < cycle - 2 * round) run(asleep + round, false);
+      if (asleep >= 0 && asleep < cycle - 2 * round) run(std::max(asleep, now_) + round, false);
     }
     if (quiet()) skip_refreshes(cycle - round);
   }
