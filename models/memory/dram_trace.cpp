@@ -122,6 +122,8 @@ bool RequestTraceReader::next_text(TraceRequest& r) {
       throw InputError(where + ": expected 'TIME_NS R|W ADDRESS_HEX SIZE_BYTES', got '" + line + "'");
     }
     if (!std::isfinite(ns) || ns < 0) throw InputError(where + ": time must be a non-negative number of ns");
+    // Times are kept in picoseconds in 64 bits: 9.2e15 ns (about 106 days) is the end.
+    if (ns >= 9.2e15) throw InputError(where + ": time must be below 9.2e15 ns (about 106 days)");
     const std::string k = kind;
     if (k != "R" && k != "W" && k != "r" && k != "w") {
       throw InputError(where + ": expected R or W, got '" + k + "'");
