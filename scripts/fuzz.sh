@@ -31,10 +31,8 @@ done
 
 bash scripts/setup.sh
 start=$(date +%s)
-launcher=()
-if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
-cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Fuzz -DCMAKE_CXX_COMPILER=clang++-14 \
-      -DEDGESIM_FUZZ=ON -DBUILD_TESTING=OFF "${launcher[@]}" >/dev/null
+source scripts/configure-asan.sh
+configure_asan_build
 cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]/#/fuzz_}"
 built=$(date +%s)
 echo "fuzz: built ${#targets[@]} targets in $((built - start)) s"

@@ -8,7 +8,7 @@
 #include "sim/cli/commands.hpp"
 #include "sim/core/errors.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(EDGESIM_ASAN)
 // LeakSanitizer cannot walk SystemC's coroutine stacks and crashes at exit; leak checks
 // stay on in the unit tests, which do not run SystemC.
 extern "C" const char* __asan_default_options() {

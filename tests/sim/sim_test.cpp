@@ -5,7 +5,7 @@
 #include "sim/experiment.hpp"
 #include "sim/simulate.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(EDGESIM_ASAN)
 // LeakSanitizer cannot walk SystemC's coroutine stacks (see sim/main.cpp).
 extern "C" const char* __asan_default_options() {
   return "detect_leaks=0";
