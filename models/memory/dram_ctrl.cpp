@@ -263,6 +263,9 @@ struct DramSystem::Channel {
 DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& settings)
     : part_(part),
       refpb_n_(part.refpb_banks()),
+      pb_stride_(part.org.banks() / refpb_n_),
+      bank_mask_(part.org.ranks * part.org.banks() >= 64 ? ~uint64_t{0}
+                                                         : (uint64_t{1} << (part.org.ranks * part.org.banks())) - 1),
       s_(settings),
       e_(part.energy()),
       mapper_(part.org, settings.channels, settings.address_mapping, settings.bank_xor) {
@@ -671,9 +674,8 @@ void DramSystem::issue(Channel& ch) {
 void DramSystem::decide(Channel& ch) {
   const auto& o = part_.org;
   const bool per_bank = s_.refresh == Settings::Refresh::PerBank;
-  const unsigned pb_n = refpb_n_, pb_stride = o.banks() / pb_n;
-  const uint64_t bank_mask =
-      o.ranks * o.banks() >= 64 ? ~uint64_t{0} : (uint64_t{1} << (o.ranks * o.banks())) - 1;
+  const unsigned pb_n = refpb_n_, pb_stride = pb_stride_;
+  const uint64_t bank_mask = bank_mask_;
   // Write draining with watermarks: switch to writes at the high mark (or when no
   // read waits), back to reads at the low mark (or when no write is left).
   const bool was_write = ch.write_mode;
@@ -690,7 +692,7 @@ void DramSystem::decide(Channel& ch) {
     Bank& b = ch.banks[bi];
     const Rank& r = ch.ranks[b.rank];
     const bool blocked =
-        r.ref_pending || r.sr_closing || (r.pb_owed > 0 && b.in_rank % pb_stride == r.pb_next);
+        r.ref_pending || r.sr_closing || (r.pb_owed > 0 && (b.in_rank & (pb_stride - 1)) == r.pb_next);
     const Choice& k = ch.choices[bi] = bank_choice(s_, ch.pool, b, mode, blocked);
     ch.cmd_of[bi] = static_cast<uint8_t>(k.cmd);
     ch.slot_of[bi] = static_cast<uint8_t>((b.rank * 4 + static_cast<int>(k.cmd)) * 4 + k.klass);
@@ -726,13 +728,16 @@ void DramSystem::decide(Channel& ch) {
     uint32_t pick = 0;
     for (uint64_t a = ch.active; a; a &= a - 1) {
       const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(a));
-      const int64_t key = std::max(ch.group_key[bi], rank_key[ch.slot_of[bi]]);
+      // Branch-free (masks, not conditional moves the compiler may turn into branches):
+      // ties are common (banks waiting on one rank constraint) and hard to predict.
+      const int64_t gk = ch.group_key[bi], rk = rank_key[ch.slot_of[bi]];
+      const int64_t key = gk ^ ((gk ^ rk) & -static_cast<int64_t>(gk < rk));
       const uint64_t sq = ch.seq_of[bi];
-      // Branch-free: ties are common (banks waiting on one rank constraint).
       const bool better = (key < least) | ((key == least) & (sq < best_seq));
-      least = better ? key : least;
-      best_seq = better ? sq : best_seq;
-      pick = better ? bi : pick;
+      const uint64_t m = 0 - static_cast<uint64_t>(better);
+      least ^= (least ^ key) & static_cast<int64_t>(m);
+      best_seq ^= (best_seq ^ sq) & m;
+      pick ^= (pick ^ bi) & static_cast<uint32_t>(m);
     }
     const Choice& k = ch.choices[pick];
     c.time = least / 4;

@@ -168,6 +168,10 @@ class DramSystem {
 
   DramPart part_;
   unsigned refpb_n_ = 1;  // banks one per-bank refresh covers (part_.refpb_banks(), computed once)
+  // Banks between those of one per-bank refresh (a power of two: banks and refpb_n_ are),
+  // and the channel's banks as a mask; computed once, decide() needs them per command.
+  unsigned pb_stride_ = 1;
+  uint64_t bank_mask_ = 0;
   DramControllerSettings s_;
   DramEnergy e_;
   AddressMapper mapper_;
