@@ -264,8 +264,9 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
     : part_(part),
       refpb_n_(part.refpb_banks()),
       pb_stride_(part.org.banks() / refpb_n_),
-      bank_mask_(part.org.ranks * part.org.banks() >= 64 ? ~uint64_t{0}
-                                                         : (uint64_t{1} << (part.org.ranks * part.org.banks())) - 1),
+      bank_mask_(part.org.ranks * part.org.banks() >= 64
+                     ? ~uint64_t{0}
+                     : (uint64_t{1} << (part.org.ranks * part.org.banks())) - 1),
       s_(settings),
       e_(part.energy()),
       mapper_(part.org, settings.channels, settings.address_mapping, settings.bank_xor) {

@@ -187,7 +187,7 @@ class DramSystem {
   uint64_t inflight_base_ = 0;
   uint64_t completed_ = 0;
   bool blocked_ = false;  // the next burst's queue is full
-  DramAddress next_;           // the next burst's coordinates, while next_mapped_
+  DramAddress next_;      // the next burst's coordinates, while next_mapped_
   bool next_mapped_ = false;
   uint64_t admitted_requests() const { return inflight_base_ + inflight_.size(); }
   int64_t now_ = 0, last_data_ = 0;
