@@ -1,6 +1,7 @@
 #include "models/memory/dram_ctrl.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <limits>
 
 #include "sim/core/config/params.hpp"
@@ -310,6 +311,14 @@ DramSystem::~DramSystem() = default;
 
 void DramSystem::submit(const DramRequest& r) {
   if (r.size == 0) throw InputError("DRAM request of 0 bytes");
+  // The bursts are counted from the request's last byte: one past the top of the 64-bit
+  // address space would wrap to a count of about 2^59 bursts.
+  if (r.addr > std::numeric_limits<uint64_t>::max() - (r.size - 1)) {
+    char at[24];
+    std::snprintf(at, sizeof at, "0x%llx", static_cast<unsigned long long>(r.addr));
+    throw InputError("DRAM request of " + std::to_string(r.size) + " bytes at address " + at +
+                     " runs past the end of the 64-bit address space");
+  }
   if (head_ < frontend_.size() && r.arrival < frontend_.back().arrival) {
     throw InputError("DRAM request arrivals must not decrease");
   }

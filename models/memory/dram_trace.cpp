@@ -1,6 +1,8 @@
 #include "models/memory/dram_trace.hpp"
 
+#include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -64,9 +66,13 @@ RequestTraceReader::~RequestTraceReader() = default;
 bool RequestTraceReader::next(TraceRequest& r) {
   const bool ok = binary_ ? next_binary(r) : next_text(r);
   if (!ok) return false;
-  if (r.time_ps < last_time_) {
-    throw InputError(path_ + (binary_ ? ": request " + std::to_string(read_) : ":" + std::to_string(line_)) +
-                     ": time goes backwards (requests must be in time order)");
+  const auto where = [&] {
+    return path_ + (binary_ ? ": request " + std::to_string(read_) : ":" + std::to_string(line_));
+  };
+  if (r.time_ps < last_time_) throw InputError(where() + ": time goes backwards (requests must be in time order)");
+  if (r.addr > UINT64_MAX - (r.size - 1)) {
+    throw InputError(where() + ": " + std::to_string(r.size) +
+                     " bytes from that address run past the end of the 64-bit address space");
   }
   last_time_ = r.time_ps;
   ++read_;
@@ -116,6 +122,8 @@ bool RequestTraceReader::next_text(TraceRequest& r) {
       throw InputError(where + ": expected 'TIME_NS R|W ADDRESS_HEX SIZE_BYTES', got '" + line + "'");
     }
     if (!std::isfinite(ns) || ns < 0) throw InputError(where + ": time must be a non-negative number of ns");
+    // Times are kept in picoseconds in 64 bits: 9.2e15 ns (about 106 days) is the end.
+    if (ns >= 9.2e15) throw InputError(where + ": time must be below 9.2e15 ns (about 106 days)");
     const std::string k = kind;
     if (k != "R" && k != "W" && k != "r" && k != "w") {
       throw InputError(where + ": expected R or W, got '" + k + "'");
@@ -123,7 +131,8 @@ bool RequestTraceReader::next_text(TraceRequest& r) {
     char* end = nullptr;
     errno = 0;
     r.addr = std::strtoull(addr, &end, 16);
-    if (*end != '\0' || errno != 0)
+    // strtoull takes a sign and negates: "-20" would read as 2^64 - 0x20.
+    if (*end != '\0' || errno != 0 || !std::isxdigit(static_cast<unsigned char>(addr[0])))
       throw InputError(where + ": '" + std::string(addr) + "' is not a hex address");
     if (size == 0 || size >= kWriteBit) throw InputError(where + ": size must be 1 to 2^31-1 bytes");
     r.time_ps = static_cast<int64_t>(std::llround(ns * 1000.0));

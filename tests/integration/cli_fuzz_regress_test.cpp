@@ -122,3 +122,22 @@ TEST_CASE("fuzz regression: a JSON number beyond a double is malformed JSON, not
   expect_bad_input({"validate", dir / "big.json"},
                    {"malformed JSON in " + dir / "big.json", "number overflow"});
 }
+
+TEST_CASE("fuzz regression: a DRAM request that runs past the top of the address space is bad input",
+          "[cli][fuzz][dram]") {
+  // libFuzzer's dram_trace input (a timeout in CI): "-20" read as the hex address 2^64 - 32,
+  // and its 4032 bytes wrapped the burst count to about 2^59: the controller never drained.
+  const std::string f = input("dram_trace/negative-address-wraps.txt");
+  expect_bad_input({"dram", "--part", "lpddr5-6400", "--trace", f}, {f + ":3", "'-20' is not a hex address"});
+  TempDir dir;
+  write_text(dir / "top.txt", "0 R 0x0 64\n1 W 0xffffffffffffffe0 64\n");
+  expect_bad_input({"dram", "--part", "lpddr5-6400", "--trace", dir / "top.txt"},
+                   {dir / "top.txt:2", "64 bytes from that address run past the end of the 64-bit address space"});
+  // A time past 2^63 ps was said to "go backwards" (llround's overflow made it negative).
+  write_text(dir / "late.txt", "0 R 0x0 64\n1e300 R 0x40 64\n");
+  expect_bad_input({"dram", "--part", "lpddr5-6400", "--trace", dir / "late.txt"},
+                   {dir / "late.txt:2", "time must be below 9.2e15 ns"});
+  write_text(dir / "last.txt", "0 W 0xffffffffffffffc0 64\n");
+  const auto ok = run_expect({"dram", "--part", "lpddr5-6400", "--trace", dir / "last.txt"}, kOk);
+  CHECK_THAT(ok.out, Catch::Matchers::Contains("requests"));
+}

@@ -175,6 +175,17 @@ TEST_CASE("dram: address mapping puts each field where the scheme says") {
   CHECK(default_address_mapping(lp) == "row-bank-column-bankgroup-column:1-rank-channel");
 }
 
+TEST_CASE("dram: a request past the top of the 64-bit address space is refused, the last bytes are not") {
+  // Its burst count would wrap to about 2^59 (a libFuzzer timeout: the controller never drained).
+  const DramPart p = parse_dram_part(test_part_json(), "t");
+  DramSystem sys(p, DramControllerSettings{});
+  CHECK_THROWS_WITH(sys.submit({0, ~uint64_t{0} - 31, 64, false}),
+                    Catch::Matchers::Contains("runs past the end of the 64-bit address space"));
+  sys.submit({0, ~uint64_t{0} - 63, 64, false});
+  sys.drain();
+  CHECK(sys.counters().requests == 1);
+}
+
 TEST_CASE("dram: tRCD and CL bind a read to a closed bank") {
   Rig r;
   r.read(0, r.addr(0, 0, 0, 1));
