@@ -119,7 +119,7 @@ AddressMapper::AddressMapper(const DramOrganisation& org, unsigned channels, con
       bits = it->low ? low : widths[kColumn] - low;
       into = it->low ? 0 : low;
     }
-    fields_.push_back({it->kind, shift, bits, into});
+    runs_[it->kind][it->low ? 1 : 0] = {shift, (uint64_t{1} << bits) - 1, into};
     shift += bits;
   }
   total_bits_ = shift;
@@ -132,8 +132,12 @@ std::string default_address_mapping(const DramOrganisation& org) {
 }
 
 DramAddress AddressMapper::map(uint64_t addr) const {
-  uint64_t v[kFieldKinds] = {};
-  for (const auto& f : fields_) v[f.kind] |= ((addr >> f.shift) & ((uint64_t{1} << f.bits) - 1)) << f.into;
+  uint64_t v[kFieldKinds];
+  for (int k = 0; k < kFieldKinds; ++k) {
+    const Run& hi = runs_[k][0];
+    const Run& lo = runs_[k][1];
+    v[k] = (((addr >> hi.shift) & hi.mask) << hi.into) | ((addr >> lo.shift) & lo.mask);
+  }
   if (bank_xor_) {
     v[kBank] ^= v[kRow] & ((uint64_t{1} << bank_bits_) - 1);
     v[kBankGroup] ^= (v[kRow] >> bank_bits_) & ((uint64_t{1} << group_bits_) - 1);
@@ -242,9 +246,10 @@ struct DramSystem::Channel {
   uint64_t dirty = ~uint64_t{0};  // banks whose choice must be recomputed
   uint64_t active = 0;            // banks with something to do
   // Per bank, for the scan: the choice's cycle as far as the bank and its group allow
-  // (refreshed when either changes), its command and class, and its rank.
-  std::vector<int64_t> group_time;
-  std::vector<uint8_t> cmd_of, klass_of, rank_of;
+  // (refreshed when either changes) times 4 plus its class, the slot of its rank's bound
+  // (rank, command and class: decide()'s rank_key), its command and its request's age.
+  std::vector<int64_t> group_key;
+  std::vector<uint8_t> cmd_of, slot_of;
   std::vector<uint64_t> seq_of;
   void touch(uint32_t bank) {
     dirty |= uint64_t{1} << bank;
@@ -259,6 +264,10 @@ struct DramSystem::Channel {
 DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& settings)
     : part_(part),
       refpb_n_(part.refpb_banks()),
+      pb_stride_(part.org.banks() / refpb_n_),
+      bank_mask_(part.org.ranks * part.org.banks() >= 64
+                     ? ~uint64_t{0}
+                     : (uint64_t{1} << (part.org.ranks * part.org.banks())) - 1),
       s_(settings),
       e_(part.energy()),
       mapper_(part.org, settings.channels, settings.address_mapping, settings.bank_xor) {
@@ -279,13 +288,11 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
     ch.groups.resize(o.ranks * o.bank_groups);
     ch.banks.resize(o.ranks * o.banks());
     ch.choices.resize(ch.banks.size());
-    ch.group_time.assign(ch.banks.size(), 0);
+    ch.group_key.assign(ch.banks.size(), 0);
     ch.cmd_of.assign(ch.banks.size(), 0);
-    ch.klass_of.assign(ch.banks.size(), 0);
-    ch.rank_of.assign(ch.banks.size(), 0);
+    ch.slot_of.assign(ch.banks.size(), 0);
     ch.seq_of.assign(ch.banks.size(), 0);
     for (unsigned i = 0; i < ch.banks.size(); ++i) {
-      ch.rank_of[i] = static_cast<uint8_t>(i / o.banks());
       ch.banks[i].rank = static_cast<uint16_t>(i / o.banks());
       ch.banks[i].in_rank = static_cast<uint16_t>(i % o.banks());
       ch.banks[i].group = static_cast<uint16_t>(i / o.banks_per_group);  // flat group index
@@ -327,10 +334,17 @@ bool DramSystem::admit_one() {
   const uint64_t bb = part_.org.burst_bytes();
   const uint64_t first = r.addr & ~(bb - 1);
   const uint64_t n = ((r.addr + r.size - 1) & ~(bb - 1)) / bb - first / bb + 1;
-  const DramAddress a = mapper_.map(first + head_offset_ * bb);
+  // A burst whose queue is full is tried again after each column command: it is mapped
+  // once.
+  if (!next_mapped_) {
+    next_ = mapper_.map(first + head_offset_ * bb);
+    next_mapped_ = true;
+  }
+  const DramAddress& a = next_;
   Channel& ch = channels_[a.channel];
   const int w = r.write ? 1 : 0;
   if (ch.queued[w] >= (r.write ? s_.write_queue : s_.read_queue)) return false;
+  next_mapped_ = false;
   if (head_offset_ == 0) inflight_.push_back({r.arrival, r.arrival, static_cast<uint32_t>(n)});
   const uint64_t req = inflight_base_ + inflight_.size() - 1;
   uint32_t idx;
@@ -533,7 +547,7 @@ void DramSystem::refresh_group_times(Channel& ch, unsigned group) {
   const unsigned bpg = part_.org.banks_per_group;
   const Group& g = ch.groups[group];
   for (unsigned j = group * bpg; j < (group + 1) * bpg; ++j) {
-    ch.group_time[j] = std::max(ch.choices[j].base, g.next[ch.cmd_of[j]]);
+    ch.group_key[j] = std::max(ch.choices[j].base, g.next[ch.cmd_of[j]]) * 4 + ch.choices[j].klass;
   }
 }
 
@@ -670,9 +684,8 @@ void DramSystem::issue(Channel& ch) {
 void DramSystem::decide(Channel& ch) {
   const auto& o = part_.org;
   const bool per_bank = s_.refresh == Settings::Refresh::PerBank;
-  const unsigned pb_n = refpb_n_, pb_stride = o.banks() / pb_n;
-  const uint64_t bank_mask =
-      o.ranks * o.banks() >= 64 ? ~uint64_t{0} : (uint64_t{1} << (o.ranks * o.banks())) - 1;
+  const unsigned pb_n = refpb_n_, pb_stride = pb_stride_;
+  const uint64_t bank_mask = bank_mask_;
   // Write draining with watermarks: switch to writes at the high mark (or when no
   // read waits), back to reads at the low mark (or when no write is left).
   const bool was_write = ch.write_mode;
@@ -689,12 +702,12 @@ void DramSystem::decide(Channel& ch) {
     Bank& b = ch.banks[bi];
     const Rank& r = ch.ranks[b.rank];
     const bool blocked =
-        r.ref_pending || r.sr_closing || (r.pb_owed > 0 && b.in_rank % pb_stride == r.pb_next);
+        r.ref_pending || r.sr_closing || (r.pb_owed > 0 && (b.in_rank & (pb_stride - 1)) == r.pb_next);
     const Choice& k = ch.choices[bi] = bank_choice(s_, ch.pool, b, mode, blocked);
     ch.cmd_of[bi] = static_cast<uint8_t>(k.cmd);
-    ch.klass_of[bi] = k.klass;
+    ch.slot_of[bi] = static_cast<uint8_t>((b.rank * 4 + static_cast<int>(k.cmd)) * 4 + k.klass);
     ch.seq_of[bi] = k.seq;
-    ch.group_time[bi] = std::max(k.base, ch.groups[b.group].next[static_cast<int>(k.cmd)]);
+    ch.group_key[bi] = std::max(k.base, ch.groups[b.group].next[static_cast<int>(k.cmd)]) * 4 + k.klass;
     if (k.any) {
       ch.active |= uint64_t{1} << bi;
     } else {
@@ -703,37 +716,38 @@ void DramSystem::decide(Channel& ch) {
   }
   ch.dirty = 0;
   // Each bank's cycle is its bank-and-group time, its rank's constraint on the
-  // command (the same for every bank of the rank) and the floor. Two passes keep
-  // the branches predictable: the least (cycle, class) key, then the oldest
-  // request among the banks that reach it.
-  int64_t rank_bound[8 * 4];
+  // command (the same for every bank of the rank) and the floor; its key is that cycle
+  // times 4 plus its class, and the least key wins, then the oldest request, then the
+  // lowest bank. Both the bank's part and the rank's come with the class added
+  // (max(a, b) * 4 + k = max(a * 4 + k, b * 4 + k)), so a bank costs one max and one
+  // branch-free comparison.
+  int64_t rank_key[8 * 16];
   for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
     const Rank& r = ch.ranks[ri];
     const int64_t f = std::max(floor, r.wake_ready);
-    rank_bound[ri * 4 + kACT] = std::max({r.next[kACT], r.faw[r.faw_i] + part_.t.FAW, f});
-    rank_bound[ri * 4 + static_cast<int>(DramCmd::PRE)] = f;
-    rank_bound[ri * 4 + kRD] = std::max(r.next[kRD], f);
-    rank_bound[ri * 4 + kWR] = std::max(r.next[kWR], f);
+    const int64_t bound[4] = {std::max({r.next[kACT], r.faw[r.faw_i] + part_.t.FAW, f}), f,
+                              std::max(r.next[kRD], f), std::max(r.next[kWR], f)};
+    for (int cmd = 0; cmd < 4; ++cmd) {
+      for (int k = 0; k < 3; ++k) rank_key[(ri * 4 + cmd) * 4 + k] = bound[cmd] * 4 + k;
+    }
   }
   Candidate c;
-  int64_t keys[64];
-  int64_t least = std::numeric_limits<int64_t>::max();
-  for (uint64_t a = ch.active; a; a &= a - 1) {
-    const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(a));
-    keys[bi] =
-        std::max(ch.group_time[bi], rank_bound[ch.rank_of[bi] * 4 + ch.cmd_of[bi]]) * 4 + ch.klass_of[bi];
-    least = std::min(least, keys[bi]);
-  }
   if (ch.active) {
-    // Branch-free: ties are common (banks waiting on one rank constraint).
-    uint32_t pick = 0;
+    int64_t least = std::numeric_limits<int64_t>::max();
     uint64_t best_seq = std::numeric_limits<uint64_t>::max();
+    uint32_t pick = 0;
     for (uint64_t a = ch.active; a; a &= a - 1) {
       const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(a));
-      const uint64_t sq = keys[bi] == least ? ch.seq_of[bi] : std::numeric_limits<uint64_t>::max();
-      const bool better = sq < best_seq;
-      best_seq = better ? sq : best_seq;
-      pick = better ? bi : pick;
+      // Branch-free (masks, not conditional moves the compiler may turn into branches):
+      // ties are common (banks waiting on one rank constraint) and hard to predict.
+      const int64_t gk = ch.group_key[bi], rk = rank_key[ch.slot_of[bi]];
+      const int64_t key = gk ^ ((gk ^ rk) & -static_cast<int64_t>(gk < rk));
+      const uint64_t sq = ch.seq_of[bi];
+      const bool better = (key < least) | ((key == least) & (sq < best_seq));
+      const uint64_t m = 0 - static_cast<uint64_t>(better);
+      least ^= (least ^ key) & static_cast<int64_t>(m);
+      best_seq ^= (best_seq ^ sq) & m;
+      pick ^= (pick ^ bi) & static_cast<uint32_t>(m);
     }
     const Choice& k = ch.choices[pick];
     c.time = least / 4;

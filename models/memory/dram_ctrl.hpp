@@ -42,12 +42,14 @@ class AddressMapper {
   static std::vector<std::string> field_names();
 
  private:
-  struct Field {
-    int kind;  // index into field_names()
-    unsigned shift, bits;
-    unsigned into;  // position of these bits within the field's value (split column)
+  // Each field's bits: at most two runs (a split column), as shift and mask, so that
+  // map() is a fixed sequence of shifts and masks (it runs once per burst).
+  struct Run {
+    unsigned shift = 0;
+    uint64_t mask = 0;  // of the run's width; 0 for an empty run
+    unsigned into = 0;  // position of these bits within the field's value (split column)
   };
-  std::vector<Field> fields_;
+  Run runs_[6][2] = {};  // by field kind (field_names() order)
   unsigned total_bits_ = 0;
   unsigned bank_bits_ = 0, group_bits_ = 0;
   bool bank_xor_ = false;
@@ -166,6 +168,10 @@ class DramSystem {
 
   DramPart part_;
   unsigned refpb_n_ = 1;  // banks one per-bank refresh covers (part_.refpb_banks(), computed once)
+  // Banks between those of one per-bank refresh (a power of two: banks and refpb_n_ are),
+  // and the channel's banks as a mask; computed once, decide() needs them per command.
+  unsigned pb_stride_ = 1;
+  uint64_t bank_mask_ = 0;
   DramControllerSettings s_;
   DramEnergy e_;
   AddressMapper mapper_;
@@ -181,6 +187,8 @@ class DramSystem {
   uint64_t inflight_base_ = 0;
   uint64_t completed_ = 0;
   bool blocked_ = false;  // the next burst's queue is full
+  DramAddress next_;      // the next burst's coordinates, while next_mapped_
+  bool next_mapped_ = false;
   uint64_t admitted_requests() const { return inflight_base_ + inflight_.size(); }
   int64_t now_ = 0, last_data_ = 0;
   uint64_t seq_ = 0;
