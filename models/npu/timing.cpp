@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -94,7 +95,8 @@ struct Planner {
   MemTiming act, wmem;    // the activation and weight memories
   bool buffered_weights;  // weights live elsewhere than activations: the DMA copies them
   double prev_slack = 0;  // compute cycles of the previous NPU operation: time to prefetch under
-  std::vector<int16_t> stream;
+  std::unique_ptr<int16_t[]> stream;  // a layer's weights in the decoder's order, once built
+  size_t stream_capacity = 0;
 
   PlanCache::Impl* cache = nullptr;
   size_t op_index = 0;  // the layer being planned
@@ -184,17 +186,19 @@ struct Planner {
     if (analyse_histogram(h, n, code)) return code;
     // Zero runs or more than one slice: the order matters; build the layer's stream once.
     if (!built) {
-      stream.clear();
-      chunk_at.clear();
-      for (int c = 0; c < L.layout.ofm_depth; c += block_c) {
-        chunk_at.push_back(stream.size());
-        reorder_weights(L.ohwi, L.layout, c, std::min(c + block_c, L.layout.ofm_depth), stream);
+      chunk_at.assign(1, 0);
+      for (size_t len : chunk_len) chunk_at.push_back(chunk_at.back() + len);
+      if (stream_capacity < chunk_at.back()) {  // every value is written: no zeroing
+        stream.reset(new int16_t[chunk_at.back()]);
+        stream_capacity = chunk_at.back();
       }
-      chunk_at.push_back(stream.size());
+      for (int c = 0, k = 0; c < L.layout.ofm_depth; c += block_c, ++k)
+        reorder_weights(L.ohwi, L.layout, c, std::min(c + block_c, L.layout.ofm_depth),
+                        stream.get() + chunk_at[static_cast<size_t>(k)]);
       built = true;
     }
     // The range's histogram is h (its weights and padding zeros): no second count.
-    return analyse_stream(stream.data() + chunk_at[b], chunk_at[e] - chunk_at[b], h);
+    return analyse_stream(stream.get() + chunk_at[b], chunk_at[e] - chunk_at[b], h);
   }
   /// Bytes of channels [c0, c1) as the NPU stores them: bias and scale, then the encoded
   /// weights. Adds the stream to `enc`.

@@ -22,9 +22,6 @@ constexpr int kHeaderBits = 3 + 15 + 3 + 1 + 1;  // zero div, length - 1, weight
 constexpr int kPaletteHeaderBits = 5 + 5 + 3;    // direct offset, size - 1, entry bits - 2
 
 // A signed value as the format stores it outside the palette: magnitude and sign bit.
-int sign_magnitude(int v) {
-  return (std::abs(v) << 1) | (v < 0 ? 1 : 0);
-}
 int from_sign_magnitude(int p) {
   return (p & 1) ? -(p >> 1) : (p >> 1);
 }
@@ -69,6 +66,10 @@ struct Palette {
 }  // namespace
 
 void add_histogram(const int8_t* w, size_t n, Histogram& h) {
+  if (n < 1024) {  // short spans (a depthwise block's few channels): the tables would cost more
+    for (size_t i = 0; i < n; ++i) ++h[static_cast<size_t>(w[i] + 255)];
+    return;
+  }
   // Four tables, so that runs of one value do not wait on their own counts.
   std::array<std::array<uint32_t, 256>, 4> t{};
   size_t i = 0;
@@ -99,46 +100,41 @@ Histogram value_histogram(const int16_t* w, size_t n) {
   return freq;
 }
 
-/// Zero runs pay off when zero is the most common value by a margin (4x the next).
+/// Zero runs pay off when zero is the most common value by a margin (4x the next): when
+/// its count exceeds four times every other value's (which makes it the only largest).
 bool codes_zero_runs(const Histogram& freq) {
-  uint32_t f0 = 0, f1 = 0;
-  int v0 = 0;
-  for (int i = 0; i < 511; ++i) {
-    if (freq[i] > f0) {
-      f1 = f0;
-      f0 = freq[i];
-      v0 = i - 255;
-    } else if (freq[i] > f1) {
-      f1 = freq[i];
-    }
-  }
-  return v0 == 0 && f0 > 4 * f1;
+  uint32_t others = 0;
+  for (size_t i = 0; i < 255; ++i) others = std::max(others, freq[i]);
+  for (size_t i = 256; i < freq.size(); ++i) others = std::max(others, freq[i]);
+  return freq[255] > 4 * others;
 }
 
 Palette make_palette(const Histogram& freq) {
   Palette p;
   p.zero_runs = codes_zero_runs(freq);
 
-  std::array<uint32_t, 512> count{};  // by sign-magnitude value; zero left out in zero-run mode
+  // Counts by sign-magnitude value (value a at 2a, -a at 2a + 1; zero left out in zero-run
+  // mode), as keys count << 16 | code for the values present, so that sorting the keys puts
+  // them by falling frequency (ties: the larger code first).
+  std::array<uint64_t, 512> order;
+  int present = 0, largest = 0;
   uint32_t total = 0;
-  int largest = 0;
-  for (int v = -255; v <= 255; ++v) {
-    if (v == 0 && p.zero_runs) continue;
-    const uint32_t c = freq[static_cast<size_t>(v + 255)];
-    count[static_cast<size_t>(sign_magnitude(v))] = c;
+  auto put = [&](int s, uint32_t c) {
     total += c;
-    if (c) largest = std::max(largest, sign_magnitude(v));
+    if (!c) return;
+    order[static_cast<size_t>(present++)] = static_cast<uint64_t>(c) << 16 | static_cast<uint64_t>(s);
+    largest = s;  // codes arrive in rising order
+  };
+  const uint32_t* f = freq.data() + 255;  // f[v]: the count of value v
+  put(0, p.zero_runs ? 0 : f[0]);
+  for (int a = 1; a <= 255; ++a) {
+    put(2 * a, f[a]);
+    put(2 * a + 1, f[-a]);
   }
-  while (p.direct_offset < 31 && count[static_cast<size_t>(p.direct_offset)] == 0) ++p.direct_offset;
+  // The direct offset: the smallest code present, at most 31.
+  p.direct_offset = present ? std::min(31, static_cast<int>(order[0] & 0xffff)) : 31;
 
-  // Values by falling frequency (ties: the larger code first), as keys count << 16 | code;
-  // only the 33 most frequent matter (a palette holds 32): select them, then sort them.
-  std::array<uint64_t, 512> order{};
-  int present = 0;
-  for (int s = 0; s < 512; ++s) {
-    const uint64_t c = count[static_cast<size_t>(s)];
-    if (c) order[static_cast<size_t>(present++)] = c << 16 | static_cast<uint64_t>(s);
-  }
+  // Only the 33 most frequent matter (a palette holds 32): select them, then sort them.
   const int top = std::min(present, kMaxPalette + 1);
   if (present > top)
     std::nth_element(order.begin(), order.begin() + top - 1, order.begin() + present, std::greater<uint64_t>());
@@ -152,10 +148,11 @@ Palette make_palette(const Histogram& freq) {
   int taken = 0, entry_max = 0;
   uint32_t in_palette = 0;
   for (; taken < std::min(max_size, present); ++taken) {
-    const auto s = static_cast<int16_t>(order[static_cast<size_t>(taken)] & 0xffff);
+    const uint64_t key = order[static_cast<size_t>(taken)];
+    const auto s = static_cast<int16_t>(key & 0xffff);
     p.entries[static_cast<size_t>(taken)] = s;
     entry_max = std::max<int>(entry_max, s);
-    in_palette += count[static_cast<size_t>(s)];
+    in_palette += static_cast<uint32_t>(key >> 16);
   }
   if (taken == 1) p.entries[static_cast<size_t>(taken++)] = 0;  // padded to two entries
   // A palette only when it covers more than half of the coded values.
@@ -166,12 +163,12 @@ Palette make_palette(const Histogram& freq) {
   }
   while ((1 << p.bits) <= bits_for) ++p.bits;
 
-  for (int v = -255; v <= 255; ++v)
-    p.index[static_cast<size_t>(v + 255)] =
-        static_cast<int16_t>(sign_magnitude(v) + p.size - p.direct_offset);
+  const int shift = p.size - p.direct_offset;
+  int16_t* index = p.index.data() + 255;  // index[v]: value v's coded index
+  for (int v = 0; v <= 255; ++v) index[v] = static_cast<int16_t>(2 * v + shift);
+  for (int v = 1; v <= 255; ++v) index[-v] = static_cast<int16_t>(2 * v + 1 + shift);
   for (int i = 0; i < p.size; ++i)
-    p.index[static_cast<size_t>(from_sign_magnitude(p.entries[static_cast<size_t>(i)]) + 255)] =
-        static_cast<int16_t>(i);
+    index[from_sign_magnitude(p.entries[static_cast<size_t>(i)])] = static_cast<int16_t>(i);
   return p;
 }
 
@@ -226,43 +223,38 @@ size_t ceil_to(size_t a, size_t b) {
   return (a + b - 1) / b * b;
 }
 
-/// Bits of one slice's weight part coded with `g` (indices [b, e) of `idx`), from the
-/// histogram of its indices. Each chunk carries 12 unary positions (index >> div takes
-/// (q / 2) + 1 of them, or one when truncated), the second unary bits and the remainders.
-/// The indices a slice uses and how often (its histogram's non-zero entries).
-struct IndexCounts {
-  std::array<uint16_t, 512> index;
-  std::array<uint32_t, 512> count;
-  int size = 0;
+/// What the bits of one slice's weight indices under every parameter set follow from,
+/// with c_i the count of index i: shifted[k] = sum of c_i * (i >> k), below[d] = the count
+/// of indices under 2^d, count = the sum of c_i.
+struct IndexSums {
+  std::array<uint64_t, 7> shifted{};
+  std::array<uint64_t, 6> below{};
+  uint64_t count = 0;
+  void add(uint32_t i, uint64_t c) {
+    count += c;
+    for (size_t k = 0; k < shifted.size(); ++k) shifted[k] += c * (i >> k);
+    for (size_t d = 0; d < below.size(); ++d) below[d] += i < (1u << d) ? c : 0;
+  }
 };
-void index_counts(const std::array<uint32_t, 512>& hist, int max_index, IndexCounts& out) {
-  out.size = 0;
-  for (int v = 0; v <= max_index; ++v) {
-    if (!hist[static_cast<size_t>(v)]) continue;
-    out.index[static_cast<size_t>(out.size)] = static_cast<uint16_t>(v);
-    out.count[static_cast<size_t>(out.size++)] = hist[static_cast<size_t>(v)];
-  }
-}
 
-size_t weight_bits(const IndexCounts& ic, size_t n, const Grc& g, int ub) {
+/// Bits of one slice's `n` weight indices coded with `g`. Each chunk carries 12 unary
+/// positions; with q = i >> div, index i takes q / 2 + 1 of them (q / 2 = i >> (div + 1)),
+/// (q + 1) / 2 = q - q / 2 second unary bits and div remainder bits; truncated, one position
+/// and a second unary bit when q > 0 (i >= 2^div).
+size_t weight_bits(const IndexSums& s, size_t n, const Grc& g, int ub) {
   if (g.uncompressed) return static_cast<size_t>(ub) * n;
-  size_t positions = 0, unary1 = 0;
-  for (int k = 0; k < ic.size; ++k) {
-    const size_t c = ic.count[static_cast<size_t>(k)];
-    const int q = ic.index[static_cast<size_t>(k)] >> g.div;
-    positions += c * static_cast<size_t>(g.trunc ? 1 : q / 2 + 1);
-    unary1 += c * static_cast<size_t>(g.trunc ? (q > 0) : (q + 1) / 2);
+  const auto d = static_cast<size_t>(g.div);
+  size_t positions = s.count, unary1 = s.count - s.below[d];
+  if (!g.trunc) {
+    positions = s.shifted[d + 1] + s.count;
+    unary1 = s.shifted[d] - s.shifted[d + 1];
   }
-  return ceil_to(positions, 12) + unary1 + static_cast<size_t>(g.div) * n;
+  return ceil_to(positions, 12) + unary1 + d * n;
 }
 
-/// Adds the bits of one slice's weight part under each parameter set (indices up to
-/// `max_index`, `n` of them, histogram `hist`).
-void add_weight_bits(const std::array<uint32_t, 512>& hist, int max_index, size_t n, int ub,
-                     std::array<size_t, kWeightGrc.size()>& wbits) {
-  IndexCounts ic;
-  index_counts(hist, max_index, ic);
-  for (size_t g = 0; g < kWeightGrc.size(); ++g) wbits[g] += weight_bits(ic, n, kWeightGrc[g], ub);
+/// Adds the bits of one slice's weight part under each parameter set (`n` indices).
+void add_weight_bits(const IndexSums& sums, size_t n, int ub, std::array<size_t, kWeightGrc.size()>& wbits) {
+  for (size_t g = 0; g < kWeightGrc.size(); ++g) wbits[g] += weight_bits(sums, n, kWeightGrc[g], ub);
 }
 
 bool grc_fits(const Grc& g, int max_index, int ub) {
@@ -332,11 +324,14 @@ size_t stream_length(const WeightLayout& l, int c0, int c1) {
 }
 
 void reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, std::vector<int16_t>& out) {
-  const bool depthwise = l.traversal == WeightTraversal::Depthwise;
-  const int ub_i = l.ifm_ublock_depth, ub_o = l.ofm_ublock_depth, I = l.ifm_depth;
   const size_t start = out.size();
   out.resize(start + stream_length(l, c0, c1));
-  int16_t* p = out.data() + start;
+  reorder_weights(ohwi, l, c0, c1, out.data() + start);
+}
+
+int16_t* reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, int16_t* p) {
+  const bool depthwise = l.traversal == WeightTraversal::Depthwise;
+  const int ub_i = l.ifm_ublock_depth, ub_o = l.ofm_ublock_depth, I = l.ifm_depth;
   for_each_subkernel(l, c0, c1, [&](int ob, int ob_depth, int ib, int, int sy, int sh, int sx, int sw, int elements,
                                     int outer, int inner) {
     for (int io = 0; io < outer; io += ub_i) {
@@ -364,6 +359,7 @@ void reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, 
       }
     }
   });
+  return p;
 }
 
 namespace {
@@ -411,15 +407,15 @@ namespace {
 /// Adds the costs of one slice of indices, from the histogram of its values.
 void add_slice(const Palette& p, const Histogram& freq, size_t n, std::array<size_t, kWeightGrc.size()>& wbits,
                int& max_index) {
-  std::array<uint32_t, 512> hist{};
+  IndexSums sums;
   int m = 0;
   for (size_t v = 0; v < freq.size(); ++v) {
     if (!freq[v]) continue;
-    const auto idx = static_cast<size_t>(p.index[v]);
-    hist[idx] += freq[v];
-    m = std::max(m, static_cast<int>(idx));
+    const int idx = p.index[v];
+    sums.add(static_cast<uint32_t>(idx), freq[v]);
+    m = std::max(m, idx);
   }
-  add_weight_bits(hist, m, n, p.uncompressed_bits(), wbits);
+  add_weight_bits(sums, n, p.uncompressed_bits(), wbits);
   max_index = std::max(max_index, m);
 }
 
@@ -465,10 +461,19 @@ StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, cons
     std::array<size_t, kWeightGrc.size()> wbits{};
     int max_index = 0;
     size_t slices = 0;
+    Histogram rest = freq;  // the values of the slices not yet costed
     for (size_t b = 0; b < n; b += kMaxSliceValues, ++slices) {
       const size_t len = std::min(kMaxSliceValues, n - b);
-      add_slice(p, segments ? (*segments)[slices] : len == n ? freq : value_histogram(w + b, len), len, wbits,
-                max_index);
+      if (segments) {
+        add_slice(p, (*segments)[slices], len, wbits, max_index);
+      } else if (b + len == n) {  // the last slice holds what the others leave
+        add_slice(p, rest, len, wbits, max_index);
+      } else {
+        Histogram h{};
+        for (size_t i = b; i < b + len; ++i) ++h[static_cast<size_t>(w[i] + 255)];  // the caller vouches for them
+        for (size_t v = 0; v < h.size(); ++v) rest[v] -= h[v];
+        add_slice(p, h, len, wbits, max_index);
+      }
     }
     c.coded_weights = n;
     finish(c, p, wbits, {}, max_index, slices);
@@ -490,13 +495,14 @@ StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, cons
   size_t indices = 0, slices = 0, in_slice = 0, runs_in_slice = 0;
   int max_index = 0;
   auto close_slice = [&]() {
+    IndexSums sums;
     int m = 0;
-    for (int v = 511; v >= 0; --v)
-      if (hist[static_cast<size_t>(v)]) {
-        m = v;
-        break;
-      }
-    add_weight_bits(hist, m, in_slice, ub, wbits);
+    for (int v = 0; v < 512; ++v) {
+      if (!hist[static_cast<size_t>(v)]) continue;
+      sums.add(static_cast<uint32_t>(v), hist[static_cast<size_t>(v)]);
+      m = v;
+    }
+    add_weight_bits(sums, in_slice, ub, wbits);
     max_index = std::max(max_index, m);
     for (uint32_t z = 0; z < kShortRuns; ++z)
       if (run_hist[z])
