@@ -188,10 +188,11 @@ struct Planner {
     if (!built) {
       chunk_at.assign(1, 0);
       for (size_t len : chunk_len) chunk_at.push_back(chunk_at.back() + len);
-      if (stream_capacity < chunk_at.back()) {  // every value is written: no zeroing
+      if (stream_capacity < chunk_at.back()) {
         stream.reset(new int16_t[chunk_at.back()]);
         stream_capacity = chunk_at.back();
       }
+      std::fill_n(stream.get(), chunk_at.back(), int16_t{0});  // the padding (reorder writes the weights)
       for (int c = 0, k = 0; c < L.layout.ofm_depth; c += block_c, ++k)
         reorder_weights(L.ohwi, L.layout, c, std::min(c + block_c, L.layout.ofm_depth),
                         stream.get() + chunk_at[static_cast<size_t>(k)]);

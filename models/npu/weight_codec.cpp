@@ -325,34 +325,35 @@ size_t stream_length(const WeightLayout& l, int c0, int c1) {
 
 void reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, std::vector<int16_t>& out) {
   const size_t start = out.size();
-  out.resize(start + stream_length(l, c0, c1));
+  out.resize(start + stream_length(l, c0, c1));  // zeros: the padding stays so
   reorder_weights(ohwi, l, c0, c1, out.data() + start);
 }
 
 int16_t* reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, int16_t* p) {
   const bool depthwise = l.traversal == WeightTraversal::Depthwise;
   const int ub_i = l.ifm_ublock_depth, ub_o = l.ofm_ublock_depth, I = l.ifm_depth;
+  const size_t o_stride = static_cast<size_t>(l.kernel_h) * l.kernel_w * I;  // one output channel further
+  const int width = depthwise ? 1 : ub_i;  // values per output channel of a micro-block
   for_each_subkernel(l, c0, c1, [&](int ob, int ob_depth, int ib, int, int sy, int sh, int sx, int sw, int elements,
                                     int outer, int inner) {
     for (int io = 0; io < outer; io += ub_i) {
       for (int ou = 0; ou < ob_depth; ou += ub_o) {
+        const int real_o = std::min(ub_o, ob_depth - ou);  // the output channels that exist
         for (int e = 0; e < elements; ++e) {
           const int kx = e % sw, ky = e / sw;
-          for (int ii = 0; ii < inner; ii += ub_i) {
+          for (int ii = 0; ii < inner; ii += ub_i, p += ub_o * width) {
+            if (ky >= sh) continue;  // a padding kernel element: zeros
             const int i0 = ib + io + ii;
             // The input channels of this micro-block that exist (depthwise: the one).
             const int real_i = depthwise ? 1 : std::clamp(I - i0, 0, ub_i);
-            const int width = depthwise ? 1 : ub_i;
-            for (int oz = 0; oz < ub_o; ++oz, p += width) {
-              const int o = ob + ou + oz;
-              int k = 0;
-              if (o < ob + ob_depth && ky < sh) {
-                const int8_t* src =
-                    ohwi + ((static_cast<size_t>(o) * l.kernel_h + sy + ky) * l.kernel_w + sx + kx) * I +
-                    (depthwise ? 0 : i0);
-                for (; k < real_i; ++k) p[k] = src[k];
-              }
-              for (; k < width; ++k) p[k] = 0;
+            if (real_i == 0) continue;  // past the input channels: zeros
+            const int8_t* src = ohwi + ((static_cast<size_t>(ob + ou) * l.kernel_h + sy + ky) * l.kernel_w + sx + kx) * I +
+                                (depthwise ? 0 : i0);
+            if (depthwise) {
+              for (int oz = 0; oz < real_o; ++oz) p[oz] = src[static_cast<size_t>(oz) * o_stride];
+            } else {
+              for (int oz = 0; oz < real_o; ++oz)
+                for (int k = 0; k < real_i; ++k) p[oz * width + k] = src[static_cast<size_t>(oz) * o_stride + k];
             }
           }
         }
@@ -451,6 +452,61 @@ bool estimate_histogram(const Histogram& freq, size_t n, size_t& bytes) {
 
 namespace {
 
+/// The sum over the runs of zeros in w[0..n) of each run's length >> d (d = 1, 2, 3: index
+/// d - 1). Runs of fewer than two zeros add nothing, so the scan passes four values at a
+/// time where none is zero and only measures the runs it meets.
+std::array<size_t, 3> long_run_sums(const int16_t* w, size_t n) {
+  constexpr uint64_t kOnes = 0x0001000100010001ULL, kHigh = 0x8000800080008000ULL;
+  std::array<size_t, 3> sums{};
+  size_t i = 0;
+  for (;;) {
+    for (; i + 4 <= n; i += 4) {  // to the next four values holding a zero
+      uint64_t x = 0;
+      std::memcpy(&x, w + i, sizeof x);
+      if ((x - kOnes) & ~x & kHigh) break;  // a 16-bit lane is zero
+    }
+    while (i < n && w[i] != 0) ++i;
+    if (i == n) return sums;
+    const size_t start = i;
+    for (; i + 4 <= n; i += 4) {  // through the run, four values at a time
+      uint64_t x = 0;
+      std::memcpy(&x, w + i, sizeof x);
+      if (x) break;
+    }
+    while (i < n && w[i] == 0) ++i;
+    const size_t z = i - start;
+    if (z >= 2)
+      for (size_t d = 1; d <= 3; ++d) sums[d - 1] += z >> d;
+  }
+}
+
+/// A stream with zero runs whose non-zero values fit one slice: its indices' costs from the
+/// histogram (every non-zero value is an index), its runs' from their count (one per index,
+/// and the run after the last), the zeros' count and the long runs' sums. With q = z >> d a
+/// run of z zeros takes q + 1 unary positions and d remainder bits.
+StreamCode analyse_runs(const int16_t* w, size_t n, const Histogram& freq, const Palette& p, StreamCode c) {
+  IndexSums sums;
+  int max_index = 0;
+  for (size_t v = 0; v < freq.size(); ++v) {
+    if (!freq[v] || v == 255) continue;
+    const int idx = p.index[v];
+    sums.add(static_cast<uint32_t>(idx), freq[v]);
+    max_index = std::max(max_index, idx);
+  }
+  const size_t indices = n - freq[255], runs = indices + 1;
+  std::array<size_t, kWeightGrc.size()> wbits{};
+  add_weight_bits(sums, indices, p.uncompressed_bits(), wbits);
+  const std::array<size_t, 3> shifted = long_run_sums(w, n);
+  std::array<size_t, kZeroDivs> zbits{};
+  for (int d = 0; d < kZeroDivs; ++d) {
+    const size_t positions = runs + (d == 0 ? freq[255] : shifted[static_cast<size_t>(d - 1)]);
+    zbits[static_cast<size_t>(d)] = ceil_to(positions, zero_chunk_len(d)) + static_cast<size_t>(d) * runs;
+  }
+  c.coded_weights = indices;
+  finish(c, p, wbits, zbits, max_index, 1);
+  return c;
+}
+
 /// The encoder's choices for w[0..n) whose value histogram is `freq`; `segments`, when
 /// given, the histograms of its slice-long segments (made here when needed).
 StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, const std::vector<Histogram>* segments) {
@@ -480,6 +536,8 @@ StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, cons
     return c;
   }
   const int ub = p.uncompressed_bits();
+  const size_t nonzero = n - freq[255];
+  if (!p.only_zeros && nonzero <= kMaxSliceValues) return analyse_runs(w, n, freq, p, c);
 
   // One pass: each slice's histogram of indices and of its zero runs' lengths (the runs'
   // unary positions per divisor follow from it when the slice closes). Index i falls in

@@ -40,7 +40,8 @@ struct WeightLayout {
 /// when dilated).
 void reorder_weights(const int8_t* ohwi, const WeightLayout& layout, int c0, int c1,
                      std::vector<int16_t>& out);
-/// The same into `out` (stream_length(layout, c0, c1) values); returns the end of what it wrote.
+/// The same into `out`, stream_length(layout, c0, c1) values that the caller has set to
+/// zero: only the weights are written, the padding is left as it is. Returns the end.
 int16_t* reorder_weights(const int8_t* ohwi, const WeightLayout& layout, int c0, int c1, int16_t* out);
 /// The number of values reorder_weights appends for channels [c0, c1) (padding included).
 size_t stream_length(const WeightLayout& layout, int c0, int c1);

@@ -390,6 +390,47 @@ TEST_CASE("weight streams decode to what was encoded, and their sizes follow han
   CHECK_THROWS_WITH(decode_stream(ok.data(), 3), Catch::Contains("bit"));
 }
 
+TEST_CASE("zero-run streams of one slice, sized from their histogram and long runs, match the encoder", "[npu]") {
+  // Streams whose non-zero values fit one slice are sized from the value counts and the
+  // runs of two or more zeros alone (weight_codec.cpp analyse_runs); the encoder writes
+  // every bit and checks its length against that size. Dense and sparse streams, runs
+  // from 0 to past 64 zeros (the short-run table's limit), padding-like periodic zeros.
+  std::mt19937 rng(11);
+  int zero_run_streams = 0;
+  for (int t = 0; t < 300; ++t) {
+    const size_t n = 1 + rng() % 6000;
+    const int zero_pct = static_cast<int>(rng() % 100), spread = 1 + static_cast<int>(rng() % 255);
+    const int pattern = t % 4;
+    std::vector<int16_t> w(n);
+    for (size_t i = 0; i < n; ++i) {
+      bool zero = static_cast<int>(rng() % 100) < zero_pct;
+      if (pattern == 1 && i % 12 >= 9) zero = true;       // a depthwise 3x3 padded to 12
+      if (pattern == 2 && (i / 70) % 3 == 0) zero = true;  // runs of 70
+      const int v = static_cast<int>(rng() % static_cast<unsigned>(2 * spread + 1)) - spread;
+      w[i] = static_cast<int16_t>(zero ? 0 : v);
+    }
+    if (pattern == 3 && n > 8) w[n / 2] = 0, w[0] = 0, w[n - 1] = 0;
+    const StreamCode c = analyse_stream(w.data(), w.size());
+    Histogram h{};
+    size_t nonzero = 0;
+    for (int16_t v : w) {
+      ++h[static_cast<size_t>(v + 255)];
+      nonzero += v != 0 ? 1 : 0;
+    }
+    const StreamCode known = analyse_stream(w.data(), w.size(), h);
+    CHECK(known.bytes == c.bytes);
+    CHECK(known.payload_bits == c.payload_bits);
+    if (c.zero_runs) {
+      ++zero_run_streams;
+      CHECK(c.coded_weights == std::max<size_t>(nonzero, 1));
+    }
+    const std::vector<uint8_t> bytes = encode_stream(w.data(), w.size());  // throws if the size differs
+    CHECK(bytes.size() == c.bytes);
+    CHECK(decode_stream(bytes.data(), bytes.size()) == w);
+  }
+  CHECK(zero_run_streams > 150);
+}
+
 TEST_CASE("the decoder's weight order pads partial micro-blocks and kernel elements with zeros", "[npu]") {
   // Depthwise 3x3 over 4 channels with 8-deep micro-blocks: per kernel element (9, padded
   // to 12) one micro-block of 8 output channels; channels 4-7 and elements 9-11 are zeros.
