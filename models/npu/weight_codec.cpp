@@ -230,12 +230,37 @@ struct IndexSums {
   std::array<uint64_t, 7> shifted{};
   std::array<uint64_t, 6> below{};
   uint64_t count = 0;
-  void add(uint32_t i, uint64_t c) {
-    count += c;
-    for (size_t k = 0; k < shifted.size(); ++k) shifted[k] += c * (i >> k);
-    for (size_t d = 0; d < below.size(); ++d) below[d] += i < (1u << d) ? c : 0;
-  }
 };
+
+/// The sums of the index histogram `hist` (indices up to `max_index`), from its suffix sums
+/// at[x] (the count of indices >= x): i >> k counts the multiples m * 2^k (m >= 1) up to i,
+/// so the sum of c_i * (i >> k) is the sum of at[m * 2^k].
+IndexSums index_sums(const std::array<uint32_t, 512>& hist, int max_index) {
+  std::array<uint64_t, 513> at;
+  const auto top = static_cast<size_t>(max_index);
+  at[top + 1] = 0;
+  for (size_t x = top + 1; x-- > 0;) at[x] = at[x + 1] + hist[x];
+  IndexSums s;
+  s.count = at[0];
+  for (size_t k = 0; k < s.shifted.size(); ++k)
+    for (size_t x = size_t{1} << k; x <= top; x += size_t{1} << k) s.shifted[k] += at[x];
+  for (size_t d = 0; d < s.below.size(); ++d) s.below[d] = s.count - at[std::min(size_t{1} << d, top + 1)];
+  return s;
+}
+
+/// The histogram of a slice's indices from its values' (`freq`), value 0 left out when it is
+/// coded as zero runs; returns the largest index.
+int index_histogram(const Palette& p, const Histogram& freq, std::array<uint32_t, 512>& hist) {
+  hist.fill(0);
+  int m = 0;
+  for (size_t v = 0; v < freq.size(); ++v) {
+    if (!freq[v] || (v == 255 && p.zero_runs)) continue;
+    const int idx = p.index[v];
+    hist[static_cast<size_t>(idx)] += freq[v];
+    m = std::max(m, idx);
+  }
+  return m;
+}
 
 /// Bits of one slice's `n` weight indices coded with `g`. Each chunk carries 12 unary
 /// positions; with q = i >> div, index i takes q / 2 + 1 of them (q / 2 = i >> (div + 1)),
@@ -408,15 +433,9 @@ namespace {
 /// Adds the costs of one slice of indices, from the histogram of its values.
 void add_slice(const Palette& p, const Histogram& freq, size_t n, std::array<size_t, kWeightGrc.size()>& wbits,
                int& max_index) {
-  IndexSums sums;
-  int m = 0;
-  for (size_t v = 0; v < freq.size(); ++v) {
-    if (!freq[v]) continue;
-    const int idx = p.index[v];
-    sums.add(static_cast<uint32_t>(idx), freq[v]);
-    m = std::max(m, idx);
-  }
-  add_weight_bits(sums, n, p.uncompressed_bits(), wbits);
+  std::array<uint32_t, 512> hist;
+  const int m = index_histogram(p, freq, hist);
+  add_weight_bits(index_sums(hist, m), n, p.uncompressed_bits(), wbits);
   max_index = std::max(max_index, m);
 }
 
@@ -485,17 +504,11 @@ std::array<size_t, 3> long_run_sums(const int16_t* w, size_t n) {
 /// and the run after the last), the zeros' count and the long runs' sums. With q = z >> d a
 /// run of z zeros takes q + 1 unary positions and d remainder bits.
 StreamCode analyse_runs(const int16_t* w, size_t n, const Histogram& freq, const Palette& p, StreamCode c) {
-  IndexSums sums;
-  int max_index = 0;
-  for (size_t v = 0; v < freq.size(); ++v) {
-    if (!freq[v] || v == 255) continue;
-    const int idx = p.index[v];
-    sums.add(static_cast<uint32_t>(idx), freq[v]);
-    max_index = std::max(max_index, idx);
-  }
+  std::array<uint32_t, 512> hist;
+  const int max_index = index_histogram(p, freq, hist);
   const size_t indices = n - freq[255], runs = indices + 1;
   std::array<size_t, kWeightGrc.size()> wbits{};
-  add_weight_bits(sums, indices, p.uncompressed_bits(), wbits);
+  add_weight_bits(index_sums(hist, max_index), indices, p.uncompressed_bits(), wbits);
   const std::array<size_t, 3> shifted = long_run_sums(w, n);
   std::array<size_t, kZeroDivs> zbits{};
   for (int d = 0; d < kZeroDivs; ++d) {
@@ -517,18 +530,22 @@ StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, cons
     std::array<size_t, kWeightGrc.size()> wbits{};
     int max_index = 0;
     size_t slices = 0;
-    Histogram rest = freq;  // the values of the slices not yet costed
+    // Without the slices' histograms: the first (a full one) holds what the others leave,
+    // so the others are counted (the last often holds a few values only).
+    Histogram first = freq;
+    for (size_t b = kMaxSliceValues; !segments && b < n; b += kMaxSliceValues) {
+      Histogram h{};
+      const size_t e = std::min(n, b + kMaxSliceValues);
+      for (size_t i = b; i < e; ++i) ++h[static_cast<size_t>(w[i] + 255)];  // the caller vouches for them
+      for (size_t v = 0; v < h.size(); ++v) first[v] -= h[v];
+      add_slice(p, h, e - b, wbits, max_index);
+    }
     for (size_t b = 0; b < n; b += kMaxSliceValues, ++slices) {
       const size_t len = std::min(kMaxSliceValues, n - b);
       if (segments) {
         add_slice(p, (*segments)[slices], len, wbits, max_index);
-      } else if (b + len == n) {  // the last slice holds what the others leave
-        add_slice(p, rest, len, wbits, max_index);
-      } else {
-        Histogram h{};
-        for (size_t i = b; i < b + len; ++i) ++h[static_cast<size_t>(w[i] + 255)];  // the caller vouches for them
-        for (size_t v = 0; v < h.size(); ++v) rest[v] -= h[v];
-        add_slice(p, h, len, wbits, max_index);
+      } else if (b == 0) {
+        add_slice(p, first, len, wbits, max_index);
       }
     }
     c.coded_weights = n;
@@ -553,14 +570,13 @@ StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, cons
   size_t indices = 0, slices = 0, in_slice = 0, runs_in_slice = 0;
   int max_index = 0;
   auto close_slice = [&]() {
-    IndexSums sums;
     int m = 0;
-    for (int v = 0; v < 512; ++v) {
-      if (!hist[static_cast<size_t>(v)]) continue;
-      sums.add(static_cast<uint32_t>(v), hist[static_cast<size_t>(v)]);
-      m = v;
-    }
-    add_weight_bits(sums, in_slice, ub, wbits);
+    for (int v = 511; v > 0; --v)
+      if (hist[static_cast<size_t>(v)]) {
+        m = v;
+        break;
+      }
+    add_weight_bits(index_sums(hist, m), in_slice, ub, wbits);
     max_index = std::max(max_index, m);
     for (uint32_t z = 0; z < kShortRuns; ++z)
       if (run_hist[z])
