@@ -119,11 +119,11 @@ Palette make_palette(const Histogram& freq) {
   std::array<uint64_t, 512> order;
   int present = 0, largest = 0;
   uint32_t total = 0;
-  auto put = [&](int s, uint32_t c) {
+  auto put = [&](int s, uint32_t c) {  // without branches: kept when c > 0
     total += c;
-    if (!c) return;
-    order[static_cast<size_t>(present++)] = static_cast<uint64_t>(c) << 16 | static_cast<uint64_t>(s);
-    largest = s;  // codes arrive in rising order
+    order[static_cast<size_t>(present)] = static_cast<uint64_t>(c) << 16 | static_cast<uint64_t>(s);
+    present += c ? 1 : 0;
+    largest = c ? s : largest;  // codes arrive in rising order
   };
   const uint32_t* f = freq.data() + 255;  // f[v]: the count of value v
   put(0, p.zero_runs ? 0 : f[0]);
@@ -166,7 +166,7 @@ Palette make_palette(const Histogram& freq) {
   const int shift = p.size - p.direct_offset;
   int16_t* index = p.index.data() + 255;  // index[v]: value v's coded index
   for (int v = 0; v <= 255; ++v) index[v] = static_cast<int16_t>(2 * v + shift);
-  for (int v = 1; v <= 255; ++v) index[-v] = static_cast<int16_t>(2 * v + 1 + shift);
+  for (int v = -255; v < 0; ++v) index[v] = static_cast<int16_t>(1 - 2 * v + shift);
   for (int i = 0; i < p.size; ++i)
     index[from_sign_magnitude(p.entries[static_cast<size_t>(i)])] = static_cast<int16_t>(i);
   return p;
@@ -376,6 +376,9 @@ int16_t* reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int 
                                 (depthwise ? 0 : i0);
             if (depthwise) {
               for (int oz = 0; oz < real_o; ++oz) p[oz] = src[static_cast<size_t>(oz) * o_stride];
+            } else if (real_i == 8 && width == 8) {  // a whole 8-deep micro-block: a fixed-length copy
+              for (int oz = 0; oz < real_o; ++oz)
+                for (int k = 0; k < 8; ++k) p[oz * 8 + k] = src[static_cast<size_t>(oz) * o_stride + static_cast<size_t>(k)];
             } else {
               for (int oz = 0; oz < real_o; ++oz)
                 for (int k = 0; k < real_i; ++k) p[oz * width + k] = src[static_cast<size_t>(oz) * o_stride + k];
