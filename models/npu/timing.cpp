@@ -184,7 +184,8 @@ struct Planner {
     }
     StreamCode code;
     if (analyse_histogram(h, n, code)) return code;
-    // Zero runs or more than one slice: the order matters; build the layer's stream once.
+    if (analyse_slices(h, n, slice_histograms(L, b, e, block_c, n), code)) return code;
+    // Zero runs: the order matters; build the layer's stream once.
     if (!built) {
       chunk_at.assign(1, 0);
       for (size_t len : chunk_len) chunk_at.push_back(chunk_at.back() + len);
@@ -201,6 +202,47 @@ struct Planner {
     // The range's histogram is h (its weights and padding zeros): no second count.
     return analyse_stream(stream.get() + chunk_at[b], chunk_at[e] - chunk_at[b], h);
   }
+  /// The histograms of the slices (kMaxSliceValues values each) of blocks [b, e)'s stream
+  /// (n values): a block inside one slice adds its histogram; a block across slices is
+  /// reordered alone and counted value by value.
+  std::vector<Histogram> slice_histograms(const LoweredLayer& L, size_t b, size_t e, int block_c, size_t n) {
+    std::vector<Histogram> slices((n + kMaxSliceValues - 1) / kMaxSliceValues, Histogram{});
+    size_t at = 0;
+    for (size_t k = b; k < e; ++k) {
+      const size_t len = chunk_len[k];
+      const size_t first = at / kMaxSliceValues, last = (at + len - 1) / kMaxSliceValues;
+      if (len > 0 && first == last) {
+        for (size_t v = 0; v < slices[first].size(); ++v) slices[first][v] += chunk_hist[k][v];
+      } else if (len > 0) {
+        block.assign(len, 0);
+        const int c0 = static_cast<int>(k) * block_c;
+        reorder_weights(L.ohwi, L.layout, c0, std::min(c0 + block_c, L.layout.ofm_depth), block.data());
+        // The block's part in each slice; its largest part is what the others leave.
+        auto part = [&](size_t sl, size_t& from, size_t& to) {
+          from = std::max(at, sl * kMaxSliceValues) - at;
+          to = std::min(at + len, (sl + 1) * kMaxSliceValues) - at;
+        };
+        size_t largest = first, largest_len = 0, from = 0, to = 0;
+        for (size_t sl = first; sl <= last; ++sl) {
+          part(sl, from, to);
+          if (to - from > largest_len) largest = sl, largest_len = to - from;
+        }
+        Histogram rest = chunk_hist[k];
+        for (size_t sl = first; sl <= last; ++sl) {
+          if (sl == largest) continue;
+          part(sl, from, to);
+          Histogram h{};
+          for (size_t j = from; j < to; ++j) ++h[static_cast<size_t>(block[j] + 255)];
+          for (size_t v = 0; v < h.size(); ++v) slices[sl][v] += h[v], rest[v] -= h[v];
+        }
+        for (size_t v = 0; v < rest.size(); ++v) slices[largest][v] += rest[v];
+      }
+      at += len;
+    }
+    return slices;
+  }
+  std::vector<int16_t> block;  // one block's stream
+
   /// Bytes of channels [c0, c1) as the NPU stores them: bias and scale, then the encoded
   /// weights. Adds the stream to `enc`.
   static uint64_t stored(const StreamCode& c, int channels, WeightEncoding& enc, size_t& largest) {

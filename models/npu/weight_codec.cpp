@@ -457,6 +457,19 @@ bool analyse_histogram(const Histogram& freq, size_t n, StreamCode& out) {
   return true;
 }
 
+namespace {
+StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, const std::vector<Histogram>* segments);
+}  // namespace
+
+bool analyse_slices(const Histogram& freq, size_t n, const std::vector<Histogram>& slices, StreamCode& out) {
+  if (n == 0 || codes_zero_runs(freq)) return false;
+  if (slices.size() != slice_count(n))
+    throw SimError("weight stream: " + std::to_string(slices.size()) + " slice histograms for " +
+                   std::to_string(n) + " values");
+  out = analyse_known(nullptr, n, freq, &slices);  // without zero runs the values are not read
+  return true;
+}
+
 bool estimate_histogram(const Histogram& freq, size_t n, size_t& bytes) {
   if (n == 0 || codes_zero_runs(freq)) return false;
   const Palette p = make_palette(freq);
@@ -523,6 +536,67 @@ StreamCode analyse_runs(const int16_t* w, size_t n, const Histogram& freq, const
   return c;
 }
 
+/// A stream with zero runs over several slices (at least one non-zero value), in one walk.
+/// Slice k holds indices [k * kMaxSliceValues, ...) and the run after each of them; the
+/// first also the run before its first index. Per slice: its indices' histogram, its zeros,
+/// and the sums of z >> d over its runs of two or more zeros (as in analyse_runs).
+StreamCode analyse_sliced_runs(const int16_t* w, size_t n, const Palette& p, StreamCode c) {
+  const int ub = p.uncompressed_bits();
+  const int16_t* index_of = p.index.data() + 255;
+  std::array<size_t, kWeightGrc.size()> wbits{};
+  std::array<size_t, kZeroDivs> zbits{};
+  std::array<uint32_t, 512> hist;
+  size_t i = 0, indices = 0, slices = 0;
+  int max_index = 0;
+  size_t zeros = 0;
+  std::array<size_t, 3> long_sums{};
+  auto run = [&]() {  // the run of zeros from i
+    if (i == n || w[i] != 0) return;
+    const size_t start = i;
+    for (; i + 4 <= n; i += 4) {  // four values at a time
+      uint64_t x = 0;
+      std::memcpy(&x, w + i, sizeof x);
+      if (x) break;
+    }
+    while (i < n && w[i] == 0) ++i;
+    const size_t z = i - start;
+    zeros += z;
+    if (z >= 2)
+      for (size_t d = 1; d <= 3; ++d) long_sums[d - 1] += z >> d;
+  };
+  run();  // before the first index: the first slice's
+  while (i < n) {
+    hist.fill(0);
+    const size_t runs_before = slices == 0 ? 1 : 0;
+    size_t in_slice = 0;
+    for (; in_slice < kMaxSliceValues && i < n; ++in_slice) {
+      ++hist[static_cast<size_t>(index_of[w[i]])];  // w[i] != 0: run() stopped here
+      ++i;
+      run();  // after this index: this slice's
+    }
+    int m = 0;
+    for (int v = 511; v > 0; --v)
+      if (hist[static_cast<size_t>(v)]) {
+        m = v;
+        break;
+      }
+    add_weight_bits(index_sums(hist, m), in_slice, ub, wbits);
+    max_index = std::max(max_index, m);
+    const size_t runs = in_slice + runs_before;
+    for (int d = 0; d < kZeroDivs; ++d) {
+      const size_t positions = runs + (d == 0 ? zeros : long_sums[static_cast<size_t>(d - 1)]);
+      zbits[static_cast<size_t>(d)] += ceil_to(positions, zero_chunk_len(d)) + static_cast<size_t>(d) * runs;
+    }
+    indices += in_slice;
+    zeros = 0;
+    long_sums.fill(0);
+    ++slices;
+  }
+  c.coded_weights = indices;
+  finish(c, p, wbits, zbits, max_index, slices);
+  return c;
+}
+
 /// The encoder's choices for w[0..n) whose value histogram is `freq`; `segments`, when
 /// given, the histograms of its slice-long segments (made here when needed).
 StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, const std::vector<Histogram>* segments) {
@@ -558,6 +632,7 @@ StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, cons
   const int ub = p.uncompressed_bits();
   const size_t nonzero = n - freq[255];
   if (!p.only_zeros && nonzero <= kMaxSliceValues) return analyse_runs(w, n, freq, p, c);
+  if (!p.only_zeros) return analyse_sliced_runs(w, n, p, c);
 
   // One pass: each slice's histogram of indices and of its zero runs' lengths (the runs'
   // unary positions per divisor follow from it when the slice closes). Index i falls in

@@ -89,6 +89,11 @@ inline size_t encoded_stream_bytes(const int16_t* w, size_t n) {
 /// Returns false when it is not.
 bool analyse_histogram(const Histogram& freq, size_t n, StreamCode& out);
 
+/// The same for a stream of several slices from the histograms of its slices (slice k:
+/// values [k * kMaxSliceValues, ...)) and of all its n values, when its order is not needed
+/// (no zero runs). Returns false for a stream with zero runs.
+bool analyse_slices(const Histogram& freq, size_t n, const std::vector<Histogram>& slices, StreamCode& out);
+
 /// The stream's size from its histogram: exact where analyse_histogram is; for a stream of
 /// several slices without zero runs, within a few bytes (the slices' unary chunks are
 /// rounded as one). Returns false for a stream with zero runs (their lengths need the order).
