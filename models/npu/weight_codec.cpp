@@ -111,7 +111,12 @@ bool codes_zero_runs(const Histogram& freq) {
 
 Palette make_palette(const Histogram& freq) {
   Palette p;
-  p.zero_runs = codes_zero_runs(freq);
+  const uint32_t* f = freq.data() + 255;  // f[v]: the count of value v
+  int amax = 255;                          // the largest magnitude present (int8 weights: 128 at most)
+  while (amax > 0 && f[amax] == 0 && f[-amax] == 0) --amax;
+  uint32_t others = 0;  // codes_zero_runs over the values present
+  for (int a = 1; a <= amax; ++a) others = std::max(others, std::max(f[a], f[-a]));
+  p.zero_runs = f[0] > 4 * others;
 
   // Counts by sign-magnitude value (value a at 2a, -a at 2a + 1; zero left out in zero-run
   // mode), as keys count << 16 | code for the values present, so that sorting the keys puts
@@ -125,9 +130,8 @@ Palette make_palette(const Histogram& freq) {
     present += c ? 1 : 0;
     largest = c ? s : largest;  // codes arrive in rising order
   };
-  const uint32_t* f = freq.data() + 255;  // f[v]: the count of value v
   put(0, p.zero_runs ? 0 : f[0]);
-  for (int a = 1; a <= 255; ++a) {
+  for (int a = 1; a <= amax; ++a) {
     put(2 * a, f[a]);
     put(2 * a + 1, f[-a]);
   }
@@ -280,6 +284,20 @@ size_t weight_bits(const IndexSums& s, size_t n, const Grc& g, int ub) {
 /// Adds the bits of one slice's weight part under each parameter set (`n` indices).
 void add_weight_bits(const IndexSums& sums, size_t n, int ub, std::array<size_t, kWeightGrc.size()>& wbits) {
   for (size_t g = 0; g < kWeightGrc.size(); ++g) wbits[g] += weight_bits(sums, n, kWeightGrc[g], ub);
+}
+
+/// Adds the costs of one slice's `n` indices under each parameter set, from their
+/// histogram; raises `max_index` to the slice's largest.
+void add_index_slice(const std::array<uint32_t, 512>& hist, size_t n, int ub,
+                     std::array<size_t, kWeightGrc.size()>& wbits, int& max_index) {
+  int m = 0;
+  for (int v = 511; v > 0; --v)
+    if (hist[static_cast<size_t>(v)]) {
+      m = v;
+      break;
+    }
+  add_weight_bits(index_sums(hist, m), n, ub, wbits);
+  max_index = std::max(max_index, m);
 }
 
 bool grc_fits(const Grc& g, int max_index, int ub) {
@@ -574,14 +592,7 @@ StreamCode analyse_sliced_runs(const int16_t* w, size_t n, const Palette& p, Str
       ++i;
       run();  // after this index: this slice's
     }
-    int m = 0;
-    for (int v = 511; v > 0; --v)
-      if (hist[static_cast<size_t>(v)]) {
-        m = v;
-        break;
-      }
-    add_weight_bits(index_sums(hist, m), in_slice, ub, wbits);
-    max_index = std::max(max_index, m);
+    add_index_slice(hist, in_slice, ub, wbits, max_index);
     const size_t runs = in_slice + runs_before;
     for (int d = 0; d < kZeroDivs; ++d) {
       const size_t positions = runs + (d == 0 ? zeros : long_sums[static_cast<size_t>(d - 1)]);
@@ -648,14 +659,7 @@ StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, cons
   size_t indices = 0, slices = 0, in_slice = 0, runs_in_slice = 0;
   int max_index = 0;
   auto close_slice = [&]() {
-    int m = 0;
-    for (int v = 511; v > 0; --v)
-      if (hist[static_cast<size_t>(v)]) {
-        m = v;
-        break;
-      }
-    add_weight_bits(index_sums(hist, m), in_slice, ub, wbits);
-    max_index = std::max(max_index, m);
+    add_index_slice(hist, in_slice, ub, wbits, max_index);
     for (uint32_t z = 0; z < kShortRuns; ++z)
       if (run_hist[z])
         for (int d = 0; d < kZeroDivs; ++d) zpos[static_cast<size_t>(d)] += run_hist[z] * ((z >> d) + 1);
