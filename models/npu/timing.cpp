@@ -175,12 +175,27 @@ struct Planner {
     last = code_of(L, b, e, block_c);
     return last;
   }
+  /// The histogram of the layer's whole stream (its `n` values): the blocks' histograms add
+  /// up to the weights' plus the padding zeros.
+  Histogram whole(const LoweredLayer& L, size_t& n) const {
+    Histogram h = raw;
+    n = 0;
+    for (size_t len : chunk_len) n += len;
+    const size_t weights =
+        static_cast<size_t>(L.layout.ofm_depth) * L.layout.kernel_h * L.layout.kernel_w * L.layout.ifm_depth;
+    h[255] += static_cast<uint32_t>(n - weights);
+    return h;
+  }
   StreamCode code_of(const LoweredLayer& L, size_t b, size_t e, int block_c) {
     Histogram h{};
     size_t n = 0;
-    for (size_t k = b; k < e; ++k) {
-      n += chunk_len[k];
-      for (size_t v = 0; v < h.size(); ++v) h[v] += chunk_hist[k][v];
+    if (b == 0 && e == chunk_len.size()) {
+      h = whole(L, n);
+    } else {
+      for (size_t k = b; k < e; ++k) {
+        n += chunk_len[k];
+        for (size_t v = 0; v < h.size(); ++v) h[v] += chunk_hist[k][v];
+      }
     }
     StreamCode code;
     if (analyse_histogram(h, n, code)) return code;
@@ -398,12 +413,8 @@ void Planner::plan_weights(LayerPlan& lp, LoweredLayer& L, const Pass& p, const 
   // The whole stream sized exactly when it is stored whole, estimated for the choice of
   // slices otherwise (an estimate off by a few bytes in a stream of several 32767-value
   // slices, when building it would take a pass over the weights).
-  Histogram all{};
   size_t all_len = 0;
-  for (size_t k = 0; k < chunk_len.size(); ++k) {
-    all_len += chunk_len[k];
-    for (size_t v = 0; v < all.size(); ++v) all[v] += chunk_hist[k][v];
-  }
+  const Histogram all = whole(L, all_len);
   StreamCode whole;
   const bool exact = analyse_histogram(all, all_len, whole);
   size_t whole_bytes = whole.bytes;
