@@ -199,7 +199,7 @@ struct Planner {
     }
     StreamCode code;
     if (analyse_histogram(h, n, code)) return code;
-    if (analyse_slices(h, n, slice_histograms(L, b, e, block_c, n), code)) return code;
+    if (!codes_zero_runs(h) && analyse_slices(h, n, slice_histograms(L, b, e, block_c, n), code)) return code;
     // Zero runs: the order matters; build the layer's stream once.
     if (!built) {
       chunk_at.assign(1, 0);

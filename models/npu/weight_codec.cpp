@@ -86,6 +86,15 @@ void add_histogram(const int8_t* w, size_t n, Histogram& h) {
   }
 }
 
+// Zero runs pay off when zero is the most common value by a margin (4x the next): when its
+// count exceeds four times every other value's (which makes it the only largest).
+bool codes_zero_runs(const Histogram& freq) {
+  uint32_t others = 0;
+  for (size_t i = 0; i < 255; ++i) others = std::max(others, freq[i]);
+  for (size_t i = 256; i < freq.size(); ++i) others = std::max(others, freq[i]);
+  return freq[255] > 4 * others;
+}
+
 namespace {
 
 /// Counts of each value (value + 255) of w[0..n).
@@ -100,14 +109,6 @@ Histogram value_histogram(const int16_t* w, size_t n) {
   return freq;
 }
 
-/// Zero runs pay off when zero is the most common value by a margin (4x the next): when
-/// its count exceeds four times every other value's (which makes it the only largest).
-bool codes_zero_runs(const Histogram& freq) {
-  uint32_t others = 0;
-  for (size_t i = 0; i < 255; ++i) others = std::max(others, freq[i]);
-  for (size_t i = 256; i < freq.size(); ++i) others = std::max(others, freq[i]);
-  return freq[255] > 4 * others;
-}
 
 Palette make_palette(const Histogram& freq) {
   Palette p;

@@ -74,6 +74,9 @@ constexpr size_t kMaxSliceValues = 32767;
 /// Adds the counts of w[0..n) to h.
 void add_histogram(const int8_t* w, size_t n, Histogram& h);
 
+/// Whether the encoder codes the zeros of a stream with this histogram as run lengths.
+bool codes_zero_runs(const Histogram& freq);
+
 /// The encoder's choices and the exact size of the stream encode_stream writes. Values
 /// must lie in [-255, 255] (int8 weights less their zero point).
 StreamCode analyse_stream(const int16_t* w, size_t n);
