@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 
@@ -240,9 +242,15 @@ BlockConfig search_block_config(const ArchConfig& a, const NpuOp& op, bool lut) 
 /// Everything the block search reads, as bytes: the configuration and the operation
 /// (its useful MAC count aside).
 std::string search_key(const ArchConfig& a, const NpuOp& op, bool lut) {
-  std::string k;
-  k.reserve(256);
-  auto put = [&k](const auto& v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  // Written into a local buffer, then copied once (appending to the string field by field
+  // cost more than the lookup).
+  char buf[512];
+  size_t len = 0;
+  auto put = [&](const auto& v) {
+    if (len + sizeof v > sizeof buf) throw std::logic_error("block search key: more than 512 bytes");
+    std::memcpy(buf + len, &v, sizeof v);
+    len += sizeof v;
+  };
   for (int v : {a.macs, a.ofm_ublock.h, a.ofm_ublock.w, a.ofm_ublock.c, a.ifm_ublock.h, a.ifm_ublock.w,
                 a.ifm_ublock.c, a.dot_depth, a.elem_units, a.shram_banks})
     put(v);
@@ -258,7 +266,7 @@ std::string search_key(const ArchConfig& a, const NpuOp& op, bool lut) {
   for (bool b :
        {op.has_ifm2, op.ifm2_scalar, op.ifm2_const, op.ifm_brick, op.ifm2_brick, op.ofm_brick, op.bias, lut})
     put(static_cast<char>(b));
-  return k;
+  return std::string(buf, len);
 }
 
 }  // namespace

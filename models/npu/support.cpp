@@ -55,7 +55,13 @@ Placement kernel_rules(const Op& op) {
   } else {  // [OC][...]: a channel's weights together
     for (size_t c = 0; c < oc; ++c) {
       int64_t s = 0;
-      for (size_t k = 0; k < per; ++k) s += std::abs(static_cast<int>(w[c * per + k]));
+      // 32-bit partial sums (2^20 weights of at most 128 stay below 2^31): twice the lanes.
+      for (size_t k0 = 0; k0 < per; k0 += size_t{1} << 20) {
+        const size_t k1 = std::min(per, k0 + (size_t{1} << 20));
+        int32_t part = 0;
+        for (size_t k = k0; k < k1; ++k) part += std::abs(static_cast<int32_t>(w[c * per + k]));
+        s += part;
+      }
       acc[c] = s;
     }
   }

@@ -425,9 +425,8 @@ void Reader::add(const tfl::Operator* op, size_t index) {
       if (data->size() != n)
         fail(wwhere + ": " + std::to_string(data->size()) + " bytes of data for " + std::to_string(n) +
              " int8 weights");
-      std::vector<int8_t> w(n);
-      std::memcpy(w.data(), data->data(), n);
-      return w;
+      const auto* bytes = reinterpret_cast<const int8_t*>(data->data());
+      return std::vector<int8_t>(bytes, bytes + n);  // a copy without zeroing first
     };
     if (bi < 0) return;
     tensor(bi, where);

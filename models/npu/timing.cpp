@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -94,7 +95,8 @@ struct Planner {
   MemTiming act, wmem;    // the activation and weight memories
   bool buffered_weights;  // weights live elsewhere than activations: the DMA copies them
   double prev_slack = 0;  // compute cycles of the previous NPU operation: time to prefetch under
-  std::vector<int16_t> stream;
+  std::unique_ptr<int16_t[]> stream;  // a layer's weights in the decoder's order, once built
+  size_t stream_capacity = 0;
 
   PlanCache::Impl* cache = nullptr;
   size_t op_index = 0;  // the layer being planned
@@ -173,29 +175,89 @@ struct Planner {
     last = code_of(L, b, e, block_c);
     return last;
   }
+  /// The histogram of the layer's whole stream (its `n` values): the blocks' histograms add
+  /// up to the weights' plus the padding zeros.
+  Histogram whole(const LoweredLayer& L, size_t& n) const {
+    Histogram h = raw;
+    n = 0;
+    for (size_t len : chunk_len) n += len;
+    const size_t weights =
+        static_cast<size_t>(L.layout.ofm_depth) * L.layout.kernel_h * L.layout.kernel_w * L.layout.ifm_depth;
+    h[255] += static_cast<uint32_t>(n - weights);
+    return h;
+  }
   StreamCode code_of(const LoweredLayer& L, size_t b, size_t e, int block_c) {
     Histogram h{};
     size_t n = 0;
-    for (size_t k = b; k < e; ++k) {
-      n += chunk_len[k];
-      for (size_t v = 0; v < h.size(); ++v) h[v] += chunk_hist[k][v];
+    if (b == 0 && e == chunk_len.size()) {
+      h = whole(L, n);
+    } else {
+      for (size_t k = b; k < e; ++k) {
+        n += chunk_len[k];
+        for (size_t v = 0; v < h.size(); ++v) h[v] += chunk_hist[k][v];
+      }
     }
     StreamCode code;
     if (analyse_histogram(h, n, code)) return code;
-    // Zero runs or more than one slice: the order matters; build the layer's stream once.
+    if (!codes_zero_runs(h) && analyse_slices(h, n, slice_histograms(L, b, e, block_c, n), code)) return code;
+    // Zero runs: the order matters; build the layer's stream once.
     if (!built) {
-      stream.clear();
-      chunk_at.clear();
-      for (int c = 0; c < L.layout.ofm_depth; c += block_c) {
-        chunk_at.push_back(stream.size());
-        reorder_weights(L.ohwi, L.layout, c, std::min(c + block_c, L.layout.ofm_depth), stream);
+      chunk_at.assign(1, 0);
+      for (size_t len : chunk_len) chunk_at.push_back(chunk_at.back() + len);
+      if (stream_capacity < chunk_at.back()) {
+        stream.reset(new int16_t[chunk_at.back()]);
+        stream_capacity = chunk_at.back();
       }
-      chunk_at.push_back(stream.size());
+      std::fill_n(stream.get(), chunk_at.back(), int16_t{0});  // the padding (reorder writes the weights)
+      for (int c = 0, k = 0; c < L.layout.ofm_depth; c += block_c, ++k)
+        reorder_weights(L.ohwi, L.layout, c, std::min(c + block_c, L.layout.ofm_depth),
+                        stream.get() + chunk_at[static_cast<size_t>(k)]);
       built = true;
     }
     // The range's histogram is h (its weights and padding zeros): no second count.
-    return analyse_stream(stream.data() + chunk_at[b], chunk_at[e] - chunk_at[b], h);
+    return analyse_stream(stream.get() + chunk_at[b], chunk_at[e] - chunk_at[b], h);
   }
+  /// The histograms of the slices (kMaxSliceValues values each) of blocks [b, e)'s stream
+  /// (n values): a block inside one slice adds its histogram; a block across slices is
+  /// reordered alone and counted value by value.
+  std::vector<Histogram> slice_histograms(const LoweredLayer& L, size_t b, size_t e, int block_c, size_t n) {
+    std::vector<Histogram> slices((n + kMaxSliceValues - 1) / kMaxSliceValues, Histogram{});
+    size_t at = 0;
+    for (size_t k = b; k < e; ++k) {
+      const size_t len = chunk_len[k];
+      const size_t first = at / kMaxSliceValues, last = (at + len - 1) / kMaxSliceValues;
+      if (len > 0 && first == last) {
+        for (size_t v = 0; v < slices[first].size(); ++v) slices[first][v] += chunk_hist[k][v];
+      } else if (len > 0) {
+        block.assign(len, 0);
+        const int c0 = static_cast<int>(k) * block_c;
+        reorder_weights(L.ohwi, L.layout, c0, std::min(c0 + block_c, L.layout.ofm_depth), block.data());
+        // The block's part in each slice; its largest part is what the others leave.
+        auto part = [&](size_t sl, size_t& from, size_t& to) {
+          from = std::max(at, sl * kMaxSliceValues) - at;
+          to = std::min(at + len, (sl + 1) * kMaxSliceValues) - at;
+        };
+        size_t largest = first, largest_len = 0, from = 0, to = 0;
+        for (size_t sl = first; sl <= last; ++sl) {
+          part(sl, from, to);
+          if (to - from > largest_len) largest = sl, largest_len = to - from;
+        }
+        Histogram rest = chunk_hist[k];
+        for (size_t sl = first; sl <= last; ++sl) {
+          if (sl == largest) continue;
+          part(sl, from, to);
+          Histogram h{};
+          for (size_t j = from; j < to; ++j) ++h[static_cast<size_t>(block[j] + 255)];
+          for (size_t v = 0; v < h.size(); ++v) slices[sl][v] += h[v], rest[v] -= h[v];
+        }
+        for (size_t v = 0; v < rest.size(); ++v) slices[largest][v] += rest[v];
+      }
+      at += len;
+    }
+    return slices;
+  }
+  std::vector<int16_t> block;  // one block's stream
+
   /// Bytes of channels [c0, c1) as the NPU stores them: bias and scale, then the encoded
   /// weights. Adds the stream to `enc`.
   static uint64_t stored(const StreamCode& c, int channels, WeightEncoding& enc, size_t& largest) {
@@ -351,12 +413,8 @@ void Planner::plan_weights(LayerPlan& lp, LoweredLayer& L, const Pass& p, const 
   // The whole stream sized exactly when it is stored whole, estimated for the choice of
   // slices otherwise (an estimate off by a few bytes in a stream of several 32767-value
   // slices, when building it would take a pass over the weights).
-  Histogram all{};
   size_t all_len = 0;
-  for (size_t k = 0; k < chunk_len.size(); ++k) {
-    all_len += chunk_len[k];
-    for (size_t v = 0; v < all.size(); ++v) all[v] += chunk_hist[k][v];
-  }
+  const Histogram all = whole(L, all_len);
   StreamCode whole;
   const bool exact = analyse_histogram(all, all_len, whole);
   size_t whole_bytes = whole.bytes;

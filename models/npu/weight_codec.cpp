@@ -22,9 +22,6 @@ constexpr int kHeaderBits = 3 + 15 + 3 + 1 + 1;  // zero div, length - 1, weight
 constexpr int kPaletteHeaderBits = 5 + 5 + 3;    // direct offset, size - 1, entry bits - 2
 
 // A signed value as the format stores it outside the palette: magnitude and sign bit.
-int sign_magnitude(int v) {
-  return (std::abs(v) << 1) | (v < 0 ? 1 : 0);
-}
 int from_sign_magnitude(int p) {
   return (p & 1) ? -(p >> 1) : (p >> 1);
 }
@@ -69,6 +66,10 @@ struct Palette {
 }  // namespace
 
 void add_histogram(const int8_t* w, size_t n, Histogram& h) {
+  if (n < 1024) {  // short spans (a depthwise block's few channels): the tables would cost more
+    for (size_t i = 0; i < n; ++i) ++h[static_cast<size_t>(w[i] + 255)];
+    return;
+  }
   // Four tables, so that runs of one value do not wait on their own counts.
   std::array<std::array<uint32_t, 256>, 4> t{};
   size_t i = 0;
@@ -85,6 +86,15 @@ void add_histogram(const int8_t* w, size_t n, Histogram& h) {
   }
 }
 
+// Zero runs pay off when zero is the most common value by a margin (4x the next): when its
+// count exceeds four times every other value's (which makes it the only largest).
+bool codes_zero_runs(const Histogram& freq) {
+  uint32_t others = 0;
+  for (size_t i = 0; i < 255; ++i) others = std::max(others, freq[i]);
+  for (size_t i = 256; i < freq.size(); ++i) others = std::max(others, freq[i]);
+  return freq[255] > 4 * others;
+}
+
 namespace {
 
 /// Counts of each value (value + 255) of w[0..n).
@@ -99,46 +109,37 @@ Histogram value_histogram(const int16_t* w, size_t n) {
   return freq;
 }
 
-/// Zero runs pay off when zero is the most common value by a margin (4x the next).
-bool codes_zero_runs(const Histogram& freq) {
-  uint32_t f0 = 0, f1 = 0;
-  int v0 = 0;
-  for (int i = 0; i < 511; ++i) {
-    if (freq[i] > f0) {
-      f1 = f0;
-      f0 = freq[i];
-      v0 = i - 255;
-    } else if (freq[i] > f1) {
-      f1 = freq[i];
-    }
-  }
-  return v0 == 0 && f0 > 4 * f1;
-}
 
 Palette make_palette(const Histogram& freq) {
   Palette p;
-  p.zero_runs = codes_zero_runs(freq);
+  const uint32_t* f = freq.data() + 255;  // f[v]: the count of value v
+  int amax = 255;                          // the largest magnitude present (int8 weights: 128 at most)
+  while (amax > 0 && f[amax] == 0 && f[-amax] == 0) --amax;
+  uint32_t others = 0;  // codes_zero_runs over the values present
+  for (int a = 1; a <= amax; ++a) others = std::max(others, std::max(f[a], f[-a]));
+  p.zero_runs = f[0] > 4 * others;
 
-  std::array<uint32_t, 512> count{};  // by sign-magnitude value; zero left out in zero-run mode
+  // Counts by sign-magnitude value (value a at 2a, -a at 2a + 1; zero left out in zero-run
+  // mode), as keys count << 16 | code for the values present, so that sorting the keys puts
+  // them by falling frequency (ties: the larger code first).
+  std::array<uint64_t, 512> order;
+  int present = 0, largest = 0;
   uint32_t total = 0;
-  int largest = 0;
-  for (int v = -255; v <= 255; ++v) {
-    if (v == 0 && p.zero_runs) continue;
-    const uint32_t c = freq[static_cast<size_t>(v + 255)];
-    count[static_cast<size_t>(sign_magnitude(v))] = c;
+  auto put = [&](int s, uint32_t c) {  // without branches: kept when c > 0
     total += c;
-    if (c) largest = std::max(largest, sign_magnitude(v));
+    order[static_cast<size_t>(present)] = static_cast<uint64_t>(c) << 16 | static_cast<uint64_t>(s);
+    present += c ? 1 : 0;
+    largest = c ? s : largest;  // codes arrive in rising order
+  };
+  put(0, p.zero_runs ? 0 : f[0]);
+  for (int a = 1; a <= amax; ++a) {
+    put(2 * a, f[a]);
+    put(2 * a + 1, f[-a]);
   }
-  while (p.direct_offset < 31 && count[static_cast<size_t>(p.direct_offset)] == 0) ++p.direct_offset;
+  // The direct offset: the smallest code present, at most 31.
+  p.direct_offset = present ? std::min(31, static_cast<int>(order[0] & 0xffff)) : 31;
 
-  // Values by falling frequency (ties: the larger code first), as keys count << 16 | code;
-  // only the 33 most frequent matter (a palette holds 32): select them, then sort them.
-  std::array<uint64_t, 512> order{};
-  int present = 0;
-  for (int s = 0; s < 512; ++s) {
-    const uint64_t c = count[static_cast<size_t>(s)];
-    if (c) order[static_cast<size_t>(present++)] = c << 16 | static_cast<uint64_t>(s);
-  }
+  // Only the 33 most frequent matter (a palette holds 32): select them, then sort them.
   const int top = std::min(present, kMaxPalette + 1);
   if (present > top)
     std::nth_element(order.begin(), order.begin() + top - 1, order.begin() + present, std::greater<uint64_t>());
@@ -152,10 +153,11 @@ Palette make_palette(const Histogram& freq) {
   int taken = 0, entry_max = 0;
   uint32_t in_palette = 0;
   for (; taken < std::min(max_size, present); ++taken) {
-    const auto s = static_cast<int16_t>(order[static_cast<size_t>(taken)] & 0xffff);
+    const uint64_t key = order[static_cast<size_t>(taken)];
+    const auto s = static_cast<int16_t>(key & 0xffff);
     p.entries[static_cast<size_t>(taken)] = s;
     entry_max = std::max<int>(entry_max, s);
-    in_palette += count[static_cast<size_t>(s)];
+    in_palette += static_cast<uint32_t>(key >> 16);
   }
   if (taken == 1) p.entries[static_cast<size_t>(taken++)] = 0;  // padded to two entries
   // A palette only when it covers more than half of the coded values.
@@ -166,12 +168,12 @@ Palette make_palette(const Histogram& freq) {
   }
   while ((1 << p.bits) <= bits_for) ++p.bits;
 
-  for (int v = -255; v <= 255; ++v)
-    p.index[static_cast<size_t>(v + 255)] =
-        static_cast<int16_t>(sign_magnitude(v) + p.size - p.direct_offset);
+  const int shift = p.size - p.direct_offset;
+  int16_t* index = p.index.data() + 255;  // index[v]: value v's coded index
+  for (int v = 0; v <= 255; ++v) index[v] = static_cast<int16_t>(2 * v + shift);
+  for (int v = -255; v < 0; ++v) index[v] = static_cast<int16_t>(1 - 2 * v + shift);
   for (int i = 0; i < p.size; ++i)
-    p.index[static_cast<size_t>(from_sign_magnitude(p.entries[static_cast<size_t>(i)]) + 255)] =
-        static_cast<int16_t>(i);
+    index[from_sign_magnitude(p.entries[static_cast<size_t>(i)])] = static_cast<int16_t>(i);
   return p;
 }
 
@@ -226,43 +228,77 @@ size_t ceil_to(size_t a, size_t b) {
   return (a + b - 1) / b * b;
 }
 
-/// Bits of one slice's weight part coded with `g` (indices [b, e) of `idx`), from the
-/// histogram of its indices. Each chunk carries 12 unary positions (index >> div takes
-/// (q / 2) + 1 of them, or one when truncated), the second unary bits and the remainders.
-/// The indices a slice uses and how often (its histogram's non-zero entries).
-struct IndexCounts {
-  std::array<uint16_t, 512> index;
-  std::array<uint32_t, 512> count;
-  int size = 0;
+/// What the bits of one slice's weight indices under every parameter set follow from,
+/// with c_i the count of index i: shifted[k] = sum of c_i * (i >> k), below[d] = the count
+/// of indices under 2^d, count = the sum of c_i.
+struct IndexSums {
+  std::array<uint64_t, 7> shifted{};
+  std::array<uint64_t, 6> below{};
+  uint64_t count = 0;
 };
-void index_counts(const std::array<uint32_t, 512>& hist, int max_index, IndexCounts& out) {
-  out.size = 0;
-  for (int v = 0; v <= max_index; ++v) {
-    if (!hist[static_cast<size_t>(v)]) continue;
-    out.index[static_cast<size_t>(out.size)] = static_cast<uint16_t>(v);
-    out.count[static_cast<size_t>(out.size++)] = hist[static_cast<size_t>(v)];
-  }
+
+/// The sums of the index histogram `hist` (indices up to `max_index`), from its suffix sums
+/// at[x] (the count of indices >= x): i >> k counts the multiples m * 2^k (m >= 1) up to i,
+/// so the sum of c_i * (i >> k) is the sum of at[m * 2^k].
+IndexSums index_sums(const std::array<uint32_t, 512>& hist, int max_index) {
+  std::array<uint64_t, 513> at;
+  const auto top = static_cast<size_t>(max_index);
+  at[top + 1] = 0;
+  for (size_t x = top + 1; x-- > 0;) at[x] = at[x + 1] + hist[x];
+  IndexSums s;
+  s.count = at[0];
+  for (size_t k = 0; k < s.shifted.size(); ++k)
+    for (size_t x = size_t{1} << k; x <= top; x += size_t{1} << k) s.shifted[k] += at[x];
+  for (size_t d = 0; d < s.below.size(); ++d) s.below[d] = s.count - at[std::min(size_t{1} << d, top + 1)];
+  return s;
 }
 
-size_t weight_bits(const IndexCounts& ic, size_t n, const Grc& g, int ub) {
+/// The histogram of a slice's indices from its values' (`freq`), value 0 left out when it is
+/// coded as zero runs; returns the largest index.
+int index_histogram(const Palette& p, const Histogram& freq, std::array<uint32_t, 512>& hist) {
+  hist.fill(0);
+  int m = 0;
+  for (size_t v = 0; v < freq.size(); ++v) {
+    if (!freq[v] || (v == 255 && p.zero_runs)) continue;
+    const int idx = p.index[v];
+    hist[static_cast<size_t>(idx)] += freq[v];
+    m = std::max(m, idx);
+  }
+  return m;
+}
+
+/// Bits of one slice's `n` weight indices coded with `g`. Each chunk carries 12 unary
+/// positions; with q = i >> div, index i takes q / 2 + 1 of them (q / 2 = i >> (div + 1)),
+/// (q + 1) / 2 = q - q / 2 second unary bits and div remainder bits; truncated, one position
+/// and a second unary bit when q > 0 (i >= 2^div).
+size_t weight_bits(const IndexSums& s, size_t n, const Grc& g, int ub) {
   if (g.uncompressed) return static_cast<size_t>(ub) * n;
-  size_t positions = 0, unary1 = 0;
-  for (int k = 0; k < ic.size; ++k) {
-    const size_t c = ic.count[static_cast<size_t>(k)];
-    const int q = ic.index[static_cast<size_t>(k)] >> g.div;
-    positions += c * static_cast<size_t>(g.trunc ? 1 : q / 2 + 1);
-    unary1 += c * static_cast<size_t>(g.trunc ? (q > 0) : (q + 1) / 2);
+  const auto d = static_cast<size_t>(g.div);
+  size_t positions = s.count, unary1 = s.count - s.below[d];
+  if (!g.trunc) {
+    positions = s.shifted[d + 1] + s.count;
+    unary1 = s.shifted[d] - s.shifted[d + 1];
   }
-  return ceil_to(positions, 12) + unary1 + static_cast<size_t>(g.div) * n;
+  return ceil_to(positions, 12) + unary1 + d * n;
 }
 
-/// Adds the bits of one slice's weight part under each parameter set (indices up to
-/// `max_index`, `n` of them, histogram `hist`).
-void add_weight_bits(const std::array<uint32_t, 512>& hist, int max_index, size_t n, int ub,
-                     std::array<size_t, kWeightGrc.size()>& wbits) {
-  IndexCounts ic;
-  index_counts(hist, max_index, ic);
-  for (size_t g = 0; g < kWeightGrc.size(); ++g) wbits[g] += weight_bits(ic, n, kWeightGrc[g], ub);
+/// Adds the bits of one slice's weight part under each parameter set (`n` indices).
+void add_weight_bits(const IndexSums& sums, size_t n, int ub, std::array<size_t, kWeightGrc.size()>& wbits) {
+  for (size_t g = 0; g < kWeightGrc.size(); ++g) wbits[g] += weight_bits(sums, n, kWeightGrc[g], ub);
+}
+
+/// Adds the costs of one slice's `n` indices under each parameter set, from their
+/// histogram; raises `max_index` to the slice's largest.
+void add_index_slice(const std::array<uint32_t, 512>& hist, size_t n, int ub,
+                     std::array<size_t, kWeightGrc.size()>& wbits, int& max_index) {
+  int m = 0;
+  for (int v = 511; v > 0; --v)
+    if (hist[static_cast<size_t>(v)]) {
+      m = v;
+      break;
+    }
+  add_weight_bits(index_sums(hist, m), n, ub, wbits);
+  max_index = std::max(max_index, m);
 }
 
 bool grc_fits(const Grc& g, int max_index, int ub) {
@@ -332,38 +368,46 @@ size_t stream_length(const WeightLayout& l, int c0, int c1) {
 }
 
 void reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, std::vector<int16_t>& out) {
+  const size_t start = out.size();
+  out.resize(start + stream_length(l, c0, c1));  // zeros: the padding stays so
+  reorder_weights(ohwi, l, c0, c1, out.data() + start);
+}
+
+int16_t* reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, int16_t* p) {
   const bool depthwise = l.traversal == WeightTraversal::Depthwise;
   const int ub_i = l.ifm_ublock_depth, ub_o = l.ofm_ublock_depth, I = l.ifm_depth;
-  const size_t start = out.size();
-  out.resize(start + stream_length(l, c0, c1));
-  int16_t* p = out.data() + start;
+  const size_t o_stride = static_cast<size_t>(l.kernel_h) * l.kernel_w * I;  // one output channel further
+  const int width = depthwise ? 1 : ub_i;  // values per output channel of a micro-block
   for_each_subkernel(l, c0, c1, [&](int ob, int ob_depth, int ib, int, int sy, int sh, int sx, int sw, int elements,
                                     int outer, int inner) {
     for (int io = 0; io < outer; io += ub_i) {
       for (int ou = 0; ou < ob_depth; ou += ub_o) {
+        const int real_o = std::min(ub_o, ob_depth - ou);  // the output channels that exist
         for (int e = 0; e < elements; ++e) {
           const int kx = e % sw, ky = e / sw;
-          for (int ii = 0; ii < inner; ii += ub_i) {
+          for (int ii = 0; ii < inner; ii += ub_i, p += ub_o * width) {
+            if (ky >= sh) continue;  // a padding kernel element: zeros
             const int i0 = ib + io + ii;
             // The input channels of this micro-block that exist (depthwise: the one).
             const int real_i = depthwise ? 1 : std::clamp(I - i0, 0, ub_i);
-            const int width = depthwise ? 1 : ub_i;
-            for (int oz = 0; oz < ub_o; ++oz, p += width) {
-              const int o = ob + ou + oz;
-              int k = 0;
-              if (o < ob + ob_depth && ky < sh) {
-                const int8_t* src =
-                    ohwi + ((static_cast<size_t>(o) * l.kernel_h + sy + ky) * l.kernel_w + sx + kx) * I +
-                    (depthwise ? 0 : i0);
-                for (; k < real_i; ++k) p[k] = src[k];
-              }
-              for (; k < width; ++k) p[k] = 0;
+            if (real_i == 0) continue;  // past the input channels: zeros
+            const int8_t* src = ohwi + ((static_cast<size_t>(ob + ou) * l.kernel_h + sy + ky) * l.kernel_w + sx + kx) * I +
+                                (depthwise ? 0 : i0);
+            if (depthwise) {
+              for (int oz = 0; oz < real_o; ++oz) p[oz] = src[static_cast<size_t>(oz) * o_stride];
+            } else if (real_i == 8 && width == 8) {  // a whole 8-deep micro-block: a fixed-length copy
+              for (int oz = 0; oz < real_o; ++oz)
+                for (int k = 0; k < 8; ++k) p[oz * 8 + k] = src[static_cast<size_t>(oz) * o_stride + static_cast<size_t>(k)];
+            } else {
+              for (int oz = 0; oz < real_o; ++oz)
+                for (int k = 0; k < real_i; ++k) p[oz * width + k] = src[static_cast<size_t>(oz) * o_stride + k];
             }
           }
         }
       }
     }
   });
+  return p;
 }
 
 namespace {
@@ -411,15 +455,9 @@ namespace {
 /// Adds the costs of one slice of indices, from the histogram of its values.
 void add_slice(const Palette& p, const Histogram& freq, size_t n, std::array<size_t, kWeightGrc.size()>& wbits,
                int& max_index) {
-  std::array<uint32_t, 512> hist{};
-  int m = 0;
-  for (size_t v = 0; v < freq.size(); ++v) {
-    if (!freq[v]) continue;
-    const auto idx = static_cast<size_t>(p.index[v]);
-    hist[idx] += freq[v];
-    m = std::max(m, static_cast<int>(idx));
-  }
-  add_weight_bits(hist, m, n, p.uncompressed_bits(), wbits);
+  std::array<uint32_t, 512> hist;
+  const int m = index_histogram(p, freq, hist);
+  add_weight_bits(index_sums(hist, m), n, p.uncompressed_bits(), wbits);
   max_index = std::max(max_index, m);
 }
 
@@ -435,6 +473,19 @@ bool analyse_histogram(const Histogram& freq, size_t n, StreamCode& out) {
   add_slice(p, freq, n, wbits, max_index);
   out.coded_weights = n;
   finish(out, p, wbits, {}, max_index, 1);
+  return true;
+}
+
+namespace {
+StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, const std::vector<Histogram>* segments);
+}  // namespace
+
+bool analyse_slices(const Histogram& freq, size_t n, const std::vector<Histogram>& slices, StreamCode& out) {
+  if (n == 0 || codes_zero_runs(freq)) return false;
+  if (slices.size() != slice_count(n))
+    throw SimError("weight stream: " + std::to_string(slices.size()) + " slice histograms for " +
+                   std::to_string(n) + " values");
+  out = analyse_known(nullptr, n, freq, &slices);  // without zero runs the values are not read
   return true;
 }
 
@@ -455,6 +506,109 @@ bool estimate_histogram(const Histogram& freq, size_t n, size_t& bytes) {
 
 namespace {
 
+/// The sum over the runs of zeros in w[0..n) of each run's length >> d (d = 1, 2, 3: index
+/// d - 1). Runs of fewer than two zeros add nothing, so the scan passes four values at a
+/// time where none is zero and only measures the runs it meets.
+std::array<size_t, 3> long_run_sums(const int16_t* w, size_t n) {
+  constexpr uint64_t kOnes = 0x0001000100010001ULL, kHigh = 0x8000800080008000ULL;
+  std::array<size_t, 3> sums{};
+  size_t i = 0;
+  for (;;) {
+    for (; i + 4 <= n; i += 4) {  // to the next four values holding a zero
+      uint64_t x = 0;
+      std::memcpy(&x, w + i, sizeof x);
+      if ((x - kOnes) & ~x & kHigh) break;  // a 16-bit lane is zero
+    }
+    while (i < n && w[i] != 0) ++i;
+    if (i == n) return sums;
+    const size_t start = i;
+    for (; i + 4 <= n; i += 4) {  // through the run, four values at a time
+      uint64_t x = 0;
+      std::memcpy(&x, w + i, sizeof x);
+      if (x) break;
+    }
+    while (i < n && w[i] == 0) ++i;
+    const size_t z = i - start;
+    if (z >= 2)
+      for (size_t d = 1; d <= 3; ++d) sums[d - 1] += z >> d;
+  }
+}
+
+/// A stream with zero runs whose non-zero values fit one slice: its indices' costs from the
+/// histogram (every non-zero value is an index), its runs' from their count (one per index,
+/// and the run after the last), the zeros' count and the long runs' sums. With q = z >> d a
+/// run of z zeros takes q + 1 unary positions and d remainder bits.
+StreamCode analyse_runs(const int16_t* w, size_t n, const Histogram& freq, const Palette& p, StreamCode c) {
+  std::array<uint32_t, 512> hist;
+  const int max_index = index_histogram(p, freq, hist);
+  const size_t indices = n - freq[255], runs = indices + 1;
+  std::array<size_t, kWeightGrc.size()> wbits{};
+  add_weight_bits(index_sums(hist, max_index), indices, p.uncompressed_bits(), wbits);
+  const std::array<size_t, 3> shifted = long_run_sums(w, n);
+  std::array<size_t, kZeroDivs> zbits{};
+  for (int d = 0; d < kZeroDivs; ++d) {
+    const size_t positions = runs + (d == 0 ? freq[255] : shifted[static_cast<size_t>(d - 1)]);
+    zbits[static_cast<size_t>(d)] = ceil_to(positions, zero_chunk_len(d)) + static_cast<size_t>(d) * runs;
+  }
+  c.coded_weights = indices;
+  finish(c, p, wbits, zbits, max_index, 1);
+  return c;
+}
+
+/// A stream with zero runs over several slices (at least one non-zero value), in one walk.
+/// Slice k holds indices [k * kMaxSliceValues, ...) and the run after each of them; the
+/// first also the run before its first index. Per slice: its indices' histogram, its zeros,
+/// and the sums of z >> d over its runs of two or more zeros (as in analyse_runs).
+StreamCode analyse_sliced_runs(const int16_t* w, size_t n, const Palette& p, StreamCode c) {
+  const int ub = p.uncompressed_bits();
+  const int16_t* index_of = p.index.data() + 255;
+  std::array<size_t, kWeightGrc.size()> wbits{};
+  std::array<size_t, kZeroDivs> zbits{};
+  std::array<uint32_t, 512> hist;
+  size_t i = 0, indices = 0, slices = 0;
+  int max_index = 0;
+  size_t zeros = 0;
+  std::array<size_t, 3> long_sums{};
+  auto run = [&]() {  // the run of zeros from i
+    if (i == n || w[i] != 0) return;
+    const size_t start = i;
+    for (; i + 4 <= n; i += 4) {  // four values at a time
+      uint64_t x = 0;
+      std::memcpy(&x, w + i, sizeof x);
+      if (x) break;
+    }
+    while (i < n && w[i] == 0) ++i;
+    const size_t z = i - start;
+    zeros += z;
+    if (z >= 2)
+      for (size_t d = 1; d <= 3; ++d) long_sums[d - 1] += z >> d;
+  };
+  run();  // before the first index: the first slice's
+  while (i < n) {
+    hist.fill(0);
+    const size_t runs_before = slices == 0 ? 1 : 0;
+    size_t in_slice = 0;
+    for (; in_slice < kMaxSliceValues && i < n; ++in_slice) {
+      ++hist[static_cast<size_t>(index_of[w[i]])];  // w[i] != 0: run() stopped here
+      ++i;
+      run();  // after this index: this slice's
+    }
+    add_index_slice(hist, in_slice, ub, wbits, max_index);
+    const size_t runs = in_slice + runs_before;
+    for (int d = 0; d < kZeroDivs; ++d) {
+      const size_t positions = runs + (d == 0 ? zeros : long_sums[static_cast<size_t>(d - 1)]);
+      zbits[static_cast<size_t>(d)] += ceil_to(positions, zero_chunk_len(d)) + static_cast<size_t>(d) * runs;
+    }
+    indices += in_slice;
+    zeros = 0;
+    long_sums.fill(0);
+    ++slices;
+  }
+  c.coded_weights = indices;
+  finish(c, p, wbits, zbits, max_index, slices);
+  return c;
+}
+
 /// The encoder's choices for w[0..n) whose value histogram is `freq`; `segments`, when
 /// given, the histograms of its slice-long segments (made here when needed).
 StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, const std::vector<Histogram>* segments) {
@@ -465,16 +619,32 @@ StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, cons
     std::array<size_t, kWeightGrc.size()> wbits{};
     int max_index = 0;
     size_t slices = 0;
+    // Without the slices' histograms: the first (a full one) holds what the others leave,
+    // so the others are counted (the last often holds a few values only).
+    Histogram first = freq;
+    for (size_t b = kMaxSliceValues; !segments && b < n; b += kMaxSliceValues) {
+      Histogram h{};
+      const size_t e = std::min(n, b + kMaxSliceValues);
+      for (size_t i = b; i < e; ++i) ++h[static_cast<size_t>(w[i] + 255)];  // the caller vouches for them
+      for (size_t v = 0; v < h.size(); ++v) first[v] -= h[v];
+      add_slice(p, h, e - b, wbits, max_index);
+    }
     for (size_t b = 0; b < n; b += kMaxSliceValues, ++slices) {
       const size_t len = std::min(kMaxSliceValues, n - b);
-      add_slice(p, segments ? (*segments)[slices] : len == n ? freq : value_histogram(w + b, len), len, wbits,
-                max_index);
+      if (segments) {
+        add_slice(p, (*segments)[slices], len, wbits, max_index);
+      } else if (b == 0) {
+        add_slice(p, first, len, wbits, max_index);
+      }
     }
     c.coded_weights = n;
     finish(c, p, wbits, {}, max_index, slices);
     return c;
   }
   const int ub = p.uncompressed_bits();
+  const size_t nonzero = n - freq[255];
+  if (!p.only_zeros && nonzero <= kMaxSliceValues) return analyse_runs(w, n, freq, p, c);
+  if (!p.only_zeros) return analyse_sliced_runs(w, n, p, c);
 
   // One pass: each slice's histogram of indices and of its zero runs' lengths (the runs'
   // unary positions per divisor follow from it when the slice closes). Index i falls in
@@ -490,14 +660,7 @@ StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, cons
   size_t indices = 0, slices = 0, in_slice = 0, runs_in_slice = 0;
   int max_index = 0;
   auto close_slice = [&]() {
-    int m = 0;
-    for (int v = 511; v >= 0; --v)
-      if (hist[static_cast<size_t>(v)]) {
-        m = v;
-        break;
-      }
-    add_weight_bits(hist, m, in_slice, ub, wbits);
-    max_index = std::max(max_index, m);
+    add_index_slice(hist, in_slice, ub, wbits, max_index);
     for (uint32_t z = 0; z < kShortRuns; ++z)
       if (run_hist[z])
         for (int d = 0; d < kZeroDivs; ++d) zpos[static_cast<size_t>(d)] += run_hist[z] * ((z >> d) + 1);

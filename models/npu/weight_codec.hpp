@@ -40,6 +40,9 @@ struct WeightLayout {
 /// when dilated).
 void reorder_weights(const int8_t* ohwi, const WeightLayout& layout, int c0, int c1,
                      std::vector<int16_t>& out);
+/// The same into `out`, stream_length(layout, c0, c1) values that the caller has set to
+/// zero: only the weights are written, the padding is left as it is. Returns the end.
+int16_t* reorder_weights(const int8_t* ohwi, const WeightLayout& layout, int c0, int c1, int16_t* out);
 /// The number of values reorder_weights appends for channels [c0, c1) (padding included).
 size_t stream_length(const WeightLayout& layout, int c0, int c1);
 
@@ -71,6 +74,9 @@ constexpr size_t kMaxSliceValues = 32767;
 /// Adds the counts of w[0..n) to h.
 void add_histogram(const int8_t* w, size_t n, Histogram& h);
 
+/// Whether the encoder codes the zeros of a stream with this histogram as run lengths.
+bool codes_zero_runs(const Histogram& freq);
+
 /// The encoder's choices and the exact size of the stream encode_stream writes. Values
 /// must lie in [-255, 255] (int8 weights less their zero point).
 StreamCode analyse_stream(const int16_t* w, size_t n);
@@ -85,6 +91,11 @@ inline size_t encoded_stream_bytes(const int16_t* w, size_t n) {
 /// codes no zero runs and fits one slice (the order of the values matters otherwise).
 /// Returns false when it is not.
 bool analyse_histogram(const Histogram& freq, size_t n, StreamCode& out);
+
+/// The same for a stream of several slices from the histograms of its slices (slice k:
+/// values [k * kMaxSliceValues, ...)) and of all its n values, when its order is not needed
+/// (no zero runs). Returns false for a stream with zero runs.
+bool analyse_slices(const Histogram& freq, size_t n, const std::vector<Histogram>& slices, StreamCode& out);
 
 /// The stream's size from its histogram: exact where analyse_histogram is; for a stream of
 /// several slices without zero runs, within a few bytes (the slices' unary chunks are

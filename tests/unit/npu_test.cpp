@@ -390,6 +390,87 @@ TEST_CASE("weight streams decode to what was encoded, and their sizes follow han
   CHECK_THROWS_WITH(decode_stream(ok.data(), 3), Catch::Contains("bit"));
 }
 
+TEST_CASE("zero-run streams, sized from their counts and long runs, match the encoder", "[npu]") {
+  // Streams with zero runs are sized from the value counts (per slice), the zeros and the
+  // runs of two or more zeros (weight_codec.cpp analyse_runs, analyse_sliced_runs); the
+  // encoder writes every bit and checks its length against that size. Dense and sparse
+  // streams, runs from 0 to past 64 zeros, padding-like periodic zeros, and (the last
+  // ones) more than one slice of non-zero values.
+  std::mt19937 rng(11);
+  int zero_run_streams = 0, multi_slice = 0;
+  for (int t = 0; t < 306; ++t) {
+    const size_t n = t < 300 ? 1 + rng() % 6000 : 70000 + rng() % 40000;
+    int zero_pct = static_cast<int>(rng() % 100), spread = 1 + static_cast<int>(rng() % 255);
+    if (t >= 300) zero_pct = 10 + 8 * (t - 300), spread = 60 + 30 * (t - 300);  // 40,000+ non-zero values
+    const int pattern = t % 4;
+    std::vector<int16_t> w(n);
+    for (size_t i = 0; i < n; ++i) {
+      bool zero = static_cast<int>(rng() % 100) < zero_pct;
+      if (pattern == 1 && i % 12 >= 9) zero = true;       // a depthwise 3x3 padded to 12
+      if (pattern == 2 && (i / 70) % 3 == 0) zero = true;  // runs of 70
+      const int v = static_cast<int>(rng() % static_cast<unsigned>(2 * spread + 1)) - spread;
+      w[i] = static_cast<int16_t>(zero ? 0 : v);
+    }
+    if (pattern == 3 && n > 8) w[n / 2] = 0, w[0] = 0, w[n - 1] = 0;
+    const StreamCode c = analyse_stream(w.data(), w.size());
+    Histogram h{};
+    size_t nonzero = 0;
+    for (int16_t v : w) {
+      ++h[static_cast<size_t>(v + 255)];
+      nonzero += v != 0 ? 1 : 0;
+    }
+    const StreamCode known = analyse_stream(w.data(), w.size(), h);
+    CHECK(known.bytes == c.bytes);
+    CHECK(known.payload_bits == c.payload_bits);
+    if (c.zero_runs) {
+      ++zero_run_streams;
+      multi_slice += nonzero > kMaxSliceValues ? 1 : 0;
+      CHECK(c.coded_weights == std::max<size_t>(nonzero, 1));
+    }
+    const std::vector<uint8_t> bytes = encode_stream(w.data(), w.size());  // throws if the size differs
+    CHECK(bytes.size() == c.bytes);
+    CHECK(decode_stream(bytes.data(), bytes.size()) == w);
+  }
+  CHECK(zero_run_streams > 150);
+  CHECK(multi_slice >= 2);
+}
+
+TEST_CASE("a stream of several slices without zero runs is sized from its slices' histograms", "[npu]") {
+  // The planner sizes such streams from per-slice histograms (timing.cpp slice_histograms)
+  // without building them: the same code as from the values; streams with zero runs refuse.
+  std::mt19937 rng(12);
+  for (int t = 0; t < 6; ++t) {
+    const size_t n = 32768 + rng() % 90000;
+    const int spread = 2 + 40 * t;
+    std::vector<int16_t> w(n);
+    for (auto& v : w) v = static_cast<int16_t>(static_cast<int>(rng() % static_cast<unsigned>(2 * spread + 1)) - spread);
+    Histogram all{};
+    std::vector<Histogram> slices((n + kMaxSliceValues - 1) / kMaxSliceValues, Histogram{});
+    for (size_t i = 0; i < n; ++i) {
+      ++all[static_cast<size_t>(w[i] + 255)];
+      ++slices[i / kMaxSliceValues][static_cast<size_t>(w[i] + 255)];
+    }
+    StreamCode c;
+    REQUIRE(analyse_slices(all, n, slices, c));
+    const StreamCode direct = analyse_stream(w.data(), n);
+    CHECK_FALSE(direct.zero_runs);
+    CHECK(c.bytes == direct.bytes);
+    CHECK(c.payload_bits == direct.payload_bits);
+    CHECK(c.weight_div == direct.weight_div);
+    CHECK(c.palette_size == direct.palette_size);
+  }
+  std::vector<int16_t> sparse(50000, 0);
+  for (size_t i = 0; i < sparse.size(); i += 10) sparse[i] = static_cast<int16_t>(1 + i % 7);
+  Histogram all{};
+  std::vector<Histogram> slices(2, Histogram{});
+  for (size_t i = 0; i < sparse.size(); ++i) {
+    ++all[static_cast<size_t>(sparse[i] + 255)];
+    ++slices[i / kMaxSliceValues][static_cast<size_t>(sparse[i] + 255)];
+  }
+  StreamCode c;
+  CHECK_FALSE(analyse_slices(all, sparse.size(), slices, c));
+}
+
 TEST_CASE("the decoder's weight order pads partial micro-blocks and kernel elements with zeros", "[npu]") {
   // Depthwise 3x3 over 4 channels with 8-deep micro-blocks: per kernel element (9, padded
   // to 12) one micro-block of 8 output channels; channels 4-7 and elements 9-11 are zeros.
