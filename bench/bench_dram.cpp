@@ -13,11 +13,6 @@
 using namespace edgesim::memory;
 using Clock = std::chrono::steady_clock;
 
-// libsystemc wants an sc_main; this benchmark runs no SystemC simulation.
-extern "C" int sc_main(int, char**) {
-  return 0;
-}
-
 int main(int argc, char** argv) {
   const uint64_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1'000'000;
   std::printf("%-14s %-10s %12s %10s %12s %9s\n", "part", "pattern", "requests/s", "wall s", "GB/s (sim)",

@@ -18,11 +18,6 @@
 #include "models/npu/device.hpp"
 #include "sim/core/config/loader.hpp"
 
-// libsystemc.so refers to sc_main; this benchmark never starts SystemC.
-extern "C" int sc_main(int, char**) {
-  return 0;
-}
-
 using namespace edgesim;
 using edgesim::bench::Clock;
 using edgesim::bench::thread_cpu_seconds;

@@ -23,11 +23,6 @@
 #include "models/npu/timing.hpp"
 #include "sim/core/config/loader.hpp"
 
-// libsystemc.so refers to sc_main; this benchmark never starts SystemC.
-extern "C" int sc_main(int, char**) {
-  return 0;
-}
-
 using namespace edgesim;
 using namespace edgesim::npu;
 using edgesim::bench::Clock;

@@ -19,11 +19,6 @@
 #include "sim/core/config/loader.hpp"
 #include "sim/npu_dataset.hpp"
 
-// libsystemc.so refers to sc_main; this benchmark never starts SystemC.
-extern "C" int sc_main(int, char**) {
-  return 0;
-}
-
 using namespace edgesim;
 using namespace edgesim::npu;
 using edgesim::bench::Clock;

@@ -13,11 +13,6 @@
 using namespace edgesim::fault;
 using Clock = std::chrono::steady_clock;
 
-// libsystemc wants an sc_main; this benchmark runs no SystemC simulation.
-extern "C" int sc_main(int, char**) {
-  return 0;
-}
-
 namespace {
 
 double seconds_since(Clock::time_point t0) {

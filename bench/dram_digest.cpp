@@ -17,11 +17,6 @@
 using namespace edgesim::memory;
 using Settings = DramControllerSettings;
 
-// libsystemc wants an sc_main; this tool runs no SystemC simulation.
-extern "C" int sc_main(int, char**) {
-  return 0;
-}
-
 namespace {
 
 struct Fnv {
