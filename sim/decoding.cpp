@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "sim/core/errors.hpp"
+#include "sim/core/input_file.hpp"
 #include "sim/core/registry.hpp"
 
 namespace edgesim::sim {
@@ -71,8 +72,12 @@ uint64_t DecodingSettings::projector_flops_per_token() const {
 }
 
 std::vector<uint8_t> read_acceptance_trace(const std::string& path, const std::string& where) {
-  std::ifstream in(path);
-  if (!in) config::fail_at(where, "cannot read acceptance trace '" + path + "'");
+  std::ifstream in;
+  try {
+    open_input_file(in, path, "acceptance trace");
+  } catch (const InputError& e) {
+    config::fail_at(where, e.what());
+  }
   std::vector<uint8_t> out;
   std::string line;
   for (size_t n = 1; std::getline(in, line); ++n) {

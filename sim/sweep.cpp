@@ -153,8 +153,11 @@ std::vector<SweepPoint> expand_sweep(const json& spec, const std::string& path, 
   if (!spec.contains("base")) spec_error(path, "base: missing (a config path or an inline config)");
   json base;
   if (spec["base"].is_string()) {
-    std::string b = spec["base"].get<std::string>();
-    base = load_experiment_config(b);
+    try {
+      base = load_experiment_config(spec["base"].get<std::string>());
+    } catch (const InputError& e) {
+      spec_error(path, std::string("base: ") + e.what());
+    }
   } else if (spec["base"].is_object()) {
     base = spec["base"];
     resolve_model_source(base);

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "sim/core/errors.hpp"
+#include "sim/core/input_file.hpp"
 
 namespace edgesim::traces {
 
@@ -236,8 +237,8 @@ std::string shape_text(const std::vector<uint64_t>& shape) {
 /// A whole file as a byte source.
 class FileSource : public ByteSource {
  public:
-  explicit FileSource(const std::string& path) : in_(path, std::ios::binary) {
-    if (!in_) throw InputError("cannot open .npy file '" + path + "': " + std::strerror(errno));
+  explicit FileSource(const std::string& path) {
+    open_input_file(in_, path, ".npy file");
     in_.seekg(0, std::ios::end);
     left_ = static_cast<uint64_t>(in_.tellg());
     in_.seekg(0);

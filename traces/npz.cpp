@@ -12,6 +12,7 @@
 #include <functional>
 
 #include "sim/core/errors.hpp"
+#include "sim/core/input_file.hpp"
 #include "traces/npy.hpp"
 
 namespace edgesim::traces {
@@ -42,9 +43,7 @@ std::vector<uint8_t> read_at(std::ifstream& in, uint64_t at, uint64_t n) {
 }
 
 std::ifstream open_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError("cannot open .npz file '" + path + "': " + std::strerror(errno));
-  return in;
+  return open_input_file(path, ".npz file");
 }
 
 /// One entry's uncompressed bytes, read (and inflated) in pieces, with their CRC-32.

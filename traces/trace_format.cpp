@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "sim/core/errors.hpp"
+#include "sim/core/input_file.hpp"
 #include "sim/core/hash.hpp"
 #include "traces/adapter.hpp"
 
@@ -170,8 +171,7 @@ void TraceWriter::finish() {
 // ---------------------------------------------------------------- reader
 
 TraceReader::TraceReader(const std::string& path) : path_(path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError("cannot open trace '" + path + "': " + std::strerror(errno));
+  std::ifstream in = open_input_file(path, "trace");
   data_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   if (data_.size() < 16) fail(data_.size(), "a 16-byte preamble (magic, version, header length)");
   if (std::memcmp(data_.data(), kTraceMagic, 8) != 0) {

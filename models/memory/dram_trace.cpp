@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "sim/core/errors.hpp"
+#include "sim/core/input_file.hpp"
 #include "sim/core/hash.hpp"
 
 namespace edgesim::memory {
@@ -30,8 +31,7 @@ uint64_t get_le(const uint8_t* p, int n) {
 }  // namespace
 
 RequestTraceReader::RequestTraceReader(const std::string& path) : path_(path) {
-  in_.open(path, std::ios::binary);
-  if (!in_) throw InputError("cannot open request trace '" + path + "': " + std::strerror(errno));
+  open_input_file(in_, path, "request trace");
   char magic[8] = {};
   in_.read(magic, 8);
   binary_ = in_.gcount() == 8 && std::memcmp(magic, kMagic, 8) == 0;

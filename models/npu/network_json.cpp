@@ -14,6 +14,7 @@
 #include "sim/core/config/loader.hpp"
 #include "sim/core/config/params.hpp"
 #include "sim/core/errors.hpp"
+#include "sim/core/input_file.hpp"
 
 namespace edgesim::npu {
 
@@ -108,8 +109,12 @@ std::vector<T> read_data(const json& v, const FileLocation& at, size_t expected,
   check_keys(v, at, {"offset", "count"});
   if (blob.path.empty()) at.fail("data given by offset, but the network names no weights_file");
   if (!blob.loaded) {
-    std::ifstream in(blob.path, std::ios::binary);
-    if (!in) at.fail("cannot read weights_file '" + blob.path + "'");
+    std::ifstream in;
+    try {
+      open_input_file(in, blob.path, "weights_file");
+    } catch (const InputError& e) {
+      at.fail(e.what());
+    }
     blob.bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     blob.loaded = true;
   }

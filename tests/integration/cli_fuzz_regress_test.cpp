@@ -141,3 +141,19 @@ TEST_CASE("fuzz regression: a DRAM request that runs past the top of the address
   const auto ok = run_expect({"dram", "--part", "lpddr5-6400", "--trace", dir / "last.txt"}, kOk);
   CHECK_THAT(ok.out, Catch::Matchers::Contains("requests"));
 }
+
+TEST_CASE("fuzz regression: a directory where a file is expected is bad input naming it", "[cli][fuzz][sweep]") {
+  // libFuzzer's sweep input (a crash in CI): the base "." is a directory, which opens as a
+  // stream on Linux and claimed a size of 2^63 bytes: std::length_error, "simulation failed".
+  TempDir dir;
+  const std::string f = input("sweep/base-is-a-directory.json");
+  expect_bad_input({"sweep", f, "--out", dir / "out"}, {"sweep spec " + f, "base: cannot open '.': it is a directory"});
+  // Every reader of a user's file says the same.
+  const std::string d = dir.path();
+  expect_bad_input({"run", "--config", d}, {"cannot open '" + d + "': it is a directory"});
+  expect_bad_input({"validate", d}, {"cannot open '" + d + "': it is a directory"});
+  expect_bad_input({"replay", "--trace", d}, {"cannot open trace '" + d + "': it is a directory"});
+  expect_bad_input({"dram", "--part", "lpddr5-6400", "--trace", d},
+                   {"cannot open request trace '" + d + "': it is a directory"});
+  expect_bad_input(npu_args(d), {"cannot open '" + d + "': it is a directory"});
+}

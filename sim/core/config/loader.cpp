@@ -8,6 +8,7 @@
 
 #include "sim/core/config/embedded.hpp"
 #include "sim/core/errors.hpp"
+#include "sim/core/input_file.hpp"
 
 namespace edgesim::config {
 namespace fs = std::filesystem;
@@ -102,8 +103,8 @@ json load_recursive(const std::string& path, std::vector<std::string>& chain) {
 }  // namespace
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw InputError("cannot open '" + path + "': " + std::strerror(errno));
+  std::ifstream in = open_input_file(path);
+  in.seekg(0, std::ios::end);
   // A regular file in one read into a string of its size; a stream of unknown size (a
   // pipe) through a string stream.
   const std::streamoff size = in.tellg();
