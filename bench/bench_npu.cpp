@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "bench/bench_clock.hpp"
+#include "bench/plan_digest.hpp"
 #include "models/npu/dataset.hpp"
 #include "models/npu/device.hpp"
 #include "models/npu/executor.hpp"
@@ -56,8 +57,8 @@ void tflite_network(const std::string& root, const char* name, const std::string
   const Network probe = load_network(path);
   std::printf("\n%s.tflite: %zu ops, %zu MACs/inference; per wall second (per thread CPU second)\n", name,
               probe.ops.size(), probe.total_macs());
-  std::printf("%-14s %20s %20s %22s %20s %10s\n", "device", "file+plan/s", "plan only/s", "timings/s",
-              "inferences/s", "cycles");
+  std::printf("%-14s %20s %20s %22s %20s %10s %20s\n", "device", "file+plan/s", "plan only/s", "timings/s",
+              "inferences/s", "cycles", "plan digest");
   std::mt19937 rng(1);
   std::uniform_int_distribution<int> u(-128, 127);
   std::vector<std::vector<int8_t>> inputs(16, std::vector<int8_t>(probe.tensors[probe.input].size()));
@@ -80,6 +81,8 @@ void tflite_network(const std::string& root, const char* name, const std::string
     });
     const Rate plans_only = rate(seconds, [&](long) { sink += plan_network(probe, dev.settings, mem).layers.size(); });
     const Plan plan = plan_network(probe, dev.settings, mem);
+    bench::Digest digest;  // the plan, bit for bit (compare with an earlier binary's)
+    bench::add_plan(digest, plan);
     Timing t;
     time_network(plan, mem, t);  // sizes t's storage once
     const Rate timings = rate(seconds, [&](long) {
@@ -92,9 +95,9 @@ void tflite_network(const std::string& root, const char* name, const std::string
       exec.run();
       sink += static_cast<size_t>(exec.argmax());
     });
-    std::printf("%-14s %20s %20s %22s %20s %10llu\n", dev.settings.name.c_str(), cell(plans).c_str(),
+    std::printf("%-14s %20s %20s %22s %20s %10llu %20llu\n", dev.settings.name.c_str(), cell(plans).c_str(),
                 cell(plans_only).c_str(), cell(timings).c_str(), cell(inferences).c_str(),
-                static_cast<unsigned long long>(t.cycles));
+                static_cast<unsigned long long>(t.cycles), static_cast<unsigned long long>(digest.value()));
     if (sink == 0) std::printf("(nothing planned)\n");  // keeps the loops' results observable
   }
 }
