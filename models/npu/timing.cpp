@@ -73,13 +73,64 @@ std::string layout_key(size_t op, const LoweredLayer& L, int block_c) {
 
 }  // namespace
 
+namespace {
+
+/// Counts of one op's weights over its output channels: at[c] = the counts of channels
+/// [0, c), kept for the channels asked for (0 and all channels first). The counts of
+/// channels [c0, c1) are at[c1] - at[c0]; a new entry is counted from its nearest neighbour.
+class ChannelCounts {
+ public:
+  void reset(const int8_t* ohwi, int channels, size_t per_channel) {
+    ohwi_ = ohwi;
+    per_ = per_channel;
+    at_.assign(2, {0, ByteCounts{}});
+    at_[1].first = channels;
+    add_counts(ohwi, static_cast<size_t>(channels) * per_channel, at_[1].second);
+  }
+  /// The same weights at another address (another plan's lowering of them).
+  void bind(const int8_t* ohwi) { ohwi_ = ohwi; }
+  bool empty() const { return at_.empty(); }
+  const ByteCounts& all() const { return at_.back().second; }
+  /// Adds the counts of channels [c0, c1) to h.
+  void add_range(int c0, int c1, Histogram& h) {
+    prefix(c0);
+    const ByteCounts& hi = prefix(c1);  // (an insertion moves the entries: c0's is found again)
+    const ByteCounts& lo = prefix(c0);
+    for (int v = -128; v < 128; ++v) {
+      const auto u = static_cast<uint8_t>(v);
+      h[static_cast<size_t>(v + 255)] += hi[u] - lo[u];
+    }
+  }
+
+ private:
+  const ByteCounts& prefix(int c) {
+    auto it = std::lower_bound(at_.begin(), at_.end(), c,
+                               [](const std::pair<int, ByteCounts>& e, int ch) { return e.first < ch; });
+    if (it->first == c) return it->second;
+    // it: the first entry past c (channels: the last entry); it - 1 the one before.
+    const auto& below = *(it - 1);
+    const auto& above = *it;
+    ByteCounts part{};
+    ByteCounts p{};
+    if (c - below.first <= above.first - c) {
+      add_counts(ohwi_ + static_cast<size_t>(below.first) * per_, static_cast<size_t>(c - below.first) * per_, part);
+      for (size_t u = 0; u < p.size(); ++u) p[u] = below.second[u] + part[u];
+    } else {
+      add_counts(ohwi_ + static_cast<size_t>(c) * per_, static_cast<size_t>(above.first - c) * per_, part);
+      for (size_t u = 0; u < p.size(); ++u) p[u] = above.second[u] - part[u];
+    }
+    return at_.insert(it, {c, p})->second;
+  }
+
+  const int8_t* ohwi_ = nullptr;
+  size_t per_ = 0;
+  std::vector<std::pair<int, ByteCounts>> at_;
+};
+
+}  // namespace
+
 struct PlanCache::Impl {
-  struct Chunks {
-    std::vector<size_t> len;
-    std::vector<Histogram> hist;
-    Histogram raw{};
-  };
-  std::unordered_map<std::string, Chunks> chunks;     // by layout_key
+  std::unordered_map<size_t, ChannelCounts> counts;   // by op: its weights' counts
   std::unordered_map<std::string, StreamCode> codes;  // by layout_key and block range
 };
 
@@ -108,56 +159,50 @@ struct Planner {
     buffered_weights = s.weights_in != s.activations_in;
   }
 
-  /// Per OFM block (`block_c` channels) of the layer: its stream's length and value
-  /// histogram (the weights' counts plus the padding zeros), so that most streams are sized
-  /// from histograms without being built (weight_codec.hpp analyse_histogram).
+  /// The layer being sized: its OFM blocks (`block_c` channels each) and each block's
+  /// stream length; the histograms of block ranges are counted from the weights when a
+  /// range is asked for (most layers need only the whole layer's, from `raw`).
+  const LoweredLayer* layer = nullptr;
+  int block_c = 0;
+  size_t per_channel = 0;        // weights of one output channel
   std::vector<size_t> chunk_len;
-  std::vector<Histogram> chunk_hist;
   Histogram raw{};  // the layer's weights (as the decoder reads them, padding excluded)
+  ChannelCounts own_counts;  // the layer's weights' counts, without a cache
+  ChannelCounts* counts = nullptr;
   bool built = false;          // the layer's stream below is built
   std::vector<size_t> chunk_at;  // where each block's values start in `stream`
   // The last range analysed and its code (the whole layer is asked for twice when it is
   // one slice: for the slicing choice, then for the slice).
   size_t last_b = SIZE_MAX, last_e = 0;
   StreamCode last;
-  void prepare(const LoweredLayer& L, int block_c) {
-    if (cache) {
-      key = layout_key(op_index, L, block_c);
-      const auto it = cache->chunks.find(key);
-      if (it != cache->chunks.end()) {
-        chunk_len = it->second.len;
-        chunk_hist = it->second.hist;
-        raw = it->second.raw;
-        built = false;
-        last_b = SIZE_MAX;
-        return;
-      }
-    }
-    count_chunks(L, block_c);
-    if (cache) cache->chunks.emplace(key, PlanCache::Impl::Chunks{chunk_len, chunk_hist, raw});
-  }
-  void count_chunks(const LoweredLayer& L, int block_c) {
-    const size_t per = static_cast<size_t>(L.layout.kernel_h) * L.layout.kernel_w * L.layout.ifm_depth;
-    chunk_len.clear();
-    chunk_hist.clear();
-    raw.fill(0);
+  void prepare(const LoweredLayer& L, int block_channels) {
+    layer = &L;
+    block_c = block_channels;
     built = false;
     last_b = SIZE_MAX;
-    for (int c = 0; c < L.layout.ofm_depth; c += block_c) {
-      const int c1 = std::min(c + block_c, L.layout.ofm_depth);
-      Histogram h{};
-      const int8_t* w = L.ohwi + static_cast<size_t>(c) * per;
-      const size_t n = static_cast<size_t>(c1 - c) * per;
-      add_histogram(w, n, h);
-      for (size_t v = 0; v < h.size(); ++v) raw[v] += h[v];
-      const size_t len = stream_length(L.layout, c, c1);
-      h[255] += static_cast<uint32_t>(len - n);  // the padding zeros
-      chunk_len.push_back(len);
-      chunk_hist.push_back(h);
+    if (cache) key = layout_key(op_index, L, block_c);
+    const WeightLayout& l = L.layout;
+    per_channel = static_cast<size_t>(l.kernel_h) * l.kernel_w * l.ifm_depth;
+    // A block's stream length depends on its depth only: the full blocks' and the last's.
+    const int blocks = ceil_div(l.ofm_depth, block_c), last_c = l.ofm_depth - (blocks - 1) * block_c;
+    chunk_len.assign(static_cast<size_t>(blocks), stream_length(l, 0, block_c));
+    chunk_len.back() = stream_length(l, 0, last_c);
+    // The weights' counts: the same for every configuration of the network.
+    counts = cache ? &cache->counts[op_index] : &own_counts;
+    if (counts->empty() || !cache) {
+      counts->reset(L.ohwi, l.ofm_depth, per_channel);
+    } else {
+      counts->bind(L.ohwi);  // this plan's lowering of the same weights
     }
+    raw.fill(0);
+    const ByteCounts& all = counts->all();
+    for (int v = -128; v < 128; ++v) raw[static_cast<size_t>(v + 255)] = all[static_cast<uint8_t>(v)];
   }
+  /// Adds the counts of output channels [c0, c1)'s weights to h.
+  void count_channels(int c0, int c1, Histogram& h) { counts->add_range(c0, c1, h); }
+  int block_end(size_t e) const { return std::min(static_cast<int>(e) * block_c, layer->layout.ofm_depth); }
   /// The stream of output channels [c0, c1) (whole blocks) and its code.
-  StreamCode analyse(const LoweredLayer& L, int c0, int c1, int block_c) {
+  StreamCode analyse(int c0, int c1) {
     const size_t b = static_cast<size_t>(c0 / block_c), e = static_cast<size_t>(ceil_div(c1, block_c));
     if (b == last_b && e == last_e) return last;
     last_b = b;
@@ -168,39 +213,52 @@ struct Planner {
           .append(reinterpret_cast<const char*>(&e), sizeof e);
       const auto it = cache->codes.find(k);
       if (it != cache->codes.end()) return last = it->second;
-      last = code_of(L, b, e, block_c);
+      last = code_of(b, e);
       cache->codes.emplace(std::move(k), last);
       return last;
     }
-    last = code_of(L, b, e, block_c);
+    last = code_of(b, e);
     return last;
   }
-  /// The histogram of the layer's whole stream (its `n` values): the blocks' histograms add
-  /// up to the weights' plus the padding zeros.
-  Histogram whole(const LoweredLayer& L, size_t& n) const {
+  /// The histogram of the layer's whole stream (its `n` values): the weights' counts plus
+  /// the padding zeros.
+  Histogram whole(size_t& n) const {
     Histogram h = raw;
     n = 0;
     for (size_t len : chunk_len) n += len;
-    const size_t weights =
-        static_cast<size_t>(L.layout.ofm_depth) * L.layout.kernel_h * L.layout.kernel_w * L.layout.ifm_depth;
-    h[255] += static_cast<uint32_t>(n - weights);
+    h[255] += static_cast<uint32_t>(n - static_cast<size_t>(layer->layout.ofm_depth) * per_channel);
     return h;
   }
-  StreamCode code_of(const LoweredLayer& L, size_t b, size_t e, int block_c) {
+  StreamCode code_of(size_t b, size_t e) {
+    const LoweredLayer& L = *layer;
     Histogram h{};
     size_t n = 0;
+    const int c0 = block_end(b), c1 = block_end(e);
+    const size_t weights = static_cast<size_t>(c1 - c0) * per_channel;
     if (b == 0 && e == chunk_len.size()) {
-      h = whole(L, n);
+      h = whole(n);
     } else {
-      for (size_t k = b; k < e; ++k) {
-        n += chunk_len[k];
-        for (size_t v = 0; v < h.size(); ++v) h[v] += chunk_hist[k][v];
-      }
+      for (size_t k = b; k < e; ++k) n += chunk_len[k];
+      count_channels(c0, c1, h);
+      h[255] += static_cast<uint32_t>(n - weights);  // the padding zeros
     }
     StreamCode code;
     if (analyse_histogram(h, n, code)) return code;
-    if (!codes_zero_runs(h) && analyse_slices(h, n, slice_histograms(L, b, e, block_c, n), code)) return code;
-    // Zero runs: the order matters; build the layer's stream once.
+    if (!codes_zero_runs(h)) {
+      if (analyse_slices(h, n, slice_histograms(b, e, n, false), code)) return code;
+    } else if (h[255] == n - weights) {
+      // Zero runs, and the weights hold no zero: the runs are the padding's, which the
+      // layout gives without the stream, and the indices are the weights.
+      padding_runs(L.layout, c0, c1, run_slices);
+      if (run_slices.size() == 1) {
+        run_slices[0].values = h;
+      } else {
+        const std::vector<Histogram> values = slice_histograms(b, e, weights, true);
+        for (size_t k = 0; k < values.size(); ++k) run_slices[k].values = values[k];
+      }
+      if (analyse_runs(h, n, run_slices, code)) return code;
+    }
+    // Zero runs among the weights: the order matters; build the layer's stream once.
     if (!built) {
       chunk_at.assign(1, 0);
       for (size_t len : chunk_len) chunk_at.push_back(chunk_at.back() + len);
@@ -217,46 +275,57 @@ struct Planner {
     // The range's histogram is h (its weights and padding zeros): no second count.
     return analyse_stream(stream.get() + chunk_at[b], chunk_at[e] - chunk_at[b], h);
   }
-  /// The histograms of the slices (kMaxSliceValues values each) of blocks [b, e)'s stream
-  /// (n values): a block inside one slice adds its histogram; a block across slices is
-  /// reordered alone and counted value by value.
-  std::vector<Histogram> slice_histograms(const LoweredLayer& L, size_t b, size_t e, int block_c, size_t n) {
+  std::vector<RunSlice> run_slices;
+  std::vector<size_t> part_ends;  // a block's parts in slices (slice_histograms)
+  std::vector<Histogram*> part_hists;
+  /// The histograms of the slices (kMaxSliceValues positions each) of blocks [b, e)'s
+  /// stream (n positions): by value (every value of the stream a position, padding
+  /// included) or, for a stream whose weights hold no zero, by index (the weights are the
+  /// positions, the padding left out). The blocks inside one slice are counted together
+  /// from the weights' counts; a block across slices is counted part by part from its
+  /// weights in the stream's order (as bytes: the stream is not built).
+  std::vector<Histogram> slice_histograms(size_t b, size_t e, size_t n, bool by_index) {
+    const LoweredLayer& L = *layer;
     std::vector<Histogram> slices((n + kMaxSliceValues - 1) / kMaxSliceValues, Histogram{});
     size_t at = 0;
+    // A run of whole blocks [run_b, k) inside slice run_slice, not yet counted.
+    size_t run_b = b, run_slice = 0, run_padding = 0;
+    auto flush = [&](size_t k) {
+      if (k == run_b) return;
+      count_channels(block_end(run_b), block_end(k), slices[run_slice]);
+      slices[run_slice][255] += static_cast<uint32_t>(run_padding);
+      run_padding = 0;
+    };
     for (size_t k = b; k < e; ++k) {
-      const size_t len = chunk_len[k];
+      const int c0 = block_end(k), c1 = block_end(k + 1);
+      const size_t weights = static_cast<size_t>(c1 - c0) * per_channel;
+      const size_t len = by_index ? weights : chunk_len[k];
+      const size_t padding = len - weights;
       const size_t first = at / kMaxSliceValues, last = (at + len - 1) / kMaxSliceValues;
       if (len > 0 && first == last) {
-        for (size_t v = 0; v < slices[first].size(); ++v) slices[first][v] += chunk_hist[k][v];
+        if (first != run_slice) {
+          flush(k);
+          run_b = k;
+          run_slice = first;
+        }
+        run_padding += padding;
       } else if (len > 0) {
-        block.assign(len, 0);
-        const int c0 = static_cast<int>(k) * block_c;
-        reorder_weights(L.ohwi, L.layout, c0, std::min(c0 + block_c, L.layout.ofm_depth), block.data());
-        // The block's part in each slice; its largest part is what the others leave.
-        auto part = [&](size_t sl, size_t& from, size_t& to) {
-          from = std::max(at, sl * kMaxSliceValues) - at;
-          to = std::min(at + len, (sl + 1) * kMaxSliceValues) - at;
-        };
-        size_t largest = first, largest_len = 0, from = 0, to = 0;
+        flush(k);
+        run_b = k + 1;
+        // The block's part in each slice, counted in one walk of the block.
+        part_ends.clear();
+        part_hists.clear();
         for (size_t sl = first; sl <= last; ++sl) {
-          part(sl, from, to);
-          if (to - from > largest_len) largest = sl, largest_len = to - from;
+          part_ends.push_back(std::min(at + len, (sl + 1) * kMaxSliceValues) - at);
+          part_hists.push_back(&slices[sl]);
         }
-        Histogram rest = chunk_hist[k];
-        for (size_t sl = first; sl <= last; ++sl) {
-          if (sl == largest) continue;
-          part(sl, from, to);
-          Histogram h{};
-          for (size_t j = from; j < to; ++j) ++h[static_cast<size_t>(block[j] + 255)];
-          for (size_t v = 0; v < h.size(); ++v) slices[sl][v] += h[v], rest[v] -= h[v];
-        }
-        for (size_t v = 0; v < rest.size(); ++v) slices[largest][v] += rest[v];
+        add_part_histograms(L.ohwi, L.layout, c0, c1, by_index, part_ends, part_hists);
       }
       at += len;
     }
+    flush(e);
     return slices;
   }
-  std::vector<int16_t> block;  // one block's stream
 
   /// Bytes of channels [c0, c1) as the NPU stores them: bias and scale, then the encoded
   /// weights. Adds the stream to `enc`.
@@ -414,13 +483,13 @@ void Planner::plan_weights(LayerPlan& lp, LoweredLayer& L, const Pass& p, const 
   // slices otherwise (an estimate off by a few bytes in a stream of several 32767-value
   // slices, when building it would take a pass over the weights).
   size_t all_len = 0;
-  const Histogram all = whole(L, all_len);
+  const Histogram all = whole(all_len);
   StreamCode whole;
   const bool exact = analyse_histogram(all, all_len, whole);
   size_t whole_bytes = whole.bytes;
   const bool estimated = exact || estimate_histogram(all, all_len, whole_bytes);
   if (!(L.buffered && buffered_weights)) {
-    const uint64_t bytes = stored(exact ? whole : analyse(L, 0, D, block_c), D, lp.encoding, largest);
+    const uint64_t bytes = stored(exact ? whole : analyse(0, D), D, lp.encoding, largest);
     lp.weight_stream_bytes = bytes;
     // Every block reads its channels' share; spatial blocks re-read it.
     const uint64_t per_pass = bytes * spatial;
@@ -432,7 +501,7 @@ void Planner::plan_weights(LayerPlan& lp, LoweredLayer& L, const Pass& p, const 
   }
   std::vector<int> slices = {0, D};
   double slack_out = static_cast<double>(ref_cycles);
-  if (!estimated) whole_bytes = analyse(L, 0, D, block_c).bytes;
+  if (!estimated) whole_bytes = analyse(0, D).bytes;
   const double full = dma_estimate(static_cast<double>(weight_range_bytes(D, whole_bytes)));
   if (full > prev_slack) {
     const double ratio = prev_slack / full;
@@ -450,7 +519,7 @@ void Planner::plan_weights(LayerPlan& lp, LoweredLayer& L, const Pass& p, const 
   }
   for (size_t k = 0; k + 1 < slices.size(); ++k) {
     DmaItem d;
-    const StreamCode code = slices.size() == 2 && exact ? whole : analyse(L, slices[k], slices[k + 1], block_c);
+    const StreamCode code = slices.size() == 2 && exact ? whole : analyse(slices[k], slices[k + 1]);
     d.bytes = static_cast<uint32_t>(stored(code, slices[k + 1] - slices[k], lp.encoding, largest));
     d.first_job = static_cast<uint32_t>(first_job + static_cast<size_t>(slices[k] / block_c) * spatial);
     d.last_job = static_cast<uint32_t>(first_job +

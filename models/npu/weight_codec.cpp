@@ -65,13 +65,13 @@ struct Palette {
 
 }  // namespace
 
-void add_histogram(const int8_t* w, size_t n, Histogram& h) {
+void add_counts(const int8_t* w, size_t n, ByteCounts& c) {
   if (n < 1024) {  // short spans (a depthwise block's few channels): the tables would cost more
-    for (size_t i = 0; i < n; ++i) ++h[static_cast<size_t>(w[i] + 255)];
+    for (size_t i = 0; i < n; ++i) ++c[static_cast<uint8_t>(w[i])];
     return;
   }
   // Four tables, so that runs of one value do not wait on their own counts.
-  std::array<std::array<uint32_t, 256>, 4> t{};
+  std::array<ByteCounts, 4> t{};
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     ++t[0][static_cast<uint8_t>(w[i])];
@@ -80,10 +80,17 @@ void add_histogram(const int8_t* w, size_t n, Histogram& h) {
     ++t[3][static_cast<uint8_t>(w[i + 3])];
   }
   for (; i < n; ++i) ++t[0][static_cast<uint8_t>(w[i])];
-  for (int v = -128; v < 128; ++v) {
-    const auto u = static_cast<uint8_t>(v);
-    h[static_cast<size_t>(v + 255)] += t[0][u] + t[1][u] + t[2][u] + t[3][u];
+  for (size_t u = 0; u < c.size(); ++u) c[u] += t[0][u] + t[1][u] + t[2][u] + t[3][u];
+}
+
+void add_histogram(const int8_t* w, size_t n, Histogram& h) {
+  if (n < 1024) {
+    for (size_t i = 0; i < n; ++i) ++h[static_cast<size_t>(w[i] + 255)];
+    return;
   }
+  ByteCounts c{};
+  add_counts(w, n, c);
+  for (int v = -128; v < 128; ++v) h[static_cast<size_t>(v + 255)] += c[static_cast<uint8_t>(v)];
 }
 
 // Zero runs pay off when zero is the most common value by a margin (4x the next): when its
@@ -373,7 +380,21 @@ void reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, 
   reorder_weights(ohwi, l, c0, c1, out.data() + start);
 }
 
-int16_t* reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, int16_t* p) {
+namespace {
+
+/// One micro-block of a stream as the decoder reads it: `rows` present output channels,
+/// each `len` weights (OHWI offset at + r * stride) followed by `pad` padding zeros, then
+/// `tail` padding zeros (absent output channels; a micro-block of padding only has no rows).
+struct Segment {
+  size_t at, stride;
+  int rows, len, pad, tail;
+  size_t size() const { return static_cast<size_t>(rows) * static_cast<size_t>(len + pad) + static_cast<size_t>(tail); }
+};
+
+/// The micro-blocks of the stream of output channels [c0, c1) in the decoder's order (the
+/// walk behind reorder_weights): calls f(const Segment&) for each.
+template <class F>
+void for_each_segment(const WeightLayout& l, int c0, int c1, F&& f) {
   const bool depthwise = l.traversal == WeightTraversal::Depthwise;
   const int ub_i = l.ifm_ublock_depth, ub_o = l.ofm_ublock_depth, I = l.ifm_depth;
   const size_t o_stride = static_cast<size_t>(l.kernel_h) * l.kernel_w * I;  // one output channel further
@@ -385,29 +406,110 @@ int16_t* reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int 
         const int real_o = std::min(ub_o, ob_depth - ou);  // the output channels that exist
         for (int e = 0; e < elements; ++e) {
           const int kx = e % sw, ky = e / sw;
-          for (int ii = 0; ii < inner; ii += ub_i, p += ub_o * width) {
-            if (ky >= sh) continue;  // a padding kernel element: zeros
+          for (int ii = 0; ii < inner; ii += ub_i) {
             const int i0 = ib + io + ii;
-            // The input channels of this micro-block that exist (depthwise: the one).
-            const int real_i = depthwise ? 1 : std::clamp(I - i0, 0, ub_i);
-            if (real_i == 0) continue;  // past the input channels: zeros
-            const int8_t* src = ohwi + ((static_cast<size_t>(ob + ou) * l.kernel_h + sy + ky) * l.kernel_w + sx + kx) * I +
-                                (depthwise ? 0 : i0);
-            if (depthwise) {
-              for (int oz = 0; oz < real_o; ++oz) p[oz] = src[static_cast<size_t>(oz) * o_stride];
-            } else if (real_i == 8 && width == 8) {  // a whole 8-deep micro-block: a fixed-length copy
-              for (int oz = 0; oz < real_o; ++oz)
-                for (int k = 0; k < 8; ++k) p[oz * 8 + k] = src[static_cast<size_t>(oz) * o_stride + static_cast<size_t>(k)];
-            } else {
-              for (int oz = 0; oz < real_o; ++oz)
-                for (int k = 0; k < real_i; ++k) p[oz * width + k] = src[static_cast<size_t>(oz) * o_stride + k];
+            // The input channels of this micro-block that exist (depthwise: the one); none
+            // in a padding kernel element.
+            const int real_i = ky >= sh ? 0 : depthwise ? 1 : std::clamp(I - i0, 0, ub_i);
+            if (real_i == 0) {
+              f(Segment{0, 0, 0, 0, 0, ub_o * width});
+              continue;
             }
+            const size_t at = ((static_cast<size_t>(ob + ou) * l.kernel_h + sy + ky) * l.kernel_w + sx + kx) * I +
+                              static_cast<size_t>(depthwise ? 0 : i0);
+            f(Segment{at, o_stride, real_o, real_i, width - real_i, (ub_o - real_o) * width});
           }
         }
       }
     }
   });
+}
+
+}  // namespace
+
+int16_t* reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, int16_t* p) {
+  for_each_segment(l, c0, c1, [&p, ohwi](const Segment& s) {
+    const int8_t* src = ohwi + s.at;
+    if (s.len == 8) {  // a whole 8-deep micro-block row: a fixed-length copy
+      for (int r = 0; r < s.rows; ++r, p += 8 + s.pad)
+        for (int k = 0; k < 8; ++k) p[k] = src[static_cast<size_t>(r) * s.stride + static_cast<size_t>(k)];
+    } else {
+      for (int r = 0; r < s.rows; ++r, p += s.len + s.pad)
+        for (int k = 0; k < s.len; ++k) p[k] = src[static_cast<size_t>(r) * s.stride + static_cast<size_t>(k)];
+    }
+    p += s.tail;
+  });
   return p;
+}
+
+void add_part_histograms(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, bool by_index,
+                         const std::vector<size_t>& ends, const std::vector<Histogram*>& parts) {
+  // The stream as bytes (the weights are int8; padding zeros left out by index), then each
+  // part counted at once.
+  thread_local std::vector<int8_t> bytes;
+  bytes.resize(by_index ? ends.back() : stream_length(l, c0, c1));
+  int8_t* p = bytes.data();
+  for_each_segment(l, c0, c1, [&p, ohwi, by_index](const Segment& s) {
+    const int8_t* src = ohwi + s.at;
+    const auto pad = static_cast<size_t>(by_index ? 0 : s.pad);
+    if (s.len == 8 && pad == 0) {  // whole 8-deep micro-block rows: fixed-length copies
+      for (int r = 0; r < s.rows; ++r, p += 8) std::memcpy(p, src + static_cast<size_t>(r) * s.stride, 8);
+    } else {
+      for (int r = 0; r < s.rows; ++r) {
+        std::memcpy(p, src + static_cast<size_t>(r) * s.stride, static_cast<size_t>(s.len));
+        std::memset(p + s.len, 0, pad);
+        p += static_cast<size_t>(s.len) + pad;
+      }
+    }
+    if (!by_index) {
+      std::memset(p, 0, static_cast<size_t>(s.tail));
+      p += s.tail;
+    }
+  });
+  if (static_cast<size_t>(p - bytes.data()) != bytes.size() || ends.back() > bytes.size())
+    throw SimError("weight stream: parts of " + std::to_string(ends.back()) + " positions in a stream of " +
+                   std::to_string(p - bytes.data()));
+  for (size_t k = 0, from = 0; k < ends.size(); from = ends[k++]) {
+    if (!parts[k]) continue;
+    ByteCounts c{};
+    add_counts(bytes.data() + from, ends[k] - from, c);
+    for (int v = -128; v < 128; ++v) (*parts[k])[static_cast<size_t>(v + 255)] += c[static_cast<uint8_t>(v)];
+  }
+}
+
+void padding_runs(const WeightLayout& l, int c0, int c1, std::vector<RunSlice>& slices) {
+  // Weights end the current run of zeros (which belongs to the slice of the index before
+  // it), padding lengthens it.
+  const bool depthwise = l.traversal == WeightTraversal::Depthwise;
+  const size_t indices =
+      static_cast<size_t>(c1 - c0) * l.kernel_h * l.kernel_w * (depthwise ? 1 : static_cast<size_t>(l.ifm_depth));
+  slices.resize(slice_count(indices));
+  for (RunSlice& s : slices) s.zeros = 0, s.sums = {};
+  size_t run = 0, seen = 0;  // the current run; indices before it
+  auto end_run = [&]() {
+    RunSlice& s = slices[seen == 0 ? 0 : (seen - 1) / kMaxSliceValues];
+    s.zeros += run;
+    if (run >= 2)
+      for (size_t d = 1; d <= 3; ++d) s.sums[d - 1] += run >> d;
+    run = 0;
+  };
+  for_each_segment(l, c0, c1, [&](const Segment& s) {
+    if (s.rows > 0 && s.pad == 0) {  // the rows' weights in a row: the runs between them are empty
+      end_run();
+      seen += static_cast<size_t>(s.rows) * static_cast<size_t>(s.len);
+    } else {
+      for (int r = 0; r < s.rows; ++r) {
+        end_run();
+        seen += static_cast<size_t>(s.len);
+        run += static_cast<size_t>(s.pad);
+      }
+    }
+    run += static_cast<size_t>(s.tail);
+  });
+  end_run();  // the run after the last index
+  if (seen != indices)
+    throw SimError("weight stream: the padding walk met " + std::to_string(seen) + " weights, not " +
+                   std::to_string(indices));
 }
 
 namespace {
@@ -509,7 +611,7 @@ namespace {
 /// The sum over the runs of zeros in w[0..n) of each run's length >> d (d = 1, 2, 3: index
 /// d - 1). Runs of fewer than two zeros add nothing, so the scan passes four values at a
 /// time where none is zero and only measures the runs it meets.
-std::array<size_t, 3> long_run_sums(const int16_t* w, size_t n) {
+RunSums long_run_sums(const int16_t* w, size_t n) {
   constexpr uint64_t kOnes = 0x0001000100010001ULL, kHigh = 0x8000800080008000ULL;
   std::array<size_t, 3> sums{};
   size_t i = 0;
@@ -534,24 +636,31 @@ std::array<size_t, 3> long_run_sums(const int16_t* w, size_t n) {
   }
 }
 
-/// A stream with zero runs whose non-zero values fit one slice: its indices' costs from the
-/// histogram (every non-zero value is an index), its runs' from their count (one per index,
-/// and the run after the last), the zeros' count and the long runs' sums. With q = z >> d a
-/// run of z zeros takes q + 1 unary positions and d remainder bits.
-StreamCode analyse_runs(const int16_t* w, size_t n, const Histogram& freq, const Palette& p, StreamCode c) {
-  std::array<uint32_t, 512> hist;
-  const int max_index = index_histogram(p, freq, hist);
-  const size_t indices = n - freq[255], runs = indices + 1;
-  std::array<size_t, kWeightGrc.size()> wbits{};
-  add_weight_bits(index_sums(hist, max_index), indices, p.uncompressed_bits(), wbits);
-  const std::array<size_t, 3> shifted = long_run_sums(w, n);
-  std::array<size_t, kZeroDivs> zbits{};
+/// Adds the bits of one slice's zero runs under each divisor: `runs` runs holding `zeros`
+/// zeros, whose lengths z give the sums of z >> d in `sums`. With q = z >> d a run takes
+/// q + 1 unary positions and d remainder bits.
+void add_run_bits(size_t runs, size_t zeros, const RunSums& sums, std::array<size_t, kZeroDivs>& zbits) {
   for (int d = 0; d < kZeroDivs; ++d) {
-    const size_t positions = runs + (d == 0 ? freq[255] : shifted[static_cast<size_t>(d - 1)]);
-    zbits[static_cast<size_t>(d)] = ceil_to(positions, zero_chunk_len(d)) + static_cast<size_t>(d) * runs;
+    const size_t positions = runs + (d == 0 ? zeros : sums[static_cast<size_t>(d - 1)]);
+    zbits[static_cast<size_t>(d)] += ceil_to(positions, zero_chunk_len(d)) + static_cast<size_t>(d) * runs;
+  }
+}
+
+/// A stream with zero runs (at least one non-zero value) from its slices: each slice's
+/// indices' costs from their histogram (every non-zero value is an index), its runs' from
+/// their count (one per index, the first slice one more), zeros and sums.
+StreamCode runs_code(const Palette& p, StreamCode c, size_t indices, const std::vector<RunSlice>& slices) {
+  std::array<size_t, kWeightGrc.size()> wbits{};
+  std::array<size_t, kZeroDivs> zbits{};
+  int max_index = 0;
+  for (size_t k = 0; k < slices.size(); ++k) {
+    const RunSlice& s = slices[k];
+    const size_t in_slice = std::min(kMaxSliceValues, indices - k * kMaxSliceValues);
+    add_slice(p, s.values, in_slice, wbits, max_index);
+    add_run_bits(in_slice + (k == 0 ? 1 : 0), s.zeros, s.sums, zbits);
   }
   c.coded_weights = indices;
-  finish(c, p, wbits, zbits, max_index, 1);
+  finish(c, p, wbits, zbits, max_index, slices.size());
   return c;
 }
 
@@ -568,7 +677,7 @@ StreamCode analyse_sliced_runs(const int16_t* w, size_t n, const Palette& p, Str
   size_t i = 0, indices = 0, slices = 0;
   int max_index = 0;
   size_t zeros = 0;
-  std::array<size_t, 3> long_sums{};
+  RunSums long_sums{};
   auto run = [&]() {  // the run of zeros from i
     if (i == n || w[i] != 0) return;
     const size_t start = i;
@@ -594,11 +703,7 @@ StreamCode analyse_sliced_runs(const int16_t* w, size_t n, const Palette& p, Str
       run();  // after this index: this slice's
     }
     add_index_slice(hist, in_slice, ub, wbits, max_index);
-    const size_t runs = in_slice + runs_before;
-    for (int d = 0; d < kZeroDivs; ++d) {
-      const size_t positions = runs + (d == 0 ? zeros : long_sums[static_cast<size_t>(d - 1)]);
-      zbits[static_cast<size_t>(d)] += ceil_to(positions, zero_chunk_len(d)) + static_cast<size_t>(d) * runs;
-    }
+    add_run_bits(in_slice + runs_before, zeros, long_sums, zbits);
     indices += in_slice;
     zeros = 0;
     long_sums.fill(0);
@@ -643,7 +748,14 @@ StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, cons
   }
   const int ub = p.uncompressed_bits();
   const size_t nonzero = n - freq[255];
-  if (!p.only_zeros && nonzero <= kMaxSliceValues) return analyse_runs(w, n, freq, p, c);
+  if (!p.only_zeros && nonzero <= kMaxSliceValues) {
+    // One slice of indices: its runs' sums from one scan.
+    thread_local std::vector<RunSlice> one(1);
+    one[0].values = freq;
+    one[0].zeros = freq[255];
+    one[0].sums = long_run_sums(w, n);
+    return runs_code(p, c, nonzero, one);
+  }
   if (!p.only_zeros) return analyse_sliced_runs(w, n, p, c);
 
   // One pass: each slice's histogram of indices and of its zero runs' lengths (the runs'
@@ -723,6 +835,18 @@ StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, cons
 }
 
 }  // namespace
+
+bool analyse_runs(const Histogram& freq, size_t n, const std::vector<RunSlice>& slices, StreamCode& out) {
+  if (n == 0) return false;
+  const Palette p = make_palette(freq);
+  if (!p.zero_runs || p.only_zeros) return false;
+  const size_t indices = n - freq[255];
+  if (slices.size() != slice_count(indices))
+    throw SimError("weight stream: " + std::to_string(slices.size()) + " slices for " + std::to_string(indices) +
+                   " indices");
+  out = runs_code(p, describe(p, n), indices, slices);
+  return true;
+}
 
 StreamCode analyse_stream(const int16_t* w, size_t n) {
   // The histogram of each slice-long segment (they matter without zero runs), and of all.

@@ -71,8 +71,21 @@ using Histogram = std::array<uint32_t, 511>;
 /// Largest number of weight indices one slice holds (its 15-bit length field).
 constexpr size_t kMaxSliceValues = 32767;
 
-/// Adds the counts of w[0..n) to h.
+/// Counts of int8 values, indexed by the value's byte (static_cast<uint8_t>(value)).
+using ByteCounts = std::array<uint32_t, 256>;
+
+/// Adds the counts of w[0..n) to c.
+void add_counts(const int8_t* w, size_t n, ByteCounts& c);
+/// The same as a histogram: adds the counts of w[0..n) to h.
 void add_histogram(const int8_t* w, size_t n, Histogram& h);
+
+/// Adds the counts of the stream of output channels [c0, c1), read from the weights
+/// without building the stream, to the histograms of the parts it is cut into: part k holds
+/// positions [ends[k - 1], ends[k]) (part 0 from 0) and parts[k] gets its counts (null: not
+/// counted). Positions count every value (padding zeros included) or, `by_index`, the
+/// weights alone.
+void add_part_histograms(const int8_t* ohwi, const WeightLayout& layout, int c0, int c1, bool by_index,
+                         const std::vector<size_t>& ends, const std::vector<Histogram*>& parts);
 
 /// Whether the encoder codes the zeros of a stream with this histogram as run lengths.
 bool codes_zero_runs(const Histogram& freq);
@@ -96,6 +109,31 @@ bool analyse_histogram(const Histogram& freq, size_t n, StreamCode& out);
 /// values [k * kMaxSliceValues, ...)) and of all its n values, when its order is not needed
 /// (no zero runs). Returns false for a stream with zero runs.
 bool analyse_slices(const Histogram& freq, size_t n, const std::vector<Histogram>& slices, StreamCode& out);
+
+/// The sums over a stream's runs of zeros of each run's length >> d, for d = 1, 2, 3 (runs
+/// of one zero add nothing): with its histogram, all that the size of a stream with zero
+/// runs and one slice of non-zero values depends on.
+using RunSums = std::array<size_t, 3>;
+
+/// What the size of a stream with zero runs depends on, slice by slice: slice k holds
+/// weight indices [k * kMaxSliceValues, ...) (the stream's non-zero values), the run of
+/// zeros after each of them and, in the first slice, the run before the first.
+struct RunSlice {
+  Histogram values{};  // its indices' values (zeros, if counted, are ignored)
+  size_t zeros = 0;    // zeros in its runs
+  RunSums sums{};      // its runs' sums
+};
+
+/// The slices' zeros and run sums of the stream of output channels [c0, c1) when those
+/// channels' weights hold no zero, so that its runs of zeros are the padding's: from the
+/// layout alone, walking micro-blocks instead of values (the stream is not built).
+/// `slices` is resized to the stream's slices; their `values` are left as they were.
+void padding_runs(const WeightLayout& layout, int c0, int c1, std::vector<RunSlice>& slices);
+
+/// The code of a stream of n values with zero runs from its histogram and its slices'
+/// (all of them): what analyse_stream returns for it. Returns false for a stream without
+/// zero runs or of zeros only.
+bool analyse_runs(const Histogram& freq, size_t n, const std::vector<RunSlice>& slices, StreamCode& out);
 
 /// The stream's size from its histogram: exact where analyse_histogram is; for a stream of
 /// several slices without zero runs, within a few bytes (the slices' unary chunks are

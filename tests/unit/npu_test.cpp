@@ -471,6 +471,85 @@ TEST_CASE("a stream of several slices without zero runs is sized from its slices
   CHECK_FALSE(analyse_slices(all, sparse.size(), slices, c));
 }
 
+TEST_CASE("streams are sized from the layout's padding and counted in parts without being built", "[npu]") {
+  // The planner sizes a zero-run stream whose weights hold no zero from its histogram, the
+  // padding's runs (padding_runs) and its slices' counts (add_part_histograms by index), and
+  // counts a block across slices in parts (by value): the same as from the built stream.
+  // Depthwise, depth-first and part-kernel-first layouts, partial micro-blocks, 4- and
+  // 8-deep micro-blocks, kernels split into sub-kernels, and streams over several slices.
+  std::mt19937 rng(13);
+  int zero_run = 0, multi_slice = 0;
+  for (int t = 0; t < 60; ++t) {
+    WeightLayout l;
+    l.traversal = static_cast<WeightTraversal>(t % 3);
+    const bool big = t % 10 == 9;
+    l.ofm_depth = big ? 520 : 1 + static_cast<int>(rng() % 40);
+    l.kernel_h = l.traversal == WeightTraversal::Depthwise || big ? 1 + static_cast<int>(rng() % 3)
+                                                                 : 1 + static_cast<int>(rng() % 10);
+    l.kernel_w = big ? 1 : 1 + static_cast<int>(rng() % 4);
+    l.ifm_depth = l.traversal == WeightTraversal::Depthwise ? 1 : big ? 72 : 1 + static_cast<int>(rng() % 70);
+    l.ofm_ublock_depth = t % 2 ? 8 : 4;
+    l.ifm_ublock_depth = 8;
+    l.ofm_block_depth = l.ofm_ublock_depth * (1 + static_cast<int>(rng() % 4));
+    const int spread = 1 + static_cast<int>(rng() % 127);
+    std::vector<int8_t> w(static_cast<size_t>(l.ofm_depth) * l.kernel_h * l.kernel_w * l.ifm_depth);
+    for (auto& v : w) {  // no zero among the weights
+      const int x = static_cast<int>(rng() % static_cast<unsigned>(2 * spread)) - spread;
+      v = static_cast<int8_t>(x >= 0 ? x + 1 : x);
+    }
+    const int c0 = l.ofm_depth > 8 ? l.ofm_block_depth : 0, c1 = l.ofm_depth;
+    if (c0 >= c1) continue;
+    std::vector<int16_t> stream;
+    reorder_weights(w.data(), l, c0, c1, stream);
+    REQUIRE(stream.size() == stream_length(l, c0, c1));
+    Histogram all{};
+    std::vector<int16_t> weights;
+    for (int16_t v : stream) {
+      ++all[static_cast<size_t>(v + 255)];
+      if (v != 0) weights.push_back(v);
+    }
+    // Parts by value and by index, cut at every slice and once inside the first.
+    for (bool by_index : {false, true}) {
+      const std::vector<int16_t>& seq = by_index ? weights : stream;
+      std::vector<size_t> ends;
+      if (seq.size() > 10) ends.push_back(seq.size() / 3);
+      for (size_t e = kMaxSliceValues; e < seq.size(); e += kMaxSliceValues) ends.push_back(e);
+      ends.push_back(seq.size());
+      std::vector<Histogram> got(ends.size(), Histogram{});
+      std::vector<Histogram*> parts;
+      for (size_t k = 0; k < got.size(); ++k) parts.push_back(k == 1 ? nullptr : &got[k]);
+      add_part_histograms(w.data(), l, c0, c1, by_index, ends, parts);
+      for (size_t k = 0, from = 0; k < ends.size(); from = ends[k++]) {
+        Histogram want{};
+        if (k != 1)
+          for (size_t i = from; i < ends[k]; ++i) ++want[static_cast<size_t>(seq[i] + 255)];
+        CHECK(got[k] == want);
+      }
+    }
+    const StreamCode built = analyse_stream(stream.data(), stream.size());
+    std::vector<RunSlice> slices;
+    padding_runs(l, c0, c1, slices);
+    REQUIRE(slices.size() == std::max<size_t>(1, (weights.size() + kMaxSliceValues - 1) / kMaxSliceValues));
+    for (size_t i = 0; i < weights.size(); ++i) ++slices[i / kMaxSliceValues].values[static_cast<size_t>(weights[i] + 255)];
+    size_t zeros = 0;
+    for (const RunSlice& s : slices) zeros += s.zeros;
+    CHECK(zeros == stream.size() - weights.size());
+    StreamCode c;
+    const bool sized = analyse_runs(all, stream.size(), slices, c);
+    CHECK(sized == built.zero_runs);
+    if (!sized) continue;
+    ++zero_run;
+    multi_slice += slices.size() > 1 ? 1 : 0;
+    CHECK(c.bytes == built.bytes);
+    CHECK(c.payload_bits == built.payload_bits);
+    CHECK(c.zero_div == built.zero_div);
+    CHECK(c.weight_div == built.weight_div);
+    CHECK(c.coded_weights == built.coded_weights);
+  }
+  CHECK(zero_run > 20);
+  CHECK(multi_slice >= 2);
+}
+
 TEST_CASE("the decoder's weight order pads partial micro-blocks and kernel elements with zeros", "[npu]") {
   // Depthwise 3x3 over 4 channels with 8-deep micro-blocks: per kernel element (9, padded
   // to 12) one micro-block of 8 output channels; channels 4-7 and elements 9-11 are zeros.
