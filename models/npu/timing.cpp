@@ -80,12 +80,20 @@ namespace {
 /// channels [c0, c1) are at[c1] - at[c0]; a new entry is counted from its nearest neighbour.
 class ChannelCounts {
  public:
-  void reset(const int8_t* ohwi, int channels, size_t per_channel) {
+  /// Counts the weights, keeping the counts at every multiple of `step` channels (the OFM
+  /// blocks of the configuration planned first).
+  void reset(const int8_t* ohwi, int channels, size_t per_channel, int step) {
     ohwi_ = ohwi;
     per_ = per_channel;
-    at_.assign(2, {0, ByteCounts{}});
-    at_[1].first = channels;
-    add_counts(ohwi, static_cast<size_t>(channels) * per_channel, at_[1].second);
+    at_.clear();
+    at_.reserve(static_cast<size_t>((channels + step - 1) / step + 1));
+    at_.emplace_back(0, ByteCounts{});
+    for (int c = 0; c < channels; c += step) {
+      const int c1 = std::min(c + step, channels);
+      ByteCounts p = at_.back().second;
+      add_counts(ohwi + static_cast<size_t>(c) * per_channel, static_cast<size_t>(c1 - c) * per_channel, p);
+      at_.emplace_back(c1, p);
+    }
   }
   /// The same weights at another address (another plan's lowering of them).
   void bind(const int8_t* ohwi) { ohwi_ = ohwi; }
@@ -190,7 +198,7 @@ struct Planner {
     // The weights' counts: the same for every configuration of the network.
     counts = cache ? &cache->counts[op_index] : &own_counts;
     if (counts->empty() || !cache) {
-      counts->reset(L.ohwi, l.ofm_depth, per_channel);
+      counts->reset(L.ohwi, l.ofm_depth, per_channel, block_c);
     } else {
       counts->bind(L.ohwi);  // this plan's lowering of the same weights
     }
@@ -282,8 +290,8 @@ struct Planner {
   /// stream (n positions): by value (every value of the stream a position, padding
   /// included) or, for a stream whose weights hold no zero, by index (the weights are the
   /// positions, the padding left out). The blocks inside one slice are counted together
-  /// from the weights' counts; a block across slices is counted part by part from its
-  /// weights in the stream's order (as bytes: the stream is not built).
+  /// from the weights' counts; of a block across slices, the parts but its largest are
+  /// counted from its weights in the stream's order (as bytes: the stream is not built).
   std::vector<Histogram> slice_histograms(size_t b, size_t e, size_t n, bool by_index) {
     const LoweredLayer& L = *layer;
     std::vector<Histogram> slices((n + kMaxSliceValues - 1) / kMaxSliceValues, Histogram{});
@@ -312,14 +320,28 @@ struct Planner {
       } else if (len > 0) {
         flush(k);
         run_b = k + 1;
-        // The block's part in each slice, counted in one walk of the block.
+        // The block's part in each slice, counted in one walk of the block but for its
+        // largest part, which is what the others leave of the block's counts.
+        size_t largest = first, largest_len = 0;
         part_ends.clear();
         part_hists.clear();
         for (size_t sl = first; sl <= last; ++sl) {
-          part_ends.push_back(std::min(at + len, (sl + 1) * kMaxSliceValues) - at);
-          part_hists.push_back(&slices[sl]);
+          const size_t from = std::max(at, sl * kMaxSliceValues) - at, to = std::min(at + len, (sl + 1) * kMaxSliceValues) - at;
+          if (to - from > largest_len) largest = sl, largest_len = to - from;
+          part_ends.push_back(to);
         }
+        std::vector<Histogram> counted(last - first, Histogram{});
+        for (size_t sl = first, i = 0; sl <= last; ++sl) part_hists.push_back(sl == largest ? nullptr : &counted[i++]);
         add_part_histograms(L.ohwi, L.layout, c0, c1, by_index, part_ends, part_hists);
+        Histogram rest{};
+        count_channels(c0, c1, rest);
+        rest[255] += static_cast<uint32_t>(padding);
+        for (size_t sl = first, i = 0; sl <= last; ++sl) {
+          if (sl == largest) continue;
+          const Histogram& h = counted[i++];
+          for (size_t v = 0; v < h.size(); ++v) slices[sl][v] += h[v], rest[v] -= h[v];
+        }
+        for (size_t v = 0; v < rest.size(); ++v) slices[largest][v] += rest[v];
       }
       at += len;
     }

@@ -444,14 +444,22 @@ int16_t* reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int 
 
 void add_part_histograms(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, bool by_index,
                          const std::vector<size_t>& ends, const std::vector<Histogram*>& parts) {
-  // The stream as bytes (the weights are int8; padding zeros left out by index), then each
-  // part counted at once.
+  // The stream as bytes (the weights are int8; padding zeros left out by index), but for
+  // the micro-blocks inside parts not counted; then each part counted at once.
   thread_local std::vector<int8_t> bytes;
   bytes.resize(by_index ? ends.back() : stream_length(l, c0, c1));
-  int8_t* p = bytes.data();
-  for_each_segment(l, c0, c1, [&p, ohwi, by_index](const Segment& s) {
+  size_t at = 0, k = 0;  // the next position; its part
+  for_each_segment(l, c0, c1, [&](const Segment& s) {
+    const auto pad = static_cast<size_t>(by_index ? 0 : s.pad), tail = static_cast<size_t>(by_index ? 0 : s.tail);
+    const size_t size = static_cast<size_t>(s.rows) * (static_cast<size_t>(s.len) + pad) + tail;
+    while (k < ends.size() && at >= ends[k]) ++k;
+    if (k < ends.size() && !parts[k] && at + size <= ends[k]) {  // not counted
+      at += size;
+      return;
+    }
+    int8_t* p = bytes.data() + at;
+    at += size;
     const int8_t* src = ohwi + s.at;
-    const auto pad = static_cast<size_t>(by_index ? 0 : s.pad);
     if (s.len == 8 && pad == 0) {  // whole 8-deep micro-block rows: fixed-length copies
       for (int r = 0; r < s.rows; ++r, p += 8) std::memcpy(p, src + static_cast<size_t>(r) * s.stride, 8);
     } else {
@@ -461,14 +469,11 @@ void add_part_histograms(const int8_t* ohwi, const WeightLayout& l, int c0, int 
         p += static_cast<size_t>(s.len) + pad;
       }
     }
-    if (!by_index) {
-      std::memset(p, 0, static_cast<size_t>(s.tail));
-      p += s.tail;
-    }
+    std::memset(p, 0, tail);
   });
-  if (static_cast<size_t>(p - bytes.data()) != bytes.size() || ends.back() > bytes.size())
+  if (at != bytes.size() || ends.back() > bytes.size())
     throw SimError("weight stream: parts of " + std::to_string(ends.back()) + " positions in a stream of " +
-                   std::to_string(p - bytes.data()));
+                   std::to_string(at));
   for (size_t k = 0, from = 0; k < ends.size(); from = ends[k++]) {
     if (!parts[k]) continue;
     ByteCounts c{};
