@@ -178,6 +178,8 @@ struct Planner {
   ChannelCounts own_counts;  // the layer's weights' counts, without a cache
   ChannelCounts* counts = nullptr;
   bool built = false;          // the layer's stream below is built
+  bool bytes_built = false;    // the layer's stream as bytes in layer_bytes is built
+  std::vector<int8_t> layer_bytes;
   std::vector<size_t> chunk_at;  // where each block's values start in `stream`
   // The last range analysed and its code (the whole layer is asked for twice when it is
   // one slice: for the slicing choice, then for the slice).
@@ -186,7 +188,7 @@ struct Planner {
   void prepare(const LoweredLayer& L, int block_channels) {
     layer = &L;
     block_c = block_channels;
-    built = false;
+    built = bytes_built = false;
     last_b = SIZE_MAX;
     if (cache) key = layout_key(op_index, L, block_c);
     const WeightLayout& l = L.layout;
@@ -254,16 +256,31 @@ struct Planner {
     if (analyse_histogram(h, n, code)) return code;
     if (!codes_zero_runs(h)) {
       if (analyse_slices(h, n, slice_histograms(b, e, n, false), code)) return code;
-    } else if (h[255] == n - weights) {
-      // Zero runs, and the weights hold no zero: the runs are the padding's, which the
-      // layout gives without the stream, and the indices are the weights.
-      padding_runs(L.layout, c0, c1, run_slices);
-      if (run_slices.size() == 1) {
-        run_slices[0].values = h;
+    } else if (n - h[255] <= kMaxSliceValues) {
+      // Zero runs, one slice of indices: its runs' sums from the layout when the weights
+      // hold no zero (the runs are the padding's), else from the weights in the stream's
+      // order.
+      run_slices.resize(1);
+      run_slices[0].values = h;
+      run_slices[0].zeros = h[255];
+      if (h[255] == n - weights) {
+        padding_runs(L.layout, c0, c1, run_slices);
       } else {
-        const std::vector<Histogram> values = slice_histograms(b, e, weights, true);
-        for (size_t k = 0; k < values.size(); ++k) run_slices[k].values = values[k];
+        if (!bytes_built) {  // the layer's stream as bytes, once
+          reorder_bytes(L.ohwi, L.layout, 0, L.layout.ofm_depth, layer_bytes);
+          bytes_built = true;
+        }
+        size_t from = 0;
+        for (size_t k = 0; k < b; ++k) from += chunk_len[k];
+        run_slices[0].sums = zero_run_sums(layer_bytes.data() + from, n);
       }
+      if (analyse_runs(h, n, run_slices, code)) return code;
+    } else if (h[255] == n - weights) {
+      // Zero runs over several slices, and the weights hold no zero: the runs are the
+      // padding's, which the layout gives without the stream, and the indices are the weights.
+      padding_runs(L.layout, c0, c1, run_slices);
+      const std::vector<Histogram> values = slice_histograms(b, e, weights, true);
+      for (size_t k = 0; k < values.size(); ++k) run_slices[k].values = values[k];
       if (analyse_runs(h, n, run_slices, code)) return code;
     }
     // Zero runs among the weights: the order matters; build the layer's stream once.

@@ -442,44 +442,183 @@ int16_t* reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int 
   return p;
 }
 
-void add_part_histograms(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, bool by_index,
-                         const std::vector<size_t>& ends, const std::vector<Histogram*>& parts) {
-  // The stream as bytes (the weights are int8; padding zeros left out by index), but for
-  // the micro-blocks inside parts not counted; then each part counted at once.
-  thread_local std::vector<int8_t> bytes;
-  bytes.resize(by_index ? ends.back() : stream_length(l, c0, c1));
+namespace {
+
+/// The sum over the runs of zeros in w[0..n) of each run's length >> d (d = 1, 2, 3: index
+/// d - 1). Runs of fewer than two zeros add nothing, so the scan passes 8 bytes of values
+/// at a time where none is zero and only measures the runs it meets.
+template <class T>
+RunSums run_sums(const T* w, size_t n) {
+  constexpr size_t kLanes = sizeof(uint64_t) / sizeof(T);
+  constexpr uint64_t kOnes = sizeof(T) == 1 ? 0x0101010101010101ULL : 0x0001000100010001ULL;
+  constexpr uint64_t kHigh = kOnes << (8 * sizeof(T) - 1);
+  RunSums sums{};
+  size_t i = 0;
+  for (;;) {
+    for (; i + kLanes <= n; i += kLanes) {  // to the next lanes holding a zero
+      uint64_t x = 0;
+      std::memcpy(&x, w + i, sizeof x);
+      if ((x - kOnes) & ~x & kHigh) break;  // a lane is zero
+    }
+    while (i < n && w[i] != 0) ++i;
+    if (i == n) return sums;
+    const size_t start = i;
+    for (; i + kLanes <= n; i += kLanes) {  // through the run, a word at a time
+      uint64_t x = 0;
+      std::memcpy(&x, w + i, sizeof x);
+      if (x) break;
+    }
+    while (i < n && w[i] == 0) ++i;
+    const size_t z = i - start;
+    if (z >= 2)
+      for (size_t d = 1; d <= 3; ++d) sums[d - 1] += z >> d;
+  }
+}
+
+/// The stream of output channels [c0, c1) as bytes (the weights are int8) into `bytes`:
+/// every value, or `by_index` the weights alone; with `parts` (cut at `ends`, as
+/// add_part_histograms's), the micro-blocks inside a part that is null are left unwritten.
+void stream_bytes(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, bool by_index,
+                  const std::vector<size_t>* ends, const std::vector<Histogram*>* parts, std::vector<int8_t>& bytes) {
+  bytes.resize(by_index ? static_cast<size_t>(c1 - c0) * l.kernel_h * l.kernel_w *
+                              (l.traversal == WeightTraversal::Depthwise ? 1 : static_cast<size_t>(l.ifm_depth))
+                        : stream_length(l, c0, c1));
   size_t at = 0, k = 0;  // the next position; its part
   for_each_segment(l, c0, c1, [&](const Segment& s) {
     const auto pad = static_cast<size_t>(by_index ? 0 : s.pad), tail = static_cast<size_t>(by_index ? 0 : s.tail);
     const size_t size = static_cast<size_t>(s.rows) * (static_cast<size_t>(s.len) + pad) + tail;
-    while (k < ends.size() && at >= ends[k]) ++k;
-    if (k < ends.size() && !parts[k] && at + size <= ends[k]) {  // not counted
-      at += size;
-      return;
+    if (parts) {
+      while (k < ends->size() && at >= (*ends)[k]) ++k;
+      if (k < ends->size() && !(*parts)[k] && at + size <= (*ends)[k]) {  // not wanted
+        at += size;
+        return;
+      }
     }
     int8_t* p = bytes.data() + at;
     at += size;
     const int8_t* src = ohwi + s.at;
     if (s.len == 8 && pad == 0) {  // whole 8-deep micro-block rows: fixed-length copies
       for (int r = 0; r < s.rows; ++r, p += 8) std::memcpy(p, src + static_cast<size_t>(r) * s.stride, 8);
+    } else if (s.len == 1 && pad == 0) {  // depthwise: one weight per output channel
+      for (int r = 0; r < s.rows; ++r) p[r] = src[static_cast<size_t>(r) * s.stride];
+      p += s.rows;
     } else {
       for (int r = 0; r < s.rows; ++r) {
-        std::memcpy(p, src + static_cast<size_t>(r) * s.stride, static_cast<size_t>(s.len));
-        std::memset(p + s.len, 0, pad);
-        p += static_cast<size_t>(s.len) + pad;
+        const int8_t* row = src + static_cast<size_t>(r) * s.stride;
+        for (int k = 0; k < s.len; ++k) *p++ = row[k];
+        for (size_t k = 0; k < pad; ++k) *p++ = 0;
       }
     }
-    std::memset(p, 0, tail);
+    for (size_t k = 0; k < tail; ++k) *p++ = 0;
   });
-  if (at != bytes.size() || ends.back() > bytes.size())
+  if (at != bytes.size())
+    throw SimError("weight stream: " + std::to_string(at) + " values walked, " + std::to_string(bytes.size()) +
+                   " expected");
+}
+
+}  // namespace
+
+void add_part_histograms(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, bool by_index,
+                         const std::vector<size_t>& ends, const std::vector<Histogram*>& parts) {
+  // The stream as bytes but for the micro-blocks inside parts not counted; then each part
+  // counted at once.
+  thread_local std::vector<int8_t> bytes;
+  stream_bytes(ohwi, l, c0, c1, by_index, &ends, &parts, bytes);
+  if (ends.size() != parts.size() || ends.back() != bytes.size())
     throw SimError("weight stream: parts of " + std::to_string(ends.back()) + " positions in a stream of " +
-                   std::to_string(at));
+                   std::to_string(bytes.size()));
   for (size_t k = 0, from = 0; k < ends.size(); from = ends[k++]) {
     if (!parts[k]) continue;
     ByteCounts c{};
     add_counts(bytes.data() + from, ends[k] - from, c);
     for (int v = -128; v < 128; ++v) (*parts[k])[static_cast<size_t>(v + 255)] += c[static_cast<uint8_t>(v)];
   }
+}
+
+void reorder_bytes(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, std::vector<int8_t>& out) {
+  stream_bytes(ohwi, l, c0, c1, false, nullptr, nullptr, out);
+}
+
+namespace {
+
+/// What the zero bytes of an 8-byte word contribute to its runs of zeros, by the word's
+/// mask of zero bytes (bit j: byte j is zero): the zeros it starts with (which continue the
+/// run before it) and ends with (which start the run after it), and the sums of the runs
+/// inside it (d = 1, 2, 3).
+struct WordRuns {
+  uint8_t lead, trail;
+  std::array<uint8_t, 3> inner;
+};
+
+const std::array<WordRuns, 256>& word_runs() {
+  static const std::array<WordRuns, 256> table = [] {
+    std::array<WordRuns, 256> t{};
+    for (unsigned m = 0; m < 256; ++m) {
+      WordRuns& r = t[m];
+      unsigned j = 0;
+      while (j < 8 && (m >> j & 1)) ++j;
+      r.lead = static_cast<uint8_t>(j);
+      unsigned run = 0;
+      for (; j < 8; ++j) {
+        if (m >> j & 1) {
+          ++run;
+        } else {
+          for (unsigned d = 1; d <= 3; ++d) r.inner[d - 1] = static_cast<uint8_t>(r.inner[d - 1] + (run >> d));
+          run = 0;
+        }
+      }
+      r.trail = static_cast<uint8_t>(m == 255 ? 8 : run);
+    }
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace
+
+RunSums zero_run_sums(const int8_t* w, size_t n) {
+  // Eight values at a time: the word's mask of zero bytes gives its part in the runs.
+  const std::array<WordRuns, 256>& table = word_runs();
+  size_t s1 = 0, s2 = 0, s3 = 0, run = 0, i = 0;
+  auto end_run = [&]() {  // a run of one zero adds nothing (1 >> d is 0)
+    s1 += run >> 1;
+    s2 += run >> 2;
+    s3 += run >> 3;
+  };
+  constexpr uint64_t kLow7 = 0x7f7f7f7f7f7f7f7fULL;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x = 0;
+    std::memcpy(&x, w + i, sizeof x);
+    // A byte's high bit in `nonzero` is set when the byte is not zero (exact, per byte).
+    const uint64_t nonzero = (((x & kLow7) + kLow7) | x) & ~kLow7;
+    if (nonzero == ~kLow7) {  // no zero
+      end_run();
+      run = 0;
+      continue;
+    }
+    const auto mask = static_cast<uint8_t>((((~nonzero & ~kLow7) >> 7) * 0x0102040810204080ULL) >> 56);
+    if (mask == 0xff) {
+      run += 8;
+      continue;
+    }
+    const WordRuns& r = table[mask];
+    run += r.lead;
+    end_run();
+    s1 += r.inner[0];
+    s2 += r.inner[1];
+    s3 += r.inner[2];
+    run = r.trail;
+  }
+  for (; i < n; ++i) {
+    if (w[i] == 0) {
+      ++run;
+    } else {
+      end_run();
+      run = 0;
+    }
+  }
+  end_run();
+  return {s1, s2, s3};
 }
 
 void padding_runs(const WeightLayout& l, int c0, int c1, std::vector<RunSlice>& slices) {
@@ -613,34 +752,6 @@ bool estimate_histogram(const Histogram& freq, size_t n, size_t& bytes) {
 
 namespace {
 
-/// The sum over the runs of zeros in w[0..n) of each run's length >> d (d = 1, 2, 3: index
-/// d - 1). Runs of fewer than two zeros add nothing, so the scan passes four values at a
-/// time where none is zero and only measures the runs it meets.
-RunSums long_run_sums(const int16_t* w, size_t n) {
-  constexpr uint64_t kOnes = 0x0001000100010001ULL, kHigh = 0x8000800080008000ULL;
-  std::array<size_t, 3> sums{};
-  size_t i = 0;
-  for (;;) {
-    for (; i + 4 <= n; i += 4) {  // to the next four values holding a zero
-      uint64_t x = 0;
-      std::memcpy(&x, w + i, sizeof x);
-      if ((x - kOnes) & ~x & kHigh) break;  // a 16-bit lane is zero
-    }
-    while (i < n && w[i] != 0) ++i;
-    if (i == n) return sums;
-    const size_t start = i;
-    for (; i + 4 <= n; i += 4) {  // through the run, four values at a time
-      uint64_t x = 0;
-      std::memcpy(&x, w + i, sizeof x);
-      if (x) break;
-    }
-    while (i < n && w[i] == 0) ++i;
-    const size_t z = i - start;
-    if (z >= 2)
-      for (size_t d = 1; d <= 3; ++d) sums[d - 1] += z >> d;
-  }
-}
-
 /// Adds the bits of one slice's zero runs under each divisor: `runs` runs holding `zeros`
 /// zeros, whose lengths z give the sums of z >> d in `sums`. With q = z >> d a run takes
 /// q + 1 unary positions and d remainder bits.
@@ -758,7 +869,7 @@ StreamCode analyse_known(const int16_t* w, size_t n, const Histogram& freq, cons
     thread_local std::vector<RunSlice> one(1);
     one[0].values = freq;
     one[0].zeros = freq[255];
-    one[0].sums = long_run_sums(w, n);
+    one[0].sums = run_sums(w, n);
     return runs_code(p, c, nonzero, one);
   }
   if (!p.only_zeros) return analyse_sliced_runs(w, n, p, c);

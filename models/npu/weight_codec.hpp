@@ -43,6 +43,9 @@ void reorder_weights(const int8_t* ohwi, const WeightLayout& layout, int c0, int
 /// The same into `out`, stream_length(layout, c0, c1) values that the caller has set to
 /// zero: only the weights are written, the padding is left as it is. Returns the end.
 int16_t* reorder_weights(const int8_t* ohwi, const WeightLayout& layout, int c0, int c1, int16_t* out);
+/// The stream of output channels [c0, c1) as bytes into `out` (resized): what
+/// reorder_weights writes, as int8 values (the weights are int8, the padding zeros).
+void reorder_bytes(const int8_t* ohwi, const WeightLayout& layout, int c0, int c1, std::vector<int8_t>& out);
 /// The number of values reorder_weights appends for channels [c0, c1) (padding included).
 size_t stream_length(const WeightLayout& layout, int c0, int c1);
 
@@ -129,6 +132,9 @@ struct RunSlice {
 /// layout alone, walking micro-blocks instead of values (the stream is not built).
 /// `slices` is resized to the stream's slices; their `values` are left as they were.
 void padding_runs(const WeightLayout& layout, int c0, int c1, std::vector<RunSlice>& slices);
+
+/// The run sums of w[0..n) (a stream as bytes, reorder_bytes).
+RunSums zero_run_sums(const int8_t* w, size_t n);
 
 /// The code of a stream of n values with zero runs from its histogram and its slices'
 /// (all of them): what analyse_stream returns for it. Returns false for a stream without

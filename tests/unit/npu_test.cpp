@@ -472,9 +472,11 @@ TEST_CASE("a stream of several slices without zero runs is sized from its slices
 }
 
 TEST_CASE("streams are sized from the layout's padding and counted in parts without being built", "[npu]") {
-  // The planner sizes a zero-run stream whose weights hold no zero from its histogram, the
-  // padding's runs (padding_runs) and its slices' counts (add_part_histograms by index), and
-  // counts a block across slices in parts (by value): the same as from the built stream.
+  // The planner sizes a zero-run stream from its histogram and its runs' sums: from the
+  // layout's padding when its weights hold no zero (padding_runs, with its slices' counts by
+  // index from add_part_histograms), else from its stream as bytes (reorder_bytes,
+  // zero_run_sums); it counts a block across slices in parts (by value). All as from the
+  // built stream.
   // Depthwise, depth-first and part-kernel-first layouts, partial micro-blocks, 4- and
   // 8-deep micro-blocks, kernels split into sub-kernels, and streams over several slices.
   std::mt19937 rng(13);
@@ -527,6 +529,28 @@ TEST_CASE("streams are sized from the layout's padding and counted in parts with
       }
     }
     const StreamCode built = analyse_stream(stream.data(), stream.size());
+    // The run sums of the stream as bytes (whatever its zeros), against the built stream's
+    // size where its indices fit one slice.
+    for (int zeroed = 0; zeroed < 2; ++zeroed) {
+      std::vector<int8_t> w2 = w;
+      if (zeroed)
+        for (size_t i = 0; i < w2.size(); i += 1 + rng() % 4) w2[i] = 0;
+      std::vector<int8_t> bytes;
+      reorder_bytes(w2.data(), l, c0, c1, bytes);
+      std::vector<int16_t> s16;
+      reorder_weights(w2.data(), l, c0, c1, s16);
+      REQUIRE(bytes.size() == s16.size());
+      CHECK(std::equal(bytes.begin(), bytes.end(), s16.begin()));
+      std::vector<RunSlice> one(1);
+      for (int16_t v : s16) ++one[0].values[static_cast<size_t>(v + 255)];
+      one[0].zeros = one[0].values[255];
+      one[0].sums = zero_run_sums(bytes.data(), bytes.size());
+      if (s16.size() - one[0].zeros > kMaxSliceValues) continue;
+      const StreamCode want = analyse_stream(s16.data(), s16.size());
+      StreamCode got;
+      CHECK(analyse_runs(one[0].values, s16.size(), one, got) == want.zero_runs);
+      if (want.zero_runs) CHECK(got.payload_bits == want.payload_bits);
+    }
     std::vector<RunSlice> slices;
     padding_runs(l, c0, c1, slices);
     REQUIRE(slices.size() == std::max<size_t>(1, (weights.size() + kMaxSliceValues - 1) / kMaxSliceValues));
