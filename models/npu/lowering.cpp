@@ -166,8 +166,7 @@ void ohwi_of(const Network& net, const Op& op, LoweredLayer& L) {
 
 }  // namespace
 
-std::vector<LoweredLayer> lower_network(const Network& net, const ArchConfig& a) {
-  (void)a;
+std::vector<LoweredLayer> lower_network(const Network& net) {
   // Tensors that must stay linear (NHWC).
   std::vector<uint8_t> linear(net.tensors.size(), 0);
   linear[static_cast<size_t>(net.input)] = linear[static_cast<size_t>(net.output)] = 1;

@@ -49,7 +49,9 @@ struct LoweredLayer {
   bool buffered = true;  // false: vector products read their weights in place
 };
 
-/// Lowers every op of `net` (one entry per op, empty for a reshape).
-std::vector<LoweredLayer> lower_network(const Network& net, const ArchConfig& a);
+/// Lowers every op of `net` (one entry per op, empty for a reshape). The lowering is the
+/// same for every configuration (the planner sets the blocks in each layer's layout, and
+/// plans of several configurations share it through a PlanCache).
+std::vector<LoweredLayer> lower_network(const Network& net);
 
 }  // namespace edgesim::npu

@@ -58,10 +58,9 @@ MemTiming probe(const MemorySystem& mem, Mem m, const NpuSettings& s, double bur
 
 /// A layer's weight layout and slicing, as bytes: with the layer's number, what its
 /// stream's value counts and encoded sizes depend on.
-std::string layout_key(size_t op, const LoweredLayer& L, int block_c) {
+std::string layout_key(size_t op, const LoweredLayer& L, const WeightLayout& w, int block_c) {
   std::string k;
   auto put = [&k](const auto& v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); };
-  const WeightLayout& w = L.layout;
   put(op);
   put(L.ohwi_size);
   for (int v :
@@ -138,6 +137,7 @@ class ChannelCounts {
 }  // namespace
 
 struct PlanCache::Impl {
+  std::unique_ptr<std::vector<LoweredLayer>> lowered;  // the network's lowering
   std::unordered_map<size_t, ChannelCounts> counts;   // by op: its weights' counts
   std::unordered_map<std::string, StreamCode> codes;  // by layout_key and block range
 };
@@ -171,6 +171,7 @@ struct Planner {
   /// stream length; the histograms of block ranges are counted from the weights when a
   /// range is asked for (most layers need only the whole layer's, from `raw`).
   const LoweredLayer* layer = nullptr;
+  WeightLayout layout;  // its weights' layout in this configuration
   int block_c = 0;
   size_t per_channel = 0;        // weights of one output channel
   std::vector<size_t> chunk_len;
@@ -190,8 +191,8 @@ struct Planner {
     block_c = block_channels;
     built = bytes_built = false;
     last_b = SIZE_MAX;
-    if (cache) key = layout_key(op_index, L, block_c);
-    const WeightLayout& l = L.layout;
+    if (cache) key = layout_key(op_index, L, layout, block_c);
+    const WeightLayout& l = layout;
     per_channel = static_cast<size_t>(l.kernel_h) * l.kernel_w * l.ifm_depth;
     // A block's stream length depends on its depth only: the full blocks' and the last's.
     const int blocks = ceil_div(l.ofm_depth, block_c), last_c = l.ofm_depth - (blocks - 1) * block_c;
@@ -210,7 +211,7 @@ struct Planner {
   }
   /// Adds the counts of output channels [c0, c1)'s weights to h.
   void count_channels(int c0, int c1, Histogram& h) { counts->add_range(c0, c1, h); }
-  int block_end(size_t e) const { return std::min(static_cast<int>(e) * block_c, layer->layout.ofm_depth); }
+  int block_end(size_t e) const { return std::min(static_cast<int>(e) * block_c, layout.ofm_depth); }
   /// The stream of output channels [c0, c1) (whole blocks) and its code.
   StreamCode analyse(int c0, int c1) {
     const size_t b = static_cast<size_t>(c0 / block_c), e = static_cast<size_t>(ceil_div(c1, block_c));
@@ -236,7 +237,7 @@ struct Planner {
     Histogram h = raw;
     n = 0;
     for (size_t len : chunk_len) n += len;
-    h[255] += static_cast<uint32_t>(n - static_cast<size_t>(layer->layout.ofm_depth) * per_channel);
+    h[255] += static_cast<uint32_t>(n - static_cast<size_t>(layout.ofm_depth) * per_channel);
     return h;
   }
   StreamCode code_of(size_t b, size_t e) {
@@ -253,8 +254,9 @@ struct Planner {
       h[255] += static_cast<uint32_t>(n - weights);  // the padding zeros
     }
     StreamCode code;
-    if (analyse_histogram(h, n, code)) return code;
-    if (!codes_zero_runs(h)) {
+    const bool zero_runs = codes_zero_runs(h);
+    if (!zero_runs && analyse_histogram(h, n, code)) return code;
+    if (!zero_runs) {
       if (analyse_slices(h, n, slice_histograms(b, e, n, false), code)) return code;
     } else if (n - h[255] <= kMaxSliceValues) {
       // Zero runs, one slice of indices: its runs' sums from the layout when the weights
@@ -264,10 +266,10 @@ struct Planner {
       run_slices[0].values = h;
       run_slices[0].zeros = h[255];
       if (h[255] == n - weights) {
-        padding_runs(L.layout, c0, c1, run_slices);
+        padding_runs(layout, c0, c1, run_slices);
       } else {
         if (!bytes_built) {  // the layer's stream as bytes, once
-          reorder_bytes(L.ohwi, L.layout, 0, L.layout.ofm_depth, layer_bytes);
+          reorder_bytes(L.ohwi, layout, 0, layout.ofm_depth, layer_bytes);
           bytes_built = true;
         }
         size_t from = 0;
@@ -278,7 +280,7 @@ struct Planner {
     } else if (h[255] == n - weights) {
       // Zero runs over several slices, and the weights hold no zero: the runs are the
       // padding's, which the layout gives without the stream, and the indices are the weights.
-      padding_runs(L.layout, c0, c1, run_slices);
+      padding_runs(layout, c0, c1, run_slices);
       const std::vector<Histogram> values = slice_histograms(b, e, weights, true);
       for (size_t k = 0; k < values.size(); ++k) run_slices[k].values = values[k];
       if (analyse_runs(h, n, run_slices, code)) return code;
@@ -292,8 +294,8 @@ struct Planner {
         stream_capacity = chunk_at.back();
       }
       std::fill_n(stream.get(), chunk_at.back(), int16_t{0});  // the padding (reorder writes the weights)
-      for (int c = 0, k = 0; c < L.layout.ofm_depth; c += block_c, ++k)
-        reorder_weights(L.ohwi, L.layout, c, std::min(c + block_c, L.layout.ofm_depth),
+      for (int c = 0, k = 0; c < layout.ofm_depth; c += block_c, ++k)
+        reorder_weights(L.ohwi, layout, c, std::min(c + block_c, layout.ofm_depth),
                         stream.get() + chunk_at[static_cast<size_t>(k)]);
       built = true;
     }
@@ -349,7 +351,7 @@ struct Planner {
         }
         std::vector<Histogram> counted(last - first, Histogram{});
         for (size_t sl = first, i = 0; sl <= last; ++sl) part_hists.push_back(sl == largest ? nullptr : &counted[i++]);
-        add_part_histograms(L.ohwi, L.layout, c0, c1, by_index, part_ends, part_hists);
+        add_part_histograms(L.ohwi, layout, c0, c1, by_index, part_ends, part_hists);
         Histogram rest{};
         count_channels(c0, c1, rest);
         rest[255] += static_cast<uint32_t>(padding);
@@ -397,7 +399,7 @@ struct Planner {
     return b;
   }
 
-  void plan(LayerPlan& lp, LoweredLayer& L, const Op& op);
+  void plan(LayerPlan& lp, const LoweredLayer& L, const Op& op);
   /// A layer the host CPU runs: its one job stalls on its loads and stores (the CPU
   /// moves its data itself), and the NPU's weight prefetch does not cross it.
   void finish_cpu_layer(LayerPlan& lp) {
@@ -410,11 +412,11 @@ struct Planner {
     }
     prev_slack = 0;
   }
-  void plan_weights(LayerPlan& lp, LoweredLayer& L, const Pass& p, const BlockConfig& b, uint64_t ref_cycles,
+  void plan_weights(LayerPlan& lp, const LoweredLayer& L, const Pass& p, const BlockConfig& b, uint64_t ref_cycles,
                     size_t first_job, size_t spatial, int block_c);
 };
 
-void Planner::plan(LayerPlan& lp, LoweredLayer& L, const Op& op) {
+void Planner::plan(LayerPlan& lp, const LoweredLayer& L, const Op& op) {
   lp.passes = static_cast<uint32_t>(L.passes.size());
   const Tensor& to = net.tensors[op.output];
   for (size_t k = 0; k < L.passes.size(); ++k) {
@@ -502,13 +504,14 @@ void Planner::plan(LayerPlan& lp, LoweredLayer& L, const Op& op) {
 /// with slices rounded to the block depth), each copied by the DMA into one of two
 /// buffers. Weights read in place (vector products, or weights already in the
 /// activation memory) are re-read by every spatial block.
-void Planner::plan_weights(LayerPlan& lp, LoweredLayer& L, const Pass& p, const BlockConfig& b,
+void Planner::plan_weights(LayerPlan& lp, const LoweredLayer& L, const Pass& p, const BlockConfig& b,
                            uint64_t ref_cycles, size_t first_job, size_t spatial, int block_c) {
   const Op& op = net.ops[lp.op];
-  L.layout.ofm_block_depth = b.ofm.c;
-  L.layout.ofm_ublock_depth = a.ofm_ublock.c;
-  L.layout.ifm_ublock_depth = a.ifm_ublock.c;
-  const int D = L.layout.ofm_depth;
+  layout = L.layout;  // the lowered layer's, with this configuration's blocks
+  layout.ofm_block_depth = b.ofm.c;
+  layout.ofm_ublock_depth = a.ofm_ublock.c;
+  layout.ifm_ublock_depth = a.ifm_ublock.c;
+  const int D = layout.ofm_depth;
   lp.weight_fetches = spatial;
   size_t largest = 0;
   const size_t jobs = lp.jobs.size() - first_job;
@@ -618,7 +621,15 @@ Plan plan_network(const Network& net, const NpuSettings& s, const MemorySystem& 
   plan.settings = s;
   Planner pl(net, s, mem);
   pl.cache = cache ? &cache->impl() : nullptr;
-  std::vector<LoweredLayer> lowered = lower_network(net, s.arch);
+  // The lowering does not depend on the configuration: a cache keeps the first plan's.
+  std::vector<LoweredLayer> own;
+  const std::vector<LoweredLayer>* lowered = &own;
+  if (pl.cache) {
+    if (!pl.cache->lowered) pl.cache->lowered = std::make_unique<std::vector<LoweredLayer>>(lower_network(net));
+    lowered = pl.cache->lowered.get();
+  } else {
+    own = lower_network(net);
+  }
   plan.layers.resize(net.ops.size());
   for (size_t i = 0; i < net.ops.size(); ++i) {
     LayerPlan& lp = plan.layers[i];
@@ -629,7 +640,7 @@ Plan plan_network(const Network& net, const NpuSettings& s, const MemorySystem& 
       plan_cpu_layer(lp, net, net.ops[i], s);  // an op Vela leaves to the host CPU (cpu_cost.hpp)
       pl.finish_cpu_layer(lp);
     } else {
-      pl.plan(lp, lowered[i], net.ops[i]);
+      pl.plan(lp, (*lowered)[i], net.ops[i]);
     }
   }
   return plan;

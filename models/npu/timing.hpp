@@ -99,9 +99,11 @@ struct Plan {
   std::vector<LayerPlan> layers;
 };
 
-/// What plans of one network for several configurations share: a layer's weight stream is
-/// the same wherever its layout is (the same OFM block depth on two MAC counts, say), so
-/// its value counts and encoded sizes are computed once. A cache serves one network.
+/// What plans of one network for several configurations share: the network's lowering
+/// (the same for every configuration), each layer's weights' value counts (kept over its
+/// output channels, so that the counts of any channel range follow from two of them), and
+/// the encoded sizes of the streams whose layout and range recur (the same OFM block depth
+/// on two MAC counts, say). A cache serves one network, which must outlive it.
 class PlanCache {
  public:
   PlanCache();

@@ -51,6 +51,7 @@ constexpr int kZeroDivs = 4;  // zero runs use divisors 0..3
 struct Palette {
   bool zero_runs = false, only_palette = false, only_zeros = false;
   int size = 0, bits = 2, direct_offset = 0;
+  int amax = 0;  // the largest magnitude present: `index` holds values [-amax, amax]
   std::array<int16_t, kMaxPalette> entries{};  // sign-magnitude values
   std::array<int16_t, 511> index{};            // value + 255 -> coded index
   int uncompressed_bits() const {
@@ -125,6 +126,7 @@ Palette make_palette(const Histogram& freq) {
   uint32_t others = 0;  // codes_zero_runs over the values present
   for (int a = 1; a <= amax; ++a) others = std::max(others, std::max(f[a], f[-a]));
   p.zero_runs = f[0] > 4 * others;
+  p.amax = amax;
 
   // Counts by sign-magnitude value (value a at 2a, -a at 2a + 1; zero left out in zero-run
   // mode), as keys count << 16 | code for the values present, so that sorting the keys puts
@@ -177,8 +179,8 @@ Palette make_palette(const Histogram& freq) {
 
   const int shift = p.size - p.direct_offset;
   int16_t* index = p.index.data() + 255;  // index[v]: value v's coded index
-  for (int v = 0; v <= 255; ++v) index[v] = static_cast<int16_t>(2 * v + shift);
-  for (int v = -255; v < 0; ++v) index[v] = static_cast<int16_t>(1 - 2 * v + shift);
+  for (int v = 0; v <= amax; ++v) index[v] = static_cast<int16_t>(2 * v + shift);
+  for (int v = -amax; v < 0; ++v) index[v] = static_cast<int16_t>(1 - 2 * v + shift);
   for (int i = 0; i < p.size; ++i)
     index[from_sign_magnitude(p.entries[static_cast<size_t>(i)])] = static_cast<int16_t>(i);
   return p;
@@ -265,7 +267,8 @@ IndexSums index_sums(const std::array<uint32_t, 512>& hist, int max_index) {
 int index_histogram(const Palette& p, const Histogram& freq, std::array<uint32_t, 512>& hist) {
   hist.fill(0);
   int m = 0;
-  for (size_t v = 0; v < freq.size(); ++v) {
+  // The values present lie within [-amax, amax] (freq is the stream's, or a slice's of it).
+  for (auto v = static_cast<size_t>(255 - p.amax); v <= static_cast<size_t>(255 + p.amax); ++v) {
     if (!freq[v] || (v == 255 && p.zero_runs)) continue;
     const int idx = p.index[v];
     hist[static_cast<size_t>(idx)] += freq[v];
@@ -404,8 +407,8 @@ void for_each_segment(const WeightLayout& l, int c0, int c1, F&& f) {
     for (int io = 0; io < outer; io += ub_i) {
       for (int ou = 0; ou < ob_depth; ou += ub_o) {
         const int real_o = std::min(ub_o, ob_depth - ou);  // the output channels that exist
-        for (int e = 0; e < elements; ++e) {
-          const int kx = e % sw, ky = e / sw;
+        // (kx, ky): element e's column and row (e % sw, e / sw), counted without dividing.
+        for (int e = 0, kx = 0, ky = 0; e < elements; ++e) {
           for (int ii = 0; ii < inner; ii += ub_i) {
             const int i0 = ib + io + ii;
             // The input channels of this micro-block that exist (depthwise: the one); none
@@ -419,6 +422,7 @@ void for_each_segment(const WeightLayout& l, int c0, int c1, F&& f) {
                               static_cast<size_t>(depthwise ? 0 : i0);
             f(Segment{at, o_stride, real_o, real_i, width - real_i, (ub_o - real_o) * width});
           }
+          if (++kx == sw) kx = 0, ++ky;
         }
       }
     }
@@ -711,8 +715,9 @@ void add_slice(const Palette& p, const Histogram& freq, size_t n, std::array<siz
 
 bool analyse_histogram(const Histogram& freq, size_t n, StreamCode& out) {
   // Without zero runs every value is an index; one slice holds them all when few enough.
-  if (n > kMaxSliceValues || n == 0 || codes_zero_runs(freq)) return false;
+  if (n > kMaxSliceValues || n == 0) return false;
   const Palette p = make_palette(freq);
+  if (p.zero_runs) return false;
   out = describe(p, n);
   std::array<size_t, kWeightGrc.size()> wbits{};
   int max_index = 0;
