@@ -254,9 +254,8 @@ struct Planner {
       h[255] += static_cast<uint32_t>(n - weights);  // the padding zeros
     }
     StreamCode code;
-    const bool zero_runs = codes_zero_runs(h);
-    if (!zero_runs && analyse_histogram(h, n, code)) return code;
-    if (!zero_runs) {
+    if (analyse_histogram(h, n, code)) return code;
+    if (!codes_zero_runs(h)) {
       if (analyse_slices(h, n, slice_histograms(b, e, n, false), code)) return code;
     } else if (n - h[255] <= kMaxSliceValues) {
       // Zero runs, one slice of indices: its runs' sums from the layout when the weights

@@ -715,9 +715,8 @@ void add_slice(const Palette& p, const Histogram& freq, size_t n, std::array<siz
 
 bool analyse_histogram(const Histogram& freq, size_t n, StreamCode& out) {
   // Without zero runs every value is an index; one slice holds them all when few enough.
-  if (n > kMaxSliceValues || n == 0) return false;
+  if (n > kMaxSliceValues || n == 0 || codes_zero_runs(freq)) return false;
   const Palette p = make_palette(freq);
-  if (p.zero_runs) return false;
   out = describe(p, n);
   std::array<size_t, kWeightGrc.size()> wbits{};
   int max_index = 0;
