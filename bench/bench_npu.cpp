@@ -5,9 +5,12 @@
 // .tflite file (read, lower, choose blocks, encode the weights), reads of the file alone
 // (read, verify, copy the weights), plans from the loaded network, timings per second
 // with the plan reused, and bit-exact inferences per second of the NPU's functional
-// execution (random inputs), each per wall second and per second of the thread's CPU time (one core; on a shared machine the wall figure also counts
-// other processes' time). Prints figures; asserts nothing.
-//   build-release/bench/bench_npu [SOURCE_DIR] [INFERENCES] [DEVICE] [SECONDS]   (DEVICE: e.g. ethos-u55-32, or all)
+// execution (random inputs), each per wall second and per second of the thread's CPU
+// time (one core; on a shared machine the wall figure also counts other processes' time),
+// and a digest of each plan (to compare with another binary's). Prints figures; asserts
+// nothing.
+//   build-release/bench/bench_npu [SOURCE_DIR] [INFERENCES] [DEVICE] [SECONDS]
+//   (DEVICE: e.g. ethos-u55-32, or all)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -57,8 +60,8 @@ void tflite_network(const std::string& root, const char* name, const std::string
   const Network probe = load_network(path);
   std::printf("\n%s.tflite: %zu ops, %zu MACs/inference; per wall second (per thread CPU second)\n", name,
               probe.ops.size(), probe.total_macs());
-  std::printf("%-14s %20s %20s %20s %22s %20s %10s %20s\n", "device", "file+plan/s", "file only/s", "plan only/s",
-              "timings/s", "inferences/s", "cycles", "plan digest");
+  std::printf("%-14s %20s %20s %20s %22s %20s %10s %20s\n", "device", "file+plan/s", "file only/s",
+              "plan only/s", "timings/s", "inferences/s", "cycles", "plan digest");
   std::mt19937 rng(1);
   std::uniform_int_distribution<int> u(-128, 127);
   std::vector<std::vector<int8_t>> inputs(16, std::vector<int8_t>(probe.tensors[probe.input].size()));
@@ -96,9 +99,10 @@ void tflite_network(const std::string& root, const char* name, const std::string
       exec.run();
       sink += static_cast<size_t>(exec.argmax());
     });
-    std::printf("%-14s %20s %20s %20s %22s %20s %10llu %20llu\n", dev.settings.name.c_str(), cell(plans).c_str(),
-                cell(files).c_str(), cell(plans_only).c_str(), cell(timings).c_str(), cell(inferences).c_str(),
-                static_cast<unsigned long long>(t.cycles), static_cast<unsigned long long>(digest.value()));
+    std::printf("%-14s %20s %20s %20s %22s %20s %10llu %20llu\n", dev.settings.name.c_str(),
+                cell(plans).c_str(), cell(files).c_str(), cell(plans_only).c_str(), cell(timings).c_str(),
+                cell(inferences).c_str(), static_cast<unsigned long long>(t.cycles),
+                static_cast<unsigned long long>(digest.value()));
     if (sink == 0) std::printf("(nothing planned)\n");  // keeps the loops' results observable
   }
 }

@@ -120,7 +120,8 @@ class ChannelCounts {
     ByteCounts part{};
     ByteCounts p{};
     if (c - below.first <= above.first - c) {
-      add_counts(ohwi_ + static_cast<size_t>(below.first) * per_, static_cast<size_t>(c - below.first) * per_, part);
+      add_counts(ohwi_ + static_cast<size_t>(below.first) * per_, static_cast<size_t>(c - below.first) * per_,
+                 part);
       for (size_t u = 0; u < p.size(); ++u) p[u] = below.second[u] + part[u];
     } else {
       add_counts(ohwi_ + static_cast<size_t>(c) * per_, static_cast<size_t>(above.first - c) * per_, part);
@@ -138,7 +139,7 @@ class ChannelCounts {
 
 struct PlanCache::Impl {
   std::unique_ptr<std::vector<LoweredLayer>> lowered;  // the network's lowering
-  std::unordered_map<size_t, ChannelCounts> counts;   // by op: its weights' counts
+  std::unordered_map<size_t, ChannelCounts> counts;    // by op: its weights' counts
   std::unordered_map<std::string, StreamCode> codes;  // by layout_key and block range
 };
 
@@ -173,7 +174,7 @@ struct Planner {
   const LoweredLayer* layer = nullptr;
   WeightLayout layout;  // its weights' layout in this configuration
   int block_c = 0;
-  size_t per_channel = 0;        // weights of one output channel
+  size_t per_channel = 0;  // weights of one output channel
   std::vector<size_t> chunk_len;
   Histogram raw{};  // the layer's weights (as the decoder reads them, padding excluded)
   ChannelCounts own_counts;  // the layer's weights' counts, without a cache
@@ -344,12 +345,14 @@ struct Planner {
         part_ends.clear();
         part_hists.clear();
         for (size_t sl = first; sl <= last; ++sl) {
-          const size_t from = std::max(at, sl * kMaxSliceValues) - at, to = std::min(at + len, (sl + 1) * kMaxSliceValues) - at;
+          const size_t from = std::max(at, sl * kMaxSliceValues) - at,
+                       to = std::min(at + len, (sl + 1) * kMaxSliceValues) - at;
           if (to - from > largest_len) largest = sl, largest_len = to - from;
           part_ends.push_back(to);
         }
         std::vector<Histogram> counted(last - first, Histogram{});
-        for (size_t sl = first, i = 0; sl <= last; ++sl) part_hists.push_back(sl == largest ? nullptr : &counted[i++]);
+        for (size_t sl = first, i = 0; sl <= last; ++sl)
+          part_hists.push_back(sl == largest ? nullptr : &counted[i++]);
         add_part_histograms(L.ohwi, layout, c0, c1, by_index, part_ends, part_hists);
         Histogram rest{};
         count_channels(c0, c1, rest);
@@ -411,8 +414,8 @@ struct Planner {
     }
     prev_slack = 0;
   }
-  void plan_weights(LayerPlan& lp, const LoweredLayer& L, const Pass& p, const BlockConfig& b, uint64_t ref_cycles,
-                    size_t first_job, size_t spatial, int block_c);
+  void plan_weights(LayerPlan& lp, const LoweredLayer& L, const Pass& p, const BlockConfig& b,
+                    uint64_t ref_cycles, size_t first_job, size_t spatial, int block_c);
 };
 
 void Planner::plan(LayerPlan& lp, const LoweredLayer& L, const Op& op) {
@@ -624,7 +627,8 @@ Plan plan_network(const Network& net, const NpuSettings& s, const MemorySystem& 
   std::vector<LoweredLayer> own;
   const std::vector<LoweredLayer>* lowered = &own;
   if (pl.cache) {
-    if (!pl.cache->lowered) pl.cache->lowered = std::make_unique<std::vector<LoweredLayer>>(lower_network(net));
+    if (!pl.cache->lowered)
+      pl.cache->lowered = std::make_unique<std::vector<LoweredLayer>>(lower_network(net));
     lowered = pl.cache->lowered.get();
   } else {
     own = lower_network(net);

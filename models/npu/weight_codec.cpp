@@ -391,7 +391,9 @@ namespace {
 struct Segment {
   size_t at, stride;
   int rows, len, pad, tail;
-  size_t size() const { return static_cast<size_t>(rows) * static_cast<size_t>(len + pad) + static_cast<size_t>(tail); }
+  size_t size() const {
+    return static_cast<size_t>(rows) * static_cast<size_t>(len + pad) + static_cast<size_t>(tail);
+  }
 };
 
 /// The micro-blocks of the stream of output channels [c0, c1) in the decoder's order (the
@@ -418,8 +420,9 @@ void for_each_segment(const WeightLayout& l, int c0, int c1, F&& f) {
               f(Segment{0, 0, 0, 0, 0, ub_o * width});
               continue;
             }
-            const size_t at = ((static_cast<size_t>(ob + ou) * l.kernel_h + sy + ky) * l.kernel_w + sx + kx) * I +
-                              static_cast<size_t>(depthwise ? 0 : i0);
+            const size_t at =
+                ((static_cast<size_t>(ob + ou) * l.kernel_h + sy + ky) * l.kernel_w + sx + kx) * I +
+                static_cast<size_t>(depthwise ? 0 : i0);
             f(Segment{at, o_stride, real_o, real_i, width - real_i, (ub_o - real_o) * width});
           }
           if (++kx == sw) kx = 0, ++ky;
@@ -439,7 +442,8 @@ int16_t* reorder_weights(const int8_t* ohwi, const WeightLayout& l, int c0, int 
         for (int k = 0; k < 8; ++k) p[k] = src[static_cast<size_t>(r) * s.stride + static_cast<size_t>(k)];
     } else {
       for (int r = 0; r < s.rows; ++r, p += s.len + s.pad)
-        for (int k = 0; k < s.len; ++k) p[k] = src[static_cast<size_t>(r) * s.stride + static_cast<size_t>(k)];
+        for (int k = 0; k < s.len; ++k)
+          p[k] = src[static_cast<size_t>(r) * s.stride + static_cast<size_t>(k)];
     }
     p += s.tail;
   });
@@ -483,13 +487,16 @@ RunSums run_sums(const T* w, size_t n) {
 /// every value, or `by_index` the weights alone; with `parts` (cut at `ends`, as
 /// add_part_histograms's), the micro-blocks inside a part that is null are left unwritten.
 void stream_bytes(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, bool by_index,
-                  const std::vector<size_t>* ends, const std::vector<Histogram*>* parts, std::vector<int8_t>& bytes) {
-  bytes.resize(by_index ? static_cast<size_t>(c1 - c0) * l.kernel_h * l.kernel_w *
-                              (l.traversal == WeightTraversal::Depthwise ? 1 : static_cast<size_t>(l.ifm_depth))
-                        : stream_length(l, c0, c1));
+                  const std::vector<size_t>* ends, const std::vector<Histogram*>* parts,
+                  std::vector<int8_t>& bytes) {
+  bytes.resize(by_index
+                   ? static_cast<size_t>(c1 - c0) * l.kernel_h * l.kernel_w *
+                         (l.traversal == WeightTraversal::Depthwise ? 1 : static_cast<size_t>(l.ifm_depth))
+                   : stream_length(l, c0, c1));
   size_t at = 0, k = 0;  // the next position; its part
   for_each_segment(l, c0, c1, [&](const Segment& s) {
-    const auto pad = static_cast<size_t>(by_index ? 0 : s.pad), tail = static_cast<size_t>(by_index ? 0 : s.tail);
+    const auto pad = static_cast<size_t>(by_index ? 0 : s.pad),
+               tail = static_cast<size_t>(by_index ? 0 : s.tail);
     const size_t size = static_cast<size_t>(s.rows) * (static_cast<size_t>(s.len) + pad) + tail;
     if (parts) {
       while (k < ends->size() && at >= (*ends)[k]) ++k;
@@ -516,8 +523,8 @@ void stream_bytes(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, boo
     for (size_t k = 0; k < tail; ++k) *p++ = 0;
   });
   if (at != bytes.size())
-    throw SimError("weight stream: " + std::to_string(at) + " values walked, " + std::to_string(bytes.size()) +
-                   " expected");
+    throw SimError("weight stream: " + std::to_string(at) + " values walked, " +
+                   std::to_string(bytes.size()) + " expected");
 }
 
 }  // namespace
@@ -567,7 +574,8 @@ const std::array<WordRuns, 256>& word_runs() {
         if (m >> j & 1) {
           ++run;
         } else {
-          for (unsigned d = 1; d <= 3; ++d) r.inner[d - 1] = static_cast<uint8_t>(r.inner[d - 1] + (run >> d));
+          for (unsigned d = 1; d <= 3; ++d)
+            r.inner[d - 1] = static_cast<uint8_t>(r.inner[d - 1] + (run >> d));
           run = 0;
         }
       }
@@ -629,8 +637,8 @@ void padding_runs(const WeightLayout& l, int c0, int c1, std::vector<RunSlice>& 
   // Weights end the current run of zeros (which belongs to the slice of the index before
   // it), padding lengthens it.
   const bool depthwise = l.traversal == WeightTraversal::Depthwise;
-  const size_t indices =
-      static_cast<size_t>(c1 - c0) * l.kernel_h * l.kernel_w * (depthwise ? 1 : static_cast<size_t>(l.ifm_depth));
+  const size_t indices = static_cast<size_t>(c1 - c0) * l.kernel_h * l.kernel_w *
+                         (depthwise ? 1 : static_cast<size_t>(l.ifm_depth));
   slices.resize(slice_count(indices));
   for (RunSlice& s : slices) s.zeros = 0, s.sums = {};
   size_t run = 0, seen = 0;  // the current run; indices before it
@@ -962,8 +970,8 @@ bool analyse_runs(const Histogram& freq, size_t n, const std::vector<RunSlice>& 
   if (!p.zero_runs || p.only_zeros) return false;
   const size_t indices = n - freq[255];
   if (slices.size() != slice_count(indices))
-    throw SimError("weight stream: " + std::to_string(slices.size()) + " slices for " + std::to_string(indices) +
-                   " indices");
+    throw SimError("weight stream: " + std::to_string(slices.size()) + " slices for " +
+                   std::to_string(indices) + " indices");
   out = runs_code(p, describe(p, n), indices, slices);
   return true;
 }

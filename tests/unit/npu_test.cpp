@@ -487,7 +487,7 @@ TEST_CASE("streams are sized from the layout's padding and counted in parts with
     const bool big = t % 10 == 9;
     l.ofm_depth = big ? 520 : 1 + static_cast<int>(rng() % 40);
     l.kernel_h = l.traversal == WeightTraversal::Depthwise || big ? 1 + static_cast<int>(rng() % 3)
-                                                                 : 1 + static_cast<int>(rng() % 10);
+                                                                  : 1 + static_cast<int>(rng() % 10);
     l.kernel_w = big ? 1 : 1 + static_cast<int>(rng() % 4);
     l.ifm_depth = l.traversal == WeightTraversal::Depthwise ? 1 : big ? 72 : 1 + static_cast<int>(rng() % 70);
     l.ofm_ublock_depth = t % 2 ? 8 : 4;
@@ -554,7 +554,8 @@ TEST_CASE("streams are sized from the layout's padding and counted in parts with
     std::vector<RunSlice> slices;
     padding_runs(l, c0, c1, slices);
     REQUIRE(slices.size() == std::max<size_t>(1, (weights.size() + kMaxSliceValues - 1) / kMaxSliceValues));
-    for (size_t i = 0; i < weights.size(); ++i) ++slices[i / kMaxSliceValues].values[static_cast<size_t>(weights[i] + 255)];
+    for (size_t i = 0; i < weights.size(); ++i)
+      ++slices[i / kMaxSliceValues].values[static_cast<size_t>(weights[i] + 255)];
     size_t zeros = 0;
     for (const RunSlice& s : slices) zeros += s.zeros;
     CHECK(zeros == stream.size() - weights.size());
