@@ -13,6 +13,7 @@ namespace {
 constexpr int64_t kInf = std::numeric_limits<int64_t>::max() / 4;
 constexpr int64_t kLongAgo = -(int64_t{1} << 40);
 constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+constexpr uint64_t kSeqLast = std::numeric_limits<uint64_t>::max() - 1;  // a closed-page PRE's age
 constexpr int kACT = static_cast<int>(DramCmd::ACT), kRD = static_cast<int>(DramCmd::RD),
               kWR = static_cast<int>(DramCmd::WR);
 
@@ -213,6 +214,14 @@ struct Rank {
   bool sr_closing = false;  // precharging its banks to enter self-refresh
 };
 
+// Packed keys (DramSystem::Channel::packed).
+constexpr unsigned kAgeBits = 22, kKeyShift = kAgeBits + 6;
+constexpr uint64_t kAgeLast = (uint64_t{1} << kAgeBits) - 1;  // after every request (closed-page PRE)
+// The class is the key's two lowest bits (key = cycle * 4 + class): a bank's class, age
+// and index are the bits below its cycle.
+constexpr uint64_t kLowMask = (uint64_t{1} << (kKeyShift + 2)) - 1;
+constexpr int64_t kKeyLimit = int64_t{1} << (64 - kKeyShift);
+
 struct Candidate {
   int64_t time = kInf;
   int klass = 3;  // 0 refresh, 1 row hit (FR-FCFS), 2 other
@@ -251,6 +260,24 @@ struct DramSystem::Channel {
   std::vector<int64_t> group_key;
   std::vector<uint8_t> cmd_of, slot_of;
   std::vector<uint64_t> seq_of;
+  // The same order as one unsigned integer per bank, so that the choice is one maximum
+  // and one minimum per bank: from the top, the group key counted from `epoch` (36 bits:
+  // the cycle, 0 for one before the epoch since the floor is later anyway, then the
+  // class), the request's age counted from `seq_base` (22 bits), the bank's index (6
+  // bits). The least packed key is the least key, then the oldest request, then the
+  // lowest bank: the order of Candidate. A bank whose key or age does not fit is in
+  // `unpacked`, and a decision with one of them active takes the unpacked scan. low_of:
+  // a bank's class, age and index, as packed.
+  std::vector<uint64_t> packed, low_of;
+  uint64_t unpacked = 0;
+  int64_t epoch = 0;
+  uint64_t seq_base = 0, next_rebase = 0;
+  void set_group_key(uint32_t bank, int64_t gk) {
+    group_key[bank] = gk;
+    const int64_t rel = std::max<int64_t>(gk - epoch * 4, 0);
+    packed[bank] = (static_cast<uint64_t>(rel) << kKeyShift) | low_of[bank];
+    if (rel >= kKeyLimit) unpacked |= uint64_t{1} << bank;
+  }
   void touch(uint32_t bank) {
     dirty |= uint64_t{1} << bank;
     valid = false;
@@ -292,6 +319,8 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
     ch.cmd_of.assign(ch.banks.size(), 0);
     ch.slot_of.assign(ch.banks.size(), 0);
     ch.seq_of.assign(ch.banks.size(), 0);
+    ch.packed.assign(ch.banks.size(), 0);
+    ch.low_of.assign(ch.banks.size(), 0);
     for (unsigned i = 0; i < ch.banks.size(); ++i) {
       ch.banks[i].rank = static_cast<uint16_t>(i / o.banks());
       ch.banks[i].in_rank = static_cast<uint16_t>(i % o.banks());
@@ -433,7 +462,7 @@ Choice choose(const Settings& s, const std::vector<Burst>& pool, const Bank& b, 
       }
       c.any = true;
       c.cmd = DramCmd::PRE;
-      c.seq = std::numeric_limits<uint64_t>::max() - 1;  // after every request; below "none"
+      c.seq = kSeqLast;  // after every request; below "none"
     }
     return c;
   }
@@ -547,7 +576,7 @@ void DramSystem::refresh_group_times(Channel& ch, unsigned group) {
   const unsigned bpg = part_.org.banks_per_group;
   const Group& g = ch.groups[group];
   for (unsigned j = group * bpg; j < (group + 1) * bpg; ++j) {
-    ch.group_key[j] = std::max(ch.choices[j].base, g.next[ch.cmd_of[j]]) * 4 + ch.choices[j].klass;
+    ch.set_group_key(j, std::max(ch.choices[j].base, g.next[ch.cmd_of[j]]) * 4 + ch.choices[j].klass);
   }
 }
 
@@ -697,6 +726,20 @@ void DramSystem::decide(Channel& ch) {
   if (ch.write_mode != was_write) ch.dirty = ~uint64_t{0};
   const int mode = ch.write_mode ? 1 : 0;
   const int64_t floor = std::max(now_, ch.next_cmd);
+  // Packed keys count from an epoch and a request number; both move forward, rarely
+  // (every 2^32 cycles, every 2^20 requests), and every bank's key is packed again.
+  if (floor - ch.epoch >= (int64_t{1} << 32) || (seq_ - ch.seq_base > kAgeLast / 2 && seq_ >= ch.next_rebase)) {
+    ch.epoch = floor;
+    uint64_t oldest = seq_;
+    for (const Bank& b : ch.banks) {
+      for (const auto& q : b.q) {
+        for (uint32_t i : q) oldest = std::min(oldest, ch.pool[i].seq);
+      }
+    }
+    ch.seq_base = oldest;
+    ch.next_rebase = seq_ + (kAgeLast + 1) / 4;
+    ch.dirty = ~uint64_t{0};
+  }
   for (uint64_t d = ch.dirty & bank_mask; d; d &= d - 1) {
     const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(d));
     Bank& b = ch.banks[bi];
@@ -705,9 +748,14 @@ void DramSystem::decide(Channel& ch) {
         r.ref_pending || r.sr_closing || (r.pb_owed > 0 && (b.in_rank & (pb_stride - 1)) == r.pb_next);
     const Choice& k = ch.choices[bi] = bank_choice(s_, ch.pool, b, mode, blocked);
     ch.cmd_of[bi] = static_cast<uint8_t>(k.cmd);
-    ch.slot_of[bi] = static_cast<uint8_t>((b.rank * 4 + static_cast<int>(k.cmd)) * 4 + k.klass);
+    ch.slot_of[bi] = static_cast<uint8_t>(b.rank * 4 + static_cast<int>(k.cmd));
     ch.seq_of[bi] = k.seq;
-    ch.group_key[bi] = std::max(k.base, ch.groups[b.group].next[static_cast<int>(k.cmd)]) * 4 + k.klass;
+    // Age: refresh PREs (class 0) all have request number 0, closed-page PREs come last.
+    const uint64_t age = k.klass == 0 ? 0 : k.seq == kSeqLast ? kAgeLast : k.seq - ch.seq_base;
+    ch.unpacked &= ~(uint64_t{1} << bi);
+    if (age > kAgeLast || (age == kAgeLast && k.seq != kSeqLast)) ch.unpacked |= uint64_t{1} << bi;
+    ch.low_of[bi] = (uint64_t{k.klass} << kKeyShift) | ((age & kAgeLast) << 6) | bi;
+    ch.set_group_key(bi, std::max(k.base, ch.groups[b.group].next[static_cast<int>(k.cmd)]) * 4 + k.klass);
     if (k.any) {
       ch.active |= uint64_t{1} << bi;
     } else {
@@ -716,31 +764,55 @@ void DramSystem::decide(Channel& ch) {
   }
   ch.dirty = 0;
   // Each bank's cycle is its bank-and-group time, its rank's constraint on the
-  // command (the same for every bank of the rank) and the floor; its key is that cycle
-  // times 4 plus its class, and the least key wins, then the oldest request, then the
-  // lowest bank. Both the bank's part and the rank's come with the class added
-  // (max(a, b) * 4 + k = max(a * 4 + k, b * 4 + k)), so a bank costs one max and one
-  // branch-free comparison.
-  int64_t rank_key[8 * 16];
+  // command (the same for every bank of the rank: bound, by slot_of) and the floor; its
+  // key is that cycle times 4 plus its class, and the least key wins, then the oldest
+  // request, then the lowest bank.
+  int64_t bound[8 * 4];
+  int64_t latest = floor;
   for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
     const Rank& r = ch.ranks[ri];
     const int64_t f = std::max(floor, r.wake_ready);
-    const int64_t bound[4] = {std::max({r.next[kACT], r.faw[r.faw_i] + part_.t.FAW, f}), f,
-                              std::max(r.next[kRD], f), std::max(r.next[kWR], f)};
-    for (int cmd = 0; cmd < 4; ++cmd) {
-      for (int k = 0; k < 3; ++k) rank_key[(ri * 4 + cmd) * 4 + k] = bound[cmd] * 4 + k;
-    }
+    int64_t* rb = bound + ri * 4;
+    rb[kACT] = std::max({r.next[kACT], r.faw[r.faw_i] + part_.t.FAW, f});
+    rb[static_cast<int>(DramCmd::PRE)] = f;
+    rb[kRD] = std::max(r.next[kRD], f);
+    rb[kWR] = std::max(r.next[kWR], f);
+    latest = std::max({latest, rb[kACT], rb[kRD], rb[kWR]});
   }
   Candidate c;
-  if (ch.active) {
+  uint32_t pick = 0;
+  if (ch.active && (ch.active & ch.unpacked) == 0 && (latest - ch.epoch) * 4 + 3 < kKeyLimit) {
+    // The rank's bound packed with the bank's class, age and index: max(key, bound) keeps
+    // them (both sides carry them), and the least of these maxima wins.
+    uint64_t rank_packed[8 * 4];
+    for (unsigned i = 0; i < ch.ranks.size() * 4; ++i) {
+      rank_packed[i] = static_cast<uint64_t>(bound[i] - ch.epoch) << (kKeyShift + 2);
+    }
+    uint64_t best = ~uint64_t{0};
+    for (uint64_t a = ch.active; a; a &= a - 1) {
+      const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(a));
+      const uint64_t p = ch.packed[bi];
+      const uint64_t rk = rank_packed[ch.slot_of[bi]] | (p & kLowMask);
+      const uint64_t key = std::max(p, rk);
+      best = std::min(best, key);
+    }
+    pick = static_cast<uint32_t>(best & 63);
+    c.time = ch.epoch + static_cast<int64_t>(best >> kKeyShift) / 4;
+  } else if (ch.active) {
+    // The same order, unpacked: both the bank's part and the rank's come with the class
+    // added (max(a, b) * 4 + k = max(a * 4 + k, b * 4 + k)), so a bank costs one max and
+    // one branch-free comparison.
+    int64_t rank_key[8 * 4 * 4];
+    for (unsigned i = 0; i < ch.ranks.size() * 4; ++i) {
+      for (int k = 0; k < 3; ++k) rank_key[i * 4 + k] = bound[i] * 4 + k;
+    }
     int64_t least = std::numeric_limits<int64_t>::max();
     uint64_t best_seq = std::numeric_limits<uint64_t>::max();
-    uint32_t pick = 0;
     for (uint64_t a = ch.active; a; a &= a - 1) {
       const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(a));
       // Branch-free (masks, not conditional moves the compiler may turn into branches):
       // ties are common (banks waiting on one rank constraint) and hard to predict.
-      const int64_t gk = ch.group_key[bi], rk = rank_key[ch.slot_of[bi]];
+      const int64_t gk = ch.group_key[bi], rk = rank_key[ch.slot_of[bi] * 4 + ch.choices[bi].klass];
       const int64_t key = gk ^ ((gk ^ rk) & -static_cast<int64_t>(gk < rk));
       const uint64_t sq = ch.seq_of[bi];
       const bool better = (key < least) | ((key == least) & (sq < best_seq));
@@ -749,8 +821,10 @@ void DramSystem::decide(Channel& ch) {
       best_seq ^= (best_seq ^ sq) & m;
       pick ^= (pick ^ bi) & static_cast<uint32_t>(m);
     }
-    const Choice& k = ch.choices[pick];
     c.time = least / 4;
+  }
+  if (ch.active) {
+    const Choice& k = ch.choices[pick];
     c.klass = k.klass;
     c.seq = k.seq;
     c.cmd = k.cmd;
