@@ -255,11 +255,10 @@ struct DramSystem::Channel {
   uint64_t dirty = ~uint64_t{0};  // banks whose choice must be recomputed
   uint64_t active = 0;            // banks with something to do
   // Per bank, for the scan: the choice's cycle as far as the bank and its group allow
-  // (refreshed when either changes) times 4 plus its class, the slot of its rank's bound
-  // (rank, command and class: decide()'s rank_key), its command and its request's age.
+  // (refreshed when either changes) times 4 plus its class, and the slot of its rank's
+  // bound (rank and command: decide()'s bound).
   std::vector<int64_t> group_key;
-  std::vector<uint8_t> cmd_of, slot_of;
-  std::vector<uint64_t> seq_of;
+  std::vector<uint8_t> slot_of;
   // The same order as one unsigned integer per bank, so that the choice is one maximum
   // and one minimum per bank: from the top, the group key counted from `epoch` (36 bits:
   // the cycle, 0 for one before the epoch since the floor is later anyway, then the
@@ -271,7 +270,15 @@ struct DramSystem::Channel {
   std::vector<uint64_t> packed, low_of;
   uint64_t unpacked = 0;
   int64_t epoch = 0;
-  uint64_t seq_base = 0, next_rebase = 0;
+  uint64_t seq_base = 0;
+  // The keys are packed again from this cycle or this request number on.
+  int64_t repack_cycle = 0;
+  uint64_t repack_seq = 0;
+  bool owed = false;  // a rank owes a refresh (decide() looks at the ranks' refreshes)
+  void update_owed() {
+    owed = false;
+    for (const Rank& r : ranks) owed = owed || r.ref_pending || r.pb_owed > 0;
+  }
   void set_group_key(uint32_t bank, int64_t gk) {
     group_key[bank] = gk;
     const int64_t rel = std::max<int64_t>(gk - epoch * 4, 0);
@@ -316,9 +323,7 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
     ch.banks.resize(o.ranks * o.banks());
     ch.choices.resize(ch.banks.size());
     ch.group_key.assign(ch.banks.size(), 0);
-    ch.cmd_of.assign(ch.banks.size(), 0);
     ch.slot_of.assign(ch.banks.size(), 0);
-    ch.seq_of.assign(ch.banks.size(), 0);
     ch.packed.assign(ch.banks.size(), 0);
     ch.low_of.assign(ch.banks.size(), 0);
     for (unsigned i = 0; i < ch.banks.size(); ++i) {
@@ -332,6 +337,24 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
           s_.refresh == DramControllerSettings::Refresh::PerBank ? part_.t.REFIpb : part_.t.REFI;
       ch.ranks[r].refresh_due =
           s_.refresh == DramControllerSettings::Refresh::Off ? kInf : interval * (r + 1) / o.ranks;
+    }
+    ch.repack_cycle = int64_t{1} << 32;
+    ch.repack_seq = kAgeLast / 2 + 1;
+  }
+  update_next_due();
+}
+
+// The first refresh to fall due, of every channel's ranks (the first channel of the
+// least, as run() takes them).
+void DramSystem::update_next_due() {
+  due_at_ = kInf;
+  due_channel_ = 0;
+  for (unsigned c = 0; c < channels_.size(); ++c) {
+    for (const Rank& r : channels_[c].ranks) {
+      if (r.refresh_due < due_at_) {
+        due_at_ = r.refresh_due;
+        due_channel_ = c;
+      }
     }
   }
 }
@@ -509,7 +532,11 @@ void DramSystem::step_refresh_due(Channel& ch) {
       r.refresh_due += part_.t.REFI;
     }
   }
-  if (owed) ch.touch_all();  // a refresh in self-refresh changes nothing the banks see
+  if (owed) {
+    ch.touch_all();  // a refresh in self-refresh changes nothing the banks see
+    ch.owed = true;
+  }
+  update_next_due();
 }
 
 bool DramSystem::rank_idle(const Channel& ch, unsigned rank) const {
@@ -572,11 +599,19 @@ void DramSystem::enter_self_refresh(Channel& ch, unsigned rank, int64_t at) {
   ch.touch_all();
 }
 
-void DramSystem::refresh_group_times(Channel& ch, unsigned group) {
+// After an ACT (column: false) or a RD or WR (column: true) on bank `issued`: the
+// group's other banks with work whose command that constrains. The issued bank is
+// chosen again anyway, and an idle bank's key is computed when it gets work.
+void DramSystem::refresh_group_times(Channel& ch, unsigned issued, bool column) {
   const unsigned bpg = part_.org.banks_per_group;
+  const unsigned group = ch.banks[issued].group;
   const Group& g = ch.groups[group];
-  for (unsigned j = group * bpg; j < (group + 1) * bpg; ++j) {
-    ch.set_group_key(j, std::max(ch.choices[j].base, g.next[ch.cmd_of[j]]) * 4 + ch.choices[j].klass);
+  const uint64_t in_group = ((uint64_t{1} << bpg) - 1) << (group * bpg);
+  for (uint64_t m = ch.active & in_group & ~(uint64_t{1} << issued); m; m &= m - 1) {
+    const uint32_t j = static_cast<uint32_t>(__builtin_ctzll(m));
+    const Choice& k = ch.choices[j];
+    if ((k.cmd == DramCmd::RD || k.cmd == DramCmd::WR) != column || k.cmd == DramCmd::PRE) continue;
+    ch.set_group_key(j, std::max(k.base, g.next[static_cast<int>(k.cmd)]) * 4 + k.klass);
   }
 }
 
@@ -681,6 +716,7 @@ void DramSystem::issue(Channel& ch) {
     case DramCmd::REF: {
       log(c.bank, 0);
       r.ref_pending = false;
+      ch.update_owed();
       busy_until(at + t.RFC);
       r.next[kACT] = std::max(r.next[kACT], at + t.RFC);
       r.next_ref = at + t.RFC;
@@ -700,13 +736,16 @@ void DramSystem::issue(Channel& ch) {
       // tRRD applies between a per-bank refresh and an ACT of another bank (JESD209-4).
       r.next[kACT] = std::max(r.next[kACT], at + t.RRD_S);
       --r.pb_owed;
+      ch.update_owed();
       r.pb_next = (r.pb_next + 1) % stride;
       ch.touch_all();  // the refreshed banks unblock, the next ones block
       break;
     }
   }
   // The command moved its group's constraints: the group's banks' times follow.
-  if (c.cmd == DramCmd::ACT || c.cmd == DramCmd::RD || c.cmd == DramCmd::WR) refresh_group_times(ch, b.group);
+  if (c.cmd == DramCmd::ACT || c.cmd == DramCmd::RD || c.cmd == DramCmd::WR) {
+    refresh_group_times(ch, c.bank, c.cmd != DramCmd::ACT);
+  }
 }
 
 // The channel's next command and the first cycle it may issue (ch.cand).
@@ -728,8 +767,9 @@ void DramSystem::decide(Channel& ch) {
   const int64_t floor = std::max(now_, ch.next_cmd);
   // Packed keys count from an epoch and a request number; both move forward, rarely
   // (every 2^32 cycles, every 2^20 requests), and every bank's key is packed again.
-  if (floor - ch.epoch >= (int64_t{1} << 32) || (seq_ - ch.seq_base > kAgeLast / 2 && seq_ >= ch.next_rebase)) {
+  if (floor >= ch.repack_cycle || seq_ >= ch.repack_seq) {
     ch.epoch = floor;
+    ch.repack_cycle = floor + (int64_t{1} << 32);
     uint64_t oldest = seq_;
     for (const Bank& b : ch.banks) {
       for (const auto& q : b.q) {
@@ -737,7 +777,9 @@ void DramSystem::decide(Channel& ch) {
       }
     }
     ch.seq_base = oldest;
-    ch.next_rebase = seq_ + (kAgeLast + 1) / 4;
+    // Again once the ages fill half their range, and not before another quarter of it
+    // (a request that stays queued for long holds seq_base back).
+    ch.repack_seq = std::max(oldest + kAgeLast / 2 + 1, seq_ + (kAgeLast + 1) / 4);
     ch.dirty = ~uint64_t{0};
   }
   for (uint64_t d = ch.dirty & bank_mask; d; d &= d - 1) {
@@ -747,9 +789,7 @@ void DramSystem::decide(Channel& ch) {
     const bool blocked =
         r.ref_pending || r.sr_closing || (r.pb_owed > 0 && (b.in_rank & (pb_stride - 1)) == r.pb_next);
     const Choice& k = ch.choices[bi] = bank_choice(s_, ch.pool, b, mode, blocked);
-    ch.cmd_of[bi] = static_cast<uint8_t>(k.cmd);
     ch.slot_of[bi] = static_cast<uint8_t>(b.rank * 4 + static_cast<int>(k.cmd));
-    ch.seq_of[bi] = k.seq;
     // Age: refresh PREs (class 0) all have request number 0, closed-page PREs come last.
     const uint64_t age = k.klass == 0 ? 0 : k.seq == kSeqLast ? kAgeLast : k.seq - ch.seq_base;
     ch.unpacked &= ~(uint64_t{1} << bi);
@@ -814,7 +854,7 @@ void DramSystem::decide(Channel& ch) {
       // ties are common (banks waiting on one rank constraint) and hard to predict.
       const int64_t gk = ch.group_key[bi], rk = rank_key[ch.slot_of[bi] * 4 + ch.choices[bi].klass];
       const int64_t key = gk ^ ((gk ^ rk) & -static_cast<int64_t>(gk < rk));
-      const uint64_t sq = ch.seq_of[bi];
+      const uint64_t sq = ch.choices[bi].seq;
       const bool better = (key < least) | ((key == least) & (sq < best_seq));
       const uint64_t m = 0 - static_cast<uint64_t>(better);
       least ^= (least ^ key) & static_cast<int64_t>(m);
@@ -832,7 +872,7 @@ void DramSystem::decide(Channel& ch) {
     c.burst = k.burst;
     c.row = k.row;
   }
-  for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
+  for (unsigned ri = 0; ch.owed && ri < ch.ranks.size(); ++ri) {
     const Rank& r = ch.ranks[ri];
     Candidate rc;
     rc.klass = 0;
@@ -868,21 +908,16 @@ void DramSystem::run(int64_t limit, bool until_drained) {
     if (until_drained && head_ == frontend_.size() && completed_ == admitted_requests()) break;
     const int64_t t_arr = (!blocked_ && head_ < frontend_.size()) ? frontend_[head_].arrival : kInf;
     Channel* best = nullptr;
-    Channel* due = nullptr;
-    int64_t t_due = kInf, t_sleep = kInf;
+    const int64_t t_due = due_at_;
+    int64_t t_sleep = kInf;
     Channel* sleeper = nullptr;
     unsigned sleeper_rank = 0;
     for (Channel& ch : channels_) {
-      for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
-        const Rank& r = ch.ranks[ri];
-        if (r.refresh_due < t_due) {
-          t_due = r.refresh_due;
-          due = &ch;
-        }
+      for (unsigned ri = 0; s_.low_power == Settings::LowPower::SelfRefresh && ri < ch.ranks.size(); ++ri) {
         // An idle rank that falls due for self-refresh.
+        const Rank& r = ch.ranks[ri];
         const int64_t sleep_at = std::max(r.served_at + s_.self_refresh_after, r.idle_from);
-        if (s_.low_power == Settings::LowPower::SelfRefresh && r.sr_entry == kInf && rank_idle(ch, ri) &&
-            sleep_at < t_sleep) {
+        if (r.sr_entry == kInf && rank_idle(ch, ri) && sleep_at < t_sleep) {
           t_sleep = sleep_at;
           sleeper = &ch;
           sleeper_rank = ri;
@@ -904,7 +939,7 @@ void DramSystem::run(int64_t limit, bool until_drained) {
     }
     if (t_due == t && t_due <= t_cmd) {
       now_ = t;
-      step_refresh_due(*due);
+      step_refresh_due(channels_[due_channel_]);
       continue;
     }
     if (t_sleep == t && t_sleep <= t_cmd) {
@@ -983,6 +1018,7 @@ void DramSystem::skip_refreshes(int64_t until) {
       ch.touch_all();
     }
   }
+  update_next_due();
   now_ = latest;
 }
 

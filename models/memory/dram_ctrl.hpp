@@ -153,7 +153,8 @@ class DramSystem {
   void step_refresh_due(Channel& ch);
   void decide(Channel& ch);
   void issue(Channel& ch);
-  void refresh_group_times(Channel& ch, unsigned group);
+  void refresh_group_times(Channel& ch, unsigned issued, bool column);
+  void update_next_due();
   void complete_burst(uint64_t request, int64_t done);
   void run(int64_t limit, bool until_drained);
   bool quiet() const;  // no request anywhere, every bank closed, no refresh owed
@@ -192,6 +193,8 @@ class DramSystem {
   uint64_t admitted_requests() const { return inflight_base_ + inflight_.size(); }
   int64_t now_ = 0, last_data_ = 0;
   uint64_t seq_ = 0;
+  int64_t due_at_ = 0;         // the first rank refresh to fall due (update_next_due())
+  unsigned due_channel_ = 0;   // and its channel
   DramCounters counters_;
   std::vector<DramCommandRecord>* log_ = nullptr;
   std::vector<uint32_t>* latencies_ = nullptr;
