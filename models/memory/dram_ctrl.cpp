@@ -136,9 +136,10 @@ DramAddress AddressMapper::map(uint64_t addr) const {
   uint64_t v[kFieldKinds];
   for (int k = 0; k < kFieldKinds; ++k) {
     const Run& hi = runs_[k][0];
-    const Run& lo = runs_[k][1];
-    v[k] = (((addr >> hi.shift) & hi.mask) << hi.into) | ((addr >> lo.shift) & lo.mask);
+    v[k] = ((addr >> hi.shift) & hi.mask) << hi.into;
   }
+  const Run& lo = runs_[kColumn][1];  // only the column splits
+  v[kColumn] |= (addr >> lo.shift) & lo.mask;
   if (bank_xor_) {
     v[kBank] ^= v[kRow] & ((uint64_t{1} << bank_bits_) - 1);
     v[kBankGroup] ^= (v[kRow] >> bank_bits_) & ((uint64_t{1} << group_bits_) - 1);
@@ -384,14 +385,18 @@ void DramSystem::submit(const DramRequest& r) {
 bool DramSystem::admit_one() {
   const DramRequest& r = frontend_[head_];
   const uint64_t bb = part_.org.burst_bytes();
-  const uint64_t first = r.addr & ~(bb - 1);
-  const uint64_t n = ((r.addr + r.size - 1) & ~(bb - 1)) / bb - first / bb + 1;
   // A burst whose queue is full is tried again after each column command: it is mapped
-  // once.
+  // once, and its request's bursts are counted once.
   if (!next_mapped_) {
-    next_ = mapper_.map(first + head_offset_ * bb);
+    if (head_offset_ == 0) {
+      const uint64_t first = r.addr & ~(bb - 1);
+      head_bursts_ = ((r.addr + r.size - 1) & ~(bb - 1)) / bb - first / bb + 1;
+      head_addr_ = first;
+    }
+    next_ = mapper_.map(head_addr_);
     next_mapped_ = true;
   }
+  const uint64_t n = head_bursts_;
   const DramAddress& a = next_;
   Channel& ch = channels_[a.channel];
   const int w = r.write ? 1 : 0;
@@ -415,6 +420,7 @@ bool DramSystem::admit_one() {
   ch.banks[bank].q[w].push_back(idx);
   ++ch.queued[w];
   ch.touch(bank);
+  head_addr_ += bb;
   if (++head_offset_ == n) {
     ++head_;
     head_offset_ = 0;

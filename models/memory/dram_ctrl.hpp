@@ -179,7 +179,9 @@ class DramSystem {
   std::vector<Channel> channels_;
   std::vector<DramRequest> frontend_;
   size_t head_ = 0;           // next request to admit
-  uint64_t head_offset_ = 0;  // bytes of it already admitted
+  uint64_t head_offset_ = 0;  // bursts of it already admitted
+  uint64_t head_bursts_ = 0;  // its bursts (while head_offset_ > 0 or next_mapped_)
+  uint64_t head_addr_ = 0;    // its next burst's address
   struct InFlight {
     int64_t arrival, done;
     uint32_t remaining;  // bursts not yet issued; UINT32_MAX while still being admitted
