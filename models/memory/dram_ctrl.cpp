@@ -605,18 +605,14 @@ void DramSystem::enter_self_refresh(Channel& ch, unsigned rank, int64_t at) {
   ch.touch_all();
 }
 
-// After an ACT (column: false) or a RD or WR (column: true) on bank `issued`: the
-// group's other banks with work whose command that constrains. The issued bank is
-// chosen again anyway, and an idle bank's key is computed when it gets work.
-void DramSystem::refresh_group_times(Channel& ch, unsigned issued, bool column) {
+// Every bank of the group, without a test of which ones the command constrains (the
+// others come out unchanged): which bank waits for what is data, and a branch on it
+// mispredicts more than the update costs.
+void DramSystem::refresh_group_times(Channel& ch, unsigned group) {
   const unsigned bpg = part_.org.banks_per_group;
-  const unsigned group = ch.banks[issued].group;
   const Group& g = ch.groups[group];
-  const uint64_t in_group = ((uint64_t{1} << bpg) - 1) << (group * bpg);
-  for (uint64_t m = ch.active & in_group & ~(uint64_t{1} << issued); m; m &= m - 1) {
-    const uint32_t j = static_cast<uint32_t>(__builtin_ctzll(m));
+  for (unsigned j = group * bpg; j < (group + 1) * bpg; ++j) {
     const Choice& k = ch.choices[j];
-    if ((k.cmd == DramCmd::RD || k.cmd == DramCmd::WR) != column || k.cmd == DramCmd::PRE) continue;
     ch.set_group_key(j, std::max(k.base, g.next[static_cast<int>(k.cmd)]) * 4 + k.klass);
   }
 }
@@ -750,7 +746,7 @@ void DramSystem::issue(Channel& ch) {
   }
   // The command moved its group's constraints: the group's banks' times follow.
   if (c.cmd == DramCmd::ACT || c.cmd == DramCmd::RD || c.cmd == DramCmd::WR) {
-    refresh_group_times(ch, c.bank, c.cmd != DramCmd::ACT);
+    refresh_group_times(ch, b.group);
   }
 }
 

@@ -153,7 +153,7 @@ class DramSystem {
   void step_refresh_due(Channel& ch);
   void decide(Channel& ch);
   void issue(Channel& ch);
-  void refresh_group_times(Channel& ch, unsigned issued, bool column);
+  void refresh_group_times(Channel& ch, unsigned group);
   void update_next_due();
   void complete_burst(uint64_t request, int64_t done);
   void run(int64_t limit, bool until_drained);
