@@ -417,9 +417,21 @@ bool DramSystem::admit_one() {
   const unsigned bank = (a.rank * o.bank_groups + a.bank_group) * o.banks_per_group + a.bank;
   if (ch.ranks[a.rank].queued == 0) wake(ch, a.rank, now_);
   ++ch.ranks[a.rank].queued;
-  ch.banks[bank].q[w].push_back(idx);
+  Bank& b = ch.banks[bank];
+  auto& q = b.q[w];
+  q.push_back(idx);
   ++ch.queued[w];
-  ch.touch(bank);
+  // With open pages, a burst joining the back of a queue changes its bank's choice only
+  // when the queue is the current mode's and was empty, or the burst hits the open row
+  // (FR-FCFS): an ACT or a PRE stays for the front request, and a row hit found earlier
+  // stays the first. A switch of mode chooses every bank again anyway (the decision is
+  // made again in any case: the queue counts decide the mode).
+  // Without a branch: which case holds is data.
+  ch.valid = false;
+  const bool changes = (s_.page_policy != DramControllerSettings::PagePolicy::Open) |
+                       ((w == (ch.write_mode ? 1 : 0)) & (q.size() == 1)) |
+                       (b.open_row == static_cast<int64_t>(a.row));
+  ch.dirty |= uint64_t{changes} << bank;
   head_addr_ += bb;
   if (++head_offset_ == n) {
     ++head_;
