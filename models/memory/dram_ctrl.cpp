@@ -255,10 +255,8 @@ struct DramSystem::Channel {
   uint8_t index = 0;
   uint64_t dirty = ~uint64_t{0};  // banks whose choice must be recomputed
   uint64_t active = 0;            // banks with something to do
-  // Per bank, for the scan: the choice's cycle as far as the bank and its group allow
-  // (refreshed when either changes) times 4 plus its class, and the slot of its rank's
-  // bound (rank and command: decide()'s bound).
-  std::vector<int64_t> group_key;
+  // Per bank, for the scan: the slot of its rank's bound (rank and command: decide()'s
+  // bound).
   std::vector<uint8_t> slot_of;
   // The same order as one unsigned integer per bank, so that the choice is one maximum
   // and one minimum per bank: from the top, the group key counted from `epoch` (36 bits:
@@ -280,8 +278,9 @@ struct DramSystem::Channel {
     owed = false;
     for (const Rank& r : ranks) owed = owed || r.ref_pending || r.pb_owed > 0;
   }
+  // gk: the choice's cycle as far as the bank and its group allow, times 4 plus its class
+  // (refreshed when either changes).
   void set_group_key(uint32_t bank, int64_t gk) {
-    group_key[bank] = gk;
     const int64_t rel = std::max<int64_t>(gk - epoch * 4, 0);
     packed[bank] = (static_cast<uint64_t>(rel) << kKeyShift) | low_of[bank];
     if (rel >= kKeyLimit) unpacked |= uint64_t{1} << bank;
@@ -323,7 +322,6 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
     ch.groups.resize(o.ranks * o.bank_groups);
     ch.banks.resize(o.ranks * o.banks());
     ch.choices.resize(ch.banks.size());
-    ch.group_key.assign(ch.banks.size(), 0);
     ch.slot_of.assign(ch.banks.size(), 0);
     ch.packed.assign(ch.banks.size(), 0);
     ch.low_of.assign(ch.banks.size(), 0);
@@ -843,12 +841,12 @@ void DramSystem::decide(Channel& ch) {
       rank_packed[i] = static_cast<uint64_t>(bound[i] - ch.epoch) << (kKeyShift + 2);
     }
     uint64_t best = ~uint64_t{0};
+    const uint64_t* packed = ch.packed.data();
+    const uint8_t* slot_of = ch.slot_of.data();
     for (uint64_t a = ch.active; a; a &= a - 1) {
-      const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(a));
-      const uint64_t p = ch.packed[bi];
-      const uint64_t rk = rank_packed[ch.slot_of[bi]] | (p & kLowMask);
-      const uint64_t key = std::max(p, rk);
-      best = std::min(best, key);
+      const unsigned bi = static_cast<unsigned>(__builtin_ctzll(a));
+      const uint64_t p = packed[bi];
+      best = std::min(best, std::max(p, rank_packed[slot_of[bi]] | (p & kLowMask)));
     }
     pick = static_cast<uint32_t>(best & 63);
     c.time = ch.epoch + static_cast<int64_t>(best >> kKeyShift) / 4;
@@ -866,7 +864,9 @@ void DramSystem::decide(Channel& ch) {
       const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(a));
       // Branch-free (masks, not conditional moves the compiler may turn into branches):
       // ties are common (banks waiting on one rank constraint) and hard to predict.
-      const int64_t gk = ch.group_key[bi], rk = rank_key[ch.slot_of[bi] * 4 + ch.choices[bi].klass];
+      const Choice& k = ch.choices[bi];
+      const int64_t gk = std::max(k.base, ch.groups[ch.banks[bi].group].next[static_cast<int>(k.cmd)]) * 4 + k.klass;
+      const int64_t rk = rank_key[ch.slot_of[bi] * 4 + k.klass];
       const int64_t key = gk ^ ((gk ^ rk) & -static_cast<int64_t>(gk < rk));
       const uint64_t sq = ch.choices[bi].seq;
       const bool better = (key < least) | ((key == least) & (sq < best_seq));
