@@ -630,7 +630,7 @@ void DramSystem::refresh_group_times(Channel& ch, unsigned group) {
 void DramSystem::issue(Channel& ch) {
   const DramTiming& t = part_.t;
   const auto& o = part_.org;
-  const Candidate c = ch.cand;
+  const Candidate& c = ch.cand;  // not a copy: a wide load of what decide() stored field by field stalls
   const int64_t at = c.time;
   now_ = at;
   ch.next_cmd = at + 1;  // one command per clock on the command bus
