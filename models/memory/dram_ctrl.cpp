@@ -132,7 +132,7 @@ std::string default_address_mapping(const DramOrganisation& org) {
                   : "row-bank-column-bankgroup-column:" + std::to_string(low) + "-rank-channel";
 }
 
-DramAddress AddressMapper::map(uint64_t addr) const {
+void AddressMapper::map(uint64_t addr, DramAddress& a) const {
   uint64_t v[kFieldKinds];
   for (int k = 0; k < kFieldKinds; ++k) {
     const Run& hi = runs_[k][0];
@@ -144,14 +144,12 @@ DramAddress AddressMapper::map(uint64_t addr) const {
     v[kBank] ^= v[kRow] & ((uint64_t{1} << bank_bits_) - 1);
     v[kBankGroup] ^= (v[kRow] >> bank_bits_) & ((uint64_t{1} << group_bits_) - 1);
   }
-  DramAddress a;
   a.channel = static_cast<unsigned>(v[kChannel]);
   a.rank = static_cast<unsigned>(v[kRank]);
   a.bank_group = static_cast<unsigned>(v[kBankGroup]);
   a.bank = static_cast<unsigned>(v[kBank]);
   a.row = v[kRow];
   a.column = v[kColumn];
-  return a;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -391,7 +389,7 @@ bool DramSystem::admit_one() {
       head_bursts_ = ((r.addr + r.size - 1) & ~(bb - 1)) / bb - first / bb + 1;
       head_addr_ = first;
     }
-    next_ = mapper_.map(head_addr_);
+    mapper_.map(head_addr_, next_);
     next_mapped_ = true;
   }
   const uint64_t n = head_bursts_;

@@ -36,7 +36,15 @@ class AddressMapper {
  public:
   AddressMapper(const DramOrganisation& org, unsigned channels, const std::string& scheme, bool bank_xor,
                 const std::string& path = "address_mapping");
-  DramAddress map(uint64_t addr) const;
+  DramAddress map(uint64_t addr) const {
+    DramAddress a;
+    map(addr, a);
+    return a;
+  }
+  /// The same into `out`, field by field: the controller maps a burst into its own
+  /// record, since copying a returned address (stored field by field, loaded 16 bytes at
+  /// a time) misses store forwarding.
+  void map(uint64_t addr, DramAddress& out) const;
   /// Bytes the mapped fields cover; higher address bits wrap.
   uint64_t capacity() const { return uint64_t{1} << total_bits_; }
   static std::vector<std::string> field_names();
