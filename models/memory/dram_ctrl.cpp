@@ -817,27 +817,34 @@ void DramSystem::decide(Channel& ch) {
   // command (the same for every bank of the rank: bound, by slot_of) and the floor; its
   // key is that cycle times 4 plus its class, and the least key wins, then the oldest
   // request, then the lowest bank.
+  // rank_packed: the same packed (shifted to the cycle's place), for the packed scan;
+  // computed here from the values in registers, not read back from `bound` (a wide load
+  // of values just stored one by one misses store forwarding).
   int64_t bound[8 * 4];
+  uint64_t rank_packed[8 * 4];
   int64_t latest = floor;
   for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
     const Rank& r = ch.ranks[ri];
     const int64_t f = std::max(floor, r.wake_ready);
+    const int64_t act = std::max({r.next[kACT], r.faw[r.faw_i] + part_.t.FAW, f});
+    const int64_t rd = std::max(r.next[kRD], f), wr = std::max(r.next[kWR], f);
     int64_t* rb = bound + ri * 4;
-    rb[kACT] = std::max({r.next[kACT], r.faw[r.faw_i] + part_.t.FAW, f});
+    rb[kACT] = act;
     rb[static_cast<int>(DramCmd::PRE)] = f;
-    rb[kRD] = std::max(r.next[kRD], f);
-    rb[kWR] = std::max(r.next[kWR], f);
-    latest = std::max({latest, rb[kACT], rb[kRD], rb[kWR]});
+    rb[kRD] = rd;
+    rb[kWR] = wr;
+    uint64_t* rp = rank_packed + ri * 4;
+    rp[kACT] = static_cast<uint64_t>(act - ch.epoch) << (kKeyShift + 2);
+    rp[static_cast<int>(DramCmd::PRE)] = static_cast<uint64_t>(f - ch.epoch) << (kKeyShift + 2);
+    rp[kRD] = static_cast<uint64_t>(rd - ch.epoch) << (kKeyShift + 2);
+    rp[kWR] = static_cast<uint64_t>(wr - ch.epoch) << (kKeyShift + 2);
+    latest = std::max({latest, act, rd, wr});
   }
   Candidate c;
   uint32_t pick = 0;
   if (ch.active && (ch.active & ch.unpacked) == 0 && (latest - ch.epoch) * 4 + 3 < kKeyLimit) {
     // The rank's bound packed with the bank's class, age and index: max(key, bound) keeps
     // them (both sides carry them), and the least of these maxima wins.
-    uint64_t rank_packed[8 * 4];
-    for (unsigned i = 0; i < ch.ranks.size() * 4; ++i) {
-      rank_packed[i] = static_cast<uint64_t>(bound[i] - ch.epoch) << (kKeyShift + 2);
-    }
     uint64_t best = ~uint64_t{0};
     const uint64_t* packed = ch.packed.data();
     const uint8_t* slot_of = ch.slot_of.data();
