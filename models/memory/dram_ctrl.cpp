@@ -399,7 +399,7 @@ bool DramSystem::admit_one() {
   if (ch.queued[w] >= (r.write ? s_.write_queue : s_.read_queue)) return false;
   next_mapped_ = false;
   if (head_offset_ == 0) inflight_.push_back({r.arrival, r.arrival, static_cast<uint32_t>(n)});
-  const uint64_t req = inflight_base_ + inflight_.size() - 1;
+  const uint64_t req = admitted_requests() - 1;
   uint32_t idx;
   if (ch.free.empty()) {
     idx = static_cast<uint32_t>(ch.pool.size());
@@ -437,7 +437,7 @@ bool DramSystem::admit_one() {
 }
 
 void DramSystem::complete_burst(uint64_t request, int64_t done) {
-  InFlight& f = inflight_[request - inflight_base_];
+  InFlight& f = inflight_[inflight_head_ + (request - inflight_base_)];
   f.done = std::max(f.done, done);
   last_data_ = std::max(last_data_, done);
   if (--f.remaining > 0) return;
@@ -446,9 +446,14 @@ void DramSystem::complete_burst(uint64_t request, int64_t done) {
   counters_.latency_sum += static_cast<double>(latency);
   if (latencies_) latencies_->push_back(static_cast<uint32_t>(std::min<int64_t>(latency, kNone)));
   ++completed_;
-  while (!inflight_.empty() && inflight_.front().remaining == 0) {
-    inflight_.pop_front();
+  while (inflight_head_ < inflight_.size() && inflight_[inflight_head_].remaining == 0) {
+    ++inflight_head_;
     ++inflight_base_;
+  }
+  // The completed front goes once it is half the vector (each entry moves at most once).
+  if (inflight_head_ >= 1024 && 2 * inflight_head_ >= inflight_.size()) {
+    inflight_.erase(inflight_.begin(), inflight_.begin() + static_cast<std::ptrdiff_t>(inflight_head_));
+    inflight_head_ = 0;
   }
 }
 

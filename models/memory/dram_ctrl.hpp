@@ -9,7 +9,6 @@
 // earlier), at a cost per command instead of per cycle. docs/dram.md lists every
 // constraint and its source.
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <vector>
 
@@ -194,13 +193,17 @@ class DramSystem {
     int64_t arrival, done;
     uint32_t remaining;  // bursts not yet issued; UINT32_MAX while still being admitted
   };
-  std::deque<InFlight> inflight_;  // request ids inflight_base_, inflight_base_ + 1, ...
+  // Requests admitted and not all completed: inflight_[inflight_head_ + k] is request id
+  // inflight_base_ + k (a vector with its completed front dropped now and then, not a
+  // deque: its indexing costs a division).
+  std::vector<InFlight> inflight_;
+  size_t inflight_head_ = 0;
   uint64_t inflight_base_ = 0;
   uint64_t completed_ = 0;
   bool blocked_ = false;  // the next burst's queue is full
   DramAddress next_;      // the next burst's coordinates, while next_mapped_
   bool next_mapped_ = false;
-  uint64_t admitted_requests() const { return inflight_base_ + inflight_.size(); }
+  uint64_t admitted_requests() const { return inflight_base_ + (inflight_.size() - inflight_head_); }
   int64_t now_ = 0, last_data_ = 0;
   uint64_t seq_ = 0;
   int64_t due_at_ = 0;         // the first rank refresh to fall due (update_next_due())
