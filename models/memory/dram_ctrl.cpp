@@ -297,6 +297,9 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
     : part_(part),
       refpb_n_(part.refpb_banks()),
       pb_stride_(part.org.banks() / refpb_n_),
+      burst_shift_((part.org.burst_bytes() & (part.org.burst_bytes() - 1)) == 0
+                       ? static_cast<int>(log2u(part.org.burst_bytes()))
+                       : -1),
       bank_mask_(part.org.ranks * part.org.banks() >= 64
                      ? ~uint64_t{0}
                      : (uint64_t{1} << (part.org.ranks * part.org.banks())) - 1),
@@ -385,8 +388,9 @@ bool DramSystem::admit_one() {
   // once, and its request's bursts are counted once.
   if (!next_mapped_) {
     if (head_offset_ == 0) {
-      const uint64_t first = r.addr & ~(bb - 1);
-      head_bursts_ = ((r.addr + r.size - 1) & ~(bb - 1)) / bb - first / bb + 1;
+      const uint64_t first = r.addr & ~(bb - 1), last = (r.addr + r.size - 1) & ~(bb - 1);
+      // A shift where the burst is a power of two bytes (a division takes tens of cycles).
+      head_bursts_ = (burst_shift_ >= 0 ? (last - first) >> burst_shift_ : last / bb - first / bb) + 1;
       head_addr_ = first;
     }
     mapper_.map(head_addr_, next_);

@@ -179,6 +179,7 @@ class DramSystem {
   // Banks between those of one per-bank refresh (a power of two: banks and refpb_n_ are),
   // and the channel's banks as a mask; computed once, decide() needs them per command.
   unsigned pb_stride_ = 1;
+  int burst_shift_ = -1;  // log2 of the burst's bytes, or -1 when not a power of two
   uint64_t bank_mask_ = 0;
   DramControllerSettings s_;
   DramEnergy e_;
