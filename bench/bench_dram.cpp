@@ -2,10 +2,12 @@
 // requests per wall second on one core for 1-million-request sequential and random
 // read traces of 64-byte requests, all arriving at once, per built-in part. The trace
 // is generated in memory, so the figure is the model's, not the trace parser's.
-// Usage: bench_dram [REQUESTS]   (default 1000000)
+// Usage: bench_dram [REQUESTS [PART [PATTERN]]]   (default 1000000, every part, both
+// patterns); one part and pattern make a run short enough for valgrind's instruction counts.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 
 #include "models/memory/dram_ctrl.hpp"
@@ -17,9 +19,13 @@ int main(int argc, char** argv) {
   const uint64_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1'000'000;
   std::printf("%-14s %-10s %12s %10s %12s %9s\n", "part", "pattern", "requests/s", "wall s", "GB/s (sim)",
               "row hits");
+  const char* only_part = argc > 2 ? argv[2] : nullptr;
+  const char* only_pattern = argc > 3 ? argv[3] : nullptr;
   for (const std::string name : {"lpddr5x-8533", "lpddr5-6400", "lpddr4x-4266", "ddr4-3200", "ddr5-4800"}) {
+    if (only_part && name != only_part) continue;
     const DramPart part = load_dram_part(name);
     for (const char* pattern : {"sequential", "random"}) {
+      if (only_pattern && std::strcmp(pattern, only_pattern) != 0) continue;
       DramControllerSettings s;
       s.refresh = part.per_bank_refresh() ? DramControllerSettings::Refresh::PerBank
                                           : DramControllerSettings::Refresh::AllBank;

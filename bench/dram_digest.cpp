@@ -1,7 +1,8 @@
 // Fingerprints of the command-level DRAM model's results, for changes that must not move
 // them (speed work): for each of 600 cases (5 parts x 1 or 2 ranks x 12 controller
-// settings x 5 request streams), an FNV-1a hash of every issued command (cycle, kind,
-// coordinates, row), every request latency, the counters, the energy and the end cycle.
+// settings x 5 request streams) and one long run, an FNV-1a hash of every issued command
+// (cycle, kind, coordinates, row), every request latency, the counters, the energy and
+// the end cycle.
 // Run it before and after a change and compare the outputs: any line that differs names
 // the case. The hashes are compared between builds, never against stored values.
 // Usage: dram_digest [REQUESTS]   (per case, default 20000)
@@ -79,6 +80,77 @@ Settings settings_of(const DramPart& part, int cfg) {
   return s;
 }
 
+// Every command and every latency of a run so far.
+void add_events(Fnv& h, const std::vector<DramCommandRecord>& log, const std::vector<uint32_t>& latencies) {
+  for (const auto& c : log) {
+    h.add(c.cycle);
+    h.add(static_cast<int>(c.cmd));
+    h.add(c.channel);
+    h.add(c.rank);
+    h.add(c.bank_group);
+    h.add(c.bank);
+    h.add(c.row);
+  }
+  for (uint32_t l : latencies) h.add(l);
+}
+
+// The counters, the energy and the end of a run.
+void add_totals(Fnv& h, const DramSystem& sys, int64_t end) {
+  const DramCounters& k = sys.counters();
+  for (uint64_t c : k.commands) h.add(c);
+  h.add(k.read_bursts);
+  h.add(k.write_bursts);
+  h.add(k.requests);
+  h.add(k.latency_sum);
+  h.add(k.power_down_cycles);
+  h.add(k.active_power_down_cycles);
+  h.add(k.self_refresh_cycles);
+  h.add(k.power_down_entries);
+  h.add(k.self_refresh_entries);
+  const DramSystem::Energy e = sys.energy(end);
+  h.add(e.total());
+  h.add(e.low_power);
+  h.add(e.background);
+  h.add(end);
+}
+
+// One long run, for the controller's ranges rather than its settings: 5 writes, then
+// 110 x REQUESTS random reads (2.2 million by default), all at once, so that the writes
+// wait behind millions of reads (more bursts than the packed request ages of
+// DramSystem's scan cover), then an idle stretch of 2^33 cycles (more than its packed
+// cycles cover) and 20 000 more requests. Commands and latencies are hashed as they come,
+// not kept.
+uint64_t long_run(uint64_t n) {
+  const DramPart part = load_dram_part("lpddr5x-8533");
+  DramSystem sys(part, Settings{});
+  std::vector<DramCommandRecord> log;
+  std::vector<uint32_t> latencies;
+  sys.set_command_log(&log);
+  sys.set_latency_log(&latencies);
+  std::mt19937_64 rng(7);
+  const uint64_t span = sys.mapper().capacity() / 64;
+  for (int i = 0; i < 5; ++i) sys.submit({0, rng() % span * 64, 64, true});
+  for (uint64_t i = 0; i < 110 * n; ++i) sys.submit({0, rng() % span * 64, 64, false});
+  Fnv h;
+  auto hash_and_clear = [&] {
+    add_events(h, log, latencies);
+    log.clear();
+    latencies.clear();
+  };
+  for (int step = 0; step < 10000 && sys.counters().requests < 110 * n + 5; ++step) {
+    sys.advance_to(sys.now() + 1'000'000);
+    hash_and_clear();
+  }
+  sys.drain();
+  hash_and_clear();
+  sys.advance_to(sys.now() + (int64_t{1} << 33));
+  for (uint64_t i = 0; i < 20000; ++i) sys.submit({sys.now(), rng() % span * 64, 64, i % 3 == 0});
+  const int64_t end = sys.drain();
+  hash_and_clear();
+  add_totals(h, sys, end);
+  return h.h;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,41 +192,21 @@ int main(int argc, char** argv) {
             }
           }
           const int64_t end = sys.drain();
-          Fnv h;
-          for (const auto& c : log) {
-            h.add(c.cycle);
-            h.add(static_cast<int>(c.cmd));
-            h.add(c.channel);
-            h.add(c.rank);
-            h.add(c.bank_group);
-            h.add(c.bank);
-            h.add(c.row);
-          }
-          for (uint32_t l : latencies) h.add(l);
-          const DramCounters& k = sys.counters();
-          for (uint64_t c : k.commands) h.add(c);
-          h.add(k.read_bursts);
-          h.add(k.write_bursts);
-          h.add(k.requests);
-          h.add(k.latency_sum);
-          h.add(k.power_down_cycles);
-          h.add(k.active_power_down_cycles);
-          h.add(k.self_refresh_cycles);
-          h.add(k.power_down_entries);
-          h.add(k.self_refresh_entries);
-          const DramSystem::Energy e = sys.energy(end);
-          h.add(e.total());
-          h.add(e.low_power);
-          h.add(e.background);
-          h.add(end);
+          Fnv run;
+          add_events(run, log, latencies);
+          add_totals(run, sys, end);
+          const uint64_t h = run.h;
           std::printf("%-13s ranks %u settings %-2d stream %d commands %-8zu end %-10lld %016llx\n",
                       name.c_str(), ranks, cfg, pattern, log.size(), static_cast<long long>(end),
-                      static_cast<unsigned long long>(h.h));
-          all.add(h.h);
+                      static_cast<unsigned long long>(h));
+          all.add(h);
         }
       }
     }
   }
+  const uint64_t h = long_run(n);
+  std::printf("long run %016llx\n", static_cast<unsigned long long>(h));
+  all.add(h);
   std::printf("all %016llx\n", static_cast<unsigned long long>(all.h));
   return 0;
 }

@@ -13,6 +13,7 @@ namespace {
 constexpr int64_t kInf = std::numeric_limits<int64_t>::max() / 4;
 constexpr int64_t kLongAgo = -(int64_t{1} << 40);
 constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+constexpr uint64_t kSeqLast = std::numeric_limits<uint64_t>::max() - 1;  // a closed-page PRE's age
 constexpr int kACT = static_cast<int>(DramCmd::ACT), kRD = static_cast<int>(DramCmd::RD),
               kWR = static_cast<int>(DramCmd::WR);
 
@@ -131,25 +132,24 @@ std::string default_address_mapping(const DramOrganisation& org) {
                   : "row-bank-column-bankgroup-column:" + std::to_string(low) + "-rank-channel";
 }
 
-DramAddress AddressMapper::map(uint64_t addr) const {
+void AddressMapper::map(uint64_t addr, DramAddress& a) const {
   uint64_t v[kFieldKinds];
   for (int k = 0; k < kFieldKinds; ++k) {
     const Run& hi = runs_[k][0];
-    const Run& lo = runs_[k][1];
-    v[k] = (((addr >> hi.shift) & hi.mask) << hi.into) | ((addr >> lo.shift) & lo.mask);
+    v[k] = ((addr >> hi.shift) & hi.mask) << hi.into;
   }
+  const Run& lo = runs_[kColumn][1];  // only the column splits
+  v[kColumn] |= (addr >> lo.shift) & lo.mask;
   if (bank_xor_) {
     v[kBank] ^= v[kRow] & ((uint64_t{1} << bank_bits_) - 1);
     v[kBankGroup] ^= (v[kRow] >> bank_bits_) & ((uint64_t{1} << group_bits_) - 1);
   }
-  DramAddress a;
   a.channel = static_cast<unsigned>(v[kChannel]);
   a.rank = static_cast<unsigned>(v[kRank]);
   a.bank_group = static_cast<unsigned>(v[kBankGroup]);
   a.bank = static_cast<unsigned>(v[kBank]);
   a.row = v[kRow];
   a.column = v[kColumn];
-  return a;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -213,6 +213,14 @@ struct Rank {
   bool sr_closing = false;  // precharging its banks to enter self-refresh
 };
 
+// Packed keys (DramSystem::Channel::packed).
+constexpr unsigned kAgeBits = 22, kKeyShift = kAgeBits + 6;
+constexpr uint64_t kAgeLast = (uint64_t{1} << kAgeBits) - 1;  // after every request (closed-page PRE)
+// The class is the key's two lowest bits (key = cycle * 4 + class): a bank's class, age
+// and index are the bits below its cycle.
+constexpr uint64_t kLowMask = (uint64_t{1} << (kKeyShift + 2)) - 1;
+constexpr int64_t kKeyLimit = int64_t{1} << (64 - kKeyShift);
+
 struct Candidate {
   int64_t time = kInf;
   int klass = 3;  // 0 refresh, 1 row hit (FR-FCFS), 2 other
@@ -245,12 +253,36 @@ struct DramSystem::Channel {
   uint8_t index = 0;
   uint64_t dirty = ~uint64_t{0};  // banks whose choice must be recomputed
   uint64_t active = 0;            // banks with something to do
-  // Per bank, for the scan: the choice's cycle as far as the bank and its group allow
-  // (refreshed when either changes) times 4 plus its class, the slot of its rank's bound
-  // (rank, command and class: decide()'s rank_key), its command and its request's age.
-  std::vector<int64_t> group_key;
-  std::vector<uint8_t> cmd_of, slot_of;
-  std::vector<uint64_t> seq_of;
+  // Per bank, for the scan: the slot of its rank's bound (rank and command: decide()'s
+  // bound).
+  std::vector<uint8_t> slot_of;
+  // The same order as one unsigned integer per bank, so that the choice is one maximum
+  // and one minimum per bank: from the top, the group key counted from `epoch` (36 bits:
+  // the cycle, 0 for one before the epoch since the floor is later anyway, then the
+  // class), the request's age counted from `seq_base` (22 bits), the bank's index (6
+  // bits). The least packed key is the least key, then the oldest request, then the
+  // lowest bank: the order of Candidate. A bank whose key or age does not fit is in
+  // `unpacked`, and a decision with one of them active takes the unpacked scan. low_of:
+  // a bank's class, age and index, as packed.
+  std::vector<uint64_t> packed, low_of;
+  uint64_t unpacked = 0;
+  int64_t epoch = 0;
+  uint64_t seq_base = 0;
+  // The keys are packed again from this cycle or this request number on.
+  int64_t repack_cycle = 0;
+  uint64_t repack_seq = 0;
+  bool owed = false;  // a rank owes a refresh (decide() looks at the ranks' refreshes)
+  void update_owed() {
+    owed = false;
+    for (const Rank& r : ranks) owed = owed || r.ref_pending || r.pb_owed > 0;
+  }
+  // gk: the choice's cycle as far as the bank and its group allow, times 4 plus its class
+  // (refreshed when either changes).
+  void set_group_key(uint32_t bank, int64_t gk) {
+    const int64_t rel = std::max<int64_t>(gk - epoch * 4, 0);
+    packed[bank] = (static_cast<uint64_t>(rel) << kKeyShift) | low_of[bank];
+    if (rel >= kKeyLimit) unpacked |= uint64_t{1} << bank;
+  }
   void touch(uint32_t bank) {
     dirty |= uint64_t{1} << bank;
     valid = false;
@@ -265,6 +297,9 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
     : part_(part),
       refpb_n_(part.refpb_banks()),
       pb_stride_(part.org.banks() / refpb_n_),
+      burst_shift_((part.org.burst_bytes() & (part.org.burst_bytes() - 1)) == 0
+                       ? static_cast<int>(log2u(part.org.burst_bytes()))
+                       : -1),
       bank_mask_(part.org.ranks * part.org.banks() >= 64
                      ? ~uint64_t{0}
                      : (uint64_t{1} << (part.org.ranks * part.org.banks())) - 1),
@@ -288,10 +323,9 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
     ch.groups.resize(o.ranks * o.bank_groups);
     ch.banks.resize(o.ranks * o.banks());
     ch.choices.resize(ch.banks.size());
-    ch.group_key.assign(ch.banks.size(), 0);
-    ch.cmd_of.assign(ch.banks.size(), 0);
     ch.slot_of.assign(ch.banks.size(), 0);
-    ch.seq_of.assign(ch.banks.size(), 0);
+    ch.packed.assign(ch.banks.size(), 0);
+    ch.low_of.assign(ch.banks.size(), 0);
     for (unsigned i = 0; i < ch.banks.size(); ++i) {
       ch.banks[i].rank = static_cast<uint16_t>(i / o.banks());
       ch.banks[i].in_rank = static_cast<uint16_t>(i % o.banks());
@@ -303,6 +337,24 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
           s_.refresh == DramControllerSettings::Refresh::PerBank ? part_.t.REFIpb : part_.t.REFI;
       ch.ranks[r].refresh_due =
           s_.refresh == DramControllerSettings::Refresh::Off ? kInf : interval * (r + 1) / o.ranks;
+    }
+    ch.repack_cycle = int64_t{1} << 32;
+    ch.repack_seq = kAgeLast / 2 + 1;
+  }
+  update_next_due();
+}
+
+// The first refresh to fall due, of every channel's ranks (the first channel of the
+// least, as run() takes them).
+void DramSystem::update_next_due() {
+  due_at_ = kInf;
+  due_channel_ = 0;
+  for (unsigned c = 0; c < channels_.size(); ++c) {
+    for (const Rank& r : channels_[c].ranks) {
+      if (r.refresh_due < due_at_) {
+        due_at_ = r.refresh_due;
+        due_channel_ = c;
+      }
     }
   }
 }
@@ -332,21 +384,26 @@ void DramSystem::submit(const DramRequest& r) {
 bool DramSystem::admit_one() {
   const DramRequest& r = frontend_[head_];
   const uint64_t bb = part_.org.burst_bytes();
-  const uint64_t first = r.addr & ~(bb - 1);
-  const uint64_t n = ((r.addr + r.size - 1) & ~(bb - 1)) / bb - first / bb + 1;
   // A burst whose queue is full is tried again after each column command: it is mapped
-  // once.
+  // once, and its request's bursts are counted once.
   if (!next_mapped_) {
-    next_ = mapper_.map(first + head_offset_ * bb);
+    if (head_offset_ == 0) {
+      const uint64_t first = r.addr & ~(bb - 1), last = (r.addr + r.size - 1) & ~(bb - 1);
+      // A shift where the burst is a power of two bytes (a division takes tens of cycles).
+      head_bursts_ = (burst_shift_ >= 0 ? (last - first) >> burst_shift_ : last / bb - first / bb) + 1;
+      head_addr_ = first;
+    }
+    mapper_.map(head_addr_, next_);
     next_mapped_ = true;
   }
+  const uint64_t n = head_bursts_;
   const DramAddress& a = next_;
   Channel& ch = channels_[a.channel];
   const int w = r.write ? 1 : 0;
   if (ch.queued[w] >= (r.write ? s_.write_queue : s_.read_queue)) return false;
   next_mapped_ = false;
   if (head_offset_ == 0) inflight_.push_back({r.arrival, r.arrival, static_cast<uint32_t>(n)});
-  const uint64_t req = inflight_base_ + inflight_.size() - 1;
+  const uint64_t req = admitted_requests() - 1;
   uint32_t idx;
   if (ch.free.empty()) {
     idx = static_cast<uint32_t>(ch.pool.size());
@@ -360,9 +417,22 @@ bool DramSystem::admit_one() {
   const unsigned bank = (a.rank * o.bank_groups + a.bank_group) * o.banks_per_group + a.bank;
   if (ch.ranks[a.rank].queued == 0) wake(ch, a.rank, now_);
   ++ch.ranks[a.rank].queued;
-  ch.banks[bank].q[w].push_back(idx);
+  Bank& b = ch.banks[bank];
+  auto& q = b.q[w];
+  q.push_back(idx);
   ++ch.queued[w];
-  ch.touch(bank);
+  // With open pages, a burst joining the back of a queue changes its bank's choice only
+  // when the queue is the current mode's and was empty, or the burst hits the open row
+  // (FR-FCFS): an ACT or a PRE stays for the front request, and a row hit found earlier
+  // stays the first. A switch of mode chooses every bank again anyway (the decision is
+  // made again in any case: the queue counts decide the mode).
+  // Without a branch: which case holds is data.
+  ch.valid = false;
+  const bool changes = (s_.page_policy != DramControllerSettings::PagePolicy::Open) |
+                       ((w == (ch.write_mode ? 1 : 0)) & (q.size() == 1)) |
+                       (b.open_row == static_cast<int64_t>(a.row));
+  ch.dirty |= uint64_t{changes} << bank;
+  head_addr_ += bb;
   if (++head_offset_ == n) {
     ++head_;
     head_offset_ = 0;
@@ -371,7 +441,7 @@ bool DramSystem::admit_one() {
 }
 
 void DramSystem::complete_burst(uint64_t request, int64_t done) {
-  InFlight& f = inflight_[request - inflight_base_];
+  InFlight& f = inflight_[inflight_head_ + (request - inflight_base_)];
   f.done = std::max(f.done, done);
   last_data_ = std::max(last_data_, done);
   if (--f.remaining > 0) return;
@@ -380,9 +450,14 @@ void DramSystem::complete_burst(uint64_t request, int64_t done) {
   counters_.latency_sum += static_cast<double>(latency);
   if (latencies_) latencies_->push_back(static_cast<uint32_t>(std::min<int64_t>(latency, kNone)));
   ++completed_;
-  while (!inflight_.empty() && inflight_.front().remaining == 0) {
-    inflight_.pop_front();
+  while (inflight_head_ < inflight_.size() && inflight_[inflight_head_].remaining == 0) {
+    ++inflight_head_;
     ++inflight_base_;
+  }
+  // The completed front goes once it is half the vector (each entry moves at most once).
+  if (inflight_head_ >= 1024 && 2 * inflight_head_ >= inflight_.size()) {
+    inflight_.erase(inflight_.begin(), inflight_.begin() + static_cast<std::ptrdiff_t>(inflight_head_));
+    inflight_head_ = 0;
   }
 }
 
@@ -433,7 +508,7 @@ Choice choose(const Settings& s, const std::vector<Burst>& pool, const Bank& b, 
       }
       c.any = true;
       c.cmd = DramCmd::PRE;
-      c.seq = std::numeric_limits<uint64_t>::max() - 1;  // after every request; below "none"
+      c.seq = kSeqLast;  // after every request; below "none"
     }
     return c;
   }
@@ -480,7 +555,11 @@ void DramSystem::step_refresh_due(Channel& ch) {
       r.refresh_due += part_.t.REFI;
     }
   }
-  if (owed) ch.touch_all();  // a refresh in self-refresh changes nothing the banks see
+  if (owed) {
+    ch.touch_all();  // a refresh in self-refresh changes nothing the banks see
+    ch.owed = true;
+  }
+  update_next_due();
 }
 
 bool DramSystem::rank_idle(const Channel& ch, unsigned rank) const {
@@ -543,18 +622,22 @@ void DramSystem::enter_self_refresh(Channel& ch, unsigned rank, int64_t at) {
   ch.touch_all();
 }
 
+// Every bank of the group, without a test of which ones the command constrains (the
+// others come out unchanged): which bank waits for what is data, and a branch on it
+// mispredicts more than the update costs.
 void DramSystem::refresh_group_times(Channel& ch, unsigned group) {
   const unsigned bpg = part_.org.banks_per_group;
   const Group& g = ch.groups[group];
   for (unsigned j = group * bpg; j < (group + 1) * bpg; ++j) {
-    ch.group_key[j] = std::max(ch.choices[j].base, g.next[ch.cmd_of[j]]) * 4 + ch.choices[j].klass;
+    const Choice& k = ch.choices[j];
+    ch.set_group_key(j, std::max(k.base, g.next[static_cast<int>(k.cmd)]) * 4 + k.klass);
   }
 }
 
 void DramSystem::issue(Channel& ch) {
   const DramTiming& t = part_.t;
   const auto& o = part_.org;
-  const Candidate c = ch.cand;
+  const Candidate& c = ch.cand;  // not a copy: a wide load of what decide() stored field by field stalls
   const int64_t at = c.time;
   now_ = at;
   ch.next_cmd = at + 1;  // one command per clock on the command bus
@@ -652,6 +735,7 @@ void DramSystem::issue(Channel& ch) {
     case DramCmd::REF: {
       log(c.bank, 0);
       r.ref_pending = false;
+      ch.update_owed();
       busy_until(at + t.RFC);
       r.next[kACT] = std::max(r.next[kACT], at + t.RFC);
       r.next_ref = at + t.RFC;
@@ -671,13 +755,16 @@ void DramSystem::issue(Channel& ch) {
       // tRRD applies between a per-bank refresh and an ACT of another bank (JESD209-4).
       r.next[kACT] = std::max(r.next[kACT], at + t.RRD_S);
       --r.pb_owed;
+      ch.update_owed();
       r.pb_next = (r.pb_next + 1) % stride;
       ch.touch_all();  // the refreshed banks unblock, the next ones block
       break;
     }
   }
   // The command moved its group's constraints: the group's banks' times follow.
-  if (c.cmd == DramCmd::ACT || c.cmd == DramCmd::RD || c.cmd == DramCmd::WR) refresh_group_times(ch, b.group);
+  if (c.cmd == DramCmd::ACT || c.cmd == DramCmd::RD || c.cmd == DramCmd::WR) {
+    refresh_group_times(ch, b.group);
+  }
 }
 
 // The channel's next command and the first cycle it may issue (ch.cand).
@@ -697,6 +784,23 @@ void DramSystem::decide(Channel& ch) {
   if (ch.write_mode != was_write) ch.dirty = ~uint64_t{0};
   const int mode = ch.write_mode ? 1 : 0;
   const int64_t floor = std::max(now_, ch.next_cmd);
+  // Packed keys count from an epoch and a request number; both move forward, rarely
+  // (every 2^32 cycles, every 2^20 requests), and every bank's key is packed again.
+  if (floor >= ch.repack_cycle || seq_ >= ch.repack_seq) {
+    ch.epoch = floor;
+    ch.repack_cycle = floor + (int64_t{1} << 32);
+    uint64_t oldest = seq_;
+    for (const Bank& b : ch.banks) {
+      for (const auto& q : b.q) {
+        for (uint32_t i : q) oldest = std::min(oldest, ch.pool[i].seq);
+      }
+    }
+    ch.seq_base = oldest;
+    // Again once the ages fill half their range, and not before another quarter of it
+    // (a request that stays queued for long holds seq_base back).
+    ch.repack_seq = std::max(oldest + kAgeLast / 2 + 1, seq_ + (kAgeLast + 1) / 4);
+    ch.dirty = ~uint64_t{0};
+  }
   for (uint64_t d = ch.dirty & bank_mask; d; d &= d - 1) {
     const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(d));
     Bank& b = ch.banks[bi];
@@ -704,10 +808,13 @@ void DramSystem::decide(Channel& ch) {
     const bool blocked =
         r.ref_pending || r.sr_closing || (r.pb_owed > 0 && (b.in_rank & (pb_stride - 1)) == r.pb_next);
     const Choice& k = ch.choices[bi] = bank_choice(s_, ch.pool, b, mode, blocked);
-    ch.cmd_of[bi] = static_cast<uint8_t>(k.cmd);
-    ch.slot_of[bi] = static_cast<uint8_t>((b.rank * 4 + static_cast<int>(k.cmd)) * 4 + k.klass);
-    ch.seq_of[bi] = k.seq;
-    ch.group_key[bi] = std::max(k.base, ch.groups[b.group].next[static_cast<int>(k.cmd)]) * 4 + k.klass;
+    ch.slot_of[bi] = static_cast<uint8_t>(b.rank * 4 + static_cast<int>(k.cmd));
+    // Age: refresh PREs (class 0) all have request number 0, closed-page PREs come last.
+    const uint64_t age = k.klass == 0 ? 0 : k.seq == kSeqLast ? kAgeLast : k.seq - ch.seq_base;
+    ch.unpacked &= ~(uint64_t{1} << bi);
+    if (age > kAgeLast || (age == kAgeLast && k.seq != kSeqLast)) ch.unpacked |= uint64_t{1} << bi;
+    ch.low_of[bi] = (uint64_t{k.klass} << kKeyShift) | ((age & kAgeLast) << 6) | bi;
+    ch.set_group_key(bi, std::max(k.base, ch.groups[b.group].next[static_cast<int>(k.cmd)]) * 4 + k.klass);
     if (k.any) {
       ch.active |= uint64_t{1} << bi;
     } else {
@@ -716,41 +823,76 @@ void DramSystem::decide(Channel& ch) {
   }
   ch.dirty = 0;
   // Each bank's cycle is its bank-and-group time, its rank's constraint on the
-  // command (the same for every bank of the rank) and the floor; its key is that cycle
-  // times 4 plus its class, and the least key wins, then the oldest request, then the
-  // lowest bank. Both the bank's part and the rank's come with the class added
-  // (max(a, b) * 4 + k = max(a * 4 + k, b * 4 + k)), so a bank costs one max and one
-  // branch-free comparison.
-  int64_t rank_key[8 * 16];
+  // command (the same for every bank of the rank: bound, by slot_of) and the floor; its
+  // key is that cycle times 4 plus its class, and the least key wins, then the oldest
+  // request, then the lowest bank.
+  // rank_packed: the same packed (shifted to the cycle's place), for the packed scan;
+  // computed here from the values in registers, not read back from `bound` (a wide load
+  // of values just stored one by one misses store forwarding).
+  int64_t bound[8 * 4];
+  uint64_t rank_packed[8 * 4];
+  int64_t latest = floor;
   for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
     const Rank& r = ch.ranks[ri];
     const int64_t f = std::max(floor, r.wake_ready);
-    const int64_t bound[4] = {std::max({r.next[kACT], r.faw[r.faw_i] + part_.t.FAW, f}), f,
-                              std::max(r.next[kRD], f), std::max(r.next[kWR], f)};
-    for (int cmd = 0; cmd < 4; ++cmd) {
-      for (int k = 0; k < 3; ++k) rank_key[(ri * 4 + cmd) * 4 + k] = bound[cmd] * 4 + k;
-    }
+    const int64_t act = std::max({r.next[kACT], r.faw[r.faw_i] + part_.t.FAW, f});
+    const int64_t rd = std::max(r.next[kRD], f), wr = std::max(r.next[kWR], f);
+    int64_t* rb = bound + ri * 4;
+    rb[kACT] = act;
+    rb[static_cast<int>(DramCmd::PRE)] = f;
+    rb[kRD] = rd;
+    rb[kWR] = wr;
+    uint64_t* rp = rank_packed + ri * 4;
+    rp[kACT] = static_cast<uint64_t>(act - ch.epoch) << (kKeyShift + 2);
+    rp[static_cast<int>(DramCmd::PRE)] = static_cast<uint64_t>(f - ch.epoch) << (kKeyShift + 2);
+    rp[kRD] = static_cast<uint64_t>(rd - ch.epoch) << (kKeyShift + 2);
+    rp[kWR] = static_cast<uint64_t>(wr - ch.epoch) << (kKeyShift + 2);
+    latest = std::max({latest, act, rd, wr});
   }
   Candidate c;
-  if (ch.active) {
+  uint32_t pick = 0;
+  if (ch.active && (ch.active & ch.unpacked) == 0 && (latest - ch.epoch) * 4 + 3 < kKeyLimit) {
+    // The rank's bound packed with the bank's class, age and index: max(key, bound) keeps
+    // them (both sides carry them), and the least of these maxima wins.
+    uint64_t best = ~uint64_t{0};
+    const uint64_t* packed = ch.packed.data();
+    const uint8_t* slot_of = ch.slot_of.data();
+    for (uint64_t a = ch.active; a; a &= a - 1) {
+      const unsigned bi = static_cast<unsigned>(__builtin_ctzll(a));
+      const uint64_t p = packed[bi];
+      best = std::min(best, std::max(p, rank_packed[slot_of[bi]] | (p & kLowMask)));
+    }
+    pick = static_cast<uint32_t>(best & 63);
+    c.time = ch.epoch + static_cast<int64_t>(best >> kKeyShift) / 4;
+  } else if (ch.active) {
+    // The same order, unpacked: both the bank's part and the rank's come with the class
+    // added (max(a, b) * 4 + k = max(a * 4 + k, b * 4 + k)), so a bank costs one max and
+    // one branch-free comparison.
+    int64_t rank_key[8 * 4 * 4];
+    for (unsigned i = 0; i < ch.ranks.size() * 4; ++i) {
+      for (int k = 0; k < 3; ++k) rank_key[i * 4 + k] = bound[i] * 4 + k;
+    }
     int64_t least = std::numeric_limits<int64_t>::max();
     uint64_t best_seq = std::numeric_limits<uint64_t>::max();
-    uint32_t pick = 0;
     for (uint64_t a = ch.active; a; a &= a - 1) {
       const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(a));
       // Branch-free (masks, not conditional moves the compiler may turn into branches):
       // ties are common (banks waiting on one rank constraint) and hard to predict.
-      const int64_t gk = ch.group_key[bi], rk = rank_key[ch.slot_of[bi]];
+      const Choice& k = ch.choices[bi];
+      const int64_t gk = std::max(k.base, ch.groups[ch.banks[bi].group].next[static_cast<int>(k.cmd)]) * 4 + k.klass;
+      const int64_t rk = rank_key[ch.slot_of[bi] * 4 + k.klass];
       const int64_t key = gk ^ ((gk ^ rk) & -static_cast<int64_t>(gk < rk));
-      const uint64_t sq = ch.seq_of[bi];
+      const uint64_t sq = ch.choices[bi].seq;
       const bool better = (key < least) | ((key == least) & (sq < best_seq));
       const uint64_t m = 0 - static_cast<uint64_t>(better);
       least ^= (least ^ key) & static_cast<int64_t>(m);
       best_seq ^= (best_seq ^ sq) & m;
       pick ^= (pick ^ bi) & static_cast<uint32_t>(m);
     }
-    const Choice& k = ch.choices[pick];
     c.time = least / 4;
+  }
+  if (ch.active) {
+    const Choice& k = ch.choices[pick];
     c.klass = k.klass;
     c.seq = k.seq;
     c.cmd = k.cmd;
@@ -758,7 +900,7 @@ void DramSystem::decide(Channel& ch) {
     c.burst = k.burst;
     c.row = k.row;
   }
-  for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
+  for (unsigned ri = 0; ch.owed && ri < ch.ranks.size(); ++ri) {
     const Rank& r = ch.ranks[ri];
     Candidate rc;
     rc.klass = 0;
@@ -794,21 +936,16 @@ void DramSystem::run(int64_t limit, bool until_drained) {
     if (until_drained && head_ == frontend_.size() && completed_ == admitted_requests()) break;
     const int64_t t_arr = (!blocked_ && head_ < frontend_.size()) ? frontend_[head_].arrival : kInf;
     Channel* best = nullptr;
-    Channel* due = nullptr;
-    int64_t t_due = kInf, t_sleep = kInf;
+    const int64_t t_due = due_at_;
+    int64_t t_sleep = kInf;
     Channel* sleeper = nullptr;
     unsigned sleeper_rank = 0;
     for (Channel& ch : channels_) {
-      for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
-        const Rank& r = ch.ranks[ri];
-        if (r.refresh_due < t_due) {
-          t_due = r.refresh_due;
-          due = &ch;
-        }
+      for (unsigned ri = 0; s_.low_power == Settings::LowPower::SelfRefresh && ri < ch.ranks.size(); ++ri) {
         // An idle rank that falls due for self-refresh.
+        const Rank& r = ch.ranks[ri];
         const int64_t sleep_at = std::max(r.served_at + s_.self_refresh_after, r.idle_from);
-        if (s_.low_power == Settings::LowPower::SelfRefresh && r.sr_entry == kInf && rank_idle(ch, ri) &&
-            sleep_at < t_sleep) {
+        if (r.sr_entry == kInf && rank_idle(ch, ri) && sleep_at < t_sleep) {
           t_sleep = sleep_at;
           sleeper = &ch;
           sleeper_rank = ri;
@@ -830,7 +967,7 @@ void DramSystem::run(int64_t limit, bool until_drained) {
     }
     if (t_due == t && t_due <= t_cmd) {
       now_ = t;
-      step_refresh_due(*due);
+      step_refresh_due(channels_[due_channel_]);
       continue;
     }
     if (t_sleep == t && t_sleep <= t_cmd) {
@@ -909,6 +1046,7 @@ void DramSystem::skip_refreshes(int64_t until) {
       ch.touch_all();
     }
   }
+  update_next_due();
   now_ = latest;
 }
 

@@ -9,7 +9,6 @@
 // earlier), at a cost per command instead of per cycle. docs/dram.md lists every
 // constraint and its source.
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <vector>
 
@@ -36,7 +35,15 @@ class AddressMapper {
  public:
   AddressMapper(const DramOrganisation& org, unsigned channels, const std::string& scheme, bool bank_xor,
                 const std::string& path = "address_mapping");
-  DramAddress map(uint64_t addr) const;
+  DramAddress map(uint64_t addr) const {
+    DramAddress a;
+    map(addr, a);
+    return a;
+  }
+  /// The same into `out`, field by field: the controller maps a burst into its own
+  /// record, since copying a returned address (stored field by field, loaded 16 bytes at
+  /// a time) misses store forwarding.
+  void map(uint64_t addr, DramAddress& out) const;
   /// Bytes the mapped fields cover; higher address bits wrap.
   uint64_t capacity() const { return uint64_t{1} << total_bits_; }
   static std::vector<std::string> field_names();
@@ -154,6 +161,7 @@ class DramSystem {
   void decide(Channel& ch);
   void issue(Channel& ch);
   void refresh_group_times(Channel& ch, unsigned group);
+  void update_next_due();
   void complete_burst(uint64_t request, int64_t done);
   void run(int64_t limit, bool until_drained);
   bool quiet() const;  // no request anywhere, every bank closed, no refresh owed
@@ -171,6 +179,7 @@ class DramSystem {
   // Banks between those of one per-bank refresh (a power of two: banks and refpb_n_ are),
   // and the channel's banks as a mask; computed once, decide() needs them per command.
   unsigned pb_stride_ = 1;
+  int burst_shift_ = -1;  // log2 of the burst's bytes, or -1 when not a power of two
   uint64_t bank_mask_ = 0;
   DramControllerSettings s_;
   DramEnergy e_;
@@ -178,20 +187,28 @@ class DramSystem {
   std::vector<Channel> channels_;
   std::vector<DramRequest> frontend_;
   size_t head_ = 0;           // next request to admit
-  uint64_t head_offset_ = 0;  // bytes of it already admitted
+  uint64_t head_offset_ = 0;  // bursts of it already admitted
+  uint64_t head_bursts_ = 0;  // its bursts (while head_offset_ > 0 or next_mapped_)
+  uint64_t head_addr_ = 0;    // its next burst's address
   struct InFlight {
     int64_t arrival, done;
     uint32_t remaining;  // bursts not yet issued; UINT32_MAX while still being admitted
   };
-  std::deque<InFlight> inflight_;  // request ids inflight_base_, inflight_base_ + 1, ...
+  // Requests admitted and not all completed: inflight_[inflight_head_ + k] is request id
+  // inflight_base_ + k (a vector with its completed front dropped now and then, not a
+  // deque: its indexing costs a division).
+  std::vector<InFlight> inflight_;
+  size_t inflight_head_ = 0;
   uint64_t inflight_base_ = 0;
   uint64_t completed_ = 0;
   bool blocked_ = false;  // the next burst's queue is full
   DramAddress next_;      // the next burst's coordinates, while next_mapped_
   bool next_mapped_ = false;
-  uint64_t admitted_requests() const { return inflight_base_ + inflight_.size(); }
+  uint64_t admitted_requests() const { return inflight_base_ + (inflight_.size() - inflight_head_); }
   int64_t now_ = 0, last_data_ = 0;
   uint64_t seq_ = 0;
+  int64_t due_at_ = 0;         // the first rank refresh to fall due (update_next_due())
+  unsigned due_channel_ = 0;   // and its channel
   DramCounters counters_;
   std::vector<DramCommandRecord>* log_ = nullptr;
   std::vector<uint32_t>* latencies_ = nullptr;
