@@ -70,7 +70,7 @@ TEST_CASE("an acceptance trace with anything but 0 and 1 is refused naming the k
       sim::read_acceptance_trace(bad, "decoding.acceptance_trace"),
       Catch::Contains("decoding.acceptance_trace") && Catch::Contains(bad + ":2") && Catch::Contains("'2'"));
   CHECK_THROWS_WITH(sim::read_acceptance_trace("no-such-file.txt", "decoding.acceptance_trace"),
-                    Catch::Contains("cannot read"));
+                    Catch::Contains("cannot open acceptance trace 'no-such-file.txt': No such file"));
   std::remove(good.c_str());
   std::remove(bad.c_str());
 }
