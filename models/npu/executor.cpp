@@ -51,12 +51,12 @@ void mac_pixel(int32_t* a, int bc, const Window& w) {
     int32_t acc[BC];
     for (int k = 0; k < BC; ++k) acc[k] = a[k];
     for_window(w, [&](int16_t x, const int8_t* wc) {
-      for (int k = 0; k < BC; ++k) acc[k] += static_cast<int16_t>(x * wc[k]);
+      for (int k = 0; k < BC; ++k) acc[k] = wrapping_add(acc[k], static_cast<int16_t>(x * wc[k]));
     });
     for (int k = 0; k < BC; ++k) a[k] = acc[k];
   } else {
     for_window(w, [&](int16_t x, const int8_t* wc) {
-      for (int k = 0; k < bc; ++k) a[k] += static_cast<int16_t>(x * wc[k]);
+      for (int k = 0; k < bc; ++k) a[k] = wrapping_add(a[k], static_cast<int16_t>(x * wc[k]));
     });
   }
 }
@@ -358,8 +358,8 @@ void Executor::run_region(size_t layer, int y0, int y1, int x0, int x1, int c0, 
         int32_t acc = op.bias[c];
         if (fc) {
           for (int i = 0; i < ic; ++i)
-            acc +=
-                static_cast<int16_t>(static_cast<int16_t>(in[i] - zp) * wt[static_cast<size_t>(i) * oc + c]);
+            acc = wrapping_add(
+                acc, static_cast<int16_t>(static_cast<int16_t>(in[i] - zp) * wt[static_cast<size_t>(i) * oc + c]));
         } else {
           for (int ky = 0; ky < op.kh; ++ky) {
             const int iy = oy * op.sh - op.pad_top + ky * op.dh;
@@ -370,13 +370,13 @@ void Executor::run_region(size_t layer, int y0, int y1, int x0, int x1, int c0, 
               const int8_t* x = in + (static_cast<size_t>(iy) * ti.w + ix) * ic;
               const size_t tap = static_cast<size_t>(ky * op.kw + kx);
               if (dw) {
-                acc += static_cast<int16_t>(static_cast<int16_t>(x[c / op.depth_multiplier] - zp) *
-                                            wt[tap * oc + c]);
+                acc = wrapping_add(acc, static_cast<int16_t>(static_cast<int16_t>(x[c / op.depth_multiplier] - zp) *
+                                                              wt[tap * oc + c]));
               } else {
                 const int8_t* w = wt + tap * ic * oc + c;
                 for (int i = 0; i < ic; ++i)
-                  acc +=
-                      static_cast<int16_t>(static_cast<int16_t>(x[i] - zp) * w[static_cast<size_t>(i) * oc]);
+                  acc = wrapping_add(
+                      acc, static_cast<int16_t>(static_cast<int16_t>(x[i] - zp) * w[static_cast<size_t>(i) * oc]));
               }
             }
           }
@@ -440,9 +440,9 @@ void Executor::conv_block(const Op& op, size_t layer, int y0, int x0, int c0, in
           const int8_t* x = in + (static_cast<size_t>(iy) * iw + ix) * ic;
           int32_t* a = acc + (py * bw + px) * bc;
           if (dm == 1) {
-            for (int k = 0; k < bc; ++k) a[k] += static_cast<int16_t>((x[c0 + k] - zp) * wrow[k]);
+            for (int k = 0; k < bc; ++k) a[k] = wrapping_add(a[k], static_cast<int16_t>((x[c0 + k] - zp) * wrow[k]));
           } else {
-            for (int k = 0; k < bc; ++k) a[k] += static_cast<int16_t>((x[(c0 + k) / dm] - zp) * wrow[k]);
+            for (int k = 0; k < bc; ++k) a[k] = wrapping_add(a[k], static_cast<int16_t>((x[(c0 + k) / dm] - zp) * wrow[k]));
           }
         }
       }

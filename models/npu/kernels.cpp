@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "models/npu/quant.hpp"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define EDGESIM_X86 1
@@ -15,8 +17,8 @@ void dot_rows_plain(const int16_t* x, const int16_t* w, size_t stride, int m, in
   for (int j = 0; j < m; ++j) {
     const int16_t* r = w + static_cast<size_t>(j) * stride;
     int32_t s = 0;
-    for (int i = 0; i < n; ++i) s += static_cast<int32_t>(x[i]) * r[i];
-    acc[j] += s;
+    for (int i = 0; i < n; ++i) s = wrapping_add(s, static_cast<int32_t>(x[i]) * r[i]);
+    acc[j] = wrapping_add(acc[j], s);
   }
 }
 
@@ -26,7 +28,7 @@ void depthwise_plain(const Depthwise& d, int y0, int x0, int bh, int bw, int c0,
     const int16_t* x = d.x + pixel * c + c0;
     const int16_t* w = d.w + tap * c + c0;
     int32_t* a = acc + p * bc;
-    for (int k = 0; k < bc; ++k) a[k] += static_cast<int32_t>(x[k]) * w[k];
+    for (int k = 0; k < bc; ++k) a[k] = wrapping_add(a[k], static_cast<int32_t>(x[k]) * w[k]);
   });
 }
 
@@ -101,7 +103,7 @@ __attribute__((target("avx2"))) void dot_rows_avx2(const int16_t* x, const int16
     for (int i = 0; i < n; i += 16)
       s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i)),
                                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + i))));
-    acc[j] += sum1(fold(s));
+    acc[j] = wrapping_add(acc[j], sum1(fold(s)));
   }
 }
 

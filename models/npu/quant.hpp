@@ -27,6 +27,14 @@ inline int32_t rounding_divide_by_pot(int32_t x, int exponent) {
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
+/// a + b with two's complement wrap-around: the 32-bit accumulator of a convolution or a
+/// fully connected layer where a bias near the int32 limits (which no check bounds:
+/// TFLite's neither) carries it over. TFLite's compiled kernels wrap there in practice;
+/// this is the same result without undefined behaviour.
+inline int32_t wrapping_add(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
+}
+
 /// x x multiplier x 2^shift in fixed point (TFLite's MultiplyByQuantizedMultiplier).
 inline int32_t multiply_by_quantized_multiplier(int32_t x, Requant r) {
   const int left = r.shift > 0 ? r.shift : 0;

@@ -48,11 +48,11 @@ void conv(const Network& net, const Op& op, int8_t* arena, bool depthwise) {
             if (depthwise) {
               const int ic = oc / op.depth_multiplier;
               const int32_t w = op.weights[(static_cast<size_t>(ky) * op.kw + kx) * to.c + oc];
-              acc += (in.at(iy, ix, ic) - ti.zero_point) * w;
+              acc = wrapping_add(acc, (in.at(iy, ix, ic) - ti.zero_point) * w);
             } else {
               for (int ic = 0; ic < ti.c; ++ic) {
                 const int32_t w = op.weights[((static_cast<size_t>(oc) * op.kh + ky) * op.kw + kx) * ti.c + ic];
-                acc += (in.at(iy, ix, ic) - ti.zero_point) * w;
+                acc = wrapping_add(acc, (in.at(iy, ix, ic) - ti.zero_point) * w);
               }
             }
           }
@@ -72,7 +72,7 @@ void fully_connected(const Network& net, const Op& op, int8_t* arena) {
   const size_t n = ti.size();
   for (int oc = 0; oc < to.c; ++oc) {
     int32_t acc = op.bias[static_cast<size_t>(oc)];
-    for (size_t i = 0; i < n; ++i) acc += (in[i] - ti.zero_point) * int32_t{op.weights[oc * n + i]};
+    for (size_t i = 0; i < n; ++i) acc = wrapping_add(acc, (in[i] - ti.zero_point) * int32_t{op.weights[oc * n + i]});
     out[oc] = clamp_i8(multiply_by_quantized_multiplier(acc, op.requant[static_cast<size_t>(oc)]) + to.zero_point,
                        op.act_min, op.act_max);
   }
