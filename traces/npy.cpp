@@ -1,6 +1,5 @@
 #include "traces/npy.hpp"
 
-#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>

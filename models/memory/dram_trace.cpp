@@ -9,8 +9,8 @@
 #include <filesystem>
 
 #include "sim/core/errors.hpp"
-#include "sim/core/input_file.hpp"
 #include "sim/core/hash.hpp"
+#include "sim/core/input_file.hpp"
 
 namespace edgesim::memory {
 

@@ -1,7 +1,5 @@
 #include "sim/core/config/loader.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
