@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
               static_cast<double>(jobs) / (4.0 * networks), static_cast<unsigned long long>(cycles));
   std::printf("  plan digest %llu\n", static_cast<unsigned long long>(digest.value()));
 
-  // With the rows the command writes (JSON of every row and layer; no file I/O).
+  // With the rows the command writes (JSON and CSV lines of every row and layer; no file I/O).
   sim::NpuDatasetSpec spec;
   spec.space = space_name;
   spec.count = static_cast<uint64_t>(networks);
@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
   size_t records = 0;
   for (int i = 0; i < networks; ++i) {
     const sim::NetworkRows rows = ds.rows(static_cast<uint64_t>(i), *worker);
-    records += rows.results.size() + rows.layers.size();
+    records += rows.results + rows.layers;
   }
   const double rcpu = thread_cpu_seconds() - r0;
   std::printf("  with rows and per-layer rows built: %.0f networks/s per core (%.0f records/s)\n",

@@ -1,15 +1,19 @@
 #include "sim/npu_dataset.hpp"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include "models/npu/compress.hpp"
@@ -57,6 +61,102 @@ std::string op_column(npu::OpType t) {
 std::string shape_cell(const npu::Tensor& t) {
   return std::to_string(t.h) + "x" + std::to_string(t.w) + "x" + std::to_string(t.c);
 }
+
+/// One flat record written straight as text: its JSON line as nlohmann's dump writes the
+/// record (keys sorted) and its CSV line as dataset_csv does, without building the json
+/// object (a network's per-layer rows, ~300 of them, cost more as json objects than
+/// planning the network). Cells are set in the columns' order.
+class TextRow {
+ public:
+  explicit TextRow(const std::vector<std::string>& columns) : columns_(columns), cells_(columns.size()) {
+    for (size_t k = 0; k < columns.size(); ++k) sorted_.push_back(k);
+    std::sort(sorted_.begin(), sorted_.end(), [&](size_t a, size_t b) { return columns[a] < columns[b]; });
+  }
+  TextRow& str(std::string_view v) {
+    Cell& c = next();
+    c.text.assign(v);
+    c.quoted = true;
+    return *this;
+  }
+  TextRow& num(uint64_t v) { return integer(v); }
+  TextRow& num(int v) { return integer(v); }
+  TextRow& num(double v) { return value(json(v)); }
+  TextRow& boolean(bool v) {
+    Cell& c = next();
+    c.text = v ? "true" : "false";
+    c.quoted = false;
+    return *this;
+  }
+  /// Appends the record's lines to `jsonl` and `csv`; the next record starts.
+  void write(std::string& jsonl, std::string& csv) {
+    if (next_ != cells_.size())
+      throw SimError("npu-dataset: a row has " + std::to_string(next_) + " cells of " +
+                     std::to_string(cells_.size()));
+    next_ = 0;
+    jsonl += '{';
+    for (size_t i = 0; i < sorted_.size(); ++i) {
+      const Cell& c = cells_[sorted_[i]];
+      if (i) jsonl += ',';
+      append_json_string(jsonl, columns_[sorted_[i]]);
+      jsonl += ':';
+      if (c.quoted)
+        append_json_string(jsonl, c.text);
+      else
+        jsonl += c.text;
+    }
+    jsonl += "}\n";
+    for (size_t k = 0; k < cells_.size(); ++k) {
+      if (k) csv += ',';
+      if (cells_[k].quoted)
+        append_csv_cell(csv, cells_[k].text);
+      else
+        csv += cells_[k].text;  // a number or a boolean: nothing to quote
+    }
+    csv += '\n';
+  }
+
+ private:
+  struct Cell {
+    std::string text;
+    bool quoted = false;  // a string (JSON quotes it)
+  };
+  Cell& next() {
+    if (next_ == cells_.size()) throw SimError("npu-dataset: a row has more cells than columns");
+    return cells_[next_++];
+  }
+  template <class T>
+  TextRow& integer(T v) {
+    char b[24];
+    Cell& c = next();
+    c.text.assign(b, std::to_chars(b, b + sizeof b, v).ptr);
+    c.quoted = false;
+    return *this;
+  }
+  TextRow& value(const json& v) {  // a number as nlohmann writes it
+    Cell& c = next();
+    c.text = v.dump();
+    c.quoted = false;
+    return *this;
+  }
+  /// A string as JSON: plain ASCII as it is, anything to escape (or not ASCII) by nlohmann.
+  static void append_json_string(std::string& out, std::string_view s) {
+    for (char ch : s) {
+      const auto u = static_cast<unsigned char>(ch);
+      if (u < 0x20 || u >= 0x80 || ch == '"' || ch == '\\') {
+        out += json(std::string(s)).dump();
+        return;
+      }
+    }
+    out += '"';
+    out += s;
+    out += '"';
+  }
+
+  const std::vector<std::string>& columns_;
+  std::vector<Cell> cells_;
+  std::vector<size_t> sorted_;  // the columns in the JSON line's order
+  size_t next_ = 0;
+};
 
 /// The network id of a row's point ("mobilenetv2-0123456789abcdef@ethos-u55-128").
 std::string network_of(const std::string& point) {
@@ -131,6 +231,7 @@ struct NpuDataset::Impl {
 struct NpuDataset::Worker {
   std::vector<npu::NpuDevice> devices;
   npu::Timing timing;
+  TextRow layer_row{layer_columns()};
 };
 
 NpuDataset::NpuDataset(const NpuDatasetSpec& spec) : spec_(spec), impl_(std::make_unique<Impl>()) {
@@ -227,41 +328,41 @@ NetworkRows NpuDataset::rows(uint64_t index, Worker& w) const {
     m["mac_utilisation"] = r.mac_utilisation;
     m["bound"] = r.bound;
     m["cpu_cycles"] = r.cpu_cycles;
-    out.results.push_back(
-        {{"point", point},
-         {"index", row_index},
-         {"status", "ok"},
-         {"axes", {{"space", spec_.space}, {"network", id}, {"seed", seed}, {"config", s.name}}},
-         {"arch", sample.arch},
-         {"metrics", m}});
+    const json result = {{"point", point},
+                         {"index", row_index},
+                         {"status", "ok"},
+                         {"axes", {{"space", spec_.space}, {"network", id}, {"seed", seed}, {"config", s.name}}},
+                         {"arch", sample.arch},
+                         {"metrics", m}};
+    out.results_jsonl += result.dump() + "\n";
+    out.results_csv += dataset_csv({result}, results_columns(), false);
+    ++out.results;
     for (size_t i = 0; i < timed->ops.size(); ++i) {
       const npu::Op& op = timed->ops[i];
       const npu::LayerPlan& lp = plan.layers[i];
       const npu::LayerTiming& lt = w.timing.layers[i];
-      out.layers.push_back(
-          {{"point", point},
-           {"index", row_index},
-           {"layer", i},
-           {"name", op.name},
-           {"type", npu::op_type_name(op.type)},
-           {"input_shape", shape_cell(timed->tensors[static_cast<size_t>(op.inputs[0])])},
-           {"output_shape", shape_cell(timed->tensors[static_cast<size_t>(op.output)])},
-           {"kernel", std::to_string(op.kh) + "x" + std::to_string(op.kw)},
-           {"stride", op.sh},
-           {"macs", op.macs},
-           {"params", op.weights.size() + op.bias.size()},
-           {"on_cpu", op.on_cpu},
-           {"block", lp.block_h ? std::to_string(lp.block_h) + "x" + std::to_string(lp.block_w) + "x" +
-                                      std::to_string(lp.block_c)
-                                : "-"},
-           {"jobs", lp.jobs.size()},
-           {"cycles", lt.cycles},
-           {"compute_cycles", lt.compute_cycles},
-           {"dma_cycles", lt.dma_cycles},
-           {"mac_utilisation", npu::layer_utilisation(lp, lt, s)},
-           {"bound", npu::layer_bound(op, lp, lt)},
-           {"weight_stream_bytes", lp.weight_stream_bytes},
-           {"energy_J", npu::layer_energy(lt)}});
+      TextRow& row = w.layer_row;  // cells in layer_columns()'s order
+      row.str(point).num(row_index).num(uint64_t{i}).str(op.name).str(npu::op_type_name(op.type));
+      row.str(shape_cell(timed->tensors[static_cast<size_t>(op.inputs[0])]))
+          .str(shape_cell(timed->tensors[static_cast<size_t>(op.output)]))
+          .str(std::to_string(op.kh) + "x" + std::to_string(op.kw))
+          .num(op.sh)
+          .num(op.macs)
+          .num(uint64_t{op.weights.size() + op.bias.size()})
+          .boolean(op.on_cpu);
+      row.str(lp.block_h ? std::to_string(lp.block_h) + "x" + std::to_string(lp.block_w) + "x" +
+                               std::to_string(lp.block_c)
+                         : "-")
+          .num(uint64_t{lp.jobs.size()})
+          .num(lt.cycles)
+          .num(lt.compute_cycles)
+          .num(lt.dma_cycles)
+          .num(npu::layer_utilisation(lp, lt, s))
+          .str(npu::layer_bound(op, lp, lt))
+          .num(lp.weight_stream_bytes)
+          .num(npu::layer_energy(lt));
+      row.write(out.layers_jsonl, out.layers_csv);
+      ++out.layers;
     }
   }
   return out;
@@ -270,6 +371,12 @@ NetworkRows NpuDataset::rows(uint64_t index, Worker& w) const {
 // ---- Running, resuming, merging ----
 
 namespace {
+
+std::string lines_of(const std::vector<json>& v) {
+  std::string s;
+  for (const auto& r : v) s += r.dump() + "\n";
+  return s;
+}
 
 /// On resume: keeps the rows of complete networks only (an interrupted write may have
 /// left some of a network's rows), and their layers; rewrites the files when something
@@ -297,23 +404,12 @@ std::set<uint64_t> clean_for_resume(const std::string& out, size_t configs, uint
     if (points.count(p) && seen.insert({p, l.at("layer").get<uint64_t>()}).second)
       keep_layers.push_back(std::move(l));
   }
-  auto text = [](const std::vector<json>& v) {
-    std::string s;
-    for (const auto& r : v) s += r.dump() + "\n";
-    return s;
-  };
-  if (keep.size() != results.size()) write_atomic(results_path, text(keep));
-  if (keep_layers.size() != layers.size()) write_atomic(layers_path, text(keep_layers));
+  if (keep.size() != results.size()) write_atomic(results_path, lines_of(keep));
+  if (keep_layers.size() != layers.size()) write_atomic(layers_path, lines_of(keep_layers));
   // The CSVs follow the JSONL files (a CSV line may have been cut by the interruption).
   write_atomic(out + "/results.csv", dataset_csv(keep, results_columns(), true));
   write_atomic(out + "/layers.csv", dataset_csv(keep_layers, layer_columns(), true));
   return done;
-}
-
-std::string lines_of(const std::vector<json>& v) {
-  std::string s;
-  for (const auto& r : v) s += r.dump() + "\n";
-  return s;
 }
 
 }  // namespace
@@ -353,13 +449,18 @@ NpuDatasetSummary run_npu_dataset(const NpuDatasetSpec& spec, const NpuDatasetRu
       "threads",
       spec.count, ds.configs(), run.shard.str(), sum.in_shard, sum.done_before, todo.size(), run.jobs);
 
-  // Workers make networks in any order; this thread writes them in index order, so the
-  // files are the same whatever the number of threads.
+  // Workers make networks in any order, at most `ahead` past the last one written; this
+  // thread writes them in index order, so the files are the same whatever the number of
+  // threads. What is ready is written together and fsync'd once per file (group commit:
+  // an fsync costs milliseconds, longer than making a small network), the layer files
+  // before the results, so that a network whose results are complete has all its layers.
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
   std::mutex mu;
   std::condition_variable cv;
   std::map<size_t, NetworkRows> ready;
+  size_t written = 0;  // networks written (todo's first ones)
+  const size_t ahead = 8 * static_cast<size_t>(run.jobs) + 8;
   std::exception_ptr error;
   size_t running = std::min<size_t>(run.jobs, todo.size());
   auto interrupted = [&] { return run.interrupted && *run.interrupted; };
@@ -369,6 +470,11 @@ NpuDatasetSummary run_npu_dataset(const NpuDatasetSpec& spec, const NpuDatasetRu
       try {
         auto w = ds.worker();
         for (size_t k; !stop && (k = next++) < todo.size();) {
+          {
+            std::unique_lock<std::mutex> lock(mu);
+            cv.wait(lock, [&] { return stop || k < written + ahead; });
+          }
+          if (stop) break;
           NetworkRows r = ds.rows(todo[k], *w);
           std::lock_guard<std::mutex> lock(mu);
           ready.emplace(k, std::move(r));
@@ -386,31 +492,62 @@ NpuDatasetSummary run_npu_dataset(const NpuDatasetSpec& spec, const NpuDatasetRu
   }
   const auto start = std::chrono::steady_clock::now();
   Progress progress("npu-dataset", todo.size(), run.progress);
-  const std::string results_path = run.out + "/" + kResults, layers_path = run.out + "/" + kLayers;
-  for (size_t k = 0; k < todo.size(); ++k) {
-    NetworkRows r;
+  AppendFile layers_jsonl(run.out + "/" + kLayers), layers_csv(run.out + "/layers.csv"),
+      results_jsonl(run.out + "/" + kResults), results_csv(run.out + "/results.csv");
+  // Appends to two files and syncs them together (the fsyncs overlap).
+  auto commit = [](AppendFile& a, const std::string& ta, AppendFile& b, const std::string& tb) {
+    a.append(ta);
+    b.append(tb);
+    auto synced = std::async(std::launch::async, [&a] { a.sync(); });
+    b.sync();
+    synced.get();
+  };
+  auto stop_workers = [&] {
     {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return ready.count(k) || running == 0 || error; });
-      if (!ready.count(k)) break;
-      r = std::move(ready[k]);
-      ready.erase(k);
-    }
-    // Layers first: a network whose results are complete has all its layers.
-    append_lines(layers_path, lines_of(r.layers));
-    append_lines(run.out + "/layers.csv", dataset_csv(r.layers, layer_columns(), false));
-    append_lines(results_path, lines_of(r.results));
-    append_lines(run.out + "/results.csv", dataset_csv(r.results, results_columns(), false));
-    ++sum.made;
-    progress.update(sum.made);
-    if (interrupted()) {
+      std::lock_guard<std::mutex> lock(mu);
       stop = true;
-      sum.interrupted = true;
-      break;
+      cv.notify_all();
     }
+    for (auto& t : threads) t.join();
+  };
+  std::string text[4];
+  try {
+    while (written < todo.size()) {
+      size_t batch = 0;
+      for (auto& t : text) t.clear();
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return ready.count(written) || running == 0 || error; });
+        for (auto it = ready.find(written + batch); it != ready.end(); it = ready.find(written + batch)) {
+          NetworkRows& r = it->second;
+          text[0] += r.layers_jsonl;
+          text[1] += r.layers_csv;
+          text[2] += r.results_jsonl;
+          text[3] += r.results_csv;
+          ready.erase(it);
+          ++batch;
+        }
+      }
+      if (batch == 0) break;
+      commit(layers_jsonl, text[0], layers_csv, text[1]);
+      commit(results_jsonl, text[2], results_csv, text[3]);
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        written += batch;
+        cv.notify_all();
+      }
+      sum.made += batch;
+      progress.update(sum.made);
+      if (interrupted()) {
+        sum.interrupted = true;
+        break;
+      }
+    }
+  } catch (...) {
+    stop_workers();
+    throw;
   }
-  stop = true;
-  for (auto& t : threads) t.join();
+  stop_workers();
   if (error) std::rethrow_exception(error);
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return sum;

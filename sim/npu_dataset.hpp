@@ -13,9 +13,10 @@
 //                  (space, network, seed, config), arch (the choices), metrics
 //   results.csv    the same, one row each, columns as results_columns()
 //   layers.jsonl   one record per layer of each row; layers.csv likewise (layer_columns())
-// A network's rows (all configurations, layers first) are appended with one write per
-// file and fsync'd, so an interrupted run leaves whole networks and, at worst, the
-// partial rows of the network it was writing; --resume drops those and goes on.
+// Networks' rows (all configurations, layers first) are appended with one write per
+// file and fsync'd before they count as made (the networks ready together share the
+// fsyncs), so an interrupted run leaves whole networks and, at worst, the partial rows
+// of the networks it was writing; --resume drops those and goes on.
 #include <csignal>
 #include <cstdint>
 #include <memory>
@@ -43,10 +44,12 @@ struct NpuDatasetSpec {
 const std::vector<std::string>& results_columns();
 const std::vector<std::string>& layer_columns();
 
-/// The rows of one network.
+/// The rows of one network, as the files take them: one per configuration in results,
+/// one per layer per configuration in layers, each as JSON lines and CSV lines.
 struct NetworkRows {
-  std::vector<nlohmann::json> results;  // one per configuration
-  std::vector<nlohmann::json> layers;   // one per layer per configuration
+  size_t results = 0, layers = 0;
+  std::string results_jsonl, results_csv;
+  std::string layers_jsonl, layers_csv;
 };
 
 /// A dataset: its space and devices, validated (InputError on a bad space, option,

@@ -82,16 +82,23 @@ void flatten(const json& j, const std::string& prefix, json& out, bool named_arr
 }  // namespace
 
 std::string csv_cell(const json& v) {
-  if (v.is_null()) return "";
-  const std::string text = v.is_string() ? v.get<std::string>() : v.dump();
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string out;
+  if (!v.is_null()) append_csv_cell(out, v.is_string() ? v.get_ref<const std::string&>() : v.dump());
+  return out;
+}
+
+void append_csv_cell(std::string& out, std::string_view text) {
+  if (text.find_first_of(",\"\n\r") == std::string_view::npos) {
+    out += text;
+    return;
+  }
   // RFC 4180: quote the cell and double its quotes.
-  std::string out = "\"";
+  out += '"';
   for (char c : text) {
     if (c == '"') out += '"';
     out += c;
   }
-  return out + "\"";
+  out += '"';
 }
 
 json flatten_metrics(const json& metrics, bool named_arrays) {

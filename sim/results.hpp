@@ -4,6 +4,7 @@
 // results.json`), the metrics and the statistics tree; a one-row CSV of the metrics; a
 // table for the terminal. Files are written atomically (temporary file, then rename).
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,8 @@ nlohmann::json flatten_metrics(const nlohmann::json& metrics, bool named_arrays 
 /// One CSV cell: strings bare, null empty, anything else as JSON; quoted (RFC 4180) when
 /// it holds a comma, a quote or a line break.
 std::string csv_cell(const nlohmann::json& v);
+/// Appends the cell of a text (a string value) to `out`, quoted as csv_cell quotes it.
+void append_csv_cell(std::string& out, std::string_view text);
 std::string results_csv(const nlohmann::json& results);
 std::string results_table(const nlohmann::json& results);
 

@@ -87,13 +87,29 @@ void append_record(const std::string& path, const json& record) {
   append_lines(path, record.dump() + "\n");
 }
 
-void append_lines(const std::string& path, const std::string& line) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (fd < 0) throw InputError("cannot append to '" + path + "': " + std::strerror(errno));
-  const ssize_t n = ::write(fd, line.data(), line.size());  // one write: the line lands whole
-  ::fsync(fd);
-  ::close(fd);
-  if (n != static_cast<ssize_t>(line.size())) throw SimError("short write to '" + path + "'");
+void append_lines(const std::string& path, const std::string& text) {
+  AppendFile f(path);
+  f.append(text);
+  f.sync();
+}
+
+AppendFile::AppendFile(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw InputError("cannot append to '" + path + "': " + std::strerror(errno));
+}
+
+AppendFile::~AppendFile() {
+  ::close(fd_);
+}
+
+void AppendFile::append(const std::string& text) {
+  const ssize_t n = ::write(fd_, text.data(), text.size());  // one write: the lines land whole
+  if (n != static_cast<ssize_t>(text.size()))
+    throw SimError("cannot append to '" + path_ + "': " + (n < 0 ? std::strerror(errno) : "short write"));
+}
+
+void AppendFile::sync() {
+  if (::fsync(fd_) != 0) throw SimError("cannot sync '" + path_ + "': " + std::strerror(errno));
 }
 
 void check_output_folder(const std::string& out, const SweepManifest& want, bool resume) {

@@ -39,6 +39,23 @@ void append_record(const std::string& path, const nlohmann::json& record);
 /// Appends `text` (whole lines) with a single write, then fsyncs.
 void append_lines(const std::string& path, const std::string& text);
 
+/// A file held open for appending (a dataset's row files, written many times a second):
+/// append() writes whole lines with a single write, sync() makes what was appended
+/// durable. Errors throw, naming the file.
+class AppendFile {
+ public:
+  explicit AppendFile(const std::string& path);
+  ~AppendFile();
+  AppendFile(const AppendFile&) = delete;
+  AppendFile& operator=(const AppendFile&) = delete;
+  void append(const std::string& text);
+  void sync();
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
 /// Refuses an output folder that holds another sweep, or another shard of this one, or
 /// (without `resume`) results already.
 void check_output_folder(const std::string& out, const SweepManifest& want, bool resume);

@@ -191,8 +191,13 @@ BlockConfig search_block_config(const ArchConfig& a, const NpuOp& op, bool lut) 
         const Shape3 ob = s.fit({h, w, depth});
         int ifm_banks = 0, acc_banks = 0;
         if (!s.layout(ob, ib, ifm_banks, acc_banks)) {
-          if (w < kSide && h < kSide) wont_fit[static_cast<size_t>(w * kSide + h)] = 1;
-          continue;
+          // The banks a block takes grow with its width, so no wider block fits either:
+          // mark the transposes the loop would have marked, and leave the row.
+          for (int w2 = w; w2 <= space.w; w2 += a.ofm_ublock.w) {
+            if (w2 < kSide && wont_fit[static_cast<size_t>(h * kSide + w2)]) continue;
+            if (w2 < kSide && h < kSide) wont_fit[static_cast<size_t>(w2 * kSide + h)] = 1;
+          }
+          break;
         }
         const double full_h = ceil_div(op.ofm.h, ob.h), full_w = ceil_div(op.ofm.w, ob.w),
                      full_c = ceil_div(op.ofm.c, ob.c);

@@ -483,30 +483,203 @@ RunSums run_sums(const T* w, size_t n) {
   }
 }
 
-/// The stream of output channels [c0, c1) as bytes (the weights are int8) into `bytes`:
-/// every value, or `by_index` the weights alone; with `parts` (cut at `ends`, as
-/// add_part_histograms's), the micro-blocks inside a part that is null are left unwritten.
-void stream_bytes(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, bool by_index,
-                  const std::vector<size_t>* ends, const std::vector<Histogram*>* parts,
-                  std::vector<int8_t>& bytes) {
-  bytes.resize(by_index
-                   ? static_cast<size_t>(c1 - c0) * l.kernel_h * l.kernel_w *
-                         (l.traversal == WeightTraversal::Depthwise ? 1 : static_cast<size_t>(l.ifm_depth))
-                   : stream_length(l, c0, c1));
+}  // namespace
+
+namespace {
+
+/// Counts `len` bytes of each of `rows` rows (`stride` apart) into t, a word at a time
+/// where the rows allow.
+void count_rows(const int8_t* first, size_t stride, int rows, int len, std::array<ByteCounts, 4>& t) {
+  for (int r = 0; r < rows; ++r) {
+    const int8_t* p = first + static_cast<size_t>(r) * stride;
+    int j = 0;
+    for (; j + 8 <= len; j += 8) {
+      uint64_t x = 0;
+      std::memcpy(&x, p + j, 8);
+      ++t[0][x & 0xff], ++t[1][(x >> 8) & 0xff], ++t[2][(x >> 16) & 0xff], ++t[3][(x >> 24) & 0xff];
+      ++t[0][(x >> 32) & 0xff], ++t[1][(x >> 40) & 0xff], ++t[2][(x >> 48) & 0xff], ++t[3][x >> 56];
+    }
+    for (; j < len; ++j) ++t[static_cast<size_t>(j) & 3][static_cast<uint8_t>(p[j])];
+  }
+}
+
+/// The stream of one OFM block of a 1x1 kernel read depth first, the bulk of a network's
+/// weights (pointwise convolutions, fully connected layers), as tiles: tile (m, g) holds
+/// output micro-block g's channels (ub_o of them, the absent ones padding) over input
+/// slice m (32 channels, past the last input padding), ub_o x 32 positions in all, its
+/// micro-blocks in the order the decoder reads them. Which weights a run of whole tiles
+/// holds does not depend on that order, so whole tiles are counted from the weights row
+/// by row (whole input slices together, as one run per channel); the tiles across a cut
+/// are built and counted value by value.
+class PointwiseBlock {
+ public:
+  static bool applies(const WeightLayout& l, int c0, int c1, bool by_index) {
+    return !by_index && l.kernel_h == 1 && l.kernel_w == 1 && l.traversal == WeightTraversal::DepthFirst &&
+           c1 - c0 <= std::max(1, l.ofm_block_depth) && l.ifm_ublock_depth > 0 && 32 % l.ifm_ublock_depth == 0;
+  }
+  PointwiseBlock(const int8_t* ohwi, const WeightLayout& l, int c0, int c1)
+      : ohwi_(ohwi), c0_(c0), depth_(c1 - c0), in_(l.ifm_depth), ub_o_(l.ofm_ublock_depth),
+        ub_i_(l.ifm_ublock_depth), groups_((depth_ + ub_o_ - 1) / ub_o_),
+        tile_(static_cast<size_t>(ub_o_) * kSlice) {}
+  size_t length() const { return tile_ * static_cast<size_t>(groups_) * static_cast<size_t>((in_ + kSlice - 1) / kSlice); }
+
+  /// Adds the counts of positions [from, to) to t.
+  void count(size_t from, size_t to, std::array<ByteCounts, 4>& t) {
+    size_t weights = 0, positions = 0;  // of the whole tiles counted from the weights
+    while (from < to) {
+      const size_t tile = from / tile_, off = from % tile_;
+      if (off != 0 || to - from < tile_) {  // part of a tile: built
+        const size_t end = std::min(to, (tile + 1) * tile_) - tile * tile_;
+        build(tile);
+        for (size_t i = off; i < end; ++i) ++t[i & 3][static_cast<uint8_t>(buf_[i])];
+        from += end - off;
+        continue;
+      }
+      // Whole tiles: the rest of input slice m's micro-blocks, then whole slices, then
+      // the first micro-blocks of a slice.
+      const int m = static_cast<int>(tile / static_cast<size_t>(groups_)),
+                g = static_cast<int>(tile % static_cast<size_t>(groups_));
+      const size_t whole = (to - from) / tile_;
+      int m_end = m, g_end = g;  // the tiles [(m, g), (m_end, g_end)) in slice-major order
+      if (g == 0 && whole >= static_cast<size_t>(groups_)) {
+        m_end = m + static_cast<int>(whole / static_cast<size_t>(groups_));  // whole slices
+      } else {
+        g_end = static_cast<int>(std::min<size_t>(static_cast<size_t>(groups_), g + whole));
+        m_end = m + 1;
+      }
+      const int ch0 = g_end > g ? g * ub_o_ : 0;
+      const int ch1 = g_end > g ? std::min(depth_, g_end * ub_o_) : depth_;
+      const int i0 = m * kSlice, i1 = std::min(in_, m_end * kSlice);
+      const size_t tiles = g_end > g ? static_cast<size_t>(g_end - g)
+                                     : static_cast<size_t>(m_end - m) * static_cast<size_t>(groups_);
+      if (i1 > i0) {
+        count_rows(ohwi_ + static_cast<size_t>(c0_ + ch0) * in_ + i0, static_cast<size_t>(in_), ch1 - ch0, i1 - i0, t);
+        weights += static_cast<size_t>(ch1 - ch0) * static_cast<size_t>(i1 - i0);
+      }
+      positions += tiles * tile_;
+      from += tiles * tile_;
+    }
+    t[0][0] += static_cast<uint32_t>(positions - weights);  // the whole tiles' padding
+  }
+
+ private:
+  static constexpr int kSlice = 32;  // input channels of a depth-first pass (int8)
+  /// Tile `tile` in the decoder's order into buf_.
+  void build(size_t tile) {
+    if (built_ == tile) return;
+    built_ = tile;
+    buf_.assign(tile_, 0);
+    const int m = static_cast<int>(tile / static_cast<size_t>(groups_)),
+              g = static_cast<int>(tile % static_cast<size_t>(groups_));
+    const int real_o = std::min(ub_o_, depth_ - g * ub_o_);
+    size_t at = 0;
+    for (int ii = 0; ii < kSlice; ii += ub_i_) {
+      const int i0 = m * kSlice + ii, real_i = std::clamp(in_ - i0, 0, ub_i_);
+      for (int r = 0; r < real_o; ++r) {
+        const int8_t* row = ohwi_ + static_cast<size_t>(c0_ + g * ub_o_ + r) * in_ + i0;
+        for (int j = 0; j < real_i; ++j) buf_[at + static_cast<size_t>(j)] = row[j];
+        at += static_cast<size_t>(ub_i_);
+      }
+      at += static_cast<size_t>((ub_o_ - real_o) * ub_i_);
+    }
+  }
+
+  const int8_t* ohwi_;
+  int c0_, depth_, in_, ub_o_, ub_i_, groups_;
+  size_t tile_;
+  size_t built_ = SIZE_MAX;
+  std::vector<int8_t> buf_;
+};
+
+}  // namespace
+
+void add_part_histograms(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, bool by_index,
+                         const std::vector<size_t>& ends, const std::vector<Histogram*>& parts) {
+  if (ends.empty() || ends.size() != parts.size())
+    throw SimError("weight stream: " + std::to_string(ends.size()) + " part ends for " +
+                   std::to_string(parts.size()) + " parts");
+  if (!std::is_sorted(ends.begin(), ends.end()))
+    throw SimError("weight stream: part ends out of order");
+  if (PointwiseBlock::applies(l, c0, c1, by_index)) {
+    PointwiseBlock block(ohwi, l, c0, c1);
+    if (block.length() != ends.back())
+      throw SimError("weight stream: parts of " + std::to_string(ends.back()) + " positions in a stream of " +
+                     std::to_string(block.length()));
+    for (size_t k = 0, from = 0; k < ends.size(); from = ends[k++]) {
+      if (!parts[k] || ends[k] <= from) continue;
+      std::array<ByteCounts, 4> t{};
+      block.count(from, ends[k], t);
+      for (int v = -128; v < 128; ++v) {
+        const auto u = static_cast<uint8_t>(v);
+        (*parts[k])[static_cast<size_t>(v + 255)] += t[0][u] + t[1][u] + t[2][u] + t[3][u];
+      }
+    }
+    return;
+  }
+  // Each part counted straight from the weights as the decoder walks them (the stream is
+  // not built), micro-block by micro-block; a micro-block across a cut value by value.
+  // Four tables per part, so that repeated values do not wait on their own counts.
+  thread_local std::vector<std::array<ByteCounts, 4>> counts;
+  counts.assign(parts.size(), std::array<ByteCounts, 4>{});
   size_t at = 0, k = 0;  // the next position; its part
+  auto put = [&](int8_t v) {
+    while (k < ends.size() && at >= ends[k]) ++k;
+    if (k < ends.size() && parts[k]) ++counts[k][0][static_cast<uint8_t>(v)];
+    ++at;
+  };
   for_each_segment(l, c0, c1, [&](const Segment& s) {
     const auto pad = static_cast<size_t>(by_index ? 0 : s.pad),
                tail = static_cast<size_t>(by_index ? 0 : s.tail);
     const size_t size = static_cast<size_t>(s.rows) * (static_cast<size_t>(s.len) + pad) + tail;
-    if (parts) {
-      while (k < ends->size() && at >= (*ends)[k]) ++k;
-      if (k < ends->size() && !(*parts)[k] && at + size <= (*ends)[k]) {  // not wanted
-        at += size;
-        return;
+    while (k < ends.size() && at >= ends[k]) ++k;
+    const int8_t* src = ohwi + s.at;
+    if (k < ends.size() && at + size <= ends[k]) {  // inside part k
+      at += size;
+      if (!parts[k]) return;
+      std::array<ByteCounts, 4>& c = counts[k];
+      if (s.len == 8) {  // whole 8-deep micro-block rows: a word each
+        for (int r = 0; r < s.rows; ++r) {
+          uint64_t x = 0;
+          std::memcpy(&x, src + static_cast<size_t>(r) * s.stride, 8);
+          ++c[0][x & 0xff], ++c[1][(x >> 8) & 0xff], ++c[2][(x >> 16) & 0xff], ++c[3][(x >> 24) & 0xff];
+          ++c[0][(x >> 32) & 0xff], ++c[1][(x >> 40) & 0xff], ++c[2][(x >> 48) & 0xff], ++c[3][x >> 56];
+        }
+      } else {
+        for (int r = 0; r < s.rows; ++r) {
+          const int8_t* row = src + static_cast<size_t>(r) * s.stride;
+          for (int j = 0; j < s.len; ++j) ++c[static_cast<size_t>(j) & 3][static_cast<uint8_t>(row[j])];
+        }
       }
+      c[0][0] += static_cast<uint32_t>(static_cast<size_t>(s.rows) * pad + tail);
+      return;
     }
-    int8_t* p = bytes.data() + at;
-    at += size;
+    for (int r = 0; r < s.rows; ++r) {
+      const int8_t* row = src + static_cast<size_t>(r) * s.stride;
+      for (int j = 0; j < s.len; ++j) put(row[j]);
+      for (size_t j = 0; j < pad; ++j) put(0);
+    }
+    for (size_t j = 0; j < tail; ++j) put(0);
+  });
+  if (at != ends.back())
+    throw SimError("weight stream: parts of " + std::to_string(ends.back()) + " positions in a stream of " +
+                   std::to_string(at));
+  for (size_t p = 0; p < parts.size(); ++p) {
+    if (!parts[p]) continue;
+    const std::array<ByteCounts, 4>& c = counts[p];
+    for (int v = -128; v < 128; ++v) {
+      const auto u = static_cast<uint8_t>(v);
+      (*parts[p])[static_cast<size_t>(v + 255)] += c[0][u] + c[1][u] + c[2][u] + c[3][u];
+    }
+  }
+}
+
+void reorder_bytes(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, std::vector<int8_t>& out) {
+  out.resize(stream_length(l, c0, c1));
+  size_t at = 0;  // the next position
+  for_each_segment(l, c0, c1, [&](const Segment& s) {
+    const auto pad = static_cast<size_t>(s.pad), tail = static_cast<size_t>(s.tail);
+    int8_t* p = out.data() + at;
+    at += s.size();
     const int8_t* src = ohwi + s.at;
     if (s.len == 8 && pad == 0) {  // whole 8-deep micro-block rows: fixed-length copies
       for (int r = 0; r < s.rows; ++r, p += 8) std::memcpy(p, src + static_cast<size_t>(r) * s.stride, 8);
@@ -522,32 +695,9 @@ void stream_bytes(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, boo
     }
     for (size_t k = 0; k < tail; ++k) *p++ = 0;
   });
-  if (at != bytes.size())
-    throw SimError("weight stream: " + std::to_string(at) + " values walked, " +
-                   std::to_string(bytes.size()) + " expected");
-}
-
-}  // namespace
-
-void add_part_histograms(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, bool by_index,
-                         const std::vector<size_t>& ends, const std::vector<Histogram*>& parts) {
-  // The stream as bytes but for the micro-blocks inside parts not counted; then each part
-  // counted at once.
-  thread_local std::vector<int8_t> bytes;
-  stream_bytes(ohwi, l, c0, c1, by_index, &ends, &parts, bytes);
-  if (ends.size() != parts.size() || ends.back() != bytes.size())
-    throw SimError("weight stream: parts of " + std::to_string(ends.back()) + " positions in a stream of " +
-                   std::to_string(bytes.size()));
-  for (size_t k = 0, from = 0; k < ends.size(); from = ends[k++]) {
-    if (!parts[k]) continue;
-    ByteCounts c{};
-    add_counts(bytes.data() + from, ends[k] - from, c);
-    for (int v = -128; v < 128; ++v) (*parts[k])[static_cast<size_t>(v + 255)] += c[static_cast<uint8_t>(v)];
-  }
-}
-
-void reorder_bytes(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, std::vector<int8_t>& out) {
-  stream_bytes(ohwi, l, c0, c1, false, nullptr, nullptr, out);
+  if (at != out.size())
+    throw SimError("weight stream: " + std::to_string(at) + " values walked, " + std::to_string(out.size()) +
+                   " expected");
 }
 
 namespace {

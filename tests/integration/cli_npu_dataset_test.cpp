@@ -88,6 +88,10 @@ TEST_CASE("npu-dataset writes a row per network and configuration and a row per 
   for (const json& l : layers) sum[l["point"].get<std::string>()] += l["cycles"].get<uint64_t>();
   for (const json& r : rows)
     CHECK(sum[r["point"].get<std::string>()] == r["metrics"]["cycles"].get<uint64_t>());
+  // The layer rows, written as text without json objects, are what a json dump writes
+  // (keys sorted; the merge test checks the CSVs the same way).
+  std::istringstream layer_lines(read_text(tmp / "d/layers.jsonl"));
+  for (std::string line; std::getline(layer_lines, line);) CHECK(json::parse(line).dump() == line);
   // CSVs: a header and one line per record.
   CHECK(lines(tmp / "d/results.csv") == rows.size() + 1);
   CHECK(lines(tmp / "d/layers.csv") == layers.size() + 1);

@@ -3,6 +3,7 @@
 // computation, weight compression, and the digits network's accuracy.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -471,6 +472,44 @@ TEST_CASE("a stream of several slices without zero runs is sized from its slices
   CHECK_FALSE(analyse_slices(all, sparse.size(), slices, c));
 }
 
+TEST_CASE("an OFM block of a 1x1 kernel is counted in parts from its weights", "[npu]") {
+  // Pointwise convolutions and fully connected layers are counted tile by tile (an output
+  // micro-block over a 32-deep input slice) without building their stream: against the
+  // built stream, for blocks over several slices, inputs that do not fill the last slice,
+  // a partial output micro-block, and cuts inside tiles, at tile edges and at slices.
+  std::mt19937 rng(29);
+  for (int t = 0; t < 24; ++t) {
+    WeightLayout l;
+    l.traversal = WeightTraversal::DepthFirst;
+    l.ofm_ublock_depth = t % 2 ? 8 : 4;
+    l.ifm_ublock_depth = 8;
+    l.ofm_block_depth = l.ofm_ublock_depth * (1 + static_cast<int>(rng() % 16));
+    l.ofm_depth = l.ofm_block_depth + 1 + static_cast<int>(rng() % static_cast<unsigned>(l.ofm_block_depth));
+    l.ifm_depth = t < 4 ? 1280 : 1 + static_cast<int>(rng() % 1300);
+    std::vector<int8_t> w(static_cast<size_t>(l.ofm_depth) * l.ifm_depth);
+    for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+    const int c0 = l.ofm_block_depth, c1 = l.ofm_depth;  // the second block: partial
+    std::vector<int16_t> stream;
+    reorder_weights(w.data(), l, c0, c1, stream);
+    const size_t n = stream.size(), tile = static_cast<size_t>(l.ofm_ublock_depth) * 32;
+    std::vector<size_t> ends = {std::min(n, tile + 5), std::min(n, 3 * tile)};
+    for (size_t e = kMaxSliceValues; e < n; e += kMaxSliceValues) ends.push_back(e);
+    ends.push_back(n);
+    std::sort(ends.begin(), ends.end());
+    std::vector<Histogram> got(ends.size(), Histogram{});
+    std::vector<Histogram*> parts;
+    for (size_t k = 0; k < got.size(); ++k) parts.push_back(k == 2 ? nullptr : &got[k]);
+    add_part_histograms(w.data(), l, c0, c1, false, ends, parts);
+    for (size_t k = 0, from = 0; k < ends.size(); from = ends[k++]) {
+      INFO("layout " << l.ofm_depth << "x" << l.ifm_depth << ", block " << l.ofm_block_depth << ", part " << k);
+      Histogram want{};
+      if (k != 2)
+        for (size_t i = from; i < ends[k]; ++i) ++want[static_cast<size_t>(stream[i] + 255)];
+      CHECK(got[k] == want);
+    }
+  }
+}
+
 TEST_CASE("streams are sized from the layout's padding and counted in parts without being built", "[npu]") {
   // The planner sizes a zero-run stream from its histogram and its runs' sums: from the
   // layout's padding when its weights hold no zero (padding_runs, with its slices' counts by
@@ -514,7 +553,7 @@ TEST_CASE("streams are sized from the layout's padding and counted in parts with
     for (bool by_index : {false, true}) {
       const std::vector<int16_t>& seq = by_index ? weights : stream;
       std::vector<size_t> ends;
-      if (seq.size() > 10) ends.push_back(seq.size() / 3);
+      if (seq.size() > 10) ends.push_back(std::min(seq.size(), kMaxSliceValues) / 3);
       for (size_t e = kMaxSliceValues; e < seq.size(); e += kMaxSliceValues) ends.push_back(e);
       ends.push_back(seq.size());
       std::vector<Histogram> got(ends.size(), Histogram{});
