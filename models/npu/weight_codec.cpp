@@ -129,30 +129,35 @@ Palette make_palette(const Histogram& freq) {
   p.amax = amax;
 
   // Counts by sign-magnitude value (value a at 2a, -a at 2a + 1; zero left out in zero-run
-  // mode), as keys count << 16 | code for the values present, so that sorting the keys puts
-  // them by falling frequency (ties: the larger code first).
-  std::array<uint64_t, 512> order;
-  int present = 0, largest = 0;
+  // mode), as keys count << 16 | code for the values present, so that the larger key is
+  // the more frequent value (ties: the larger code). Only the 33 largest matter (a palette
+  // holds 32): they are kept in order as the keys arrive (the codes come in rising
+  // magnitude, which for bell-shaped weights is about falling frequency: few insertions).
+  constexpr int kTop = kMaxPalette + 1;
+  std::array<uint64_t, kTop> order;
+  int present = 0, largest = -1, smallest = -1, top = 0;
   uint32_t total = 0;
-  auto put = [&](int s, uint32_t c) {  // without branches: kept when c > 0
+  auto put = [&](int s, uint32_t c) {
     total += c;
-    order[static_cast<size_t>(present)] = static_cast<uint64_t>(c) << 16 | static_cast<uint64_t>(s);
-    present += c ? 1 : 0;
-    largest = c ? s : largest;  // codes arrive in rising order
+    if (c == 0) return;
+    ++present;
+    largest = s;  // codes arrive in rising order
+    if (smallest < 0) smallest = s;
+    const uint64_t key = static_cast<uint64_t>(c) << 16 | static_cast<uint64_t>(s);
+    if (top == kTop && key <= order[kTop - 1]) return;
+    int i = top < kTop ? top++ : kTop - 1;
+    for (; i > 0 && order[static_cast<size_t>(i - 1)] < key; --i)
+      order[static_cast<size_t>(i)] = order[static_cast<size_t>(i - 1)];
+    order[static_cast<size_t>(i)] = key;
   };
   put(0, p.zero_runs ? 0 : f[0]);
   for (int a = 1; a <= amax; ++a) {
     put(2 * a, f[a]);
     put(2 * a + 1, f[-a]);
   }
+  largest = std::max(largest, 0);
   // The direct offset: the smallest code present, at most 31.
-  p.direct_offset = present ? std::min(31, static_cast<int>(order[0] & 0xffff)) : 31;
-
-  // Only the 33 most frequent matter (a palette holds 32): select them, then sort them.
-  const int top = std::min(present, kMaxPalette + 1);
-  if (present > top)
-    std::nth_element(order.begin(), order.begin() + top - 1, order.begin() + present, std::greater<uint64_t>());
-  std::sort(order.begin(), order.begin() + top, std::greater<uint64_t>());
+  p.direct_offset = present ? std::min(31, smallest) : 31;
   p.only_zeros = present == 0;
   if (p.only_zeros) p.direct_offset = 0;
   p.only_palette = present > 0 && present <= kMaxPalette;
