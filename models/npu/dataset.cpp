@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "sim/core/errors.hpp"
+#include "sim/core/input_file.hpp"
 
 namespace edgesim::npu {
 
@@ -20,6 +21,7 @@ int8_t quantize(double real, const Tensor& t) {
 
 Dataset load_dataset(const std::string& path, const Network& net) {
   // gzread reads plain files as they are, so one reader serves both forms.
+  refuse_directory(path, "input file");
   std::unique_ptr<gzFile_s, int (*)(gzFile)> f(gzopen(path.c_str(), "rb"), gzclose);
   if (!f) throw InputError("cannot read input file '" + path + "'");
   const Tensor& in = net.tensors[net.input];

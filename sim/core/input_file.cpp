@@ -8,12 +8,24 @@
 
 namespace edgesim {
 
-void open_input_file(std::ifstream& in, const std::string& path, const std::string& what) {
-  const std::string name = (what.empty() ? "" : what + " ") + "'" + path + "'";
+namespace {
+
+std::string file_name(const std::string& path, const std::string& what) {
+  return (what.empty() ? "" : what + " ") + "'" + path + "'";
+}
+
+}  // namespace
+
+void refuse_directory(const std::string& path, const std::string& what) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw InputError("cannot open " + name + ": it is a directory");
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError("cannot open " + file_name(path, what) + ": it is a directory");
+}
+
+void open_input_file(std::ifstream& in, const std::string& path, const std::string& what) {
+  refuse_directory(path, what);
   in.open(path, std::ios::binary);
-  if (!in) throw InputError("cannot open " + name + ": " + std::strerror(errno));
+  if (!in) throw InputError("cannot open " + file_name(path, what) + ": " + std::strerror(errno));
 }
 
 std::ifstream open_input_file(const std::string& path, const std::string& what) {

@@ -15,4 +15,8 @@ std::ifstream open_input_file(const std::string& path, const std::string& what =
 /// The same check for a stream the caller opens itself (a member stream).
 void open_input_file(std::ifstream& in, const std::string& path, const std::string& what = "");
 
+/// The directory check alone, for a file another library opens (zlib's gzopen): an
+/// InputError "cannot open WHAT 'PATH': it is a directory".
+void refuse_directory(const std::string& path, const std::string& what = "");
+
 }  // namespace edgesim

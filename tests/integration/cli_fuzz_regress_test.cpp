@@ -156,6 +156,9 @@ TEST_CASE("fuzz regression: a directory where a file is expected is bad input na
   expect_bad_input({"dram", "--part", "lpddr5-6400", "--trace", d},
                    {"cannot open request trace '" + d + "': it is a directory"});
   expect_bad_input(npu_args(d), {"cannot open '" + d + "': it is a directory"});
+  std::vector<std::string> inputs = npu_args(source_path("configs/networks/digits.json"));
+  inputs.insert(inputs.end(), {"--input", d});
+  expect_bad_input(inputs, {"cannot open input file '" + d + "': it is a directory"});
 }
 
 TEST_CASE("fuzz regression: a bias near the int32 limit wraps the accumulator as TFLite's kernels do",
