@@ -328,12 +328,13 @@ NetworkRows NpuDataset::rows(uint64_t index, Worker& w) const {
     m["mac_utilisation"] = r.mac_utilisation;
     m["bound"] = r.bound;
     m["cpu_cycles"] = r.cpu_cycles;
-    const json result = {{"point", point},
-                         {"index", row_index},
-                         {"status", "ok"},
-                         {"axes", {{"space", spec_.space}, {"network", id}, {"seed", seed}, {"config", s.name}}},
-                         {"arch", sample.arch},
-                         {"metrics", m}};
+    const json result = {
+        {"point", point},
+        {"index", row_index},
+        {"status", "ok"},
+        {"axes", {{"space", spec_.space}, {"network", id}, {"seed", seed}, {"config", s.name}}},
+        {"arch", sample.arch},
+        {"metrics", m}};
     out.results_jsonl += result.dump() + "\n";
     out.results_csv += dataset_csv({result}, results_columns(), false);
     ++out.results;

@@ -520,13 +520,21 @@ class PointwiseBlock {
  public:
   static bool applies(const WeightLayout& l, int c0, int c1, bool by_index) {
     return !by_index && l.kernel_h == 1 && l.kernel_w == 1 && l.traversal == WeightTraversal::DepthFirst &&
-           c1 - c0 <= std::max(1, l.ofm_block_depth) && l.ifm_ublock_depth > 0 && 32 % l.ifm_ublock_depth == 0;
+           c1 - c0 <= std::max(1, l.ofm_block_depth) && l.ofm_ublock_depth > 0 && l.ifm_ublock_depth > 0 &&
+           32 % l.ifm_ublock_depth == 0;
   }
   PointwiseBlock(const int8_t* ohwi, const WeightLayout& l, int c0, int c1)
-      : ohwi_(ohwi), c0_(c0), depth_(c1 - c0), in_(l.ifm_depth), ub_o_(l.ofm_ublock_depth),
-        ub_i_(l.ifm_ublock_depth), groups_((depth_ + ub_o_ - 1) / ub_o_),
+      : ohwi_(ohwi),
+        c0_(c0),
+        depth_(c1 - c0),
+        in_(l.ifm_depth),
+        ub_o_(l.ofm_ublock_depth),
+        ub_i_(l.ifm_ublock_depth),
+        groups_((depth_ + ub_o_ - 1) / ub_o_),
         tile_(static_cast<size_t>(ub_o_) * kSlice) {}
-  size_t length() const { return tile_ * static_cast<size_t>(groups_) * static_cast<size_t>((in_ + kSlice - 1) / kSlice); }
+  size_t length() const {
+    return tile_ * static_cast<size_t>(groups_) * static_cast<size_t>((in_ + kSlice - 1) / kSlice);
+  }
 
   /// Adds the counts of positions [from, to) to t.
   void count(size_t from, size_t to, std::array<ByteCounts, 4>& t) {
@@ -558,7 +566,8 @@ class PointwiseBlock {
       const size_t tiles = g_end > g ? static_cast<size_t>(g_end - g)
                                      : static_cast<size_t>(m_end - m) * static_cast<size_t>(groups_);
       if (i1 > i0) {
-        count_rows(ohwi_ + static_cast<size_t>(c0_ + ch0) * in_ + i0, static_cast<size_t>(in_), ch1 - ch0, i1 - i0, t);
+        count_rows(ohwi_ + static_cast<size_t>(c0_ + ch0) * in_ + i0, static_cast<size_t>(in_), ch1 - ch0,
+                   i1 - i0, t);
         weights += static_cast<size_t>(ch1 - ch0) * static_cast<size_t>(i1 - i0);
       }
       positions += tiles * tile_;
@@ -603,8 +612,7 @@ void add_part_histograms(const int8_t* ohwi, const WeightLayout& l, int c0, int 
   if (ends.empty() || ends.size() != parts.size())
     throw SimError("weight stream: " + std::to_string(ends.size()) + " part ends for " +
                    std::to_string(parts.size()) + " parts");
-  if (!std::is_sorted(ends.begin(), ends.end()))
-    throw SimError("weight stream: part ends out of order");
+  if (!std::is_sorted(ends.begin(), ends.end())) throw SimError("weight stream: part ends out of order");
   if (PointwiseBlock::applies(l, c0, c1, by_index)) {
     PointwiseBlock block(ohwi, l, c0, c1);
     if (block.length() != ends.back())

@@ -501,7 +501,8 @@ TEST_CASE("an OFM block of a 1x1 kernel is counted in parts from its weights", "
     for (size_t k = 0; k < got.size(); ++k) parts.push_back(k == 2 ? nullptr : &got[k]);
     add_part_histograms(w.data(), l, c0, c1, false, ends, parts);
     for (size_t k = 0, from = 0; k < ends.size(); from = ends[k++]) {
-      INFO("layout " << l.ofm_depth << "x" << l.ifm_depth << ", block " << l.ofm_block_depth << ", part " << k);
+      INFO("layout " << l.ofm_depth << "x" << l.ifm_depth << ", block " << l.ofm_block_depth << ", part "
+                     << k);
       Histogram want{};
       if (k != 2)
         for (size_t i = from; i < ends[k]; ++i) ++want[static_cast<size_t>(stream[i] + 255)];
