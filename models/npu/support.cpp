@@ -45,8 +45,9 @@ Placement kernel_rules(const Op& op) {
   if (ekh * ekw > kMaxDilatedKernelArea) return cpu("dilated kernel area " + num(ekh * ekw) + " > 4096");
   // Sum of |weight| per output channel (the weights are symmetric: zero point 0).
   const size_t oc = op.bias.size();
-  std::vector<int64_t> sum(oc, 0);
   const size_t per = oc ? op.weights.size() / oc : 0;  // weights per output channel
+  if (static_cast<int64_t>(per) * 128 <= kMaxWeightSum) return {};  // no channel can reach the limit
+  std::vector<int64_t> sum(oc, 0);
   const int8_t* __restrict w = op.weights.data();
   int64_t* __restrict acc = sum.data();
   if (op.type == OpType::DepthwiseConv2d) {  // [KH][KW][OC]: channels innermost

@@ -187,6 +187,23 @@ TEST_CASE("an op the NPU cannot take runs on the CPU with the reason, and its la
   CHECK(r.timing.layers[i].compute_energy == Approx(expect * cpu.energy_per_cycle));
 }
 
+TEST_CASE("a convolution whose channel weight sum passes Vela's limit runs on the CPU", "[npu][ops]") {
+  // Vela: the sum of |w| over one output channel's weights at most 127 x 65536 = 8,323,072.
+  // An 8x8 kernel over 1,040 channels holds 66,560 weights per output channel: at 125 the
+  // sum is 8,320,000 (the NPU), at 126 it is 8,386,560 (the CPU). Channels of at most
+  // 65,024 weights cannot pass the limit whatever their values.
+  auto conv = [](int ic, int value) {
+    json op = weighted("conv2d", "x", tensor("y", {1, 1, 2}), {2, 8, 8, ic}, 2);
+    op["weights"]["data"] = std::vector<int>(static_cast<size_t>(2 * 64 * ic), value);
+    return parse_network(network(tensor("x", {8, 8, ic}), {op}), ".", "weight_sum").ops[0];
+  };
+  CHECK_FALSE(conv(1040, 125).on_cpu);
+  const Op over = conv(1040, 126);
+  CHECK(over.on_cpu);
+  CHECK_THAT(over.cpu_reason, Catch::Contains("weight sum 8386560 > 8323072"));
+  CHECK_FALSE(conv(1016, -128).on_cpu);  // 65,024 weights of |-128|: 8,323,072, the limit itself
+}
+
 TEST_CASE("element-wise functions agree with their real definitions within one step", "[npu][ops]") {
   const Network net = parse_network(every_op_network(), ".", "every_op");
   for (const Op& o : net.ops) {
