@@ -45,7 +45,7 @@ Placement kernel_rules(const Op& op) {
   if (ekh * ekw > kMaxDilatedKernelArea) return cpu("dilated kernel area " + num(ekh * ekw) + " > 4096");
   // Sum of |weight| per output channel (the weights are symmetric: zero point 0).
   const size_t oc = op.bias.size();
-  const size_t per = oc ? op.weights.size() / oc : 0;  // weights per output channel
+  const size_t per = oc ? op.weights.size() / oc : 0;               // weights per output channel
   if (static_cast<int64_t>(per) * 128 <= kMaxWeightSum) return {};  // no channel can reach the limit
   std::vector<int64_t> sum(oc, 0);
   const int8_t* __restrict w = op.weights.data();
