@@ -46,7 +46,7 @@ Placement kernel_rules(const Op& op) {
   // Sum of |weight| per output channel (the weights are symmetric: zero point 0).
   const size_t oc = op.bias.size();
   const size_t per = oc ? op.weights.size() / oc : 0;               // weights per output channel
-  if (static_cast<int64_t>(per) * 128 <= kMaxWeightSum) return {};  // no channel can reach the limit
+  if (static_cast<int64_t>(per) * 128 <= kMaxWeightSum) return {};  // no channel can pass the limit
   std::vector<int64_t> sum(oc, 0);
   const int8_t* __restrict w = op.weights.data();
   int64_t* __restrict acc = sum.data();
