@@ -488,10 +488,6 @@ RunSums run_sums(const T* w, size_t n) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 /// Counts `len` bytes of each of `rows` rows (`stride` apart) into t, a word at a time
 /// where the rows allow.
 void count_rows(const int8_t* first, size_t stride, int rows, int len, std::array<ByteCounts, 4>& t) {
@@ -505,6 +501,14 @@ void count_rows(const int8_t* first, size_t stride, int rows, int len, std::arra
       ++t[0][(x >> 32) & 0xff], ++t[1][(x >> 40) & 0xff], ++t[2][(x >> 48) & 0xff], ++t[3][x >> 56];
     }
     for (; j < len; ++j) ++t[static_cast<size_t>(j) & 3][static_cast<uint8_t>(p[j])];
+  }
+}
+
+/// Adds counts kept in four tables (by byte) to a histogram (by value).
+void add_tables(const std::array<ByteCounts, 4>& t, Histogram& h) {
+  for (int v = -128; v < 128; ++v) {
+    const auto u = static_cast<uint8_t>(v);
+    h[static_cast<size_t>(v + 255)] += t[0][u] + t[1][u] + t[2][u] + t[3][u];
   }
 }
 
@@ -622,10 +626,7 @@ void add_part_histograms(const int8_t* ohwi, const WeightLayout& l, int c0, int 
       if (!parts[k] || ends[k] <= from) continue;
       std::array<ByteCounts, 4> t{};
       block.count(from, ends[k], t);
-      for (int v = -128; v < 128; ++v) {
-        const auto u = static_cast<uint8_t>(v);
-        (*parts[k])[static_cast<size_t>(v + 255)] += t[0][u] + t[1][u] + t[2][u] + t[3][u];
-      }
+      add_tables(t, *parts[k]);
     }
     return;
   }
@@ -650,19 +651,7 @@ void add_part_histograms(const int8_t* ohwi, const WeightLayout& l, int c0, int 
       at += size;
       if (!parts[k]) return;
       std::array<ByteCounts, 4>& c = counts[k];
-      if (s.len == 8) {  // whole 8-deep micro-block rows: a word each
-        for (int r = 0; r < s.rows; ++r) {
-          uint64_t x = 0;
-          std::memcpy(&x, src + static_cast<size_t>(r) * s.stride, 8);
-          ++c[0][x & 0xff], ++c[1][(x >> 8) & 0xff], ++c[2][(x >> 16) & 0xff], ++c[3][(x >> 24) & 0xff];
-          ++c[0][(x >> 32) & 0xff], ++c[1][(x >> 40) & 0xff], ++c[2][(x >> 48) & 0xff], ++c[3][x >> 56];
-        }
-      } else {
-        for (int r = 0; r < s.rows; ++r) {
-          const int8_t* row = src + static_cast<size_t>(r) * s.stride;
-          for (int j = 0; j < s.len; ++j) ++c[static_cast<size_t>(j) & 3][static_cast<uint8_t>(row[j])];
-        }
-      }
+      count_rows(src, s.stride, s.rows, s.len, c);
       c[0][0] += static_cast<uint32_t>(static_cast<size_t>(s.rows) * pad + tail);
       return;
     }
@@ -676,14 +665,8 @@ void add_part_histograms(const int8_t* ohwi, const WeightLayout& l, int c0, int 
   if (at != ends.back())
     throw SimError("weight stream: parts of " + std::to_string(ends.back()) + " positions in a stream of " +
                    std::to_string(at));
-  for (size_t p = 0; p < parts.size(); ++p) {
-    if (!parts[p]) continue;
-    const std::array<ByteCounts, 4>& c = counts[p];
-    for (int v = -128; v < 128; ++v) {
-      const auto u = static_cast<uint8_t>(v);
-      (*parts[p])[static_cast<size_t>(v + 255)] += c[0][u] + c[1][u] + c[2][u] + c[3][u];
-    }
-  }
+  for (size_t p = 0; p < parts.size(); ++p)
+    if (parts[p]) add_tables(counts[p], *parts[p]);
 }
 
 void reorder_bytes(const int8_t* ohwi, const WeightLayout& l, int c0, int c1, std::vector<int8_t>& out) {
