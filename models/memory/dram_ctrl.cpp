@@ -801,12 +801,24 @@ void DramSystem::decide(Channel& ch) {
     ch.repack_seq = std::max(oldest + kAgeLast / 2 + 1, seq_ + (kAgeLast + 1) / 4);
     ch.dirty = ~uint64_t{0};
   }
+  // Banks a refresh (or a self-refresh entry) holds: a mask made once per decision, and
+  // only while a rank owes a refresh or may close for self-refresh, not a test per bank.
+  uint64_t held = 0;
+  if (ch.owed || s_.low_power == Settings::LowPower::SelfRefresh) {
+    for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
+      const Rank& r = ch.ranks[ri];
+      const unsigned first = ri * o.banks();
+      if (r.ref_pending || r.sr_closing) {
+        for (unsigned j = 0; j < o.banks(); ++j) held |= uint64_t{1} << (first + j);
+      } else if (r.pb_owed > 0) {
+        for (unsigned k = 0; k < pb_n; ++k) held |= uint64_t{1} << (first + r.pb_next + k * pb_stride);
+      }
+    }
+  }
   for (uint64_t d = ch.dirty & bank_mask; d; d &= d - 1) {
     const uint32_t bi = static_cast<uint32_t>(__builtin_ctzll(d));
     Bank& b = ch.banks[bi];
-    const Rank& r = ch.ranks[b.rank];
-    const bool blocked =
-        r.ref_pending || r.sr_closing || (r.pb_owed > 0 && (b.in_rank & (pb_stride - 1)) == r.pb_next);
+    const bool blocked = (held >> bi) & 1;
     const Choice& k = ch.choices[bi] = bank_choice(s_, ch.pool, b, mode, blocked);
     ch.slot_of[bi] = static_cast<uint8_t>(b.rank * 4 + static_cast<int>(k.cmd));
     // Age: refresh PREs (class 0) all have request number 0, closed-page PREs come last.
@@ -928,7 +940,43 @@ void DramSystem::decide(Channel& ch) {
   ch.valid = true;
 }
 
+// run() for one channel without self-refresh, the usual case: the same steps without
+// the choice of a channel and of a rank falling asleep.
+void DramSystem::run_one(int64_t limit, bool until_drained) {
+  Channel& ch = channels_[0];
+  for (;;) {
+    while (!blocked_ && head_ < frontend_.size() && frontend_[head_].arrival <= now_) {
+      if (!admit_one()) blocked_ = true;
+    }
+    if (until_drained && head_ == frontend_.size() && completed_ == admitted_requests()) break;
+    const int64_t t_arr = (!blocked_ && head_ < frontend_.size()) ? frontend_[head_].arrival : kInf;
+    if (!ch.valid) decide(ch);
+    const int64_t t_cmd = std::min(ch.cand.time, kInf);
+    const int64_t t_due = due_at_;
+    const int64_t t = std::min({t_arr, t_cmd, t_due});
+    if (t >= limit || t == kInf) {
+      if (until_drained && t == kInf)
+        throw SimError("internal: DRAM controller stalled with requests pending");
+      break;
+    }
+    if (t_arr == t) {
+      now_ = t;
+      continue;
+    }
+    if (t_due == t && t_due <= t_cmd) {
+      now_ = t;
+      step_refresh_due(ch);
+      continue;
+    }
+    issue(ch);
+  }
+}
+
 void DramSystem::run(int64_t limit, bool until_drained) {
+  if (channels_.size() == 1 && s_.low_power != Settings::LowPower::SelfRefresh) {
+    run_one(limit, until_drained);
+    return;
+  }
   for (;;) {
     while (!blocked_ && head_ < frontend_.size() && frontend_[head_].arrival <= now_) {
       if (!admit_one()) blocked_ = true;
