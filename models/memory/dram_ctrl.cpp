@@ -835,13 +835,11 @@ void DramSystem::decide(Channel& ch) {
   }
   ch.dirty = 0;
   // Each bank's cycle is its bank-and-group time, its rank's constraint on the
-  // command (the same for every bank of the rank: bound, by slot_of) and the floor; its
+  // command (the same for every bank of the rank, by slot_of) and the floor; its
   // key is that cycle times 4 plus its class, and the least key wins, then the oldest
   // request, then the lowest bank.
-  // rank_packed: the same packed (shifted to the cycle's place), for the packed scan;
-  // computed here from the values in registers, not read back from `bound` (a wide load
-  // of values just stored one by one misses store forwarding).
-  int64_t bound[8 * 4];
+  // rank_packed: the rank's bound packed (shifted to the cycle's place), for the packed
+  // scan; the unpacked scan computes the bounds again for itself.
   uint64_t rank_packed[8 * 4];
   int64_t latest = floor;
   for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
@@ -849,11 +847,6 @@ void DramSystem::decide(Channel& ch) {
     const int64_t f = std::max(floor, r.wake_ready);
     const int64_t act = std::max({r.next[kACT], r.faw[r.faw_i] + part_.t.FAW, f});
     const int64_t rd = std::max(r.next[kRD], f), wr = std::max(r.next[kWR], f);
-    int64_t* rb = bound + ri * 4;
-    rb[kACT] = act;
-    rb[static_cast<int>(DramCmd::PRE)] = f;
-    rb[kRD] = rd;
-    rb[kWR] = wr;
     uint64_t* rp = rank_packed + ri * 4;
     rp[kACT] = static_cast<uint64_t>(act - ch.epoch) << (kKeyShift + 2);
     rp[static_cast<int>(DramCmd::PRE)] = static_cast<uint64_t>(f - ch.epoch) << (kKeyShift + 2);
@@ -881,8 +874,14 @@ void DramSystem::decide(Channel& ch) {
     // added (max(a, b) * 4 + k = max(a * 4 + k, b * 4 + k)), so a bank costs one max and
     // one branch-free comparison.
     int64_t rank_key[8 * 4 * 4];
-    for (unsigned i = 0; i < ch.ranks.size() * 4; ++i) {
-      for (int k = 0; k < 3; ++k) rank_key[i * 4 + k] = bound[i] * 4 + k;
+    for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
+      const Rank& r = ch.ranks[ri];
+      const int64_t f = std::max(floor, r.wake_ready);
+      const int64_t bound[4] = {std::max({r.next[kACT], r.faw[r.faw_i] + part_.t.FAW, f}), f,
+                                std::max(r.next[kRD], f), std::max(r.next[kWR], f)};
+      for (unsigned i = 0; i < 4; ++i) {
+        for (int k = 0; k < 3; ++k) rank_key[(ri * 4 + i) * 4 + k] = bound[i] * 4 + k;
+      }
     }
     int64_t least = std::numeric_limits<int64_t>::max();
     uint64_t best_seq = std::numeric_limits<uint64_t>::max();
