@@ -381,7 +381,9 @@ void DramSystem::submit(const DramRequest& r) {
   frontend_.push_back(r);
 }
 
-bool DramSystem::admit_one() {
+// Inlined into admit(): the call's cost was paid twice per burst (the call that admits
+// it, and the one that maps the next and finds its queue full).
+[[gnu::always_inline]] inline bool DramSystem::admit_one() {
   const DramRequest& r = frontend_[head_];
   const uint64_t bb = part_.org.burst_bytes();
   // A burst whose queue is full is tried again after each column command: it is mapped
@@ -438,6 +440,13 @@ bool DramSystem::admit_one() {
     head_offset_ = 0;
   }
   return true;
+}
+
+// Admits the requests that have arrived, burst by burst, until a queue is full.
+void DramSystem::admit() {
+  while (!blocked_ && head_ < frontend_.size() && frontend_[head_].arrival <= now_) {
+    if (!admit_one()) blocked_ = true;
+  }
 }
 
 void DramSystem::complete_burst(uint64_t request, int64_t done) {
@@ -944,9 +953,7 @@ void DramSystem::decide(Channel& ch) {
 void DramSystem::run_one(int64_t limit, bool until_drained) {
   Channel& ch = channels_[0];
   for (;;) {
-    while (!blocked_ && head_ < frontend_.size() && frontend_[head_].arrival <= now_) {
-      if (!admit_one()) blocked_ = true;
-    }
+    if (!blocked_ && head_ < frontend_.size()) admit();
     if (until_drained && head_ == frontend_.size() && completed_ == admitted_requests()) break;
     const int64_t t_arr = (!blocked_ && head_ < frontend_.size()) ? frontend_[head_].arrival : kInf;
     if (!ch.valid) decide(ch);
@@ -977,9 +984,7 @@ void DramSystem::run(int64_t limit, bool until_drained) {
     return;
   }
   for (;;) {
-    while (!blocked_ && head_ < frontend_.size() && frontend_[head_].arrival <= now_) {
-      if (!admit_one()) blocked_ = true;
-    }
+    admit();
     if (until_drained && head_ == frontend_.size() && completed_ == admitted_requests()) break;
     const int64_t t_arr = (!blocked_ && head_ < frontend_.size()) ? frontend_[head_].arrival : kInf;
     Channel* best = nullptr;

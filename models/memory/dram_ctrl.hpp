@@ -157,6 +157,7 @@ class DramSystem {
  private:
   struct Channel;
   bool admit_one();
+  void admit();
   void step_refresh_due(Channel& ch);
   void decide(Channel& ch);
   void issue(Channel& ch);
