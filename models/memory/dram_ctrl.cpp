@@ -700,9 +700,16 @@ void DramSystem::issue(Channel& ch) {
     case DramCmd::WR: {
       const bool wr = c.cmd == DramCmd::WR;
       log(c.bank, static_cast<uint32_t>(b.open_row));
-      const Burst burst = ch.pool[c.burst];
+      const uint64_t request = ch.pool[c.burst].request;
+      // Out of its queue, which is short: a loop that moves the later bursts down (the
+      // call to memmove that erase() makes costs more than the move).
       auto& q = b.q[wr ? 1 : 0];
-      q.erase(std::find(q.begin(), q.end(), c.burst));
+      uint32_t* qd = q.data();
+      const size_t qn = q.size();
+      size_t qi = 0;
+      while (qd[qi] != c.burst) ++qi;
+      for (; qi + 1 < qn; ++qi) qd[qi] = qd[qi + 1];
+      q.pop_back();
       ch.free.push_back(c.burst);
       --ch.queued[wr ? 1 : 0];
       --r.queued;
@@ -722,7 +729,7 @@ void DramSystem::issue(Channel& ch) {
           other.next[kWR] = std::max(other.next[kWR], at + t.BL + t.RTRS);
           other.next[kRD] = std::max(other.next[kRD], data_end + t.RTRS - t.CL);
         }
-        complete_burst(burst.request, data_end);
+        complete_burst(request, data_end);
       } else {
         ++counters_.read_bursts;
         const int64_t data_end = at + t.CL + t.BL;
@@ -736,7 +743,7 @@ void DramSystem::issue(Channel& ch) {
           other.next[kRD] = std::max(other.next[kRD], at + t.BL + t.RTRS);
           other.next[kWR] = std::max(other.next[kWR], data_end + t.RTRS - t.CWL);
         }
-        complete_burst(burst.request, data_end);
+        complete_burst(request, data_end);
       }
       blocked_ = false;  // a queue slot is free
       break;
