@@ -220,6 +220,7 @@ constexpr uint64_t kAgeLast = (uint64_t{1} << kAgeBits) - 1;  // after every req
 // and index are the bits below its cycle.
 constexpr uint64_t kLowMask = (uint64_t{1} << (kKeyShift + 2)) - 1;
 constexpr int64_t kKeyLimit = int64_t{1} << (64 - kKeyShift);
+constexpr unsigned kIdleSlot = 8 * 4;  // after the slots of 8 ranks (decide()'s bounds)
 
 struct Candidate {
   int64_t time = kInf;
@@ -323,7 +324,7 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
     ch.groups.resize(o.ranks * o.bank_groups);
     ch.banks.resize(o.ranks * o.banks());
     ch.choices.resize(ch.banks.size());
-    ch.slot_of.assign(ch.banks.size(), 0);
+    ch.slot_of.assign(ch.banks.size(), kIdleSlot);
     ch.packed.assign(ch.banks.size(), 0);
     ch.low_of.assign(ch.banks.size(), 0);
     for (unsigned i = 0; i < ch.banks.size(); ++i) {
@@ -836,7 +837,8 @@ void DramSystem::decide(Channel& ch) {
     Bank& b = ch.banks[bi];
     const bool blocked = (held >> bi) & 1;
     const Choice& k = ch.choices[bi] = bank_choice(s_, ch.pool, b, mode, blocked);
-    ch.slot_of[bi] = static_cast<uint8_t>(b.rank * 4 + static_cast<int>(k.cmd));
+    // A bank with nothing to do has the slot whose bound is above every key (kIdleSlot).
+    ch.slot_of[bi] = static_cast<uint8_t>(k.any ? b.rank * 4 + static_cast<int>(k.cmd) : kIdleSlot);
     // Age: refresh PREs (class 0) all have request number 0, closed-page PREs come last.
     const uint64_t age = k.klass == 0 ? 0 : k.seq == kSeqLast ? kAgeLast : k.seq - ch.seq_base;
     ch.unpacked &= ~(uint64_t{1} << bi);
@@ -856,7 +858,8 @@ void DramSystem::decide(Channel& ch) {
   // request, then the lowest bank.
   // rank_packed: the rank's bound packed (shifted to the cycle's place), for the packed
   // scan; the unpacked scan computes the bounds again for itself.
-  uint64_t rank_packed[8 * 4];
+  uint64_t rank_packed[8 * 4 + 1];
+  rank_packed[kIdleSlot] = ~uint64_t{0};
   int64_t latest = floor;
   for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
     const Rank& r = ch.ranks[ri];
@@ -878,10 +881,20 @@ void DramSystem::decide(Channel& ch) {
     uint64_t best = ~uint64_t{0};
     const uint64_t* packed = ch.packed.data();
     const uint8_t* slot_of = ch.slot_of.data();
-    for (uint64_t a = ch.active; a; a &= a - 1) {
-      const unsigned bi = static_cast<unsigned>(__builtin_ctzll(a));
-      const uint64_t p = packed[bi];
-      best = std::min(best, std::max(p, rank_packed[slot_of[bi]] | (p & kLowMask)));
+    const unsigned n = static_cast<unsigned>(ch.banks.size());
+    if (n <= 16) {
+      // Every bank, a fixed count (idle ones have the bound above every key): no branch on
+      // how many banks have work, which is data and ends the loop at an unpredictable turn.
+      for (unsigned bi = 0; bi < n; ++bi) {
+        const uint64_t p = packed[bi];
+        best = std::min(best, std::max(p, rank_packed[slot_of[bi]] | (p & kLowMask)));
+      }
+    } else {
+      for (uint64_t a = ch.active; a; a &= a - 1) {
+        const unsigned bi = static_cast<unsigned>(__builtin_ctzll(a));
+        const uint64_t p = packed[bi];
+        best = std::min(best, std::max(p, rank_packed[slot_of[bi]] | (p & kLowMask)));
+      }
     }
     pick = static_cast<uint32_t>(best & 63);
     c.time = ch.epoch + static_cast<int64_t>(best >> kKeyShift) / 4;
