@@ -882,7 +882,7 @@ void DramSystem::decide(Channel& ch) {
     const uint64_t* packed = ch.packed.data();
     const uint8_t* slot_of = ch.slot_of.data();
     const unsigned n = static_cast<unsigned>(ch.banks.size());
-    if (n <= 16) {
+    if (n <= 32) {
       // Every bank, a fixed count (idle ones have the bound above every key): no branch on
       // how many banks have work, which is data and ends the loop at an unpredictable turn.
       for (unsigned bi = 0; bi < n; ++bi) {
