@@ -885,10 +885,19 @@ void DramSystem::decide(Channel& ch) {
     if (n <= 32) {
       // Every bank, a fixed count (idle ones have the bound above every key): no branch on
       // how many banks have work, which is data and ends the loop at an unpredictable turn.
-      for (unsigned bi = 0; bi < n; ++bi) {
-        const uint64_t p = packed[bi];
+      // Two minima, over even and odd banks, halve the chain of dependent comparisons
+      // (bank counts are even).
+      uint64_t other = ~uint64_t{0};
+      for (unsigned bi = 0; bi + 1 < n; bi += 2) {
+        const uint64_t p = packed[bi], q = packed[bi + 1];
         best = std::min(best, std::max(p, rank_packed[slot_of[bi]] | (p & kLowMask)));
+        other = std::min(other, std::max(q, rank_packed[slot_of[bi + 1]] | (q & kLowMask)));
       }
+      if (n & 1) {
+        const uint64_t p = packed[n - 1];
+        best = std::min(best, std::max(p, rank_packed[slot_of[n - 1]] | (p & kLowMask)));
+      }
+      best = std::min(best, other);
     } else {
       for (uint64_t a = ch.active; a; a &= a - 1) {
         const unsigned bi = static_cast<unsigned>(__builtin_ctzll(a));
