@@ -254,6 +254,7 @@ struct DramSystem::Channel {
   uint8_t index = 0;
   uint64_t dirty = ~uint64_t{0};  // banks whose choice must be recomputed
   uint64_t active = 0;            // banks with something to do
+  unsigned active_count = 0;      // and how many
   // Per bank, for the scan: the slot of its rank's bound (rank and command: decide()'s
   // bound).
   std::vector<uint8_t> slot_of;
@@ -845,6 +846,7 @@ void DramSystem::decide(Channel& ch) {
     if (age > kAgeLast || (age == kAgeLast && k.seq != kSeqLast)) ch.unpacked |= uint64_t{1} << bi;
     ch.low_of[bi] = (uint64_t{k.klass} << kKeyShift) | ((age & kAgeLast) << 6) | bi;
     ch.set_group_key(bi, std::max(k.base, ch.groups[b.group].next[static_cast<int>(k.cmd)]) * 4 + k.klass);
+    ch.active_count += static_cast<unsigned>(k.any) - static_cast<unsigned>((ch.active >> bi) & 1);
     if (k.any) {
       ch.active |= uint64_t{1} << bi;
     } else {
@@ -882,9 +884,10 @@ void DramSystem::decide(Channel& ch) {
     const uint64_t* packed = ch.packed.data();
     const uint8_t* slot_of = ch.slot_of.data();
     const unsigned n = static_cast<unsigned>(ch.banks.size());
-    if (n <= 32) {
+    if (n <= 32 && ch.active_count * 2 >= n) {
       // Every bank, a fixed count (idle ones have the bound above every key): no branch on
       // how many banks have work, which is data and ends the loop at an unpredictable turn.
+      // Where few banks have work (sequential streams), the loop over them costs less.
       // Two minima, over even and odd banks, halve the chain of dependent comparisons
       // (bank counts are even).
       uint64_t other = ~uint64_t{0};
