@@ -636,7 +636,7 @@ void DramSystem::enter_self_refresh(Channel& ch, unsigned rank, int64_t at) {
 // Every bank of the group, without a test of which ones the command constrains (the
 // others come out unchanged): which bank waits for what is data, and a branch on it
 // mispredicts more than the update costs.
-void DramSystem::refresh_group_times(Channel& ch, unsigned group) {
+[[gnu::always_inline]] inline void DramSystem::refresh_group_times(Channel& ch, unsigned group) {
   const unsigned bpg = part_.org.banks_per_group;
   const Group& g = ch.groups[group];
   for (unsigned j = group * bpg; j < (group + 1) * bpg; ++j) {
