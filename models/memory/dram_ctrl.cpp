@@ -980,43 +980,12 @@ void DramSystem::decide(Channel& ch) {
   ch.valid = true;
 }
 
-// run() for one channel without self-refresh, the usual case: the same steps without
-// the choice of a channel and of a rank falling asleep.
-void DramSystem::run_one(int64_t limit, bool until_drained) {
-  Channel& ch = channels_[0];
+// kOne: one channel without self-refresh, the usual case, which run() takes with the
+// choice of a channel and of a rank falling asleep compiled out.
+template <bool kOne>
+void DramSystem::run_loop(int64_t limit, bool until_drained) {
   for (;;) {
     if (!blocked_ && head_ < frontend_.size()) admit();
-    if (until_drained && head_ == frontend_.size() && completed_ == admitted_requests()) break;
-    const int64_t t_arr = (!blocked_ && head_ < frontend_.size()) ? frontend_[head_].arrival : kInf;
-    if (!ch.valid) decide(ch);
-    const int64_t t_cmd = std::min(ch.cand.time, kInf);
-    const int64_t t_due = due_at_;
-    const int64_t t = std::min({t_arr, t_cmd, t_due});
-    if (t >= limit || t == kInf) {
-      if (until_drained && t == kInf)
-        throw SimError("internal: DRAM controller stalled with requests pending");
-      break;
-    }
-    if (t_arr == t) {
-      now_ = t;
-      continue;
-    }
-    if (t_due == t && t_due <= t_cmd) {
-      now_ = t;
-      step_refresh_due(ch);
-      continue;
-    }
-    issue(ch);
-  }
-}
-
-void DramSystem::run(int64_t limit, bool until_drained) {
-  if (channels_.size() == 1 && s_.low_power != Settings::LowPower::SelfRefresh) {
-    run_one(limit, until_drained);
-    return;
-  }
-  for (;;) {
-    admit();
     if (until_drained && head_ == frontend_.size() && completed_ == admitted_requests()) break;
     const int64_t t_arr = (!blocked_ && head_ < frontend_.size()) ? frontend_[head_].arrival : kInf;
     Channel* best = nullptr;
@@ -1024,21 +993,26 @@ void DramSystem::run(int64_t limit, bool until_drained) {
     int64_t t_sleep = kInf;
     Channel* sleeper = nullptr;
     unsigned sleeper_rank = 0;
-    for (Channel& ch : channels_) {
-      for (unsigned ri = 0; s_.low_power == Settings::LowPower::SelfRefresh && ri < ch.ranks.size(); ++ri) {
-        // An idle rank that falls due for self-refresh.
-        const Rank& r = ch.ranks[ri];
-        const int64_t sleep_at = std::max(r.served_at + s_.self_refresh_after, r.idle_from);
-        if (r.sr_entry == kInf && rank_idle(ch, ri) && sleep_at < t_sleep) {
-          t_sleep = sleep_at;
-          sleeper = &ch;
-          sleeper_rank = ri;
+    if constexpr (kOne) {
+      best = &channels_[0];
+      if (!best->valid) decide(*best);
+    } else {
+      for (Channel& ch : channels_) {
+        for (unsigned ri = 0; s_.low_power == Settings::LowPower::SelfRefresh && ri < ch.ranks.size(); ++ri) {
+          // An idle rank that falls due for self-refresh.
+          const Rank& r = ch.ranks[ri];
+          const int64_t sleep_at = std::max(r.served_at + s_.self_refresh_after, r.idle_from);
+          if (r.sr_entry == kInf && rank_idle(ch, ri) && sleep_at < t_sleep) {
+            t_sleep = sleep_at;
+            sleeper = &ch;
+            sleeper_rank = ri;
+          }
         }
+        if (!ch.valid) decide(ch);
+        if (ch.cand.time < kInf && (!best || ch.cand.better_than(best->cand))) best = &ch;
       }
-      if (!ch.valid) decide(ch);
-      if (ch.cand.time < kInf && (!best || ch.cand.better_than(best->cand))) best = &ch;
     }
-    const int64_t t_cmd = best ? best->cand.time : kInf;
+    const int64_t t_cmd = best ? std::min(best->cand.time, kInf) : kInf;
     const int64_t t = std::min({t_arr, t_cmd, t_due, t_sleep});
     if (t >= limit || t == kInf) {
       if (until_drained && t == kInf)
@@ -1060,6 +1034,14 @@ void DramSystem::run(int64_t limit, bool until_drained) {
       continue;
     }
     issue(*best);
+  }
+}
+
+void DramSystem::run(int64_t limit, bool until_drained) {
+  if (channels_.size() == 1 && s_.low_power != Settings::LowPower::SelfRefresh) {
+    run_loop<true>(limit, until_drained);
+  } else {
+    run_loop<false>(limit, until_drained);
   }
 }
 
