@@ -1,6 +1,7 @@
 #include "models/memory/dram_ctrl.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <limits>
 
@@ -177,10 +178,46 @@ struct Choice {
   bool any = false;
 };
 
+// A bank's queue of burst indices, oldest first. The burst a column command takes is
+// nearly always the oldest (the one its row was opened for): taking it moves the front
+// on, without moving the others or testing how many there are (which is data, and
+// mispredicted). The space before the front is reclaimed when the vector is full.
+class BurstQueue {
+ public:
+  bool empty() const { return off_ == v_.size(); }
+  size_t size() const { return v_.size() - off_; }
+  uint32_t front() const { return v_[off_]; }
+  const uint32_t* begin() const { return v_.data() + off_; }
+  const uint32_t* end() const { return v_.data() + v_.size(); }
+  void push_back(uint32_t burst) {
+    if (v_.size() == v_.capacity() && off_ > 0) {
+      v_.erase(v_.begin(), v_.begin() + static_cast<std::ptrdiff_t>(off_));
+      off_ = 0;
+    }
+    v_.push_back(burst);
+  }
+  void erase(uint32_t burst) {
+    uint32_t* d = v_.data() + off_;
+    if (d[0] == burst) {
+      ++off_;
+      return;
+    }
+    const size_t n = size();
+    size_t i = 1;
+    while (d[i] != burst) ++i;
+    for (; i + 1 < n; ++i) d[i] = d[i + 1];
+    v_.pop_back();
+  }
+
+ private:
+  std::vector<uint32_t> v_;
+  size_t off_ = 0;
+};
+
 struct Bank {
   int64_t next_act = 0, next_pre = 0, next_rd = 0, next_wr = 0, next_refpb = 0;
   int64_t open_row = -1;
-  std::vector<uint32_t> q[2];  // burst indices, oldest first: reads, writes
+  BurstQueue q[2];  // reads, writes
   unsigned hits = 0;           // column commands since the row opened
   uint16_t rank = 0, group = 0, in_rank = 0;
 };
@@ -703,15 +740,7 @@ void DramSystem::issue(Channel& ch) {
       const bool wr = c.cmd == DramCmd::WR;
       log(c.bank, static_cast<uint32_t>(b.open_row));
       const uint64_t request = ch.pool[c.burst].request;
-      // Out of its queue, which is short: a loop that moves the later bursts down (the
-      // call to memmove that erase() makes costs more than the move).
-      auto& q = b.q[wr ? 1 : 0];
-      uint32_t* qd = q.data();
-      const size_t qn = q.size();
-      size_t qi = 0;
-      while (qd[qi] != c.burst) ++qi;
-      for (; qi + 1 < qn; ++qi) qd[qi] = qd[qi + 1];
-      q.pop_back();
+      b.q[wr ? 1 : 0].erase(c.burst);
       ch.free.push_back(c.burst);
       --ch.queued[wr ? 1 : 0];
       --r.queued;
