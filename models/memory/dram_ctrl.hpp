@@ -157,6 +157,7 @@ class DramSystem {
  private:
   struct Channel;
   bool admit_one();
+  void admit();
   void step_refresh_due(Channel& ch);
   void decide(Channel& ch);
   void issue(Channel& ch);
@@ -164,6 +165,8 @@ class DramSystem {
   void update_next_due();
   void complete_burst(uint64_t request, int64_t done);
   void run(int64_t limit, bool until_drained);
+  template <bool kOne>
+  void run_loop(int64_t limit, bool until_drained);
   bool quiet() const;  // no request anywhere, every bank closed, no refresh owed
   void skip_refreshes(int64_t until);
   // Low-power states: an idle rank's state at cycle `at`, and leaving it at `at` (the
