@@ -461,7 +461,7 @@ NpuDatasetSummary run_npu_dataset(const NpuDatasetSpec& spec, const NpuDatasetRu
   std::condition_variable cv;
   std::map<size_t, NetworkRows> ready;
   size_t written = 0;  // networks written (todo's first ones)
-  const size_t ahead = 8 * static_cast<size_t>(run.jobs) + 8;
+  const size_t ahead = 32 * static_cast<size_t>(run.jobs) + 32;
   std::exception_ptr error;
   size_t running = std::min<size_t>(run.jobs, todo.size());
   auto interrupted = [&] { return run.interrupted && *run.interrupted; };
@@ -511,6 +511,16 @@ NpuDatasetSummary run_npu_dataset(const NpuDatasetSpec& spec, const NpuDatasetRu
     }
     for (auto& t : threads) t.join();
   };
+  // One commit per kCommitEvery at most, unless half the networks the workers may run
+  // ahead are waiting: each commit syncs four files, and the kernel's share of an fsync
+  // (its CPU time, on a machine whose cores make the networks) is paid per commit.
+  constexpr auto kCommitEvery = std::chrono::milliseconds(100);
+  auto last_commit = std::chrono::steady_clock::now() - kCommitEvery;
+  auto waiting = [&] {  // networks ready in order from the next to write
+    size_t n = 0;
+    while (ready.count(written + n)) ++n;
+    return n;
+  };
   std::string text[4];
   try {
     while (written < todo.size()) {
@@ -519,6 +529,8 @@ NpuDatasetSummary run_npu_dataset(const NpuDatasetSpec& spec, const NpuDatasetRu
       {
         std::unique_lock<std::mutex> lock(mu);
         cv.wait(lock, [&] { return ready.count(written) || running == 0 || error; });
+        cv.wait_until(lock, last_commit + kCommitEvery,
+                      [&] { return running == 0 || error || interrupted() || waiting() >= ahead / 2; });
         for (auto it = ready.find(written + batch); it != ready.end(); it = ready.find(written + batch)) {
           NetworkRows& r = it->second;
           text[0] += r.layers_jsonl;
@@ -530,6 +542,7 @@ NpuDatasetSummary run_npu_dataset(const NpuDatasetSpec& spec, const NpuDatasetRu
         }
       }
       if (batch == 0) break;
+      last_commit = std::chrono::steady_clock::now();
       commit(layers_jsonl, text[0], layers_csv, text[1]);
       commit(results_jsonl, text[2], results_csv, text[3]);
       {
