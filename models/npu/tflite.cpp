@@ -410,6 +410,16 @@ void Reader::add(const tfl::Operator* op, size_t index) {
     if (spec.weight_shape.size() <= static_cast<size_t>(channel_dim))
       fail(where + ": weights " + tensor_where(wi) + " have shape " + shape_text(spec.weight_shape) +
            ", expected a dimension " + std::to_string(channel_dim) + " of output channels");
+    // The shape must fit the data before anything is sized from it: a damaged file's
+    // dimension can claim billions of output channels over a few bytes of weights.
+    const std::string wwhere = tensor_where(wi);
+    size_t count = 1;
+    for (int d : spec.weight_shape)
+      if (d < 1 || __builtin_mul_overflow(count, static_cast<size_t>(d), &count))
+        fail(wwhere + ": shape " + shape_text(spec.weight_shape) + " holds no number of int8 weights");
+    if (count != data->size())
+      fail(wwhere + ": " + std::to_string(data->size()) + " bytes of data for " + std::to_string(count) +
+           " int8 weights");
     const int oc = spec.weight_shape[static_cast<size_t>(channel_dim)];
     if (q.scales.size() == 1) {
       spec.weight_scales.assign(static_cast<size_t>(std::max(oc, 1)), q.scales[0]);
@@ -420,7 +430,6 @@ void Reader::add(const tfl::Operator* op, size_t index) {
              " (one per output channel)");
       spec.weight_scales = q.scales;
     }
-    const std::string wwhere = tensor_where(wi);
     spec.weights = [this, data, wwhere](size_t n) {
       if (data->size() != n)
         fail(wwhere + ": " + std::to_string(data->size()) + " bytes of data for " + std::to_string(n) +

@@ -54,6 +54,16 @@ TEST_CASE("fuzz regression: a trace's chunk count larger than the file is refuse
     expect_bad_input(cmd, {f, "a chunk count the rest of the file can hold", "found 3999999999"});
 }
 
+TEST_CASE("fuzz regression: a trace's chunk table with a float where a count belongs is bad input",
+          "[cli][fuzz][trace]") {
+  // libFuzzer's input (UBSan in a local run of the CI step): an op's tensor list holds
+  // 16E17, which nlohmann's get<uint32_t> converted from 1.6e18 without a check.
+  const std::string f = input("trace/crash-8fc37354-float-tensor-index.trc");
+  for (const std::vector<std::string>& cmd :
+       {std::vector<std::string>{"validate", f}, {"trace", "info", f}, {"replay", "--trace", f}})
+    expect_bad_input(cmd, {f, "an op's tensor 1.6e+18 is not a whole number below 2^32"});
+}
+
 TEST_CASE("fuzz regression: an input value far beyond int8 saturates instead of overflowing a long",
           "[cli][fuzz][npu]") {
   // libFuzzer's input: a first row with 7.8e45 (the quantization rounded it with
@@ -103,6 +113,17 @@ TEST_CASE("fuzz regression: a requantization ratio of 2^30 or more is bad input 
   const std::string t = input("tflite/weight-scale-3e38.tflite");
   expect_bad_input(npu_args(t), {t + ": operators[0] CONV_2D (table at byte",
                                  ".weights.scales[0]: a ratio of scales of 2.5e+38 (2^30 or more)"});
+}
+
+TEST_CASE("fuzz regression: a weight shape claiming billions of channels over a few bytes is bad input",
+          "[cli][fuzz][npu]") {
+  // libFuzzer's input (out of memory in a local run of the CI step): a fully connected
+  // layer's weights of shape claiming 25,769,803,968 values over 192 bytes; the per-channel
+  // scales (8 bytes per output channel) were allocated from the shape before the data
+  // was checked against it.
+  const std::string t = input("tflite/oom-17ef45aa-weights-shape-25e9.tflite");
+  expect_bad_input(npu_args(t), {t + ": tensors[7] 'fw' (table at byte 1016): 192 bytes of data for "
+                                     "25769803968 int8 weights"});
 }
 
 TEST_CASE("fuzz regression: a zero point outside int8 is bad input naming its JSON path",
