@@ -1,8 +1,10 @@
 #include "traces/activation_file.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "sim/core/errors.hpp"
+#include "sim/core/json_count.hpp"
 
 namespace edgesim::traces {
 
@@ -64,13 +66,17 @@ ActivationFile::ActivationFile(const std::string& path) : npz_(path) {
       fail("meta.json: expected version " + std::to_string(kVersion) + ", found " +
            meta_.at("version").dump());
     }
-    layers_ = meta_.at("layers").get<uint32_t>();
-    tokens_ = meta_.at("tokens").get<uint64_t>();
-    prompt_tokens_ = meta_.at("prompt_tokens").get<uint64_t>();
+    layers_ = json_count<uint32_t>(meta_.at("layers"), "layers");
+    tokens_ = json_count<uint64_t>(meta_.at("tokens"), "tokens");
+    prompt_tokens_ = json_count<uint64_t>(meta_.at("prompt_tokens"), "prompt_tokens");
     for (LinearInput k : kAllInputs) {
-      features_[static_cast<size_t>(k)] = meta_.at("features").at(linear_input_name(k)).get<uint64_t>();
+      const std::string name = linear_input_name(k);
+      features_[static_cast<size_t>(k)] =
+          json_count<uint64_t>(meta_.at("features").at(name), "features." + name);
     }
   } catch (const json::exception& e) {
+    fail(std::string("meta.json: ") + e.what());
+  } catch (const std::out_of_range& e) {
     fail(std::string("meta.json: ") + e.what());
   }
   if (prompt_tokens_ > tokens_) {

@@ -1,8 +1,10 @@
 #include "traces/router_logits.hpp"
 
 #include <cmath>
+#include <stdexcept>
 
 #include "sim/core/errors.hpp"
+#include "sim/core/json_count.hpp"
 
 namespace edgesim::traces {
 
@@ -64,11 +66,13 @@ RouterLogitFile::RouterLogitFile(const std::string& path) : npz_(path) {
       fail("meta.json: expected version " + std::to_string(kVersion) + ", found " +
            meta_.at("version").dump());
     }
-    layers_ = meta_.at("layers").get<uint64_t>();
-    experts_ = meta_.at("experts").get<uint64_t>();
-    tokens_ = meta_.at("tokens").get<uint64_t>();
-    prompt_tokens_ = meta_.at("prompt_tokens").get<uint64_t>();
+    layers_ = json_count<uint64_t>(meta_.at("layers"), "layers");
+    experts_ = json_count<uint64_t>(meta_.at("experts"), "experts");
+    tokens_ = json_count<uint64_t>(meta_.at("tokens"), "tokens");
+    prompt_tokens_ = json_count<uint64_t>(meta_.at("prompt_tokens"), "prompt_tokens");
   } catch (const json::exception& e) {
+    fail(std::string("meta.json: ") + e.what());
+  } catch (const std::out_of_range& e) {
     fail(std::string("meta.json: ") + e.what());
   }
   if (prompt_tokens_ >= tokens_) {

@@ -1,14 +1,14 @@
 #include "traces/trace_format.hpp"
 
 #include <unistd.h>
-#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 
 #include "sim/core/errors.hpp"
-#include "sim/core/input_file.hpp"
 #include "sim/core/hash.hpp"
+#include "sim/core/input_file.hpp"
+#include "sim/core/json_count.hpp"
 #include "traces/adapter.hpp"
 
 namespace edgesim::traces {
@@ -29,22 +29,14 @@ size_t varint_size(uint64_t v) {
   return n;
 }
 
-/// A count of the chunk table: a whole number in [0, 2^32) (nlohmann's get<uint32_t>
-/// converts a float such as 1.6e18 or a negative number without a check).
-uint32_t table_count(const json& v, const char* what) {
-  if (!v.is_number_unsigned() || v.get<uint64_t>() > UINT32_MAX)
-    throw std::out_of_range(std::string(what) + " " + v.dump() + " is not a whole number below 2^32");
-  return static_cast<uint32_t>(v.get<uint64_t>());
-}
-
 void table_from_header(const json& header, std::vector<uint32_t>& tensor_chunks,
                        std::vector<std::vector<uint32_t>>& op_tensors) {
   const json& t = header.at("layout").at("tensors");
-  for (const auto& e : t) tensor_chunks.push_back(table_count(e.at("chunks"), "a tensor's chunks"));
+  for (const auto& e : t) tensor_chunks.push_back(json_count<uint32_t>(e.at("chunks"), "a tensor's chunks"));
   for (const auto& o : header.at("layout").at("ops")) {
     std::vector<uint32_t> ts;
     for (const auto& v : o.at("tensors")) {
-      const uint32_t ti = table_count(v, "an op's tensor");
+      const uint32_t ti = json_count<uint32_t>(v, "an op's tensor");
       if (ti >= tensor_chunks.size()) throw std::out_of_range("op names tensor " + std::to_string(ti));
       ts.push_back(ti);
     }

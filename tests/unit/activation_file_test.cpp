@@ -79,6 +79,9 @@ TEST_CASE("activations: a missing entry, a wrong width and a plain archive are r
 
   CHECK_THROWS_WITH(ActivationFile(fixture("stored.npz")),
                     Contains("stored.npz") && Contains("no 'meta.json'"));
+  // A count written as a float (nlohmann converted 1.6e18 to uint32 without a check).
+  CHECK_THROWS_WITH(ActivationFile(fixture("activations_float_count.npz")),
+                    Contains("meta.json: layers 1.6e+18 is not a whole number from 0 to 4294967295"));
 }
 
 // Written by scripts/capture_activations.py itself (torch 2.11, transformers 5.17, numpy 2.5)

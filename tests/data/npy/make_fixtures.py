@@ -61,10 +61,11 @@ def activation_value(layer, kind, token, feature):
 ACT_KINDS = ["attn.qkv", "attn.o", "mlp.gate_up", "mlp.down"]
 
 
-def write_activations(name, layers, tokens, prompt_tokens, features, skip=(), bad=None):
+def write_activations(name, layers, tokens, prompt_tokens, features, skip=(), bad=None, meta_patch=None):
     """An .npz laid out as scripts/capture_activations.py writes it (docs/activations.md).
 
-    skip: entry names left out; bad: {entry name: features} to write a wrong width."""
+    skip: entry names left out; bad: {entry name: features} to write a wrong width;
+    meta_patch: meta.json keys written over the right ones."""
     bad = bad or {}
     arrays = {}
     for layer in range(layers):
@@ -99,6 +100,7 @@ def write_activations(name, layers, tokens, prompt_tokens, features, skip=(), ba
         "decoding": {"do_sample": False, "seed": 0},
         "dtype": "float16",
     }
+    meta.update(meta_patch or {})
     np.savez_compressed(path(name), **arrays)
     with zipfile.ZipFile(path(name), "a", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr("meta.json", json.dumps(meta, indent=1))
@@ -167,6 +169,7 @@ def main():
     write_activations("activations.npz", 2, 3, 2, features)
     write_activations("activations_missing.npz", 2, 2, 1, features, skip={"layers.1.attn.o"})
     write_activations("activations_bad_shape.npz", 2, 2, 1, features, bad={"layers.1.mlp.down": 127})
+    write_activations("activations_float_count.npz", 1, 2, 1, features, meta_patch={"layers": 1.6e18})
 
     # Self-check: NumPy and zipfile read back what was written.
     for name in ["stored.npz", "compressed.npz", "zip64.npz", "activations.npz"]:
