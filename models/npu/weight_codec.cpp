@@ -524,8 +524,8 @@ class PointwiseBlock {
  public:
   static bool applies(const WeightLayout& l, int c0, int c1, bool by_index) {
     return !by_index && l.kernel_h == 1 && l.kernel_w == 1 && l.traversal == WeightTraversal::DepthFirst &&
-           c1 - c0 <= std::max(1, l.ofm_block_depth) && l.ofm_ublock_depth > 0 && l.ifm_ublock_depth > 0 &&
-           32 % l.ifm_ublock_depth == 0;
+           c1 > c0 && c1 - c0 <= std::max(1, l.ofm_block_depth) && l.ofm_ublock_depth > 0 &&
+           l.ifm_ublock_depth > 0 && 32 % l.ifm_ublock_depth == 0;
   }
   PointwiseBlock(const int8_t* ohwi, const WeightLayout& l, int c0, int c1)
       : ohwi_(ohwi),
