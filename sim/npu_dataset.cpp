@@ -80,7 +80,12 @@ class TextRow {
   }
   TextRow& num(uint64_t v) { return integer(v); }
   TextRow& num(int v) { return integer(v); }
-  TextRow& num(double v) { return value(json(v)); }
+  TextRow& num(double v) {  // as nlohmann writes a number
+    Cell& c = next();
+    c.text = json(v).dump();
+    c.quoted = false;
+    return *this;
+  }
   TextRow& boolean(bool v) {
     Cell& c = next();
     c.text = v ? "true" : "false";
@@ -129,12 +134,6 @@ class TextRow {
     char b[24];
     Cell& c = next();
     c.text.assign(b, std::to_chars(b, b + sizeof b, v).ptr);
-    c.quoted = false;
-    return *this;
-  }
-  TextRow& value(const json& v) {  // a number as nlohmann writes it
-    Cell& c = next();
-    c.text = v.dump();
     c.quoted = false;
     return *this;
   }
@@ -196,6 +195,27 @@ const std::vector<std::string>& layer_columns() {
   return cols;
 }
 
+namespace {
+
+/// Appends the CSV line of one record (results or layers) with `columns`.
+void append_csv_line(std::string& o, const json& r, const std::vector<std::string>& columns) {
+  for (size_t k = 0; k < columns.size(); ++k) {
+    const std::string& c = columns[k];
+    const json* v = nullptr;
+    if (r.contains(c))
+      v = &r[c];
+    else if (r.contains("axes") && r["axes"].contains(c))
+      v = &r["axes"][c];
+    else if (r.contains("metrics") && r["metrics"].contains(c))
+      v = &r["metrics"][c];
+    if (k) o += ',';
+    if (v) o += v->is_structured() ? csv_cell(json(v->dump())) : csv_cell(*v);
+  }
+  o += '\n';
+}
+
+}  // namespace
+
 std::string dataset_csv(const std::vector<json>& records, const std::vector<std::string>& columns,
                         bool header) {
   std::string o;
@@ -203,21 +223,7 @@ std::string dataset_csv(const std::vector<json>& records, const std::vector<std:
     for (size_t k = 0; k < columns.size(); ++k) o += (k ? "," : "") + columns[k];
     o += '\n';
   }
-  for (const auto& r : records) {
-    for (size_t k = 0; k < columns.size(); ++k) {
-      const std::string& c = columns[k];
-      const json* v = nullptr;
-      if (r.contains(c))
-        v = &r[c];
-      else if (r.contains("axes") && r["axes"].contains(c))
-        v = &r["axes"][c];
-      else if (r.contains("metrics") && r["metrics"].contains(c))
-        v = &r["metrics"][c];
-      if (k) o += ',';
-      if (v) o += v->is_structured() ? csv_cell(json(v->dump())) : csv_cell(*v);
-    }
-    o += '\n';
-  }
+  for (const auto& r : records) append_csv_line(o, r, columns);
   return o;
 }
 
@@ -336,7 +342,7 @@ NetworkRows NpuDataset::rows(uint64_t index, Worker& w) const {
         {"arch", sample.arch},
         {"metrics", m}};
     out.results_jsonl += result.dump() + "\n";
-    out.results_csv += dataset_csv({result}, results_columns(), false);
+    append_csv_line(out.results_csv, result, results_columns());
     ++out.results;
     for (size_t i = 0; i < timed->ops.size(); ++i) {
       const npu::Op& op = timed->ops[i];
