@@ -127,6 +127,12 @@ AddressMapper::AddressMapper(const DramOrganisation& org, unsigned channels, con
   total_bits_ = shift;
 }
 
+uint64_t AddressMapper::column_bits() const {
+  const Run& hi = runs_[kColumn][0];
+  const Run& lo = runs_[kColumn][1];
+  return (hi.mask << hi.shift) | (lo.mask << lo.shift);
+}
+
 std::string default_address_mapping(const DramOrganisation& org) {
   const unsigned low = org.burst_bytes() >= 64 ? 0 : log2u(64 / org.burst_bytes());
   return low == 0 ? "row-bank-column-bankgroup-rank-channel"
@@ -344,7 +350,8 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
                      : (uint64_t{1} << (part.org.ranks * part.org.banks())) - 1),
       s_(settings),
       e_(part.energy()),
-      mapper_(part.org, settings.channels, settings.address_mapping, settings.bank_xor) {
+      mapper_(part.org, settings.channels, settings.address_mapping, settings.bank_xor),
+      column_bits_(mapper_.column_bits()) {
   if (s_.refresh == DramControllerSettings::Refresh::PerBank && !part_.per_bank_refresh()) {
     throw InputError("config error: DRAM part '" + part_.name +
                      "' has no per-bank refresh (tRFCpb, tREFIpb)");
@@ -433,8 +440,10 @@ void DramSystem::submit(const DramRequest& r) {
       // A shift where the burst is a power of two bytes (a division takes tens of cycles).
       head_bursts_ = (burst_shift_ >= 0 ? (last - first) >> burst_shift_ : last / bb - first / bb) + 1;
       head_addr_ = first;
-    }
-    mapper_.map(head_addr_, next_);
+      mapper_.map(head_addr_, next_);
+    } else if (((head_addr_ - bb) ^ head_addr_) & ~column_bits_) {
+      mapper_.map(head_addr_, next_);
+    }  // else only the column differs from the burst before, which the queues do not keep
     next_mapped_ = true;
   }
   const uint64_t n = head_bursts_;

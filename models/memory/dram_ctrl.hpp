@@ -46,6 +46,9 @@ class AddressMapper {
   void map(uint64_t addr, DramAddress& out) const;
   /// Bytes the mapped fields cover; higher address bits wrap.
   uint64_t capacity() const { return uint64_t{1} << total_bits_; }
+  /// The address bits that form the column: two addresses that differ only in these map
+  /// to the same channel, rank, bank and row.
+  uint64_t column_bits() const;
   static std::vector<std::string> field_names();
 
  private:
@@ -193,6 +196,7 @@ class DramSystem {
   uint64_t head_offset_ = 0;  // bursts of it already admitted
   uint64_t head_bursts_ = 0;  // its bursts (while head_offset_ > 0 or next_mapped_)
   uint64_t head_addr_ = 0;    // its next burst's address
+  uint64_t column_bits_ = 0;  // mapper_.column_bits()
   struct InFlight {
     int64_t arrival, done;
     uint32_t remaining;  // bursts not yet issued; UINT32_MAX while still being admitted
