@@ -417,12 +417,8 @@ void DramSystem::submit(const DramRequest& r) {
     throw InputError("DRAM request of " + std::to_string(r.size) + " bytes at address " + at +
                      " runs past the end of the 64-bit address space");
   }
-  if (head_ < frontend_.size() && r.arrival < frontend_.back().arrival) {
+  if (!frontend_.empty() && r.arrival < frontend_.back().arrival) {
     throw InputError("DRAM request arrivals must not decrease");
-  }
-  if (head_ == frontend_.size()) {
-    frontend_.clear();
-    head_ = 0;
   }
   frontend_.push_back(r);
 }
@@ -430,7 +426,7 @@ void DramSystem::submit(const DramRequest& r) {
 // Inlined into admit(): the call's cost was paid twice per burst (the call that admits
 // it, and the one that maps the next and finds its queue full).
 [[gnu::always_inline]] inline bool DramSystem::admit_one() {
-  const DramRequest& r = frontend_[head_];
+  const DramRequest& r = frontend_.front();
   const uint64_t bb = part_.org.burst_bytes();
   // A burst whose queue is full is tried again after each column command: it is mapped
   // once, and its request's bursts are counted once.
@@ -484,7 +480,7 @@ void DramSystem::submit(const DramRequest& r) {
   ch.dirty |= uint64_t{changes} << bank;
   head_addr_ += bb;
   if (++head_offset_ == n) {
-    ++head_;
+    frontend_.pop_front();
     head_offset_ = 0;
   }
   return true;
@@ -492,7 +488,7 @@ void DramSystem::submit(const DramRequest& r) {
 
 // Admits the requests that have arrived, burst by burst, until a queue is full.
 void DramSystem::admit() {
-  while (!blocked_ && head_ < frontend_.size() && frontend_[head_].arrival <= now_) {
+  while (!blocked_ && !frontend_.empty() && frontend_.front().arrival <= now_) {
     if (!admit_one()) blocked_ = true;
   }
 }
@@ -1013,9 +1009,9 @@ void DramSystem::decide(Channel& ch) {
 template <bool kOne>
 void DramSystem::run_loop(int64_t limit, bool until_drained) {
   for (;;) {
-    if (!blocked_ && head_ < frontend_.size()) admit();
-    if (until_drained && head_ == frontend_.size() && completed_ == admitted_requests()) break;
-    const int64_t t_arr = (!blocked_ && head_ < frontend_.size()) ? frontend_[head_].arrival : kInf;
+    if (!blocked_ && !frontend_.empty()) admit();
+    if (until_drained && frontend_.empty() && completed_ == admitted_requests()) break;
+    const int64_t t_arr = (!blocked_ && !frontend_.empty()) ? frontend_.front().arrival : kInf;
     Channel* best = nullptr;
     const int64_t t_due = due_at_;
     int64_t t_sleep = kInf;
@@ -1079,7 +1075,7 @@ int64_t DramSystem::drain() {
 }
 
 bool DramSystem::quiet() const {
-  if (head_ != frontend_.size() || completed_ != admitted_requests()) return false;
+  if (!frontend_.empty() || completed_ != admitted_requests()) return false;
   for (const auto& ch : channels_) {
     if (ch.queued[0] + ch.queued[1] > 0) return false;
     for (const auto& r : ch.ranks) {
@@ -1159,7 +1155,7 @@ void DramSystem::advance_to(int64_t cycle) {
   // that fall in it are counted, not simulated one by one; they issue on time (nothing
   // delays them), so the outcome is the same.
   const int64_t round = s_.refresh == Settings::Refresh::Off ? 0 : 2 * part_.t.REFI;
-  if (round > 0 && cycle - now_ > 3 * round && head_ == frontend_.size()) {
+  if (round > 0 && cycle - now_ > 3 * round && frontend_.empty()) {
     run(now_ + round, false);
     if (s_.low_power == Settings::LowPower::SelfRefresh) {
       // Let every rank reach self-refresh first (the stretch then holds no refresh at all).

@@ -9,6 +9,7 @@
 // earlier), at a cost per command instead of per cycle. docs/dram.md lists every
 // constraint and its source.
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -191,8 +192,10 @@ class DramSystem {
   DramEnergy e_;
   AddressMapper mapper_;
   std::vector<Channel> channels_;
-  std::vector<DramRequest> frontend_;
-  size_t head_ = 0;           // next request to admit
+  // Requests not yet wholly admitted, the next to admit first. A deque: a trace submitted
+  // at once grows it by blocks, not by copying it into ever larger arrays, and the blocks
+  // admitted are released as it goes.
+  std::deque<DramRequest> frontend_;
   uint64_t head_offset_ = 0;  // bursts of it already admitted
   uint64_t head_bursts_ = 0;  // its bursts (while head_offset_ > 0 or next_mapped_)
   uint64_t head_addr_ = 0;    // its next burst's address
