@@ -448,7 +448,11 @@ void DramSystem::submit(const DramRequest& r) {
   const int w = r.write ? 1 : 0;
   if (ch.queued[w] >= (r.write ? s_.write_queue : s_.read_queue)) return false;
   next_mapped_ = false;
-  if (head_offset_ == 0) inflight_.push_back({r.arrival, r.arrival, static_cast<uint32_t>(n)});
+  if (head_offset_ == 0) {
+    if (inflight_.size() >= compact_at_) compact_inflight();
+    inflight_.push_back({r.arrival, r.arrival, static_cast<uint32_t>(n)});
+    ++admitted_;
+  }
   const uint64_t req = admitted_requests() - 1;
   uint32_t idx;
   if (ch.free.empty()) {
@@ -494,7 +498,7 @@ void DramSystem::admit() {
 }
 
 void DramSystem::complete_burst(uint64_t request, int64_t done) {
-  InFlight& f = inflight_[inflight_head_ + (request - inflight_base_)];
+  InFlight& f = inflight_[request - inflight_base_];
   f.done = std::max(f.done, done);
   last_data_ = std::max(last_data_, done);
   if (--f.remaining > 0) return;
@@ -503,15 +507,14 @@ void DramSystem::complete_burst(uint64_t request, int64_t done) {
   counters_.latency_sum += static_cast<double>(latency);
   if (latencies_) latencies_->push_back(static_cast<uint32_t>(std::min<int64_t>(latency, kNone)));
   ++completed_;
-  while (inflight_head_ < inflight_.size() && inflight_[inflight_head_].remaining == 0) {
-    ++inflight_head_;
-    ++inflight_base_;
-  }
-  // The completed front goes once it is half the vector (each entry moves at most once).
-  if (inflight_head_ >= 1024 && 2 * inflight_head_ >= inflight_.size()) {
-    inflight_.erase(inflight_.begin(), inflight_.begin() + static_cast<std::ptrdiff_t>(inflight_head_));
-    inflight_head_ = 0;
-  }
+}
+
+void DramSystem::compact_inflight() {
+  size_t done = 0;
+  while (done < inflight_.size() && inflight_[done].remaining == 0) ++done;
+  inflight_.erase(inflight_.begin(), inflight_.begin() + static_cast<std::ptrdiff_t>(done));
+  inflight_base_ += done;
+  compact_at_ = std::max<size_t>(2048, 2 * inflight_.size());
 }
 
 namespace {

@@ -204,17 +204,19 @@ class DramSystem {
     int64_t arrival, done;
     uint32_t remaining;  // bursts not yet issued; UINT32_MAX while still being admitted
   };
-  // Requests admitted and not all completed: inflight_[inflight_head_ + k] is request id
-  // inflight_base_ + k (a vector with its completed front dropped now and then, not a
-  // deque: its indexing costs a division).
+  // Requests admitted and not all completed: inflight_[k] is request id inflight_base_ + k
+  // (a vector, not a deque: its indexing costs a division). Its completed front is dropped
+  // once it holds compact_at_ entries, and compact_at_ then doubles past what is left, so
+  // that each entry moves a bounded number of times and completing a request tests nothing.
   std::vector<InFlight> inflight_;
-  size_t inflight_head_ = 0;
   uint64_t inflight_base_ = 0;
-  uint64_t completed_ = 0;
+  size_t compact_at_ = 2048;
+  uint64_t admitted_ = 0, completed_ = 0;
+  void compact_inflight();
   bool blocked_ = false;  // the next burst's queue is full
   DramAddress next_;      // the next burst's coordinates, while next_mapped_
   bool next_mapped_ = false;
-  uint64_t admitted_requests() const { return inflight_base_ + (inflight_.size() - inflight_head_); }
+  uint64_t admitted_requests() const { return admitted_; }
   int64_t now_ = 0, last_data_ = 0;
   uint64_t seq_ = 0;
   int64_t due_at_ = 0;         // the first rank refresh to fall due (update_next_due())
