@@ -497,7 +497,7 @@ void DramSystem::admit() {
   }
 }
 
-void DramSystem::complete_burst(uint64_t request, int64_t done) {
+[[gnu::always_inline]] inline void DramSystem::complete_burst(uint64_t request, int64_t done) {
   InFlight& f = inflight_[request - inflight_base_];
   f.done = std::max(f.done, done);
   last_data_ = std::max(last_data_, done);
