@@ -202,7 +202,7 @@ class DramSystem {
   uint64_t column_bits_ = 0;  // mapper_.column_bits()
   struct InFlight {
     int64_t arrival, done;
-    uint32_t remaining;  // bursts not yet issued; UINT32_MAX while still being admitted
+    uint32_t remaining;  // bursts not yet completed
   };
   // Requests admitted and not all completed: inflight_[k] is request id inflight_base_ + k
   // (a vector, not a deque: its indexing costs a division). Its completed front is dropped
