@@ -692,7 +692,9 @@ void DramSystem::enter_self_refresh(Channel& ch, unsigned rank, int64_t at) {
   }
 }
 
-void DramSystem::issue(Channel& ch) {
+// Issues the decided command (ch.cand). Inlined into the run loop, its one caller (0 to
+// 4 % on every case of the whole bench; decide() inlined there was 9 to 18 % slower).
+[[gnu::always_inline]] inline void DramSystem::issue(Channel& ch) {
   const DramTiming& t = part_.t;
   const auto& o = part_.org;
   const Candidate& c = ch.cand;  // not a copy: a wide load of what decide() stored field by field stalls
