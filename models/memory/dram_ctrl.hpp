@@ -207,7 +207,7 @@ class DramSystem {
   // Requests admitted and not all completed: inflight_[k] is request id inflight_base_ + k
   // (a vector, not a deque: its indexing costs a division). Its completed front is dropped
   // once it holds compact_at_ entries, and compact_at_ then doubles past what is left, so
-  // that each entry moves a bounded number of times and completing a request tests nothing.
+  // that each entry moves a bounded number of times and a completion moves nothing.
   std::vector<InFlight> inflight_;
   uint64_t inflight_base_ = 0;
   size_t compact_at_ = 2048;
