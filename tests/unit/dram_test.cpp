@@ -214,6 +214,16 @@ TEST_CASE("dram: a request's bursts go to their own banks where the request cros
   CHECK(r.latency.size() == 1);
 }
 
+TEST_CASE("dram: a request that arrives before the last one waiting is refused") {
+  Rig r;
+  r.read(10, r.addr(0, 0, 0, 1));
+  r.read(20, r.addr(0, 1, 0, 1));
+  CHECK_THROWS_WITH(r.read(15, r.addr(0, 0, 1, 1)), Catch::Matchers::Contains("arrivals must not decrease"));
+  r.read(20, r.addr(0, 0, 1, 1));  // the same cycle is fine
+  r.sys->drain();
+  CHECK(r.latency.size() == 3);
+}
+
 TEST_CASE("dram: a request past the top of the 64-bit address space is refused, the last bytes are not") {
   // Its burst count would wrap to about 2^59 (a libFuzzer timeout: the controller never drained).
   const DramPart p = parse_dram_part(test_part_json(), "t");
