@@ -451,7 +451,6 @@ void DramSystem::submit(const DramRequest& r) {
   if (head_offset_ == 0) {
     if (inflight_.size() >= compact_at_) compact_inflight();
     inflight_.push_back({r.arrival, r.arrival, static_cast<uint32_t>(n)});
-    ++admitted_;
   }
   const uint64_t req = admitted_requests() - 1;
   uint32_t idx;

@@ -211,12 +211,12 @@ class DramSystem {
   std::vector<InFlight> inflight_;
   uint64_t inflight_base_ = 0;
   size_t compact_at_ = 2048;
-  uint64_t admitted_ = 0, completed_ = 0;
+  uint64_t completed_ = 0;
   void compact_inflight();
   bool blocked_ = false;  // the next burst's queue is full
   DramAddress next_;      // the next burst's coordinates, while next_mapped_
   bool next_mapped_ = false;
-  uint64_t admitted_requests() const { return admitted_; }
+  uint64_t admitted_requests() const { return inflight_base_ + inflight_.size(); }
   int64_t now_ = 0, last_data_ = 0;
   uint64_t seq_ = 0;
   int64_t due_at_ = 0;         // the first rank refresh to fall due (update_next_due())
