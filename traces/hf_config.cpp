@@ -7,6 +7,7 @@
 #include "sim/core/config/embedded.hpp"
 #include "sim/core/config/loader.hpp"
 #include "sim/core/errors.hpp"
+#include "sim/core/json_count.hpp"
 #include "traces/model_layout.hpp"
 
 namespace edgesim::traces {
@@ -30,8 +31,7 @@ class Reader {
   uint64_t count(const std::string& key) const {
     if (!has(key)) fail(key, "is missing");
     const json& v = hf_[key];
-    if (!v.is_number_integer() || v.get<long long>() < 0)
-      fail(key, "must be a non-negative integer, not " + v.dump());
+    if (!json_is_count(v)) fail(key, "must be a non-negative integer, not " + v.dump());
     return v.get<uint64_t>();
   }
   uint64_t count_or(const std::string& key, uint64_t fallback) const {

@@ -4,6 +4,7 @@
 
 #include "sim/core/config/params.hpp"
 #include "sim/core/errors.hpp"
+#include "sim/core/json_count.hpp"
 
 namespace edgesim::fault {
 
@@ -61,8 +62,7 @@ std::string JsonReader::choice(const std::string& key, const std::vector<std::st
 
 uint64_t JsonReader::count(const std::string& key) const {
   const json& v = at(key);
-  if (!v.is_number_integer() || (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0))
-    fail(key, "expected a non-negative integer, got " + v.dump());
+  if (!json_is_count(v)) fail(key, "expected a non-negative integer, got " + v.dump());
   return v.get<uint64_t>();
 }
 

@@ -11,12 +11,18 @@
 
 namespace edgesim {
 
+/// A whole number from 0: parsed from text such a number is unsigned, but one built in code
+/// from a signed integer is not.
+inline bool json_is_count(const nlohmann::json& v) {
+  return v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+}
+
 /// `v` as a count of type T: a whole number from 0 to T's largest. Otherwise throws
 /// std::out_of_range "WHAT V is not a whole number from 0 to MAX" (callers add the file).
 template <class T>
 T json_count(const nlohmann::json& v, const std::string& what) {
   constexpr uint64_t kMax = std::numeric_limits<T>::max();
-  if (!v.is_number_unsigned() || v.get<uint64_t>() > kMax)
+  if (!json_is_count(v) || v.get<uint64_t>() > kMax)
     throw std::out_of_range(what + " " + v.dump() + " is not a whole number from 0 to " +
                             std::to_string(kMax));
   return static_cast<T>(v.get<uint64_t>());

@@ -2,6 +2,7 @@
 
 #include "sim/core/config/params.hpp"
 #include "sim/core/errors.hpp"
+#include "sim/core/json_count.hpp"
 
 using namespace edgesim;
 using namespace edgesim::config;
@@ -53,4 +54,21 @@ TEST_CASE("a missing required key, a wrong type and an out-of-range value are er
 TEST_CASE("suggest finds the closest known word and nothing for unrelated ones", "[params]") {
   CHECK(suggest("bandwith", {"bandwidth", "latency"}) == "bandwidth");
   CHECK(suggest("zzzzzz", {"bandwidth", "latency"}).empty());
+}
+
+TEST_CASE("a count is a whole number from 0, parsed or built in code, within its type", "[params]") {
+  CHECK(json_is_count(json::parse("7")));
+  CHECK(json_is_count(json(7)));  // built from a signed int: not number_unsigned, still a count
+  CHECK(json_is_count(json(0)));
+  CHECK(json_is_count(json::parse("18446744073709551615")));
+  CHECK_FALSE(json_is_count(json::parse("-1")));
+  CHECK_FALSE(json_is_count(json(-1)));
+  CHECK_FALSE(json_is_count(json::parse("2.0")));
+  CHECK_FALSE(json_is_count(json::parse("1.6e18")));
+  CHECK_FALSE(json_is_count(json("3")));
+  CHECK(json_count<uint32_t>(json(4294967295u), "n") == 4294967295u);
+  CHECK(json_count<uint8_t>(json(7), "n") == 7);
+  CHECK_THROWS_WITH(json_count<uint8_t>(json::parse("256"), "a tensor's chunks"),
+                    "a tensor's chunks 256 is not a whole number from 0 to 255");
+  CHECK_THROWS_AS(json_count<uint64_t>(json::parse("-3"), "n"), std::out_of_range);
 }
