@@ -56,7 +56,7 @@ TEST_CASE("suggest finds the closest known word and nothing for unrelated ones",
   CHECK(suggest("zzzzzz", {"bandwidth", "latency"}).empty());
 }
 
-TEST_CASE("a count is a whole number from 0, parsed or built in code, within its type", "[params]") {
+TEST_CASE("a count is a whole number from 0, parsed or built in code, within its type", "[json_count]") {
   CHECK(json_is_count(json::parse("7")));
   CHECK(json_is_count(json(7)));  // built from a signed int: not number_unsigned, still a count
   CHECK(json_is_count(json(0)));
