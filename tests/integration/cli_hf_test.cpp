@@ -197,8 +197,8 @@ TEST_CASE("a bad config.json exits 2 naming the key and the file", "[cli][hf]") 
   expect_bad_input(quick({"run", "--model", tmp / "config.json"}),
                    {tmp / "config.json", "'num_attention_heads' is missing"});
   expect_bad_input({"validate", tmp / "config.json"}, {"'num_attention_heads' is missing"});
-  // A negative count is refused by the reader; one past 2^63 is a count, and the model's
-  // range check refuses it.
+  // A negative count is refused by the reader; a count of 2^63 or more (here 2^64 - 1) is
+  // still a count, and the model's range check refuses it.
   hf["num_attention_heads"] = -32;
   write_text(tmp / "config.json", hf.dump());
   expect_bad_input({"validate", tmp / "config.json"},
