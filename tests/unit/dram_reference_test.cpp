@@ -1,11 +1,11 @@
 // The controller's scheduling decisions against a reference written independently of it:
-// a plain model of FR-FCFS with a row-hit cap, open pages and write draining between
-// watermarks, on one or two ranks with refresh off, that looks at every bank at every step
-// and keeps no cached choice, packed key or epoch. The constraint tests and the
-// independent checker (dram_checker.hpp) show that each command is legal; this shows that
-// each is the one the policy picks, at the first cycle it may issue. docs/dram.md
-// (Controller) states the policy; its ninth speed pass measured a program of this shape
-// against the controller.
+// a plain model of FR-FCFS (with its row-hit cap) and FCFS, open and closed pages, and write
+// draining between watermarks, on one or two ranks with refresh off, that looks at every
+// bank at every step and keeps no cached choice, packed key or epoch. The constraint tests
+// and the independent checker (dram_checker.hpp) show that each command is legal; this
+// shows that each is the one the policy picks, at the first cycle it may issue.
+// docs/dram.md (Controller) states the policy; its ninth speed pass measured a program of
+// this shape against the controller.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <deque>
@@ -21,6 +21,7 @@ using namespace edgesim::memory;
 namespace {
 
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max() / 4;
+constexpr uint64_t kAfterAll = std::numeric_limits<uint64_t>::max();  // a closed-page PRE's age
 constexpr int kRead = 0, kWrite = 1;
 
 struct RefBurst {
@@ -99,7 +100,7 @@ class Reference {
  private:
   struct Pick {
     int64_t time = kNever;
-    int klass = 3;  // 1: row hit, 2: activation or precharge
+    int klass = 3;  // 1: row hit (FR-FCFS), 2: any other command
     uint64_t seq = 0;
     unsigned bank = 0;
     size_t index = 0;  // of the burst a column command takes
@@ -123,23 +124,39 @@ class Reference {
     const int m = write_mode_ ? kWrite : kRead;
     const int64_t floor = std::max(now_, next_cmd_);
     Pick best;
+    const bool fr_fcfs = s_.scheduler == DramControllerSettings::Scheduler::FrFcfs;
     for (unsigned b = 0; b < banks_.size(); ++b) {
       const RefBank& k = banks_[b];
       const auto& q = k.queue[m];
-      if (q.empty()) continue;
       const Shared& g = groups_[b / o_.banks_per_group];
       const RefRank& r = ranks_[b / o_.banks()];
       Pick p;
       if (k.open >= 0) {
+        const auto open = static_cast<uint64_t>(k.open);
+        // FR-FCFS: the oldest burst for the open row, unless capped; FCFS: the oldest burst
+        // only, if it is for the open row.
         size_t i = 0;
-        while (i < q.size() && q[i].row != static_cast<uint64_t>(k.open)) ++i;
-        if (i > 0 && k.hits >= s_.row_hit_cap) i = q.size();  // capped: the oldest goes first
+        if (fr_fcfs) {
+          while (i < q.size() && q[i].row != open) ++i;
+          if (i > 0 && k.hits >= s_.row_hit_cap) i = q.size();  // capped: the oldest goes first
+        } else if (!q.empty() && q[0].row != open) {
+          i = q.size();
+        }
+        const bool other_wants = std::any_of(k.queue[1 - m].begin(), k.queue[1 - m].end(),
+                                             [&](const RefBurst& x) { return x.row == open; });
         if (i < q.size()) {
           const DramCmd cmd = m == kWrite ? DramCmd::WR : DramCmd::RD;
-          p = {std::max({k.col[m], g.col[m], r.bound.col[m], floor}), 1, q[i].seq, b, i, cmd};
-        } else {
+          p = {std::max({k.col[m], g.col[m], r.bound.col[m], floor}), fr_fcfs ? 1 : 2, q[i].seq, b, i, cmd};
+        } else if (!q.empty()) {
           p = {std::max(k.pre, floor), 2, q[0].seq, b, 0, DramCmd::PRE};
+        } else if (s_.page_policy == DramControllerSettings::PagePolicy::Closed && !other_wants) {
+          // Closed page: nothing queued wants the row; after every request.
+          p = {std::max(k.pre, floor), 2, kAfterAll, b, 0, DramCmd::PRE};
+        } else {
+          continue;
         }
+      } else if (q.empty()) {
+        continue;
       } else {
         const int64_t faw = r.faw.size() == 4 ? r.faw.front() + t_.FAW : 0;
         p = {std::max({k.act, g.act, r.bound.act, faw, floor}), 2, q[0].seq, b, 0, DramCmd::ACT};
@@ -256,7 +273,7 @@ std::vector<DramRequest> make_stream(Stream kind, double writes, uint64_t capaci
 
 }  // namespace
 
-TEST_CASE("dram: every decision is the one FR-FCFS picks (reference scheduler)") {
+TEST_CASE("dram: every decision is the one the scheduling policy picks (reference scheduler)") {
   for (const std::string& name : builtin_dram_parts()) {
     for (const unsigned ranks : {1u, 2u}) {
       DramPart part = load_dram_part(name);
@@ -264,9 +281,12 @@ TEST_CASE("dram: every decision is the one FR-FCFS picks (reference scheduler)")
       double read_hits = 1;
       for (const Stream kind : {Stream::Saturated, Stream::Spaced, Stream::Hotspot}) {
         for (const unsigned queue : {32u, 5u}) {
-          // Reads only, and a third of the requests writes.
-          for (const double writes : {0.0, 0.3}) {
+          // Reads only, and a third of the requests writes; FR-FCFS with open pages, with
+          // closed pages, and FCFS.
+          for (const auto& [writes, policy] : {std::pair{0.0, 0}, {0.3, 0}, {0.3, 1}, {0.3, 2}}) {
             DramControllerSettings s;
+            if (policy == 1) s.page_policy = DramControllerSettings::PagePolicy::Closed;
+            if (policy == 2) s.scheduler = DramControllerSettings::Scheduler::Fcfs;
             s.refresh = DramControllerSettings::Refresh::Off;
             s.read_queue = queue;
             s.write_queue = queue;
@@ -287,7 +307,7 @@ TEST_CASE("dram: every decision is the one FR-FCFS picks (reference scheduler)")
             std::vector<uint32_t> want_latency;
             Reference(part, s, sys.mapper()).run(requests, want, want_latency);
 
-            CAPTURE(name, ranks, static_cast<int>(kind), queue, writes, got.size(), want.size());
+            CAPTURE(name, ranks, static_cast<int>(kind), queue, writes, policy, got.size(), want.size());
             auto key = [](const DramCommandRecord& r) {
               return std::tie(r.cycle, r.cmd, r.rank, r.bank_group, r.bank, r.row);
             };
