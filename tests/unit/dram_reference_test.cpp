@@ -1,11 +1,11 @@
 // The controller's scheduling decisions against a reference written independently of it:
-// a plain model of FR-FCFS (with its row-hit cap) and FCFS, open and closed pages, and write
-// draining between watermarks, on one or two ranks with refresh off, that looks at every
-// bank at every step and keeps no cached choice, packed key or epoch. The constraint tests
-// and the independent checker (dram_checker.hpp) show that each command is legal; this
-// shows that each is the one the policy picks, at the first cycle it may issue.
-// docs/dram.md (Controller) states the policy; its ninth speed pass measured a program of
-// this shape against the controller.
+// a plain model of FR-FCFS (with its row-hit cap) and FCFS, open and closed pages, write
+// draining between watermarks, all-bank and per-bank refresh, on one or two ranks, that
+// looks at every bank at every step and keeps no cached choice, packed key or epoch. The
+// constraint tests and the independent checker (dram_checker.hpp) show that each command
+// is legal; this shows that each is the one the policy picks, at the first cycle it may
+// issue. docs/dram.md (Controller) states the policy; its ninth speed pass measured a
+// program of this shape against the controller.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <deque>
@@ -30,6 +30,7 @@ struct RefBurst {
 
 struct RefBank {
   int64_t act = 0, pre = 0, col[2] = {0, 0};  // the bank's own bounds (col: RD, WR)
+  int64_t refpb = 0;                          // its next per-bank refresh
   int64_t open = -1;                          // open row
   unsigned hits = 0;                          // column commands since the row opened
   std::vector<RefBurst> queue[2];             // reads, writes; oldest first
@@ -42,7 +43,10 @@ struct Shared {
 
 struct RefRank {
   Shared bound;
-  std::deque<int64_t> faw;  // the last four activations
+  std::deque<int64_t> faw;                // the last four activations
+  int64_t refresh_due = kNever, ref = 0;  // the next refresh falls due; REF's own bound
+  bool ref_owed = false;                  // an all-bank refresh
+  unsigned pb_owed = 0, pb_next = 0;      // per-bank refreshes owed; the next one's lead bank
 };
 
 // Replays `requests` (arrivals not decreasing) and returns the commands and the request
@@ -56,14 +60,24 @@ class Reference {
         mapper_(mapper),
         banks_(o_.ranks * o_.banks()),
         groups_(o_.ranks * o_.bank_groups),
-        ranks_(o_.ranks) {}
+        ranks_(o_.ranks),
+        per_bank_(s.refresh == DramControllerSettings::Refresh::PerBank),
+        pb_banks_(per_bank_ ? part.refpb_banks() : 1),
+        interval_(per_bank_ ? t_.REFIpb : t_.REFI) {
+    // Refreshes staggered over the interval, rank by rank.
+    for (unsigned r = 0; r < o_.ranks && s.refresh != DramControllerSettings::Refresh::Off; ++r) {
+      ranks_[r].refresh_due = interval_ * (r + 1) / o_.ranks;
+    }
+  }
 
   void run(const std::vector<DramRequest>& requests, std::vector<DramCommandRecord>& log,
            std::vector<uint32_t>& latency) {
     size_t next = 0;
     uint64_t burst = 0;  // of the next request, already admitted
     bool blocked = false;
-    for (;;) {
+    // Far more steps than commands and arrivals: a reference that gets stuck fails, not hangs.
+    for (uint64_t steps = 0;; ++steps) {
+      if (steps > 100 * requests.size() + 10000) FAIL("the reference does not finish");
       // Admission: bursts of arrived requests, in order, while their queue has room.
       while (!blocked && next < requests.size() && requests[next].arrival <= now_) {
         const DramRequest& r = requests[next];
@@ -86,10 +100,26 @@ class Reference {
       }
       if (next == requests.size() && done_ == requests.size()) return;
       const int64_t t_arr = !blocked && next < requests.size() ? requests[next].arrival : kNever;
+      int64_t t_due = kNever;
+      for (const RefRank& r : ranks_) t_due = std::min(t_due, r.refresh_due);
       const Pick p = decide();
-      if (std::min(t_arr, p.time) == kNever) FAIL("the reference has nothing to do with requests pending");
-      if (t_arr <= p.time) {  // an arrival first: admit it, then decide again
+      if (std::min({t_arr, t_due, p.time}) == kNever)
+        FAIL("the reference has nothing to do with requests pending");
+      if (t_arr <= std::min(p.time, t_due)) {  // an arrival first: admit it, then decide again
         now_ = t_arr;
+        continue;
+      }
+      if (t_due <= p.time) {  // a refresh falls due before the command: owe it, decide again
+        now_ = t_due;
+        for (RefRank& r : ranks_) {
+          if (r.refresh_due > now_) continue;
+          r.refresh_due += interval_;
+          if (per_bank_) {
+            ++r.pb_owed;
+          } else {
+            r.ref_owed = true;
+          }
+        }
         continue;
       }
       issue(p, log, latency);
@@ -100,7 +130,7 @@ class Reference {
  private:
   struct Pick {
     int64_t time = kNever;
-    int klass = 3;  // 1: row hit (FR-FCFS), 2: any other command
+    int klass = 3;  // 0: refresh, 1: row hit (FR-FCFS), 2: any other command
     uint64_t seq = 0;
     unsigned bank = 0;
     size_t index = 0;  // of the burst a column command takes
@@ -131,7 +161,10 @@ class Reference {
       const Shared& g = groups_[b / o_.banks_per_group];
       const RefRank& r = ranks_[b / o_.banks()];
       Pick p;
-      if (k.open >= 0) {
+      if (held(b)) {  // a refresh owed here: close the bank, serve nothing
+        if (k.open < 0) continue;
+        p = {std::max(k.pre, floor), 0, 0, b, 0, DramCmd::PRE};
+      } else if (k.open >= 0) {
         const auto open = static_cast<uint64_t>(k.open);
         // FR-FCFS: the oldest burst for the open row, unless capped; FCFS: the oldest burst
         // only, if it is for the open row.
@@ -142,14 +175,16 @@ class Reference {
         } else if (!q.empty() && q[0].row != open) {
           i = q.size();
         }
-        const bool other_wants = std::any_of(k.queue[1 - m].begin(), k.queue[1 - m].end(),
-                                             [&](const RefBurst& x) { return x.row == open; });
+        auto other_wants = [&] {
+          return std::any_of(k.queue[1 - m].begin(), k.queue[1 - m].end(),
+                             [&](const RefBurst& x) { return x.row == open; });
+        };
         if (i < q.size()) {
           const DramCmd cmd = m == kWrite ? DramCmd::WR : DramCmd::RD;
           p = {std::max({k.col[m], g.col[m], r.bound.col[m], floor}), fr_fcfs ? 1 : 2, q[i].seq, b, i, cmd};
         } else if (!q.empty()) {
           p = {std::max(k.pre, floor), 2, q[0].seq, b, 0, DramCmd::PRE};
-        } else if (s_.page_policy == DramControllerSettings::PagePolicy::Closed && !other_wants) {
+        } else if (s_.page_policy == DramControllerSettings::PagePolicy::Closed && !other_wants()) {
           // Closed page: nothing queued wants the row; after every request.
           p = {std::max(k.pre, floor), 2, kAfterAll, b, 0, DramCmd::PRE};
         } else {
@@ -163,7 +198,42 @@ class Reference {
       }
       if (p.before(best)) best = p;
     }
+    // A rank's refresh, once its banks are closed; a bank's command wins a tie.
+    for (unsigned ri = 0; ri < ranks_.size(); ++ri) {
+      const RefRank& r = ranks_[ri];
+      Pick p;
+      p.klass = 0;
+      p.bank = ri * o_.banks();
+      bool closed = true;
+      if (r.ref_owed) {
+        for (unsigned b = 0; b < o_.banks(); ++b) closed = closed && banks_[ri * o_.banks() + b].open < 0;
+        p.cmd = DramCmd::REF;
+        p.time = std::max(r.ref, floor);
+      } else if (r.pb_owed > 0) {
+        p.cmd = DramCmd::REFPB;
+        p.time = std::max(r.bound.act, floor);
+        for (unsigned k = 0; k < pb_banks_; ++k) {
+          closed = closed && banks_[pb_bank(ri, k)].open < 0;
+          p.time = std::max(p.time, banks_[pb_bank(ri, k)].refpb);
+        }
+      } else {
+        continue;
+      }
+      if (closed && std::tie(p.time, p.klass, p.seq) < std::tie(best.time, best.klass, best.seq)) best = p;
+    }
     return best;
+  }
+
+  // The banks a per-bank refresh covers are pb_banks_ banks a stride apart, its lead bank
+  // below the stride: bank `in_rank` of the rank is among them when in_rank % stride is
+  // the lead.
+  unsigned pb_stride() const { return o_.banks() / pb_banks_; }
+  unsigned pb_bank(unsigned rank, unsigned k) const {
+    return rank * o_.banks() + ranks_[rank].pb_next + k * pb_stride();
+  }
+  bool held(unsigned bank) const {
+    const RefRank& r = ranks_[bank / o_.banks()];
+    return r.ref_owed || (r.pb_owed > 0 && bank % o_.banks() % pb_stride() == r.pb_next);
   }
 
   void issue(const Pick& p, std::vector<DramCommandRecord>& log, std::vector<uint32_t>& latency) {
@@ -175,6 +245,28 @@ class Reference {
     now_ = at;
     next_cmd_ = at + 1;
     uint64_t row = static_cast<uint64_t>(k.open);
+    if (p.cmd == DramCmd::REF) {
+      r.ref_owed = false;
+      r.bound.act = std::max(r.bound.act, at + t_.RFC);
+      r.ref = at + t_.RFC;
+      log.push_back({at, p.cmd, 0, static_cast<uint8_t>(rank), 0, 0, 0});
+      return;
+    }
+    if (p.cmd == DramCmd::REFPB) {
+      for (unsigned k = 0; k < pb_banks_; ++k) {
+        const unsigned b = pb_bank(rank, k);
+        banks_[b].act = std::max(banks_[b].act, at + t_.RFCpb);
+        banks_[b].refpb = at + t_.RFCpb;
+        const unsigned in_rank = b % o_.banks();
+        log.push_back({at, p.cmd, 0, static_cast<uint8_t>(rank),
+                       static_cast<uint8_t>(in_rank / o_.banks_per_group),
+                       static_cast<uint8_t>(in_rank % o_.banks_per_group), 0});
+      }
+      r.bound.act = std::max(r.bound.act, at + t_.RRD_S);  // tRRD after REFpb (JESD209-4)
+      --r.pb_owed;
+      r.pb_next = (r.pb_next + 1) % pb_stride();
+      return;
+    }
     if (p.cmd == DramCmd::ACT) {
       row = k.queue[write_mode_ ? kWrite : kRead][0].row;
       k.open = static_cast<int64_t>(row);
@@ -189,6 +281,8 @@ class Reference {
     } else if (p.cmd == DramCmd::PRE) {
       k.open = -1;
       k.act = std::max(k.act, at + t_.RP);
+      k.refpb = std::max(k.refpb, at + t_.RP);
+      r.ref = std::max(r.ref, at + t_.RP);
     } else {
       const bool wr = p.cmd == DramCmd::WR;
       const int w = wr ? kWrite : kRead, o = 1 - w;
@@ -239,6 +333,9 @@ class Reference {
   std::vector<RefBank> banks_;  // rank by rank, group by group
   std::vector<Shared> groups_;
   std::vector<RefRank> ranks_;
+  const bool per_bank_;
+  const unsigned pb_banks_;
+  const int64_t interval_;
   bool write_mode_ = false;
   int64_t now_ = 0, next_cmd_ = 0;
   uint64_t seq_ = 0, queued_[2] = {0, 0}, done_ = 0, pending_base_ = 0;
@@ -253,7 +350,7 @@ std::vector<DramRequest> make_stream(Stream kind, double writes, uint64_t capaci
   std::bernoulli_distribution write(writes);
   std::vector<DramRequest> out;
   int64_t at = 0;
-  for (int i = 0; i < 6000; ++i) {
+  for (int i = 0; i < 2500; ++i) {
     DramRequest r;
     r.size = std::vector<uint32_t>{64, 64, 32, 128, 100}[rng() % 5];
     if (kind == Stream::Hotspot) {
@@ -283,11 +380,26 @@ TEST_CASE("dram: every decision is the one the scheduling policy picks (referenc
         for (const unsigned queue : {32u, 5u}) {
           // Reads only, and a third of the requests writes; FR-FCFS with open pages, with
           // closed pages, and FCFS.
-          for (const auto& [writes, policy] : {std::pair{0.0, 0}, {0.3, 0}, {0.3, 1}, {0.3, 2}}) {
+          // Reads alone and with a third of the requests writes; FR-FCFS with open pages,
+          // with closed pages, and FCFS; each part's own refresh (per-bank where it has it),
+          // all-bank refresh and none.
+          using Refresh = DramControllerSettings::Refresh;
+          const Refresh own = part.per_bank_refresh() ? Refresh::PerBank : Refresh::AllBank;
+          struct Setup {
+            double writes;
+            int policy;  // 0 FR-FCFS open page, 1 FR-FCFS closed page, 2 FCFS open page
+            Refresh refresh;
+          };
+          const std::vector<Setup> setups = {{0.0, 0, own},          {0.3, 0, own},
+                                             {0.3, 1, own},          {0.3, 2, own},
+                                             {0.3, 0, Refresh::Off}, {0.3, 0, Refresh::AllBank}};
+          for (const Setup& setup : setups) {
+            const auto [writes, policy, refresh] = setup;
+            if (&setup == &setups.back() && own == Refresh::AllBank) continue;  // the same as the second
             DramControllerSettings s;
             if (policy == 1) s.page_policy = DramControllerSettings::PagePolicy::Closed;
             if (policy == 2) s.scheduler = DramControllerSettings::Scheduler::Fcfs;
-            s.refresh = DramControllerSettings::Refresh::Off;
+            s.refresh = refresh;
             s.read_queue = queue;
             s.write_queue = queue;
             s.write_high = std::min(queue, 24u);
@@ -307,7 +419,8 @@ TEST_CASE("dram: every decision is the one the scheduling policy picks (referenc
             std::vector<uint32_t> want_latency;
             Reference(part, s, sys.mapper()).run(requests, want, want_latency);
 
-            CAPTURE(name, ranks, static_cast<int>(kind), queue, writes, policy, got.size(), want.size());
+            CAPTURE(name, ranks, static_cast<int>(kind), queue, writes, policy, static_cast<int>(refresh),
+                    got.size(), want.size());
             auto key = [](const DramCommandRecord& r) {
               return std::tie(r.cycle, r.cmd, r.rank, r.bank_group, r.bank, r.row);
             };
@@ -338,6 +451,9 @@ TEST_CASE("dram: every decision is the one the scheduling policy picks (referenc
             if (kind == Stream::Saturated && writes == 0) read_hits = c.row_hit_rate();
             if (kind == Stream::Hotspot && writes == 0) CHECK(c.row_hit_rate() > read_hits + 0.1);
             CHECK((c.commands[static_cast<int>(DramCmd::WR)] > 0) == (writes > 0));
+            const auto refreshes =
+                c.commands[static_cast<int>(DramCmd::REF)] + c.commands[static_cast<int>(DramCmd::REFPB)];
+            CHECK((refreshes > 0) == (refresh != DramControllerSettings::Refresh::Off));
           }
         }
       }
