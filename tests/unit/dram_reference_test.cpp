@@ -253,8 +253,8 @@ class Reference {
       return;
     }
     if (p.cmd == DramCmd::REFPB) {
-      for (unsigned k = 0; k < pb_banks_; ++k) {
-        const unsigned b = pb_bank(rank, k);
+      for (unsigned i = 0; i < pb_banks_; ++i) {
+        const unsigned b = pb_bank(rank, i);
         banks_[b].act = std::max(banks_[b].act, at + t_.RFCpb);
         banks_[b].refpb = at + t_.RFCpb;
         const unsigned in_rank = b % o_.banks();
