@@ -1,11 +1,11 @@
 // The controller's scheduling decisions against a reference written independently of it:
 // a plain model of FR-FCFS (with its row-hit cap) and FCFS, open and closed pages, write
-// draining between watermarks, all-bank and per-bank refresh, on one or two ranks, that
-// looks at every bank at every step and keeps no cached choice, packed key or epoch. The
-// constraint tests and the independent checker (dram_checker.hpp) show that each command
-// is legal; this shows that each is the one the policy picks, at the first cycle it may
-// issue. docs/dram.md (Controller) states the policy; its ninth speed pass measured a
-// program of this shape against the controller.
+// draining between watermarks, all-bank and per-bank refresh, on one or two ranks and one
+// or two channels, that looks at every bank at every step and keeps no cached choice,
+// packed key or epoch. The constraint tests and the independent checker (dram_checker.hpp)
+// show that each command is legal; this shows that each is the one the policy picks, at
+// the first cycle it may issue. docs/dram.md (Controller) states the policy; its ninth
+// speed pass measured a program of this shape against the controller.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <deque>
@@ -49,6 +49,16 @@ struct RefRank {
   unsigned pb_owed = 0, pb_next = 0;      // per-bank refreshes owed; the next one's lead bank
 };
 
+// One channel's controller: its banks (rank by rank, group by group), groups and ranks.
+struct Chan {
+  std::vector<RefBank> banks;
+  std::vector<Shared> groups;
+  std::vector<RefRank> ranks;
+  bool write_mode = false;
+  uint64_t queued[2] = {0, 0};
+  int64_t next_cmd = 0;  // one command per clock on the channel's command bus
+};
+
 // Replays `requests` (arrivals not decreasing) and returns the commands and the request
 // latencies, in the controller's log formats.
 class Reference {
@@ -58,15 +68,18 @@ class Reference {
         o_(part.org),
         s_(s),
         mapper_(mapper),
-        banks_(o_.ranks * o_.banks()),
-        groups_(o_.ranks * o_.bank_groups),
-        ranks_(o_.ranks),
+        chans_(s.channels),
         per_bank_(s.refresh == DramControllerSettings::Refresh::PerBank),
         pb_banks_(per_bank_ ? part.refpb_banks() : 1),
         interval_(per_bank_ ? t_.REFIpb : t_.REFI) {
-    // Refreshes staggered over the interval, rank by rank.
-    for (unsigned r = 0; r < o_.ranks && s.refresh != DramControllerSettings::Refresh::Off; ++r) {
-      ranks_[r].refresh_due = interval_ * (r + 1) / o_.ranks;
+    for (Chan& c : chans_) {
+      c.banks.resize(o_.ranks * o_.banks());
+      c.groups.resize(o_.ranks * o_.bank_groups);
+      c.ranks.resize(o_.ranks);
+      // Refreshes staggered over the interval, rank by rank.
+      for (unsigned r = 0; r < o_.ranks && s.refresh != DramControllerSettings::Refresh::Off; ++r) {
+        c.ranks[r].refresh_due = interval_ * (r + 1) / o_.ranks;
+      }
     }
   }
 
@@ -84,15 +97,16 @@ class Reference {
         const int w = r.write ? kWrite : kRead;
         const uint64_t bb = o_.burst_bytes(), first = r.addr / bb * bb,
                        last = (r.addr + r.size - 1) / bb * bb;
-        if (queued_[w] == (r.write ? s_.write_queue : s_.read_queue)) {
+        const DramAddress a = mapper_.map(first + burst * bb);
+        Chan& c = chans_[a.channel];
+        if (c.queued[w] == (r.write ? s_.write_queue : s_.read_queue)) {  // blocks every channel
           blocked = true;
           break;
         }
         if (burst == 0) pending_.push_back({r.arrival, r.arrival, (last - first) / bb + 1});
-        const DramAddress a = mapper_.map(first + burst * bb);
         const unsigned bank = (a.rank * o_.bank_groups + a.bank_group) * o_.banks_per_group + a.bank;
-        banks_[bank].queue[w].push_back({a.row, seq_++, next});
-        ++queued_[w];
+        c.banks[bank].queue[w].push_back({a.row, seq_++, next});
+        ++c.queued[w];
         if (first + ++burst * bb > last) {
           ++next;
           burst = 0;
@@ -101,8 +115,20 @@ class Reference {
       if (next == requests.size() && done_ == requests.size()) return;
       const int64_t t_arr = !blocked && next < requests.size() ? requests[next].arrival : kNever;
       int64_t t_due = kNever;
-      for (const RefRank& r : ranks_) t_due = std::min(t_due, r.refresh_due);
-      const Pick p = decide();
+      for (const Chan& c : chans_) {
+        for (const RefRank& r : c.ranks) t_due = std::min(t_due, r.refresh_due);
+      }
+      // Each channel's command; the earliest wins, then the lower class, then the older
+      // request, then the lower channel.
+      Pick p;
+      unsigned ci = 0;
+      for (unsigned i = 0; i < chans_.size(); ++i) {
+        const Pick q = decide(chans_[i]);
+        if (std::tie(q.time, q.klass, q.seq) < std::tie(p.time, p.klass, p.seq)) {
+          p = q;
+          ci = i;
+        }
+      }
       if (std::min({t_arr, t_due, p.time}) == kNever)
         FAIL("the reference has nothing to do with requests pending");
       if (t_arr <= std::min(p.time, t_due)) {  // an arrival first: admit it, then decide again
@@ -111,18 +137,20 @@ class Reference {
       }
       if (t_due <= p.time) {  // a refresh falls due before the command: owe it, decide again
         now_ = t_due;
-        for (RefRank& r : ranks_) {
-          if (r.refresh_due > now_) continue;
-          r.refresh_due += interval_;
-          if (per_bank_) {
-            ++r.pb_owed;
-          } else {
-            r.ref_owed = true;
+        for (Chan& c : chans_) {
+          for (RefRank& r : c.ranks) {
+            if (r.refresh_due > now_) continue;
+            r.refresh_due += interval_;
+            if (per_bank_) {
+              ++r.pb_owed;
+            } else {
+              r.ref_owed = true;
+            }
           }
         }
         continue;
       }
-      issue(p, log, latency);
+      issue(chans_[ci], ci, p, log, latency);
       blocked = blocked && p.cmd != DramCmd::RD && p.cmd != DramCmd::WR;
     }
   }
@@ -141,27 +169,27 @@ class Reference {
   };
 
   // Writes drain from write_high down to write_low, or while no read waits.
-  void update_mode() {
-    if (!write_mode_) {
-      write_mode_ = queued_[kWrite] >= s_.write_high || (queued_[kRead] == 0 && queued_[kWrite] > 0);
+  void update_mode(Chan& c) const {
+    if (!c.write_mode) {
+      c.write_mode = c.queued[kWrite] >= s_.write_high || (c.queued[kRead] == 0 && c.queued[kWrite] > 0);
     } else {
-      write_mode_ = !(queued_[kWrite] == 0 || (queued_[kWrite] <= s_.write_low && queued_[kRead] > 0));
+      c.write_mode = !(c.queued[kWrite] == 0 || (c.queued[kWrite] <= s_.write_low && c.queued[kRead] > 0));
     }
   }
 
-  Pick decide() {
-    update_mode();
-    const int m = write_mode_ ? kWrite : kRead;
-    const int64_t floor = std::max(now_, next_cmd_);
+  Pick decide(Chan& c) const {
+    update_mode(c);
+    const int m = c.write_mode ? kWrite : kRead;
+    const int64_t floor = std::max(now_, c.next_cmd);
     Pick best;
     const bool fr_fcfs = s_.scheduler == DramControllerSettings::Scheduler::FrFcfs;
-    for (unsigned b = 0; b < banks_.size(); ++b) {
-      const RefBank& k = banks_[b];
+    for (unsigned b = 0; b < c.banks.size(); ++b) {
+      const RefBank& k = c.banks[b];
       const auto& q = k.queue[m];
-      const Shared& g = groups_[b / o_.banks_per_group];
-      const RefRank& r = ranks_[b / o_.banks()];
+      const Shared& g = c.groups[b / o_.banks_per_group];
+      const RefRank& r = c.ranks[b / o_.banks()];
       Pick p;
-      if (held(b)) {  // a refresh owed here: close the bank, serve nothing
+      if (held(c, b)) {  // a refresh owed here: close the bank, serve nothing
         if (k.open < 0) continue;
         p = {std::max(k.pre, floor), 0, 0, b, 0, DramCmd::PRE};
       } else if (k.open >= 0) {
@@ -199,22 +227,22 @@ class Reference {
       if (p.before(best)) best = p;
     }
     // A rank's refresh, once its banks are closed; a bank's command wins a tie.
-    for (unsigned ri = 0; ri < ranks_.size(); ++ri) {
-      const RefRank& r = ranks_[ri];
+    for (unsigned ri = 0; ri < c.ranks.size(); ++ri) {
+      const RefRank& r = c.ranks[ri];
       Pick p;
       p.klass = 0;
       p.bank = ri * o_.banks();
       bool closed = true;
       if (r.ref_owed) {
-        for (unsigned b = 0; b < o_.banks(); ++b) closed = closed && banks_[ri * o_.banks() + b].open < 0;
+        for (unsigned b = 0; b < o_.banks(); ++b) closed = closed && c.banks[ri * o_.banks() + b].open < 0;
         p.cmd = DramCmd::REF;
         p.time = std::max(r.ref, floor);
       } else if (r.pb_owed > 0) {
         p.cmd = DramCmd::REFPB;
         p.time = std::max(r.bound.act, floor);
         for (unsigned k = 0; k < pb_banks_; ++k) {
-          closed = closed && banks_[pb_bank(ri, k)].open < 0;
-          p.time = std::max(p.time, banks_[pb_bank(ri, k)].refpb);
+          closed = closed && c.banks[pb_bank(c, ri, k)].open < 0;
+          p.time = std::max(p.time, c.banks[pb_bank(c, ri, k)].refpb);
         }
       } else {
         continue;
@@ -228,37 +256,39 @@ class Reference {
   // below the stride: bank `in_rank` of the rank is among them when in_rank % stride is
   // the lead.
   unsigned pb_stride() const { return o_.banks() / pb_banks_; }
-  unsigned pb_bank(unsigned rank, unsigned k) const {
-    return rank * o_.banks() + ranks_[rank].pb_next + k * pb_stride();
+  unsigned pb_bank(const Chan& c, unsigned rank, unsigned k) const {
+    return rank * o_.banks() + c.ranks[rank].pb_next + k * pb_stride();
   }
-  bool held(unsigned bank) const {
-    const RefRank& r = ranks_[bank / o_.banks()];
+  bool held(const Chan& c, unsigned bank) const {
+    const RefRank& r = c.ranks[bank / o_.banks()];
     return r.ref_owed || (r.pb_owed > 0 && bank % o_.banks() % pb_stride() == r.pb_next);
   }
 
-  void issue(const Pick& p, std::vector<DramCommandRecord>& log, std::vector<uint32_t>& latency) {
+  void issue(Chan& c, unsigned channel, const Pick& p, std::vector<DramCommandRecord>& log,
+             std::vector<uint32_t>& latency) {
     const int64_t at = p.time;
-    RefBank& k = banks_[p.bank];
-    Shared& g = groups_[p.bank / o_.banks_per_group];
+    RefBank& k = c.banks[p.bank];
+    Shared& g = c.groups[p.bank / o_.banks_per_group];
     const unsigned rank = p.bank / o_.banks();
-    RefRank& r = ranks_[rank];
+    RefRank& r = c.ranks[rank];
+    const auto ch = static_cast<uint8_t>(channel);
     now_ = at;
-    next_cmd_ = at + 1;
+    c.next_cmd = at + 1;
     uint64_t row = static_cast<uint64_t>(k.open);
     if (p.cmd == DramCmd::REF) {
       r.ref_owed = false;
       r.bound.act = std::max(r.bound.act, at + t_.RFC);
       r.ref = at + t_.RFC;
-      log.push_back({at, p.cmd, 0, static_cast<uint8_t>(rank), 0, 0, 0});
+      log.push_back({at, p.cmd, ch, static_cast<uint8_t>(rank), 0, 0, 0});
       return;
     }
     if (p.cmd == DramCmd::REFPB) {
       for (unsigned i = 0; i < pb_banks_; ++i) {
-        const unsigned b = pb_bank(rank, i);
-        banks_[b].act = std::max(banks_[b].act, at + t_.RFCpb);
-        banks_[b].refpb = at + t_.RFCpb;
+        const unsigned b = pb_bank(c, rank, i);
+        c.banks[b].act = std::max(c.banks[b].act, at + t_.RFCpb);
+        c.banks[b].refpb = at + t_.RFCpb;
         const unsigned in_rank = b % o_.banks();
-        log.push_back({at, p.cmd, 0, static_cast<uint8_t>(rank),
+        log.push_back({at, p.cmd, ch, static_cast<uint8_t>(rank),
                        static_cast<uint8_t>(in_rank / o_.banks_per_group),
                        static_cast<uint8_t>(in_rank % o_.banks_per_group), 0});
       }
@@ -268,7 +298,7 @@ class Reference {
       return;
     }
     if (p.cmd == DramCmd::ACT) {
-      row = k.queue[write_mode_ ? kWrite : kRead][0].row;
+      row = k.queue[c.write_mode ? kWrite : kRead][0].row;
       k.open = static_cast<int64_t>(row);
       k.hits = 0;
       k.act = std::max(k.act, at + t_.RC);
@@ -289,7 +319,7 @@ class Reference {
       auto& q = k.queue[w];
       const RefBurst taken = q[p.index];
       q.erase(q.begin() + static_cast<std::ptrdiff_t>(p.index));
-      --queued_[w];
+      --c.queued[w];
       ++k.hits;
       // Same kind: tCCD; the other kind: the turnaround (write-to-read from the end of the
       // write's data, read-to-write as tRTW); other ranks: the data bus's rank switch.
@@ -299,9 +329,9 @@ class Reference {
       r.bound.col[w] = std::max(r.bound.col[w], at + t_.CCD_S);
       g.col[o] = std::max(g.col[o], wr ? data_end + t_.WTR_L : at + t_.RTW());
       r.bound.col[o] = std::max(r.bound.col[o], wr ? data_end + t_.WTR_S : at + t_.RTW());
-      for (unsigned other = 0; other < ranks_.size(); ++other) {
+      for (unsigned other = 0; other < c.ranks.size(); ++other) {
         if (other == rank) continue;
-        Shared& b = ranks_[other].bound;
+        Shared& b = c.ranks[other].bound;
         b.col[w] = std::max(b.col[w], at + t_.BL + t_.RTRS);
         b.col[o] = std::max(b.col[o], data_end + t_.RTRS - (wr ? t_.CL : t_.CWL));
       }
@@ -317,7 +347,7 @@ class Reference {
       }
     }
     const unsigned in_rank = p.bank % o_.banks();
-    log.push_back({at, p.cmd, 0, static_cast<uint8_t>(rank),
+    log.push_back({at, p.cmd, ch, static_cast<uint8_t>(rank),
                    static_cast<uint8_t>(in_rank / o_.banks_per_group),
                    static_cast<uint8_t>(in_rank % o_.banks_per_group), static_cast<uint32_t>(row)});
   }
@@ -330,15 +360,12 @@ class Reference {
   const DramOrganisation o_;
   const DramControllerSettings s_;
   const AddressMapper& mapper_;
-  std::vector<RefBank> banks_;  // rank by rank, group by group
-  std::vector<Shared> groups_;
-  std::vector<RefRank> ranks_;
+  std::vector<Chan> chans_;
   const bool per_bank_;
   const unsigned pb_banks_;
   const int64_t interval_;
-  bool write_mode_ = false;
-  int64_t now_ = 0, next_cmd_ = 0;
-  uint64_t seq_ = 0, queued_[2] = {0, 0}, done_ = 0, pending_base_ = 0;
+  int64_t now_ = 0;
+  uint64_t seq_ = 0, done_ = 0, pending_base_ = 0;
   std::deque<Pending> pending_;
 };
 
@@ -372,7 +399,8 @@ std::vector<DramRequest> make_stream(Stream kind, double writes, uint64_t capaci
 
 TEST_CASE("dram: every decision is the one the scheduling policy picks (reference scheduler)") {
   for (const std::string& name : builtin_dram_parts()) {
-    for (const unsigned ranks : {1u, 2u}) {
+    // One rank on one channel, two ranks, two channels.
+    for (const auto& [ranks, channels] : {std::pair{1u, 1u}, {2u, 1u}, {1u, 2u}}) {
       DramPart part = load_dram_part(name);
       part.org.ranks = ranks;
       double read_hits = 1;
@@ -400,6 +428,7 @@ TEST_CASE("dram: every decision is the one the scheduling policy picks (referenc
             if (policy == 1) s.page_policy = DramControllerSettings::PagePolicy::Closed;
             if (policy == 2) s.scheduler = DramControllerSettings::Scheduler::Fcfs;
             s.refresh = refresh;
+            s.channels = channels;
             s.read_queue = queue;
             s.write_queue = queue;
             s.write_high = std::min(queue, 24u);
@@ -410,19 +439,20 @@ TEST_CASE("dram: every decision is the one the scheduling policy picks (referenc
             std::vector<uint32_t> got_latency;
             sys.set_command_log(&got);
             sys.set_latency_log(&got_latency);
-            const auto requests = make_stream(kind, writes, sys.mapper().capacity(), part.org.row_bytes(),
-                                              static_cast<unsigned>(kind) * 10 + queue + ranks * 100);
+            const auto requests =
+                make_stream(kind, writes, sys.mapper().capacity(), part.org.row_bytes(),
+                            static_cast<unsigned>(kind) * 10 + queue + ranks * 100 + channels * 1000);
             for (const DramRequest& r : requests) sys.submit(r);
-            sys.drain();
+            const int64_t end = sys.drain();
 
             std::vector<DramCommandRecord> want;
             std::vector<uint32_t> want_latency;
             Reference(part, s, sys.mapper()).run(requests, want, want_latency);
 
-            CAPTURE(name, ranks, static_cast<int>(kind), queue, writes, policy, static_cast<int>(refresh),
-                    got.size(), want.size());
+            CAPTURE(name, ranks, channels, static_cast<int>(kind), queue, writes, policy,
+                    static_cast<int>(refresh), got.size(), want.size());
             auto key = [](const DramCommandRecord& r) {
-              return std::tie(r.cycle, r.cmd, r.rank, r.bank_group, r.bank, r.row);
+              return std::tie(r.cycle, r.cmd, r.channel, r.rank, r.bank_group, r.bank, r.row);
             };
             size_t i = 0;
             while (i < got.size() && i < want.size() && key(got[i]) == key(want[i])) ++i;
@@ -431,9 +461,10 @@ TEST_CASE("dram: every decision is the one the scheduling policy picks (referenc
               const auto& a = i < got.size() ? got[i] : none;
               const auto& b = i < want.size() ? want[i] : none;
               FAIL_CHECK("command " << i << ": controller " << dram_cmd_name(a.cmd) << " at " << a.cycle
-                                    << " in rank " << int{a.rank} << " group " << int{a.bank_group}
-                                    << " bank " << int{a.bank} << " row " << a.row << "; reference "
-                                    << dram_cmd_name(b.cmd) << " at " << b.cycle << " in rank " << int{b.rank}
+                                    << " in channel " << int{a.channel} << " rank " << int{a.rank}
+                                    << " group " << int{a.bank_group} << " bank " << int{a.bank} << " row "
+                                    << a.row << "; reference " << dram_cmd_name(b.cmd) << " at " << b.cycle
+                                    << " in channel " << int{b.channel} << " rank " << int{b.rank}
                                     << " group " << int{b.bank_group} << " bank " << int{b.bank} << " row "
                                     << b.row);
             }
@@ -453,7 +484,10 @@ TEST_CASE("dram: every decision is the one the scheduling policy picks (referenc
             CHECK((c.commands[static_cast<int>(DramCmd::WR)] > 0) == (writes > 0));
             const auto refreshes =
                 c.commands[static_cast<int>(DramCmd::REF)] + c.commands[static_cast<int>(DramCmd::REFPB)];
-            CHECK((refreshes > 0) == (refresh != DramControllerSettings::Refresh::Off));
+            // (A run shorter than the first refresh interval has none.)
+            const int64_t first_due = refresh == Refresh::PerBank ? part.t.REFIpb : part.t.REFI;
+            if (refresh == Refresh::Off) CHECK(refreshes == 0);
+            if (refresh != Refresh::Off && end > first_due) CHECK(refreshes > 0);
           }
         }
       }
