@@ -1,11 +1,11 @@
 // The controller's scheduling decisions against a reference written independently of it:
 // a plain model of FR-FCFS (with its row-hit cap) and FCFS, open and closed pages, write
-// draining between watermarks, all-bank and per-bank refresh, on one or two ranks and one
-// or two channels, that looks at every bank at every step and keeps no cached choice,
-// packed key or epoch. The constraint tests and the independent checker (dram_checker.hpp)
-// show that each command is legal; this shows that each is the one the policy picks, at
-// the first cycle it may issue. docs/dram.md (Controller) states the policy; its ninth
-// speed pass measured a program of this shape against the controller.
+// draining between watermarks, all-bank and per-bank refresh, power-down and self-refresh,
+// on one or two ranks and one or two channels, that looks at every bank at every step and
+// keeps no cached choice, packed key or epoch. The constraint tests and the independent
+// checker (dram_checker.hpp) show that each command is legal; this shows that each is the
+// one the policy picks, at the first cycle it may issue. docs/dram.md (Controller) states
+// the policy; its ninth speed pass measured a program of this shape against the controller.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <deque>
@@ -47,6 +47,12 @@ struct RefRank {
   int64_t refresh_due = kNever, ref = 0;  // the next refresh falls due; REF's own bound
   bool ref_owed = false;                  // an all-bank refresh
   unsigned pb_owed = 0, pb_next = 0;      // per-bank refreshes owed; the next one's lead bank
+  // Low-power states: bursts queued for the rank; when its last command's effect ended,
+  // and its last read's or write's; no command before wake_ready (the exit from power-down
+  // or self-refresh); in self-refresh from sr_entry; precharging to enter it.
+  unsigned queued = 0;
+  int64_t idle_from = 0, served_at = 0, wake_ready = 0, sr_entry = kNever;
+  bool sr_closing = false;
 };
 
 // One channel's controller: its banks (rank by rank, group by group), groups and ranks.
@@ -105,6 +111,8 @@ class Reference {
         }
         if (burst == 0) pending_.push_back({r.arrival, r.arrival, (last - first) / bb + 1});
         const unsigned bank = (a.rank * o_.bank_groups + a.bank_group) * o_.banks_per_group + a.bank;
+        if (c.ranks[a.rank].queued == 0) wake(c, a.rank, now_);  // work for an idle rank
+        ++c.ranks[a.rank].queued;
         c.banks[bank].queue[w].push_back({a.row, seq_++, next});
         ++c.queued[w];
         if (first + ++burst * bb > last) {
@@ -118,6 +126,22 @@ class Reference {
       for (const Chan& c : chans_) {
         for (const RefRank& r : c.ranks) t_due = std::min(t_due, r.refresh_due);
       }
+      // An idle rank falls asleep once it has been idle long enough (self-refresh only).
+      int64_t t_sleep = kNever;
+      Chan* sleeper = nullptr;
+      unsigned sleeper_rank = 0;
+      for (Chan& c : chans_) {
+        for (unsigned ri = 0;
+             s_.low_power == DramControllerSettings::LowPower::SelfRefresh && ri < c.ranks.size(); ++ri) {
+          const RefRank& r = c.ranks[ri];
+          const int64_t at = std::max(r.served_at + s_.self_refresh_after, r.idle_from);
+          if (r.sr_entry == kNever && idle(r) && at < t_sleep) {
+            t_sleep = at;
+            sleeper = &c;
+            sleeper_rank = ri;
+          }
+        }
+      }
       // Each channel's command; the earliest wins, then the lower class, then the older
       // request, then the lower channel.
       Pick p;
@@ -129,24 +153,38 @@ class Reference {
           ci = i;
         }
       }
-      if (std::min({t_arr, t_due, p.time}) == kNever)
-        FAIL("the reference has nothing to do with requests pending");
-      if (t_arr <= std::min(p.time, t_due)) {  // an arrival first: admit it, then decide again
+      const int64_t t = std::min({t_arr, t_due, t_sleep, p.time});
+      if (t == kNever) FAIL("the reference has nothing to do with requests pending");
+      if (t_arr == t) {  // an arrival first: admit it, then decide again
         now_ = t_arr;
         continue;
       }
-      if (t_due <= p.time) {  // a refresh falls due before the command: owe it, decide again
+      if (t_due == t) {  // a refresh falls due before the command: owe it, decide again
         now_ = t_due;
         for (Chan& c : chans_) {
-          for (RefRank& r : c.ranks) {
+          for (unsigned ri = 0; ri < c.ranks.size(); ++ri) {
+            RefRank& r = c.ranks[ri];
             if (r.refresh_due > now_) continue;
             r.refresh_due += interval_;
+            if (idle(r) && r.sr_entry <= now_) continue;  // in self-refresh, the device refreshes itself
+            if (idle(r)) wake(c, ri, now_);
             if (per_bank_) {
               ++r.pb_owed;
             } else {
               r.ref_owed = true;
             }
           }
+        }
+        continue;
+      }
+      if (t_sleep == t) {
+        now_ = t_sleep;
+        RefRank& r = sleeper->ranks[sleeper_rank];
+        if (open_banks(*sleeper, sleeper_rank) == 0) {
+          r.sr_entry = t_sleep;
+        } else {  // close its banks first, as for a refresh; self-refresh from the last PRE's tRP
+          wake(*sleeper, sleeper_rank, t_sleep);
+          r.sr_closing = true;
         }
         continue;
       }
@@ -168,6 +206,31 @@ class Reference {
     }
   };
 
+  // A rank is idle, and may power down, while nothing is queued for it and it owes no
+  // refresh.
+  static bool idle(const RefRank& r) {
+    return r.queued == 0 && !r.ref_owed && r.pb_owed == 0 && !r.sr_closing;
+  }
+  unsigned open_banks(const Chan& c, unsigned rank) const {
+    unsigned n = 0;
+    for (unsigned b = 0; b < o_.banks(); ++b) n += c.banks[rank * o_.banks() + b].open >= 0 ? 1 : 0;
+    return n;
+  }
+  // The idle rank gets work at `at`: it leaves power-down (tXP, after at least tCKE in it)
+  // or self-refresh (tXS, after at least tCKESR), if it had entered either.
+  void wake(Chan& c, unsigned rank, int64_t at) const {
+    RefRank& r = c.ranks[rank];
+    if (s_.low_power == DramControllerSettings::LowPower::Off || !idle(r)) return;
+    const int64_t pd_from = r.idle_from + s_.power_down_after;
+    const bool in_pd = std::min(at, r.sr_entry) > pd_from, in_sr = at > r.sr_entry;
+    if (!in_pd && !in_sr) return;
+    const int64_t ready =
+        in_sr ? std::max(at, r.sr_entry + t_.CKESR) + t_.XS : std::max(at, pd_from + t_.CKE) + t_.XP;
+    if (in_sr) r.sr_entry = kNever;
+    r.wake_ready = std::max(r.wake_ready, ready);
+    r.idle_from = at;
+  }
+
   // Writes drain from write_high down to write_low, or while no read waits.
   void update_mode(Chan& c) const {
     if (!c.write_mode) {
@@ -188,10 +251,11 @@ class Reference {
       const auto& q = k.queue[m];
       const Shared& g = c.groups[b / o_.banks_per_group];
       const RefRank& r = c.ranks[b / o_.banks()];
+      const int64_t f = std::max(floor, r.wake_ready);
       Pick p;
       if (held(c, b)) {  // a refresh owed here: close the bank, serve nothing
         if (k.open < 0) continue;
-        p = {std::max(k.pre, floor), 0, 0, b, 0, DramCmd::PRE};
+        p = {std::max(k.pre, f), 0, 0, b, 0, DramCmd::PRE};
       } else if (k.open >= 0) {
         const auto open = static_cast<uint64_t>(k.open);
         // FR-FCFS: the oldest burst for the open row, unless capped; FCFS: the oldest burst
@@ -209,12 +273,12 @@ class Reference {
         };
         if (i < q.size()) {
           const DramCmd cmd = m == kWrite ? DramCmd::WR : DramCmd::RD;
-          p = {std::max({k.col[m], g.col[m], r.bound.col[m], floor}), fr_fcfs ? 1 : 2, q[i].seq, b, i, cmd};
+          p = {std::max({k.col[m], g.col[m], r.bound.col[m], f}), fr_fcfs ? 1 : 2, q[i].seq, b, i, cmd};
         } else if (!q.empty()) {
-          p = {std::max(k.pre, floor), 2, q[0].seq, b, 0, DramCmd::PRE};
+          p = {std::max(k.pre, f), 2, q[0].seq, b, 0, DramCmd::PRE};
         } else if (s_.page_policy == DramControllerSettings::PagePolicy::Closed && !other_wants()) {
           // Closed page: nothing queued wants the row; after every request.
-          p = {std::max(k.pre, floor), 2, kAfterAll, b, 0, DramCmd::PRE};
+          p = {std::max(k.pre, f), 2, kAfterAll, b, 0, DramCmd::PRE};
         } else {
           continue;
         }
@@ -222,7 +286,7 @@ class Reference {
         continue;
       } else {
         const int64_t faw = r.faw.size() == 4 ? r.faw.front() + t_.FAW : 0;
-        p = {std::max({k.act, g.act, r.bound.act, faw, floor}), 2, q[0].seq, b, 0, DramCmd::ACT};
+        p = {std::max({k.act, g.act, r.bound.act, faw, f}), 2, q[0].seq, b, 0, DramCmd::ACT};
       }
       if (p.before(best)) best = p;
     }
@@ -236,10 +300,10 @@ class Reference {
       if (r.ref_owed) {
         for (unsigned b = 0; b < o_.banks(); ++b) closed = closed && c.banks[ri * o_.banks() + b].open < 0;
         p.cmd = DramCmd::REF;
-        p.time = std::max(r.ref, floor);
+        p.time = std::max({r.ref, floor, r.wake_ready});
       } else if (r.pb_owed > 0) {
         p.cmd = DramCmd::REFPB;
-        p.time = std::max(r.bound.act, floor);
+        p.time = std::max({r.bound.act, floor, r.wake_ready});
         for (unsigned k = 0; k < pb_banks_; ++k) {
           closed = closed && c.banks[pb_bank(c, ri, k)].open < 0;
           p.time = std::max(p.time, c.banks[pb_bank(c, ri, k)].refpb);
@@ -261,7 +325,7 @@ class Reference {
   }
   bool held(const Chan& c, unsigned bank) const {
     const RefRank& r = c.ranks[bank / o_.banks()];
-    return r.ref_owed || (r.pb_owed > 0 && bank % o_.banks() % pb_stride() == r.pb_next);
+    return r.ref_owed || r.sr_closing || (r.pb_owed > 0 && bank % o_.banks() % pb_stride() == r.pb_next);
   }
 
   void issue(Chan& c, unsigned channel, const Pick& p, std::vector<DramCommandRecord>& log,
@@ -279,6 +343,7 @@ class Reference {
       r.ref_owed = false;
       r.bound.act = std::max(r.bound.act, at + t_.RFC);
       r.ref = at + t_.RFC;
+      r.idle_from = std::max(r.idle_from, at + t_.RFC);
       log.push_back({at, p.cmd, ch, static_cast<uint8_t>(rank), 0, 0, 0});
       return;
     }
@@ -293,6 +358,7 @@ class Reference {
                        static_cast<uint8_t>(in_rank % o_.banks_per_group), 0});
       }
       r.bound.act = std::max(r.bound.act, at + t_.RRD_S);  // tRRD after REFpb (JESD209-4)
+      r.idle_from = std::max(r.idle_from, at + t_.RFCpb);
       --r.pb_owed;
       r.pb_next = (r.pb_next + 1) % pb_stride();
       return;
@@ -308,11 +374,17 @@ class Reference {
       r.bound.act = std::max(r.bound.act, at + t_.RRD_S);
       r.faw.push_back(at);
       if (r.faw.size() > 4) r.faw.pop_front();
+      r.idle_from = std::max(r.idle_from, at + t_.RCD);
     } else if (p.cmd == DramCmd::PRE) {
       k.open = -1;
       k.act = std::max(k.act, at + t_.RP);
       k.refpb = std::max(k.refpb, at + t_.RP);
       r.ref = std::max(r.ref, at + t_.RP);
+      r.idle_from = std::max(r.idle_from, at + t_.RP);
+      if (r.sr_closing && open_banks(c, rank) == 0) {  // the last bank closed: self-refresh from tRP on
+        r.sr_closing = false;
+        r.sr_entry = at + t_.RP;
+      }
     } else {
       const bool wr = p.cmd == DramCmd::WR;
       const int w = wr ? kWrite : kRead, o = 1 - w;
@@ -320,10 +392,13 @@ class Reference {
       const RefBurst taken = q[p.index];
       q.erase(q.begin() + static_cast<std::ptrdiff_t>(p.index));
       --c.queued[w];
+      --r.queued;
       ++k.hits;
       // Same kind: tCCD; the other kind: the turnaround (write-to-read from the end of the
       // write's data, read-to-write as tRTW); other ranks: the data bus's rank switch.
       const int64_t data_end = at + (wr ? t_.CWL : t_.CL) + t_.BL;
+      r.idle_from = std::max(r.idle_from, wr ? data_end + t_.WR : data_end);
+      r.served_at = r.idle_from;
       k.pre = std::max(k.pre, wr ? data_end + t_.WR : at + t_.RTP);
       g.col[w] = std::max(g.col[w], at + t_.CCD_L);
       r.bound.col[w] = std::max(r.bound.col[w], at + t_.CCD_S);
@@ -388,7 +463,9 @@ std::vector<DramRequest> make_stream(Stream kind, double writes, uint64_t capaci
     }
     r.addr %= capacity - 256;
     r.write = write(rng);
-    if (kind == Stream::Spaced) at += static_cast<int64_t>(rng() % 40);
+    // Spaced: a request every 20 cycles on average, and a pause of 3 000 every 150, in
+    // which ranks may power down and enter self-refresh.
+    if (kind == Stream::Spaced) at += static_cast<int64_t>(rng() % 40) + (i % 150 == 149 ? 3000 : 0);
     r.arrival = at;
     out.push_back(r);
   }
@@ -417,18 +494,32 @@ TEST_CASE("dram: every decision is the one the scheduling policy picks (referenc
             double writes;
             int policy;  // 0 FR-FCFS open page, 1 FR-FCFS closed page, 2 FCFS open page
             Refresh refresh;
+            DramControllerSettings::LowPower low_power = DramControllerSettings::LowPower::Off;
           };
-          const std::vector<Setup> setups = {{0.0, 0, own},          {0.3, 0, own},
-                                             {0.3, 1, own},          {0.3, 2, own},
-                                             {0.3, 0, Refresh::Off}, {0.3, 0, Refresh::AllBank}};
+          using LowPower = DramControllerSettings::LowPower;
+          const std::vector<Setup> setups = {{0.0, 0, own},
+                                             {0.3, 0, own},
+                                             {0.3, 1, own},
+                                             {0.3, 2, own},
+                                             {0.3, 0, Refresh::Off},
+                                             {0.3, 0, own, LowPower::PowerDown},
+                                             {0.3, 0, own, LowPower::SelfRefresh},
+                                             {0.3, 1, own, LowPower::SelfRefresh},
+                                             {0.3, 0, Refresh::AllBank}};
           for (const Setup& setup : setups) {
-            const auto [writes, policy, refresh] = setup;
+            const auto [writes, policy, refresh, low_power] = setup;
             if (&setup == &setups.back() && own == Refresh::AllBank) continue;  // the same as the second
+            // The shallow queue with the main setup only; low-power states where ranks idle.
+            if (queue == 5 && &setup != &setups[1]) continue;
+            if (low_power != LowPower::Off && kind != Stream::Spaced) continue;
             DramControllerSettings s;
             if (policy == 1) s.page_policy = DramControllerSettings::PagePolicy::Closed;
             if (policy == 2) s.scheduler = DramControllerSettings::Scheduler::Fcfs;
             s.refresh = refresh;
             s.channels = channels;
+            s.low_power = low_power;
+            s.power_down_after = 10;
+            s.self_refresh_after = 400;
             s.read_queue = queue;
             s.write_queue = queue;
             s.write_high = std::min(queue, 24u);
@@ -450,7 +541,7 @@ TEST_CASE("dram: every decision is the one the scheduling policy picks (referenc
             Reference(part, s, sys.mapper()).run(requests, want, want_latency);
 
             CAPTURE(name, ranks, channels, static_cast<int>(kind), queue, writes, policy,
-                    static_cast<int>(refresh), got.size(), want.size());
+                    static_cast<int>(refresh), static_cast<int>(low_power), got.size(), want.size());
             auto key = [](const DramCommandRecord& r) {
               return std::tie(r.cycle, r.cmd, r.channel, r.rank, r.bank_group, r.bank, r.row);
             };
@@ -479,6 +570,8 @@ TEST_CASE("dram: every decision is the one the scheduling policy picks (referenc
             // were issued as writes.
             const auto& c = sys.counters();
             CHECK(c.requests == requests.size());
+            if (low_power != LowPower::Off) CHECK(c.power_down_entries > 0);
+            if (low_power == LowPower::SelfRefresh) CHECK(c.self_refresh_entries > 0);
             if (kind == Stream::Saturated && writes == 0) read_hits = c.row_hit_rate();
             if (kind == Stream::Hotspot && writes == 0) CHECK(c.row_hit_rate() > read_hits + 0.1);
             CHECK((c.commands[static_cast<int>(DramCmd::WR)] > 0) == (writes > 0));
