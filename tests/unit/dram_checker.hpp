@@ -61,17 +61,20 @@ inline std::vector<Rule> jedec_rules(const memory::DramPart& p) {
   return r;
 }
 
+/// A command as the messages name it: "cycle 120 ACT ch0 r1 bg2 b3".
+inline std::string describe(const DramCommandRecord& c) {
+  return "cycle " + std::to_string(c.cycle) + " " + memory::dram_cmd_name(c.cmd) + " ch" +
+         std::to_string(c.channel) + " r" + std::to_string(c.rank) + " bg" + std::to_string(c.bank_group) +
+         " b" + std::to_string(c.bank);
+}
+
 /// Returns the violations found (empty when the stream is legal), at most `max_report`.
 inline std::vector<std::string> check_commands(const memory::DramPart& p, unsigned channels,
                                                const std::vector<DramCommandRecord>& log,
                                                size_t max_report = 10) {
   std::vector<std::string> errors;
   auto fail = [&](const DramCommandRecord& c, const std::string& what) {
-    if (errors.size() < max_report) {
-      errors.push_back("cycle " + std::to_string(c.cycle) + " " + memory::dram_cmd_name(c.cmd) + " ch" +
-                       std::to_string(c.channel) + " r" + std::to_string(c.rank) + " bg" +
-                       std::to_string(c.bank_group) + " b" + std::to_string(c.bank) + ": " + what);
-    }
+    if (errors.size() < max_report) errors.push_back(describe(c) + ": " + what);
   };
   const auto rules = jedec_rules(p);
   int64_t window = 0;

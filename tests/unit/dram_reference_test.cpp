@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "dram_checker.hpp"
 #include "models/memory/dram_ctrl.hpp"
 
 using namespace edgesim::memory;
@@ -298,15 +299,16 @@ class Reference {
       p.bank = ri * o_.banks();
       bool closed = true;
       if (r.ref_owed) {
-        for (unsigned b = 0; b < o_.banks(); ++b) closed = closed && c.banks[ri * o_.banks() + b].open < 0;
+        closed = open_banks(c, ri) == 0;
         p.cmd = DramCmd::REF;
         p.time = std::max({r.ref, floor, r.wake_ready});
       } else if (r.pb_owed > 0) {
         p.cmd = DramCmd::REFPB;
         p.time = std::max({r.bound.act, floor, r.wake_ready});
         for (unsigned k = 0; k < pb_banks_; ++k) {
-          closed = closed && c.banks[pb_bank(c, ri, k)].open < 0;
-          p.time = std::max(p.time, c.banks[pb_bank(c, ri, k)].refpb);
+          const RefBank& pb = c.banks[pb_bank(c, ri, k)];
+          closed = closed && pb.open < 0;
+          p.time = std::max(p.time, pb.refpb);
         }
       } else {
         continue;
@@ -335,7 +337,13 @@ class Reference {
     Shared& g = c.groups[p.bank / o_.banks_per_group];
     const unsigned rank = p.bank / o_.banks();
     RefRank& r = c.ranks[rank];
-    const auto ch = static_cast<uint8_t>(channel);
+    // The command's record, for bank `b` of the channel (a REF's: the rank's first bank).
+    auto record = [&](unsigned b, uint64_t row) {
+      const unsigned in_rank = b % o_.banks();
+      log.push_back({at, p.cmd, static_cast<uint8_t>(channel), static_cast<uint8_t>(rank),
+                     static_cast<uint8_t>(in_rank / o_.banks_per_group),
+                     static_cast<uint8_t>(in_rank % o_.banks_per_group), static_cast<uint32_t>(row)});
+    };
     now_ = at;
     c.next_cmd = at + 1;
     uint64_t row = static_cast<uint64_t>(k.open);
@@ -344,7 +352,7 @@ class Reference {
       r.bound.act = std::max(r.bound.act, at + t_.RFC);
       r.ref = at + t_.RFC;
       r.idle_from = std::max(r.idle_from, at + t_.RFC);
-      log.push_back({at, p.cmd, ch, static_cast<uint8_t>(rank), 0, 0, 0});
+      record(p.bank, 0);
       return;
     }
     if (p.cmd == DramCmd::REFPB) {
@@ -352,10 +360,7 @@ class Reference {
         const unsigned b = pb_bank(c, rank, i);
         c.banks[b].act = std::max(c.banks[b].act, at + t_.RFCpb);
         c.banks[b].refpb = at + t_.RFCpb;
-        const unsigned in_rank = b % o_.banks();
-        log.push_back({at, p.cmd, ch, static_cast<uint8_t>(rank),
-                       static_cast<uint8_t>(in_rank / o_.banks_per_group),
-                       static_cast<uint8_t>(in_rank % o_.banks_per_group), 0});
+        record(b, 0);
       }
       r.bound.act = std::max(r.bound.act, at + t_.RRD_S);  // tRRD after REFpb (JESD209-4)
       r.idle_from = std::max(r.idle_from, at + t_.RFCpb);
@@ -369,7 +374,7 @@ class Reference {
       k.hits = 0;
       k.act = std::max(k.act, at + t_.RC);
       k.pre = std::max(k.pre, at + t_.RAS);
-      for (int64_t& c : k.col) c = std::max(c, at + t_.RCD);
+      for (int64_t& col : k.col) col = std::max(col, at + t_.RCD);
       g.act = std::max(g.act, at + t_.RRD_L);
       r.bound.act = std::max(r.bound.act, at + t_.RRD_S);
       r.faw.push_back(at);
@@ -421,10 +426,7 @@ class Reference {
         ++pending_base_;
       }
     }
-    const unsigned in_rank = p.bank % o_.banks();
-    log.push_back({at, p.cmd, ch, static_cast<uint8_t>(rank),
-                   static_cast<uint8_t>(in_rank / o_.banks_per_group),
-                   static_cast<uint8_t>(in_rank % o_.banks_per_group), static_cast<uint32_t>(row)});
+    record(p.bank, row);
   }
 
   struct Pending {
@@ -481,31 +483,29 @@ TEST_CASE("dram: every decision is the one the scheduling policy picks (referenc
       DramPart part = load_dram_part(name);
       part.org.ranks = ranks;
       double read_hits = 1;
+      // Reads alone and with a third of the requests writes; FR-FCFS with open pages,
+      // with closed pages, and FCFS; each part's own refresh (per-bank where it has it),
+      // all-bank refresh and none; power-down and self-refresh.
+      using Refresh = DramControllerSettings::Refresh;
+      const Refresh own = part.per_bank_refresh() ? Refresh::PerBank : Refresh::AllBank;
+      struct Setup {
+        double writes;
+        int policy;  // 0 FR-FCFS open page, 1 FR-FCFS closed page, 2 FCFS open page
+        Refresh refresh;
+        DramControllerSettings::LowPower low_power = DramControllerSettings::LowPower::Off;
+      };
+      using LowPower = DramControllerSettings::LowPower;
+      const std::vector<Setup> setups = {{0.0, 0, own},
+                                         {0.3, 0, own},
+                                         {0.3, 1, own},
+                                         {0.3, 2, own},
+                                         {0.3, 0, Refresh::Off},
+                                         {0.3, 0, own, LowPower::PowerDown},
+                                         {0.3, 0, own, LowPower::SelfRefresh},
+                                         {0.3, 1, own, LowPower::SelfRefresh},
+                                         {0.3, 0, Refresh::AllBank}};
       for (const Stream kind : {Stream::Saturated, Stream::Spaced, Stream::Hotspot}) {
         for (const unsigned queue : {32u, 5u}) {
-          // Reads only, and a third of the requests writes; FR-FCFS with open pages, with
-          // closed pages, and FCFS.
-          // Reads alone and with a third of the requests writes; FR-FCFS with open pages,
-          // with closed pages, and FCFS; each part's own refresh (per-bank where it has it),
-          // all-bank refresh and none.
-          using Refresh = DramControllerSettings::Refresh;
-          const Refresh own = part.per_bank_refresh() ? Refresh::PerBank : Refresh::AllBank;
-          struct Setup {
-            double writes;
-            int policy;  // 0 FR-FCFS open page, 1 FR-FCFS closed page, 2 FCFS open page
-            Refresh refresh;
-            DramControllerSettings::LowPower low_power = DramControllerSettings::LowPower::Off;
-          };
-          using LowPower = DramControllerSettings::LowPower;
-          const std::vector<Setup> setups = {{0.0, 0, own},
-                                             {0.3, 0, own},
-                                             {0.3, 1, own},
-                                             {0.3, 2, own},
-                                             {0.3, 0, Refresh::Off},
-                                             {0.3, 0, own, LowPower::PowerDown},
-                                             {0.3, 0, own, LowPower::SelfRefresh},
-                                             {0.3, 1, own, LowPower::SelfRefresh},
-                                             {0.3, 0, Refresh::AllBank}};
           for (const Setup& setup : setups) {
             const auto [writes, policy, refresh, low_power] = setup;
             if (&setup == &setups.back() && own == Refresh::AllBank) continue;  // the same as the second
@@ -551,13 +551,8 @@ TEST_CASE("dram: every decision is the one the scheduling policy picks (referenc
               const DramCommandRecord none{-1, DramCmd::ACT, 0, 0, 0, 0, 0};
               const auto& a = i < got.size() ? got[i] : none;
               const auto& b = i < want.size() ? want[i] : none;
-              FAIL_CHECK("command " << i << ": controller " << dram_cmd_name(a.cmd) << " at " << a.cycle
-                                    << " in channel " << int{a.channel} << " rank " << int{a.rank}
-                                    << " group " << int{a.bank_group} << " bank " << int{a.bank} << " row "
-                                    << a.row << "; reference " << dram_cmd_name(b.cmd) << " at " << b.cycle
-                                    << " in channel " << int{b.channel} << " rank " << int{b.rank}
-                                    << " group " << int{b.bank_group} << " bank " << int{b.bank} << " row "
-                                    << b.row);
+              FAIL_CHECK("command " << i << ": controller " << edgesim::test::describe(a) << " row " << a.row
+                                    << "; reference " << edgesim::test::describe(b) << " row " << b.row);
             }
             const auto diff = std::mismatch(got_latency.begin(), got_latency.end(), want_latency.begin(),
                                             want_latency.end());
@@ -566,8 +561,9 @@ TEST_CASE("dram: every decision is the one the scheduling policy picks (referenc
                                                          << got_latency.size() << " and "
                                                          << want_latency.size() << " completed)");
             }
-            // Every request completed; the hot rows hit more often than random ones; writes
-            // were issued as writes.
+            // Every request completed, and each stream exercised what it was made for: ranks
+            // powered down and slept, hot rows hit more often than random ones, writes and
+            // refreshes were issued.
             const auto& c = sys.counters();
             CHECK(c.requests == requests.size());
             if (low_power != LowPower::Off) CHECK(c.power_down_entries > 0);
