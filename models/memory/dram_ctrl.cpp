@@ -316,6 +316,9 @@ struct DramSystem::Channel {
   // The keys are packed again from this cycle or this request number on.
   int64_t repack_cycle = 0;
   uint64_t repack_seq = 0;
+  // Below this request number every queued request's age fits its bits (all are at or
+  // after seq_base): the lean decision packs ages without a test (decide<true>).
+  uint64_t lean_seq = 0;
   bool owed = false;  // a rank owes a refresh (decide() looks at the ranks' refreshes)
   void update_owed() {
     owed = false;
@@ -323,10 +326,12 @@ struct DramSystem::Channel {
   }
   // gk: the choice's cycle as far as the bank and its group allow, times 4 plus its class
   // (refreshed when either changes).
+  // kFits: the key is known to fit (decide<true>'s bounds), and is not tested.
+  template <bool kFits = false>
   void set_group_key(uint32_t bank, int64_t gk) {
     const int64_t rel = std::max<int64_t>(gk - epoch * 4, 0);
     packed[bank] = (static_cast<uint64_t>(rel) << kKeyShift) | low_of[bank];
-    if (rel >= kKeyLimit) unpacked |= uint64_t{1} << bank;
+    if (!kFits && rel >= kKeyLimit) unpacked |= uint64_t{1} << bank;
   }
   void touch(uint32_t bank) {
     dirty |= uint64_t{1} << bank;
@@ -361,6 +366,15 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
     throw InputError("config error: DRAM controller queues need 0 <= write_low < write_high <= write_queue");
   }
   const auto& o = part_.org;
+  const DramTiming& t = part_.t;
+  // Each timing below 2^25 cycles: a sum of them, the furthest any command moves a time
+  // ahead of its cycle, stays below 2^30 (decide<true>).
+  bool short_timings = true;
+  for (const int64_t v : {t.CL, t.CWL, t.BL, t.RCD, t.RP, t.RAS, t.RC, t.CCD_S, t.CCD_L, t.RRD_S, t.RRD_L, t.FAW,
+                          t.WTR_S, t.WTR_L, t.RTP, t.WR, t.RFC, t.RFCpb, t.RTRS}) {
+    short_timings = short_timings && v < (int64_t{1} << 25);
+  }
+  lean_ = o.ranks == 1 && s_.low_power == DramControllerSettings::LowPower::Off && short_timings;
   channels_.resize(s_.channels);
   for (unsigned c = 0; c < s_.channels; ++c) {
     Channel& ch = channels_[c];
@@ -386,6 +400,7 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
     }
     ch.repack_cycle = int64_t{1} << 32;
     ch.repack_seq = kAgeLast / 2 + 1;
+    ch.lean_seq = ch.repack_seq;
   }
   update_next_due();
 }
@@ -523,7 +538,7 @@ namespace {
 using Settings = DramControllerSettings;
 
 // The command a bank would issue next in the current mode (cmd, burst, priority).
-Choice choose(const Settings& s, const std::vector<Burst>& pool, const Bank& b, int mode,
+[[gnu::always_inline]] inline Choice choose(const Settings& s, const std::vector<Burst>& pool, const Bank& b, int mode,
               bool refresh_blocked) {
   Choice c;
   if (refresh_blocked) {
@@ -578,7 +593,7 @@ Choice choose(const Settings& s, const std::vector<Burst>& pool, const Bank& b, 
   return c;
 }
 
-Choice bank_choice(const Settings& s, const std::vector<Burst>& pool, const Bank& b, int mode,
+[[gnu::always_inline]] inline Choice bank_choice(const Settings& s, const std::vector<Burst>& pool, const Bank& b, int mode,
                    bool refresh_blocked) {
   Choice c = choose(s, pool, b, mode, refresh_blocked);
   switch (c.cmd) {
@@ -682,17 +697,19 @@ void DramSystem::enter_self_refresh(Channel& ch, unsigned rank, int64_t at) {
 // Every bank of the group, without a test of which ones the command constrains (the
 // others come out unchanged): which bank waits for what is data, and a branch on it
 // mispredicts more than the update costs.
+template <bool kFits>
 [[gnu::always_inline]] inline void DramSystem::refresh_group_times(Channel& ch, unsigned group) {
   const unsigned bpg = part_.org.banks_per_group;
   const Group& g = ch.groups[group];
   for (unsigned j = group * bpg; j < (group + 1) * bpg; ++j) {
     const Choice& k = ch.choices[j];
-    ch.set_group_key(j, std::max(k.base, g.next[static_cast<int>(k.cmd)]) * 4 + k.klass);
+    ch.set_group_key<kFits>(j, std::max(k.base, g.next[static_cast<int>(k.cmd)]) * 4 + k.klass);
   }
 }
 
 // Issues the decided command (ch.cand). Inlined into the run loop, its one caller (0 to
 // 4 % on every case of the whole bench; decide() inlined there was 9 to 18 % slower).
+template <bool kLean>
 [[gnu::always_inline]] inline void DramSystem::issue(Channel& ch) {
   const DramTiming& t = part_.t;
   const auto& o = part_.org;
@@ -706,7 +723,9 @@ void DramSystem::enter_self_refresh(Channel& ch, unsigned rank, int64_t at) {
   Rank& r = ch.ranks[b.rank];
   Group& g = ch.groups[b.group];
   // When this command's effect on the rank ends (the rank may power down after it).
-  auto busy_until = [&](int64_t end) { r.idle_from = std::max(r.idle_from, end); };
+  auto busy_until = [&](int64_t end) {
+    if constexpr (!kLean) r.idle_from = std::max(r.idle_from, end);
+  };
   auto log = [&](unsigned bank, uint32_t row) {
     if (!log_) return;
     const Bank& lb = ch.banks[bank];
@@ -725,8 +744,10 @@ void DramSystem::enter_self_refresh(Channel& ch, unsigned rank, int64_t at) {
     --ch.queued[wr ? 1 : 0];
     --r.queued;
     ++b.hits;
-    busy_until(at + (wr ? t.CWL + t.BL + t.WR : t.CL + t.BL));
-    r.served_at = r.idle_from;
+    if constexpr (!kLean) {
+      busy_until(at + (wr ? t.CWL + t.BL + t.WR : t.CL + t.BL));
+      r.served_at = r.idle_from;
+    }
     if (wr) {
       ++counters_.write_bursts;
       const int64_t data_end = at + t.CWL + t.BL;
@@ -735,7 +756,8 @@ void DramSystem::enter_self_refresh(Channel& ch, unsigned rank, int64_t at) {
       r.next[kWR] = std::max(r.next[kWR], at + t.CCD_S);
       g.next[kRD] = std::max(g.next[kRD], data_end + t.WTR_L);
       r.next[kRD] = std::max(r.next[kRD], data_end + t.WTR_S);
-      for (auto& other : ch.ranks) {
+      for (auto& other : ch.ranks) {  // the other ranks' turnaround (tRTRS)
+        if (kLean) break;
         if (&other == &r) continue;
         other.next[kWR] = std::max(other.next[kWR], at + t.BL + t.RTRS);
         other.next[kRD] = std::max(other.next[kRD], data_end + t.RTRS - t.CL);
@@ -750,6 +772,7 @@ void DramSystem::enter_self_refresh(Channel& ch, unsigned rank, int64_t at) {
       g.next[kWR] = std::max(g.next[kWR], at + t.RTW());
       r.next[kWR] = std::max(r.next[kWR], at + t.RTW());
       for (auto& other : ch.ranks) {
+        if (kLean) break;
         if (&other == &r) continue;
         other.next[kRD] = std::max(other.next[kRD], at + t.BL + t.RTRS);
         other.next[kWR] = std::max(other.next[kWR], data_end + t.RTRS - t.CWL);
@@ -811,12 +834,28 @@ void DramSystem::enter_self_refresh(Channel& ch, unsigned rank, int64_t at) {
   }
   // The command moved its group's constraints: the group's banks' times follow.
   if (c.cmd == DramCmd::ACT || c.cmd == DramCmd::RD || c.cmd == DramCmd::WR) {
-    refresh_group_times(ch, b.group);
+    refresh_group_times<kLean>(ch, b.group);
   }
 }
 
 // The channel's next command and the first cycle it may issue (ch.cand).
-void DramSystem::decide(Channel& ch) {
+//
+// kLean: the decision in the controller's common state, compiled without what the other
+// states need: one rank, no low-power states (lean_), no refresh owed, and every key and
+// age known to fit its packed bits, so that none is tested. The times fit: every bank,
+// group and rank time is at most the current cycle plus a sum of timings (the last command
+// plus its constraints), lean_ bounds that sum by 2^30 cycles, and the epoch moves before
+// the cycle is 2^32 past it, so a key counts fewer than 4 * (2^32 + 2^31) < kKeyLimit
+// cycle quarters. The ages fit below lean_seq. Outside that state it decides as below.
+template <bool kLean>
+[[gnu::always_inline]] inline void DramSystem::decide(Channel& ch) {
+  if constexpr (kLean) {
+    const int64_t floor = std::max(now_, ch.next_cmd);
+    if (ch.owed || ch.unpacked || floor >= ch.repack_cycle || seq_ >= ch.lean_seq) {
+      decide_general(ch);
+      return;
+    }
+  }
   const auto& o = part_.org;
   const bool per_bank = s_.refresh == Settings::Refresh::PerBank;
   const unsigned pb_n = refpb_n_, pb_stride = pb_stride_;
@@ -834,7 +873,7 @@ void DramSystem::decide(Channel& ch) {
   const int64_t floor = std::max(now_, ch.next_cmd);
   // Packed keys count from an epoch and a request number; both move forward, rarely
   // (every 2^32 cycles, every 2^20 requests), and every bank's key is packed again.
-  if (floor >= ch.repack_cycle || seq_ >= ch.repack_seq) {
+  if (!kLean && (floor >= ch.repack_cycle || seq_ >= ch.repack_seq)) {
     ch.epoch = floor;
     ch.repack_cycle = floor + (int64_t{1} << 32);
     uint64_t oldest = seq_;
@@ -847,13 +886,15 @@ void DramSystem::decide(Channel& ch) {
     // Again once the ages fill half their range, and not before another quarter of it
     // (a request that stays queued for long holds seq_base back).
     ch.repack_seq = std::max(oldest + kAgeLast / 2 + 1, seq_ + (kAgeLast + 1) / 4);
+    ch.lean_seq = std::min(ch.repack_seq, oldest + kAgeLast);
     ch.dirty = ~uint64_t{0};
   }
   // Banks a refresh (or a self-refresh entry) holds: a mask made once per decision, and
   // only while a rank owes a refresh or may close for self-refresh, not a test per bank.
   uint64_t held = 0;
-  if (ch.owed || s_.low_power == Settings::LowPower::SelfRefresh) {
-    for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
+  const unsigned ranks = kLean ? 1 : static_cast<unsigned>(ch.ranks.size());
+  if (!kLean && (ch.owed || s_.low_power == Settings::LowPower::SelfRefresh)) {
+    for (unsigned ri = 0; ri < ranks; ++ri) {
       const Rank& r = ch.ranks[ri];
       const unsigned first = ri * o.banks();
       if (r.ref_pending || r.sr_closing) {
@@ -869,13 +910,16 @@ void DramSystem::decide(Channel& ch) {
     const bool blocked = (held >> bi) & 1;
     const Choice& k = ch.choices[bi] = bank_choice(s_, ch.pool, b, mode, blocked);
     // A bank with nothing to do has the slot whose bound is above every key (kIdleSlot).
-    ch.slot_of[bi] = static_cast<uint8_t>(k.any ? b.rank * 4 + static_cast<int>(k.cmd) : kIdleSlot);
+    const unsigned rank = kLean ? 0 : b.rank;
+    ch.slot_of[bi] = static_cast<uint8_t>(k.any ? rank * 4 + static_cast<int>(k.cmd) : kIdleSlot);
     // Age: refresh PREs (class 0) all have request number 0, closed-page PREs come last.
     const uint64_t age = k.klass == 0 ? 0 : k.seq == kSeqLast ? kAgeLast : k.seq - ch.seq_base;
-    ch.unpacked &= ~(uint64_t{1} << bi);
-    if (age > kAgeLast || (age == kAgeLast && k.seq != kSeqLast)) ch.unpacked |= uint64_t{1} << bi;
+    if constexpr (!kLean) {
+      ch.unpacked &= ~(uint64_t{1} << bi);
+      if (age > kAgeLast || (age == kAgeLast && k.seq != kSeqLast)) ch.unpacked |= uint64_t{1} << bi;
+    }
     ch.low_of[bi] = (uint64_t{k.klass} << kKeyShift) | ((age & kAgeLast) << 6) | bi;
-    ch.set_group_key(bi, std::max(k.base, ch.groups[b.group].next[static_cast<int>(k.cmd)]) * 4 + k.klass);
+    ch.set_group_key<kLean>(bi, std::max(k.base, ch.groups[b.group].next[static_cast<int>(k.cmd)]) * 4 + k.klass);
     ch.active_count += static_cast<unsigned>(k.any) - static_cast<unsigned>((ch.active >> bi) & 1);
     if (k.any) {
       ch.active |= uint64_t{1} << bi;
@@ -893,9 +937,9 @@ void DramSystem::decide(Channel& ch) {
   uint64_t rank_packed[8 * 4 + 1];
   rank_packed[kIdleSlot] = ~uint64_t{0};
   int64_t latest = floor;
-  for (unsigned ri = 0; ri < ch.ranks.size(); ++ri) {
+  for (unsigned ri = 0; ri < ranks; ++ri) {
     const Rank& r = ch.ranks[ri];
-    const int64_t f = std::max(floor, r.wake_ready);
+    const int64_t f = kLean ? floor : std::max(floor, r.wake_ready);
     const int64_t act = std::max({r.next[kACT], r.faw[r.faw_i] + part_.t.FAW, f});
     const int64_t rd = std::max(r.next[kRD], f), wr = std::max(r.next[kWR], f);
     uint64_t* rp = rank_packed + ri * 4;
@@ -907,7 +951,7 @@ void DramSystem::decide(Channel& ch) {
   }
   Candidate c;
   uint32_t pick = 0;
-  if (ch.active && (ch.active & ch.unpacked) == 0 && (latest - ch.epoch) * 4 + 3 < kKeyLimit) {
+  if (ch.active && (kLean || ((ch.active & ch.unpacked) == 0 && (latest - ch.epoch) * 4 + 3 < kKeyLimit))) {
     // The rank's bound packed with the bank's class, age and index: max(key, bound) keeps
     // them (both sides carry them), and the least of these maxima wins.
     uint64_t best = ~uint64_t{0};
@@ -982,7 +1026,7 @@ void DramSystem::decide(Channel& ch) {
     c.burst = k.burst;
     c.row = k.row;
   }
-  for (unsigned ri = 0; ch.owed && ri < ch.ranks.size(); ++ri) {
+  for (unsigned ri = 0; !kLean && ch.owed && ri < ranks; ++ri) {
     const Rank& r = ch.ranks[ri];
     Candidate rc;
     rc.klass = 0;
@@ -1010,9 +1054,13 @@ void DramSystem::decide(Channel& ch) {
   ch.valid = true;
 }
 
+[[gnu::noinline]] void DramSystem::decide_general(Channel& ch) { decide<false>(ch); }
+
 // kOne: one channel without self-refresh, the usual case, which run() takes with the
-// choice of a channel and of a rank falling asleep compiled out.
-template <bool kOne>
+// choice of a channel and of a rank falling asleep compiled out. kLean: also one rank and
+// no low-power states; the decisions while no refresh is owed are then compiled without
+// what ranks, refreshes and low-power states need.
+template <bool kOne, bool kLean>
 void DramSystem::run_loop(int64_t limit, bool until_drained) {
   for (;;) {
     if (!blocked_ && !frontend_.empty()) admit();
@@ -1025,7 +1073,13 @@ void DramSystem::run_loop(int64_t limit, bool until_drained) {
     unsigned sleeper_rank = 0;
     if constexpr (kOne) {
       best = &channels_[0];
-      if (!best->valid) decide(*best);
+      if (!best->valid) {
+        if constexpr (kLean) {
+          decide<true>(*best);
+        } else {
+          decide_general(*best);
+        }
+      }
     } else {
       for (Channel& ch : channels_) {
         for (unsigned ri = 0; s_.low_power == Settings::LowPower::SelfRefresh && ri < ch.ranks.size(); ++ri) {
@@ -1038,7 +1092,7 @@ void DramSystem::run_loop(int64_t limit, bool until_drained) {
             sleeper_rank = ri;
           }
         }
-        if (!ch.valid) decide(ch);
+        if (!ch.valid) decide_general(ch);
         if (ch.cand.time < kInf && (!best || ch.cand.better_than(best->cand))) best = &ch;
       }
     }
@@ -1063,15 +1117,19 @@ void DramSystem::run_loop(int64_t limit, bool until_drained) {
       enter_self_refresh(*sleeper, sleeper_rank, t);
       continue;
     }
-    issue(*best);
+    issue<kLean>(*best);
   }
 }
 
 void DramSystem::run(int64_t limit, bool until_drained) {
   if (channels_.size() == 1 && s_.low_power != Settings::LowPower::SelfRefresh) {
-    run_loop<true>(limit, until_drained);
+    if (lean_) {
+      run_loop<true, true>(limit, until_drained);
+    } else {
+      run_loop<true, false>(limit, until_drained);
+    }
   } else {
-    run_loop<false>(limit, until_drained);
+    run_loop<false, false>(limit, until_drained);
   }
 }
 

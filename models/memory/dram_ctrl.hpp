@@ -163,13 +163,17 @@ class DramSystem {
   bool admit_one();
   void admit();
   void step_refresh_due(Channel& ch);
+  template <bool kLean>
   void decide(Channel& ch);
+  void decide_general(Channel& ch);
+  template <bool kLean>
   void issue(Channel& ch);
+  template <bool kFits>
   void refresh_group_times(Channel& ch, unsigned group);
   void update_next_due();
   void complete_burst(uint64_t request, int64_t done);
   void run(int64_t limit, bool until_drained);
-  template <bool kOne>
+  template <bool kOne, bool kLean>
   void run_loop(int64_t limit, bool until_drained);
   bool quiet() const;  // no request anywhere, every bank closed, no refresh owed
   void skip_refreshes(int64_t until);
@@ -187,6 +191,9 @@ class DramSystem {
   // and the channel's banks as a mask; computed once, decide() needs them per command.
   unsigned pb_stride_ = 1;
   int burst_shift_ = -1;  // log2 of the burst's bytes, or -1 when not a power of two
+  // One rank, no low-power states and timings whose sum is below 2^30 cycles: the run loop
+  // takes the lean decision (decide<true>) while no refresh is owed.
+  bool lean_ = false;
   uint64_t bank_mask_ = 0;
   DramControllerSettings s_;
   DramEnergy e_;
