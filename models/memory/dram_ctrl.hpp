@@ -151,6 +151,9 @@ class DramSystem {
   };
   Energy energy(int64_t until) const;
   const DramPart& part() const { return part_; }
+  /// Whether the run loop takes the lean decision while no refresh is owed (one rank, no
+  /// low-power states; docs/dram.md, Controller).
+  bool lean() const { return lean_; }
   const AddressMapper& mapper() const { return mapper_; }
 
   /// Every issued command is appended to `log` (for checkers and tests); null to stop.

@@ -757,3 +757,110 @@ TEST_CASE("dram: write drains run from write_high down to write_low") {
   REQUIRE(batches.size() > 100);
   for (size_t i = 0; i + 1 < batches.size(); ++i) CHECK(batches[i] >= s.write_high - s.write_low);
 }
+
+namespace {
+// Every command (cycle, kind, coordinates, row), every latency and the totals of a run, as
+// one list of numbers, so that two runs compare whole.
+struct RunRecord {
+  std::vector<int64_t> v;
+  void add(const std::vector<DramCommandRecord>& log, const std::vector<uint32_t>& latencies) {
+    for (const auto& c : log) {
+      v.insert(v.end(), {c.cycle, static_cast<int64_t>(c.cmd), c.rank, c.bank_group, c.bank, c.row});
+    }
+    v.insert(v.end(), latencies.begin(), latencies.end());
+  }
+};
+
+// A run of `n` random requests (30 % writes, with idle gaps), an idle stretch of 2^35
+// cycles (keys counted from the first epoch would not fit) and `n` / 4 more requests.
+RunRecord record_run(const DramPart& part, const DramControllerSettings& s, uint64_t n, bool& lean) {
+  DramSystem sys(part, s);
+  lean = sys.lean();
+  std::vector<DramCommandRecord> log;
+  std::vector<uint32_t> latencies;
+  sys.set_command_log(&log);
+  sys.set_latency_log(&latencies);
+  RunRecord rec;
+  std::mt19937_64 rng(11);
+  const uint64_t slots = sys.mapper().capacity() / 64;
+  int64_t t = 0;
+  auto submit = [&](uint64_t count) {
+    for (uint64_t i = 0; i < count; ++i) {
+      t += rng() % 100 == 0 ? static_cast<int64_t>(rng() % 5000) : static_cast<int64_t>(rng() % 4);
+      sys.submit({t, (rng() % slots) * 64, 64, rng() % 10 < 3});
+    }
+    sys.drain();
+    rec.add(log, latencies);
+    log.clear();
+    latencies.clear();
+  };
+  submit(n);
+  sys.advance_to(sys.now() + (int64_t{1} << 35));
+  t = sys.now();
+  submit(n / 4);
+  const DramCounters& k = sys.counters();
+  rec.v.insert(rec.v.end(), k.commands, k.commands + kDramCmds);
+  rec.v.insert(rec.v.end(), {static_cast<int64_t>(k.requests), static_cast<int64_t>(k.latency_sum), sys.now()});
+  return rec;
+}
+}  // namespace
+
+TEST_CASE("dram: the lean decision issues what the general one does") {
+  // docs/dram.md, Controller: with one rank and no low-power states the run loop takes a
+  // decision compiled without ranks, low-power states and the packed keys' range tests. A
+  // power-down policy whose idle time is never reached changes nothing the controller
+  // does, but takes the general decision: both must issue the same commands at the same
+  // cycles, on every built-in part, with each refresh kind, both schedulers and page
+  // policies, and past the packed keys' first epoch (the idle stretch of 2^35 cycles).
+  for (const std::string& name : builtin_dram_parts()) {
+    const DramPart part = load_dram_part(name);
+    for (int cfg = 0; cfg < 4; ++cfg) {
+      DramControllerSettings s;
+      s.refresh = cfg == 1 ? DramControllerSettings::Refresh::Off
+                  : cfg == 2 && part.per_bank_refresh() ? DramControllerSettings::Refresh::PerBank
+                                                        : DramControllerSettings::Refresh::AllBank;
+      if (cfg == 2) s.scheduler = DramControllerSettings::Scheduler::Fcfs;
+      if (cfg == 3) s.page_policy = DramControllerSettings::PagePolicy::Closed;
+      DramControllerSettings general = s;
+      general.low_power = DramControllerSettings::LowPower::PowerDown;
+      general.power_down_after = int64_t{1} << 50;
+      bool lean_a = false, lean_b = true;
+      const RunRecord a = record_run(part, s, 6000, lean_a);
+      const RunRecord b = record_run(part, general, 6000, lean_b);
+      INFO(name << " settings " << cfg);
+      REQUIRE(lean_a);
+      REQUIRE_FALSE(lean_b);
+      REQUIRE(a.v.size() == b.v.size());
+      CHECK(a.v == b.v);
+    }
+  }
+}
+
+TEST_CASE("dram: the lean decision stays exact past the packed request ages") {
+  // Three writes queued behind 2.2 million reads (4.4 million bursts): the reads are
+  // served first, so the writes wait longer than the packed ages count (2^22 bursts). The
+  // lean decision hands over to the general one when the ages are repacked and while a
+  // wait does not fit.
+  const DramPart part = load_dram_part("lpddr5x-8533");  // 32-byte bursts: 2 per request
+  DramControllerSettings s, general;
+  general.low_power = DramControllerSettings::LowPower::PowerDown;
+  general.power_down_after = int64_t{1} << 50;
+  RunRecord rec[2];
+  for (int i = 0; i < 2; ++i) {
+    DramSystem sys(part, i == 0 ? s : general);
+    REQUIRE(sys.lean() == (i == 0));
+    std::vector<uint32_t> latencies;
+    sys.set_latency_log(&latencies);
+    std::mt19937_64 rng(5);
+    const uint64_t slots = sys.mapper().capacity() / 64;
+    for (int w = 0; w < 3; ++w) sys.submit({0, (rng() % slots) * 64, 64, true});
+    for (uint64_t k = 0; k < 2'200'000; ++k) sys.submit({0, (rng() % slots) * 64, 64, false});
+    const int64_t end = sys.drain();
+    rec[i].add({}, latencies);
+    const DramCounters& c = sys.counters();
+    rec[i].v.insert(rec[i].v.end(), c.commands, c.commands + kDramCmds);
+    rec[i].v.push_back(end);
+  }
+  CHECK(rec[0].v.size() > 2'200'000);
+  CHECK(rec[0].v == rec[1].v);
+}
