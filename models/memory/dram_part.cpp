@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "sim/core/config/embedded.hpp"
@@ -119,6 +120,17 @@ int64_t parse_timing(const std::string& text, double tck, const std::string& pat
   auto bad = [&]() -> int64_t {
     config::fail_at(path, "'" + text + "' is not a timing (expected " + kTimingHelp + ")");
   };
+  // No DRAM timing comes near a second; a larger count is a typo, and past 2^63 it would
+  // not convert to an integer at all.
+  constexpr double kMaxCycles = 1 << 30;
+  auto cycles = [&](double n) -> int64_t {
+    if (n > kMaxCycles) {
+      char count[32];
+      std::snprintf(count, sizeof count, "%.4g", n);
+      config::fail_at(path, "'" + text + "' is " + count + " clock cycles; a timing may be at most 2^30");
+    }
+    return static_cast<int64_t>(n);
+  };
   auto trim = [](std::string s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.erase(s.begin());
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -144,13 +156,13 @@ int64_t parse_timing(const std::string& text, double tck, const std::string& pat
       return bad();
     }
     if (used != unit || n < 0 || n != std::floor(n)) return bad();
-    return static_cast<int64_t>(n);
+    return cycles(n);
   }
   const double seconds = config::parse_quantity(s, Quantity::Time, path);
   if (seconds < 0) return bad();
   // A controller programs ceil(t / tCK); the small slack absorbs decimal rounding
   // (13.75 ns / 0.625 ns is 22, not 22.000000001).
-  return static_cast<int64_t>(std::ceil(seconds / tck - 1e-6));
+  return cycles(std::ceil(seconds / tck - 1e-6));
 }
 
 unsigned DramPart::refpb_banks() const {

@@ -115,6 +115,12 @@ TEST_CASE("dram: timing values parse as datasheets write them") {
   CHECK(parse_timing("max(4 nCK, 1 ns)", 0.625e-9, "t") == 4);
   CHECK_THROWS_AS(parse_timing("4 cycles", 1e-9, "t"), InputError);
   CHECK_THROWS_WITH(parse_timing("max(4 nCK)", 1e-9, "timing.tRRD_S"), Catch::Contains("timing.tRRD_S"));
+  // Counts no DRAM timing comes near are refused, not converted (past 2^63 they would not be).
+  CHECK(parse_timing("1073741824 nCK", 1e-9, "t") == (int64_t{1} << 30));
+  CHECK_THROWS_WITH(parse_timing("1e30 nCK", 1e-9, "timing.tRC"),
+                    Catch::Contains("timing.tRC") && Catch::Contains("at most 2^30"));
+  CHECK_THROWS_WITH(parse_timing("1e300 ns", 1e-9, "timing.tRC"), Catch::Contains("at most 2^30"));
+  CHECK_THROWS_AS(parse_timing("max(4 nCK, 2 s)", 1e-9, "t"), InputError);
 }
 
 TEST_CASE("dram: part validation names the key") {
