@@ -223,8 +223,8 @@ class BurstQueue {
 struct Bank {
   int64_t next_act = 0, next_pre = 0, next_rd = 0, next_wr = 0, next_refpb = 0;
   int64_t open_row = -1;
-  BurstQueue q[2];  // reads, writes
-  unsigned hits = 0;           // column commands since the row opened
+  BurstQueue q[2];    // reads, writes
+  unsigned hits = 0;  // column commands since the row opened
   uint16_t rank = 0, group = 0, in_rank = 0;
 };
 
@@ -248,10 +248,10 @@ struct Rank {
   // Low-power states: the rank is idle once nothing is queued for it and no refresh is
   // owed; idle_from is when its last command's effect ended. Its state while idle follows
   // from idle_from and the settings, so nothing is stepped while it sleeps.
-  unsigned queued = 0;     // bursts queued for the rank
-  int64_t idle_from = 0;   // the rank's last command is over
-  int64_t served_at = 0;   // its last read or write is over (self-refresh counts idle time from it)
-  int64_t wake_ready = 0;  // no command before this cycle (power-down or self-refresh exit)
+  unsigned queued = 0;      // bursts queued for the rank
+  int64_t idle_from = 0;    // the rank's last command is over
+  int64_t served_at = 0;    // its last read or write is over (self-refresh counts idle time from it)
+  int64_t wake_ready = 0;   // no command before this cycle (power-down or self-refresh exit)
   int64_t sr_entry = kInf;  // in self-refresh from this cycle on (while idle)
   bool sr_closing = false;  // precharging its banks to enter self-refresh
 };
@@ -370,8 +370,8 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
   // Each timing below 2^25 cycles: a sum of them, the furthest any command moves a time
   // ahead of its cycle, stays below 2^30 (decide<true>).
   bool short_timings = true;
-  for (const int64_t v : {t.CL, t.CWL, t.BL, t.RCD, t.RP, t.RAS, t.RC, t.CCD_S, t.CCD_L, t.RRD_S, t.RRD_L, t.FAW,
-                          t.WTR_S, t.WTR_L, t.RTP, t.WR, t.RFC, t.RFCpb, t.RTRS}) {
+  for (const int64_t v : {t.CL, t.CWL, t.BL, t.RCD, t.RP, t.RAS, t.RC, t.CCD_S, t.CCD_L, t.RRD_S, t.RRD_L,
+                          t.FAW, t.WTR_S, t.WTR_L, t.RTP, t.WR, t.RFC, t.RFCpb, t.RTRS}) {
     short_timings = short_timings && v < (int64_t{1} << 25);
   }
   lean_ = o.ranks == 1 && s_.low_power == DramControllerSettings::LowPower::Off && short_timings;
@@ -538,8 +538,8 @@ namespace {
 using Settings = DramControllerSettings;
 
 // The command a bank would issue next in the current mode (cmd, burst, priority).
-[[gnu::always_inline]] inline Choice choose(const Settings& s, const std::vector<Burst>& pool, const Bank& b, int mode,
-              bool refresh_blocked) {
+[[gnu::always_inline]] inline Choice choose(const Settings& s, const std::vector<Burst>& pool, const Bank& b,
+                                            int mode, bool refresh_blocked) {
   Choice c;
   if (refresh_blocked) {
     if (b.open_row < 0) return c;  // the refresh itself is a rank-level candidate
@@ -593,8 +593,8 @@ using Settings = DramControllerSettings;
   return c;
 }
 
-[[gnu::always_inline]] inline Choice bank_choice(const Settings& s, const std::vector<Burst>& pool, const Bank& b, int mode,
-                   bool refresh_blocked) {
+[[gnu::always_inline]] inline Choice bank_choice(const Settings& s, const std::vector<Burst>& pool,
+                                                 const Bank& b, int mode, bool refresh_blocked) {
   Choice c = choose(s, pool, b, mode, refresh_blocked);
   switch (c.cmd) {
     case DramCmd::ACT: c.base = b.next_act; break;
@@ -641,8 +641,8 @@ bool DramSystem::rank_idle(const Channel& ch, unsigned rank) const {
 
 // Rank-cycles of the idle rank's current stretch, up to `until`, spent in power-down
 // (pd, of which apd with a bank open) and self-refresh (sr). The stretch is not closed.
-void DramSystem::low_power_until(const Channel& ch, unsigned rank, int64_t until, int64_t& pd,
-                                 int64_t& apd, int64_t& sr) const {
+void DramSystem::low_power_until(const Channel& ch, unsigned rank, int64_t until, int64_t& pd, int64_t& apd,
+                                 int64_t& sr) const {
   pd = apd = sr = 0;
   if (s_.low_power == Settings::LowPower::Off || !rank_idle(ch, rank)) return;
   const Rank& r = ch.ranks[rank];
@@ -708,7 +708,8 @@ template <bool kFits>
 }
 
 // Issues the decided command (ch.cand). Inlined into the run loop, its one caller (0 to
-// 4 % on every case of the whole bench; decide() inlined there was 9 to 18 % slower).
+// 4 % on every case of the whole bench). The general decide() inlined there was 9 to 18 %
+// slower; the lean one is inlined (docs/dram.md, Speed, tenth pass).
 template <bool kLean>
 [[gnu::always_inline]] inline void DramSystem::issue(Channel& ch) {
   const DramTiming& t = part_.t;
@@ -756,9 +757,8 @@ template <bool kLean>
       r.next[kWR] = std::max(r.next[kWR], at + t.CCD_S);
       g.next[kRD] = std::max(g.next[kRD], data_end + t.WTR_L);
       r.next[kRD] = std::max(r.next[kRD], data_end + t.WTR_S);
-      for (auto& other : ch.ranks) {  // the other ranks' turnaround (tRTRS)
-        if (kLean) break;
-        if (&other == &r) continue;
+      for (auto& other : ch.ranks) {
+        if (kLean || &other == &r) continue;  // the lean decision has one rank
         other.next[kWR] = std::max(other.next[kWR], at + t.BL + t.RTRS);
         other.next[kRD] = std::max(other.next[kRD], data_end + t.RTRS - t.CL);
       }
@@ -772,8 +772,7 @@ template <bool kLean>
       g.next[kWR] = std::max(g.next[kWR], at + t.RTW());
       r.next[kWR] = std::max(r.next[kWR], at + t.RTW());
       for (auto& other : ch.ranks) {
-        if (kLean) break;
-        if (&other == &r) continue;
+        if (kLean || &other == &r) continue;
         other.next[kRD] = std::max(other.next[kRD], at + t.BL + t.RTRS);
         other.next[kWR] = std::max(other.next[kWR], data_end + t.RTRS - t.CWL);
       }
@@ -815,7 +814,7 @@ template <bool kLean>
     r.next[kACT] = std::max(r.next[kACT], at + t.RFC);
     r.next_ref = at + t.RFC;
     ch.touch_all();  // the rank's banks may activate again
-  } else {  // REFPB
+  } else {           // REFPB
     const unsigned n = refpb_n_, stride = o.banks() / n;
     const unsigned first = b.rank * o.banks();
     for (unsigned k = 0; k < n; ++k) {
@@ -919,7 +918,8 @@ template <bool kLean>
       if (age > kAgeLast || (age == kAgeLast && k.seq != kSeqLast)) ch.unpacked |= uint64_t{1} << bi;
     }
     ch.low_of[bi] = (uint64_t{k.klass} << kKeyShift) | ((age & kAgeLast) << 6) | bi;
-    ch.set_group_key<kLean>(bi, std::max(k.base, ch.groups[b.group].next[static_cast<int>(k.cmd)]) * 4 + k.klass);
+    ch.set_group_key<kLean>(bi,
+                            std::max(k.base, ch.groups[b.group].next[static_cast<int>(k.cmd)]) * 4 + k.klass);
     ch.active_count += static_cast<unsigned>(k.any) - static_cast<unsigned>((ch.active >> bi) & 1);
     if (k.any) {
       ch.active |= uint64_t{1} << bi;
@@ -1005,7 +1005,8 @@ template <bool kLean>
       // Branch-free (masks, not conditional moves the compiler may turn into branches):
       // ties are common (banks waiting on one rank constraint) and hard to predict.
       const Choice& k = ch.choices[bi];
-      const int64_t gk = std::max(k.base, ch.groups[ch.banks[bi].group].next[static_cast<int>(k.cmd)]) * 4 + k.klass;
+      const int64_t gk =
+          std::max(k.base, ch.groups[ch.banks[bi].group].next[static_cast<int>(k.cmd)]) * 4 + k.klass;
       const int64_t rk = rank_key[ch.slot_of[bi] * 4 + k.klass];
       const int64_t key = gk ^ ((gk ^ rk) & -static_cast<int64_t>(gk < rk));
       const uint64_t sq = ch.choices[bi].seq;
@@ -1054,7 +1055,9 @@ template <bool kLean>
   ch.valid = true;
 }
 
-[[gnu::noinline]] void DramSystem::decide_general(Channel& ch) { decide<false>(ch); }
+[[gnu::noinline]] void DramSystem::decide_general(Channel& ch) {
+  decide<false>(ch);
+}
 
 // kOne: one channel without self-refresh, the usual case, which run() takes with the
 // choice of a channel and of a rank falling asleep compiled out. kLean: also one rank and
@@ -1263,10 +1266,10 @@ DramSystem::Energy DramSystem::energy(int64_t until) const {
       e.background += (active * e_.active_standby + (total - active) * e_.precharge_standby) * part_.tCK;
     }
   }
-  e.low_power = (apd * e_.active_power_down + (pd - apd) * e_.precharge_power_down + sr * e_.self_refresh) *
-                part_.tCK;
-  e.background += e.low_power -
-                  (apd * e_.active_standby + (pd - apd + sr) * e_.precharge_standby) * part_.tCK;
+  e.low_power =
+      (apd * e_.active_power_down + (pd - apd) * e_.precharge_power_down + sr * e_.self_refresh) * part_.tCK;
+  e.background +=
+      e.low_power - (apd * e_.active_standby + (pd - apd + sr) * e_.precharge_standby) * part_.tCK;
   const double rank_time = static_cast<double>(std::max<int64_t>(until, 0)) *
                            static_cast<double>(channels_.size() * part_.org.ranks);
   if (rank_time > 0) {

@@ -194,8 +194,8 @@ class DramSystem {
   // and the channel's banks as a mask; computed once, decide() needs them per command.
   unsigned pb_stride_ = 1;
   int burst_shift_ = -1;  // log2 of the burst's bytes, or -1 when not a power of two
-  // One rank, no low-power states and timings whose sum is below 2^30 cycles: the run loop
-  // takes the lean decision (decide<true>) while no refresh is owed.
+  // One rank, no low-power states and every timing below 2^25 cycles: the run loop takes
+  // the lean decision (decide<true>) while no refresh is owed.
   bool lean_ = false;
   uint64_t bank_mask_ = 0;
   DramControllerSettings s_;
@@ -229,8 +229,8 @@ class DramSystem {
   uint64_t admitted_requests() const { return inflight_base_ + inflight_.size(); }
   int64_t now_ = 0, last_data_ = 0;
   uint64_t seq_ = 0;
-  int64_t due_at_ = 0;         // the first rank refresh to fall due (update_next_due())
-  unsigned due_channel_ = 0;   // and its channel
+  int64_t due_at_ = 0;        // the first rank refresh to fall due (update_next_due())
+  unsigned due_channel_ = 0;  // and its channel
   DramCounters counters_;
   std::vector<DramCommandRecord>* log_ = nullptr;
   std::vector<uint32_t>* latencies_ = nullptr;

@@ -51,10 +51,11 @@ ParamTable timing_table() {
   t.params.push_back(
       {"tREFIpb", Quantity::String, "0 nCK", "Per-bank refresh interval (0: no per-bank refresh)"});
   t.params.push_back({"tRTRS", Quantity::String, "2 nCK", "Rank-to-rank data-bus switch"});
-  t.params.push_back({"tXP", Quantity::String, "0 nCK", "Power-down exit to a valid command (0: no power-down)"});
-  t.params.push_back({"tCKE", Quantity::String, "0 nCK", "Minimum power-down residency"});
   t.params.push_back(
-      {"tXS", Quantity::String, "0 nCK", "Self-refresh exit to a valid command (LPDDR: tXSR; 0: no self-refresh)"});
+      {"tXP", Quantity::String, "0 nCK", "Power-down exit to a valid command (0: no power-down)"});
+  t.params.push_back({"tCKE", Quantity::String, "0 nCK", "Minimum power-down residency"});
+  t.params.push_back({"tXS", Quantity::String, "0 nCK",
+                      "Self-refresh exit to a valid command (LPDDR: tXSR; 0: no self-refresh)"});
   t.params.push_back({"tCKESR", Quantity::String, "0 nCK", "Minimum self-refresh residency (LPDDR: tSR)"});
   return t;
 }
@@ -124,7 +125,7 @@ int64_t parse_timing(const std::string& text, double tck, const std::string& pat
   // not convert to an integer at all.
   constexpr double kMaxCycles = 1 << 30;
   auto cycles = [&](double n) -> int64_t {
-    if (n > kMaxCycles) {
+    if (!(n <= kMaxCycles)) {  // and not a number
       char count[32];
       std::snprintf(count, sizeof count, "%.4g", n);
       config::fail_at(path, "'" + text + "' is " + count + " clock cycles; a timing may be at most 2^30");
@@ -304,8 +305,10 @@ DramPart parse_dram_part(const json& j, const std::string& origin) {
   require((p.t.RFCpb > 0) == (p.t.REFIpb > 0), "tREFIpb",
           "tRFCpb and tREFIpb are given together or not at all");
   require(p.t.REFIpb == 0 || p.t.REFIpb > p.t.RFCpb, "tREFIpb", "must exceed tRFCpb");
-  require((p.t.XP > 0) == (p.t.XS > 0), "tXS", "tXP and tXS are given together (power-down and self-refresh) or not at all");
-  require(p.t.XS == 0 || p.t.XS > p.t.RFC, "tXS", "must exceed tRFC (self-refresh exit waits for a refresh to end)");
+  require((p.t.XP > 0) == (p.t.XS > 0), "tXS",
+          "tXP and tXS are given together (power-down and self-refresh) or not at all");
+  require(p.t.XS == 0 || p.t.XS > p.t.RFC, "tXS",
+          "must exceed tRFC (self-refresh exit waits for a refresh to end)");
 
   const json& power = member(j, "power", origin);
   if (!power.is_object()) config::fail_at(origin + ".power", "expected an object");

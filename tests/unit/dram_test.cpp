@@ -675,7 +675,8 @@ TEST_CASE("dram: self-refresh closes the banks, replaces refreshes and pays tXS"
 TEST_CASE("dram: a long idle stretch in low-power states counts them exactly as simulating them") {
   using LP = DramControllerSettings::LowPower;
   for (LP mode : {LP::PowerDown, LP::SelfRefresh}) {
-    for (auto refresh : {DramControllerSettings::Refresh::AllBank, DramControllerSettings::Refresh::PerBank}) {
+    for (auto refresh :
+         {DramControllerSettings::Refresh::AllBank, DramControllerSettings::Refresh::PerBank}) {
       json j = low_power_part();
       j["timing"]["tRFCpb"] = "40 ns";
       j["timing"]["tREFIpb"] = "625 ns";
@@ -806,7 +807,8 @@ RunRecord record_run(const DramPart& part, const DramControllerSettings& s, uint
   submit(n / 4);
   const DramCounters& k = sys.counters();
   rec.v.insert(rec.v.end(), k.commands, k.commands + kDramCmds);
-  rec.v.insert(rec.v.end(), {static_cast<int64_t>(k.requests), static_cast<int64_t>(k.latency_sum), sys.now()});
+  rec.v.insert(rec.v.end(),
+               {static_cast<int64_t>(k.requests), static_cast<int64_t>(k.latency_sum), sys.now()});
   return rec;
 }
 }  // namespace
@@ -822,7 +824,7 @@ TEST_CASE("dram: the lean decision issues what the general one does") {
     const DramPart part = load_dram_part(name);
     for (int cfg = 0; cfg < 4; ++cfg) {
       DramControllerSettings s;
-      s.refresh = cfg == 1 ? DramControllerSettings::Refresh::Off
+      s.refresh = cfg == 1                              ? DramControllerSettings::Refresh::Off
                   : cfg == 2 && part.per_bank_refresh() ? DramControllerSettings::Refresh::PerBank
                                                         : DramControllerSettings::Refresh::AllBank;
       if (cfg == 2) s.scheduler = DramControllerSettings::Scheduler::Fcfs;
