@@ -131,6 +131,13 @@ def dram():
         "1.5 R 0x80000000 128\n90 W 0x1000 64\n")
 
 
+def dram_parts():
+    # The built-in part files as they are (the loader reads a file by path; none extends another).
+    for path in sorted(glob.glob(os.path.join(ROOT, "configs", "dram", "*.json"))):
+        with open(path, "rb") as f:
+            out("dram_part", os.path.basename(path), f.read())
+
+
 def dict_line(token):
     esc = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "\\x%02x" % ord(c) for c in token)
     return '"%s"\n' % esc
@@ -199,6 +206,9 @@ def dictionaries():
         for t in ["PK\x03\x04", "PK\x01\x02", "PK\x05\x06", "PK\x06\x06", "PK\x06\x07", "meta.json",
                   ".npy", "layers.0.attn.qkv", "\x93NUMPY", "'shape'", "'descr'", "'<f4'"]:
             f.write(dict_line(t))
+    pk, pv = gather(glob.glob(os.path.join(ROOT, "configs", "dram", "*.json")))
+    write_dict("dram_part", pk, pv, ['"edgesim.dram_part/1"', '" nCK"', '" ns"', '" us"', '"max("', '" mA"',
+                                     '" V"', '" pJ/bit"', '"1e30 nCK"', '"0 nCK"', '"nan ns"', '"-1"'])
     with open(os.path.join(ROOT, "fuzz", "dict", "dram_trace.dict"), "w") as f:
         f.write("# DRAM request trace tokens (models/memory/dram_trace.hpp), written by fuzz/make_seeds.py\n")
         for t in ["EDGESIMR", " R ", " W ", "0x", "#", "\n", "\x14\x00\x00\x00", "\x01\x00\x00\x00"]:
@@ -212,7 +222,7 @@ def dictionaries():
 
 def main():
     for d in ["config", "sweep", "npy", "npz", "fault_campaign", "npu_network", "input_csv", "dram_trace",
-              "trace", "tflite"]:
+              "dram_part", "trace", "tflite"]:
         os.makedirs(os.path.join(CORPUS, d), exist_ok=True)
     configs()
     sweeps()
@@ -220,6 +230,7 @@ def main():
     networks()
     inputs()
     dram()
+    dram_parts()
     dictionaries()
     if len(sys.argv) > 1:
         subprocess.run([sys.argv[1], CORPUS], check=True)

@@ -347,9 +347,7 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
     : part_(part),
       refpb_n_(part.refpb_banks()),
       pb_stride_(part.org.banks() / refpb_n_),
-      burst_shift_((part.org.burst_bytes() & (part.org.burst_bytes() - 1)) == 0
-                       ? static_cast<int>(log2u(part.org.burst_bytes()))
-                       : -1),
+      burst_shift_(log2u(part.org.burst_bytes())),
       bank_mask_(part.org.ranks * part.org.banks() >= 64
                      ? ~uint64_t{0}
                      : (uint64_t{1} << (part.org.ranks * part.org.banks())) - 1),
@@ -360,6 +358,11 @@ DramSystem::DramSystem(const DramPart& part, const DramControllerSettings& setti
   if (s_.refresh == DramControllerSettings::Refresh::PerBank && !part_.per_bank_refresh()) {
     throw InputError("config error: DRAM part '" + part_.name +
                      "' has no per-bank refresh (tRFCpb, tREFIpb)");
+  }
+  const uint64_t bb = part_.org.burst_bytes();
+  if (bb == 0 || (bb & (bb - 1)) != 0) {
+    throw InputError("config error: DRAM part '" + part_.name + "' has bursts of " + std::to_string(bb) +
+                     " bytes; the address mapping needs a power of two");
   }
   if (s_.read_queue == 0 || s_.write_queue == 0 || s_.write_low >= s_.write_high ||
       s_.write_high > s_.write_queue) {
@@ -448,8 +451,8 @@ void DramSystem::submit(const DramRequest& r) {
   if (!next_mapped_) {
     if (head_offset_ == 0) {
       const uint64_t first = r.addr & ~(bb - 1), last = (r.addr + r.size - 1) & ~(bb - 1);
-      // A shift where the burst is a power of two bytes (a division takes tens of cycles).
-      head_bursts_ = (burst_shift_ >= 0 ? (last - first) >> burst_shift_ : last / bb - first / bb) + 1;
+      // A shift: the burst is a power of two bytes (checked when constructed).
+      head_bursts_ = ((last - first) >> burst_shift_) + 1;
       head_addr_ = first;
       mapper_.map(head_addr_, next_);
     } else if (((head_addr_ - bb) ^ head_addr_) & ~column_bits_) {

@@ -193,7 +193,7 @@ class DramSystem {
   // Banks between those of one per-bank refresh (a power of two: banks and refpb_n_ are),
   // and the channel's banks as a mask; computed once, decide() needs them per command.
   unsigned pb_stride_ = 1;
-  int burst_shift_ = -1;  // log2 of the burst's bytes, or -1 when not a power of two
+  unsigned burst_shift_ = 0;  // log2 of the burst's bytes (a power of two: the part's validation)
   // One rank, no low-power states and every timing below 2^25 cycles: the run loop takes
   // the lean decision (decide<true>) while no refresh is owed.
   bool lean_ = false;

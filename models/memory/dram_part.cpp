@@ -23,7 +23,7 @@ constexpr const char* kSchema = "edgesim.dram_part/1";
 constexpr const char* kTimingHelp = "\"N nCK\", a time such as \"13.75 ns\", or \"max(N nCK, T ns)\"";
 
 const ParamTable kOrganisation = {{
-    {"channel_width_bits", Quantity::Integer, nullptr, "Data bits of one channel", 4, 1024},
+    {"channel_width_bits", Quantity::Integer, nullptr, "Data bits of one channel", 8, 1024},
     {"device_width_bits", Quantity::Integer, nullptr, "Data bits of one device (x4, x8, x16)", 4, 64},
     {"ranks", Quantity::Integer, 1, "Ranks on a channel", 1, 8},
     {"bank_groups", Quantity::Integer, nullptr, "Bank groups per rank (1 without bank groups)", 1, 16},
@@ -101,8 +101,10 @@ void check_sources(const json& j, const std::string& origin) {
     while (start <= key.size()) {
       const size_t dot = key.find('.', start);
       const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-      if (node->is_array() && !part.empty() && std::isdigit(static_cast<unsigned char>(part[0])) &&
-          std::stoul(part) < node->size()) {
+      // An index: digits only, few enough that stoul cannot overflow.
+      const bool index =
+          !part.empty() && part.size() <= 9 && part.find_first_not_of("0123456789") == std::string::npos;
+      if (node->is_array() && index && std::stoul(part) < node->size()) {
         node = &(*node)[std::stoul(part)];
       } else if (node->is_object() && node->contains(part)) {
         node = &(*node)[part];
@@ -201,9 +203,19 @@ DramEnergy DramPart::energy() const {
   return e;
 }
 
+namespace {
+// A top-level text field, "" when absent; any other type is refused naming it (nlohmann's
+// value() would throw its own type_error, which is not bad input).
+std::string text_field(const json& j, const char* key, const std::string& origin) {
+  if (!j.contains(key)) return "";
+  if (!j[key].is_string()) config::fail_at(origin + "." + key, "expected a string");
+  return j[key].get<std::string>();
+}
+}  // namespace
+
 DramPart parse_dram_part(const json& j, const std::string& origin) {
   if (!j.is_object()) config::fail_at(origin, "a DRAM part file is a JSON object");
-  if (j.value("schema", "") != kSchema) {
+  if (text_field(j, "schema", origin) != kSchema) {
     config::fail_at(origin + ".schema", std::string("expected \"") + kSchema + "\"");
   }
   static const std::vector<std::string> kKeys = {"schema",       "description", "standard", "sources",
@@ -219,7 +231,7 @@ DramPart parse_dram_part(const json& j, const std::string& origin) {
   check_sources(j, origin);
   DramPart p;
   p.source = j;
-  p.description = j.value("description", "");
+  p.description = text_field(j, "description", origin);
   const ParamTable std_table = {{{"standard",
                                   Quantity::String,
                                   nullptr,
@@ -240,6 +252,13 @@ DramPart parse_dram_part(const json& j, const std::string& origin) {
   p.org.burst_length = static_cast<unsigned>(o.integer("burst_length"));
   if (p.org.channel_width_bits % p.org.device_width_bits != 0) {
     config::fail_at(o.path_of("channel_width_bits"), "must be a multiple of device_width_bits");
+  }
+  // A burst's bytes are the lowest address bits: a 72-bit ECC channel has 64 data bits.
+  if (!power_of_two(p.org.channel_width_bits)) {
+    config::fail_at(
+        o.path_of("channel_width_bits"),
+        "must be a power of two (a burst's bytes are address bits); an ECC channel gives its data "
+        "bits, e.g. 64 of 72");
   }
   for (const char* key : {"ranks", "bank_groups", "banks_per_group", "rows", "columns", "burst_length"}) {
     if (!power_of_two(static_cast<uint64_t>(o.integer(key)))) {
@@ -295,6 +314,14 @@ DramPart parse_dram_part(const json& j, const std::string& origin) {
   };
   for (const char* key : {"CL", "CWL", "tRCD", "tRP", "tRAS", "tRC", "tCCD_S", "tCCD_L", "tRFC", "tREFI"}) {
     require(cyc(key) > 0, key, "must be at least one clock cycle");
+  }
+  // Every timing but the refresh intervals is far shorter than tREFI in any JEDEC part (tens
+  // of ns against microseconds); one that is not is a typo ("5 ms" for "5 ns"), and would
+  // make the controller step through thousands of refreshes per command.
+  for (const char* key :
+       {"CL",   "CWL",    "tRCD",   "tRP",  "tRAS", "tRC",   "tCCD_S", "tCCD_L", "tRRD_S", "tRRD_L",
+        "tFAW", "tWTR_S", "tWTR_L", "tRTP", "tWR",  "tRTRS", "tXP",    "tCKE",   "tXS",    "tCKESR"}) {
+    require(cyc(key) < p.t.REFI, key, "must be below tREFI (" + std::to_string(p.t.REFI) + " nCK)");
   }
   require(p.t.RC >= p.t.RAS + p.t.RP, "tRC", "must be at least tRAS + tRP");
   require(p.t.CCD_L >= p.t.CCD_S, "tCCD_L", "must be at least tCCD_S");

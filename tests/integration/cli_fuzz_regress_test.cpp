@@ -14,6 +14,13 @@ std::string input(const std::string& rel) {
   return source_path("tests/data/fuzz/" + rel);
 }
 
+// `edgesim dram --part PART` on a one-request trace: bad input, with `needles` in the error.
+void expect_bad_part(const std::string& part, const std::vector<std::string>& needles) {
+  TempDir dir;
+  write_text(dir / "t.txt", "0 R 0x0 64\n");
+  expect_bad_input({"dram", "--part", part, "--trace", dir / "t.txt"}, needles);
+}
+
 std::vector<std::string> npu_args(const std::string& network) {
   return {"npu", "--config", "builtin:npu/ethos-u55-128.json", "--network", network, "--timing", "fast"};
 }
@@ -152,8 +159,9 @@ TEST_CASE("fuzz regression: a DRAM request that runs past the top of the address
   expect_bad_input({"dram", "--part", "lpddr5-6400", "--trace", f}, {f + ":3", "'-20' is not a hex address"});
   TempDir dir;
   write_text(dir / "top.txt", "0 R 0x0 64\n1 W 0xffffffffffffffe0 64\n");
-  expect_bad_input({"dram", "--part", "lpddr5-6400", "--trace", dir / "top.txt"},
-                   {dir / "top.txt:2", "64 bytes from that address run past the end of the 64-bit address space"});
+  expect_bad_input(
+      {"dram", "--part", "lpddr5-6400", "--trace", dir / "top.txt"},
+      {dir / "top.txt:2", "64 bytes from that address run past the end of the 64-bit address space"});
   // A time past 2^63 ps was said to "go backwards" (llround's overflow made it negative).
   write_text(dir / "late.txt", "0 R 0x0 64\n1e300 R 0x40 64\n");
   expect_bad_input({"dram", "--part", "lpddr5-6400", "--trace", dir / "late.txt"},
@@ -163,12 +171,58 @@ TEST_CASE("fuzz regression: a DRAM request that runs past the top of the address
   CHECK_THAT(ok.out, Catch::Matchers::Contains("requests"));
 }
 
-TEST_CASE("fuzz regression: a directory where a file is expected is bad input naming it", "[cli][fuzz][sweep]") {
+TEST_CASE("fuzz regression: a DRAM part timing of 1e30 clock cycles is bad input naming the key",
+          "[cli][fuzz][dram]") {
+  // Converted to an integer, 1e30 was undefined behaviour and came out as a negative count:
+  // "must be at least one clock cycle".
+  const std::string f = input("dram_part/timing-1e30-nck.json");
+  expect_bad_part(f, {f + ".timing.tRC", "'1e30 nCK' is 1e+30 clock cycles; a timing may be at most 2^30"});
+}
+
+TEST_CASE("fuzz regression: a DRAM part whose schema or description is not a string is bad input",
+          "[cli][fuzz][dram]") {
+  // libFuzzer's dram_part input: "schema" an object. nlohmann's value() threw its type_error,
+  // which reached main as "simulation failed", exit 1.
+  const std::string f = input("dram_part/crash-aaca71b4-schema-object.json");
+  expect_bad_part(f, {f + ".schema", "expected a string"});
+  const std::string part = read_text(source_path("configs/dram/lpddr5-6400.json"));
+  const size_t at = part.find("\"description\": \""), end = part.find("\",\n", at);
+  REQUIRE(end != std::string::npos);
+  TempDir dir;
+  write_text(dir / "p.json", part.substr(0, at) + "\"description\": 7" + part.substr(end + 1));
+  expect_bad_part(dir / "p.json", {dir / "p.json.description", "expected a string"});
+}
+
+TEST_CASE("fuzz regression: a DRAM part with a 72-bit channel is bad input, not a hang",
+          "[cli][fuzz][dram]") {
+  // libFuzzer's dram_part input (a timeout): 144-byte bursts. The burst count of a request
+  // was computed with a power-of-two mask and wrapped, so admission never ended.
+  const std::string f = input("dram_part/timeout-5f8e1133-channel-72-bits.json");
+  expect_bad_part(f, {f + ".organisation.channel_width_bits", "must be a power of two", "64 of 72"});
+}
+
+TEST_CASE("fuzz regression: a DRAM part source citing a 72-digit index is bad input", "[cli][fuzz][dram]") {
+  // libFuzzer's dram_part input: "power.rails.0666...6.IDD2P" in sources. std::stoul threw
+  // out_of_range on the index, "simulation failed: stoul", exit 1.
+  const std::string f = input("dram_part/crash-a217cd9a-sources-index-overflow.json");
+  expect_bad_part(f, {f + ".sources", "'power.rails.0666", "cites a value the part does not set"});
+}
+
+TEST_CASE("fuzz regression: a DRAM timing longer than tREFI is bad input, not a crawl", "[cli][fuzz][dram]") {
+  // libFuzzer's dram_part input (a timeout): tRRD_L of "max(8 nCK, 5 ms)", 12 million cycles
+  // between activations of a bank group, each gap stepped through thousands of refreshes.
+  const std::string f = input("dram_part/timeout-4b9e4b90-trrd-5-ms.json");
+  expect_bad_part(f, {f + ".timing.tRRD_L", "must be below tREFI (9360 nCK)"});
+}
+
+TEST_CASE("fuzz regression: a directory where a file is expected is bad input naming it",
+          "[cli][fuzz][sweep]") {
   // libFuzzer's sweep input (a crash in CI): the base "." is a directory, which opens as a
   // stream on Linux and claimed a size of 2^63 bytes: std::length_error, "simulation failed".
   TempDir dir;
   const std::string f = input("sweep/base-is-a-directory.json");
-  expect_bad_input({"sweep", f, "--out", dir / "out"}, {"sweep spec " + f, "base: cannot open '.': it is a directory"});
+  expect_bad_input({"sweep", f, "--out", dir / "out"},
+                   {"sweep spec " + f, "base: cannot open '.': it is a directory"});
   // Every reader of a user's file says the same.
   const std::string d = dir.path();
   expect_bad_input({"run", "--config", d}, {"cannot open '" + d + "': it is a directory"});

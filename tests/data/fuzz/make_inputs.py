@@ -125,8 +125,17 @@ def npu_inputs():
     out("tflite", "weight-scale-3e38.tflite", bytes(src))
 
 
+def dram_part_inputs():
+    # tRC of 1e30 clock cycles: converted to an integer, it was undefined behaviour (and came
+    # out as "must be at least one clock cycle").
+    part = json.load(open(os.path.join(ROOT, "configs", "dram", "lpddr5-6400.json")))
+    part["timing"]["tRC"] = "1e30 nCK"
+    out("dram_part", "timing-1e30-nck.json", json.dumps(part, indent=2) + "\n")
+
+
 if __name__ == "__main__":
     npu_inputs()
     tflite_inputs()
     sweep_inputs()
     trace_inputs()
+    dram_part_inputs()
