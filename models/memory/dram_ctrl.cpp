@@ -851,8 +851,8 @@ template <bool kLean>
 // cycle quarters. The ages fit below lean_seq. Outside that state it decides as below.
 template <bool kLean>
 [[gnu::always_inline]] inline void DramSystem::decide(Channel& ch) {
+  const int64_t floor = std::max(now_, ch.next_cmd);
   if constexpr (kLean) {
-    const int64_t floor = std::max(now_, ch.next_cmd);
     if (ch.owed || ch.unpacked || floor >= ch.repack_cycle || seq_ >= ch.lean_seq) {
       decide_general(ch);
       return;
@@ -872,7 +872,6 @@ template <bool kLean>
   }
   if (ch.write_mode != was_write) ch.dirty = ~uint64_t{0};
   const int mode = ch.write_mode ? 1 : 0;
-  const int64_t floor = std::max(now_, ch.next_cmd);
   // Packed keys count from an epoch and a request number; both move forward, rarely
   // (every 2^32 cycles, every 2^20 requests), and every bank's key is packed again.
   if (!kLean && (floor >= ch.repack_cycle || seq_ >= ch.repack_seq)) {
