@@ -96,23 +96,8 @@ void check_sources(const json& j, const std::string& origin) {
   if (!j["sources"].is_object()) config::fail_at(origin + ".sources", "expected an object of key: citation");
   for (const auto& [key, cite] : j["sources"].items()) {
     if (!cite.is_string()) config::fail_at(origin + ".sources." + key, "expected a citation string");
-    const json* node = &j;
-    size_t start = 0;
-    while (start <= key.size()) {
-      const size_t dot = key.find('.', start);
-      const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-      // An index: digits only, few enough that stoul cannot overflow.
-      const bool index =
-          !part.empty() && part.size() <= 9 && part.find_first_not_of("0123456789") == std::string::npos;
-      if (node->is_array() && index && std::stoul(part) < node->size()) {
-        node = &(*node)[std::stoul(part)];
-      } else if (node->is_object() && node->contains(part)) {
-        node = &(*node)[part];
-      } else {
-        config::fail_at(origin + ".sources", "'" + key + "' cites a value the part does not set");
-      }
-      if (dot == std::string::npos) break;
-      start = dot + 1;
+    if (!config::find_dotted(j, key)) {
+      config::fail_at(origin + ".sources", "'" + key + "' cites a value the part does not set");
     }
   }
 }

@@ -79,7 +79,27 @@ TEST_CASE("sources cite values of the same file and are dropped on loading", "[c
         R"({"device": {"dram": {"channels": 4}}, "sources": {"device.dram.latency": "x"}})");
   CHECK_THROWS_WITH(load_config((d / "stale.json").string()),
                     Catch::Contains("device.dram.latency") && Catch::Contains("does not set"));
+  // An array element is cited by its index (a sweep's list, a part's rails).
+  write(d / "list.json", R"({"sweep": [{"x": 1}, {"x": 2}], "sources": {"sweep.1.x": "a paper"}})");
+  CHECK(load_config((d / "list.json").string())["sweep"][1]["x"] == 2);
   write(d / "bad.json", R"({"sources": {"a": 1}, "a": 2})");
   CHECK_THROWS_WITH(load_config((d / "bad.json").string()), Catch::Contains("expected a string"));
   fs::remove_all(d);
+}
+
+TEST_CASE("a dotted key names an object's member or an array's element", "[config]") {
+  const json doc = json::parse(R"({"a": {"b": [10, {"c": 3}], "0": "zero"}, "x.y": 1})");
+  REQUIRE(find_dotted(doc, "a.b.1.c"));
+  CHECK(*find_dotted(doc, "a.b.1.c") == 3);
+  CHECK(*find_dotted(doc, "a.b.0") == 10);
+  CHECK(*find_dotted(doc, "a.0") == "zero");    // a digit key of an object is a member
+  CHECK(find_dotted(doc, "a.b.2") == nullptr);  // past the end
+  CHECK(find_dotted(doc, "a.b.c") == nullptr);  // not an index
+  CHECK(find_dotted(doc, "a.b.-1") == nullptr);
+  CHECK(find_dotted(doc, "a.b.0000000001") == nullptr);               // ten digits: no index
+  CHECK(find_dotted(doc, "a.b." + std::string(72, '9')) == nullptr);  // no stoul overflow
+  CHECK(find_dotted(doc, "a..b") == nullptr);
+  CHECK(find_dotted(doc, "") == nullptr);
+  CHECK(find_dotted(doc, "x.y") == nullptr);        // a dot always separates
+  CHECK(find_dotted(doc, "a.b.1.c.d") == nullptr);  // below a number
 }

@@ -51,15 +51,9 @@ void check_sources(const json& doc, const std::string& path) {
     if (!cite.is_string()) {
       throw InputError("config error in " + path + ": sources." + key + ": expected a string (the citation)");
     }
-    const json* node = &doc;
-    std::stringstream ss(key);
-    std::string part;
-    while (std::getline(ss, part, '.')) {
-      if (!node->is_object() || !node->contains(part)) {
-        throw InputError("config error in " + path + ": sources cites '" + key +
-                         "', which this file does not set");
-      }
-      node = &(*node)[part];
+    if (!find_dotted(doc, key)) {
+      throw InputError("config error in " + path + ": sources cites '" + key +
+                       "', which this file does not set");
     }
   }
 }
@@ -117,6 +111,27 @@ std::string read_file(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+const json* find_dotted(const json& doc, const std::string& key) {
+  const json* node = &doc;
+  size_t start = 0;
+  for (;;) {
+    const size_t dot = key.find('.', start);
+    const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    // An index: digits only, few enough that stoul cannot overflow.
+    const bool index =
+        !part.empty() && part.size() <= 9 && part.find_first_not_of("0123456789") == std::string::npos;
+    if (node->is_array() && index && std::stoul(part) < node->size()) {
+      node = &(*node)[std::stoul(part)];
+    } else if (node->is_object() && node->contains(part)) {
+      node = &(*node)[part];
+    } else {
+      return nullptr;
+    }
+    if (dot == std::string::npos) return node;
+    start = dot + 1;
+  }
 }
 
 json parse_json_text(const std::string& text, const std::string& origin) {

@@ -4,7 +4,7 @@
 // "builtin:PATH" names a preset compiled into the binary (PATH relative to configs/).
 // Two top-level keys are documentation and are dropped on loading: "description" (one
 // line) and "sources" (dotted key -> citation of where that value comes from; each key
-// must name a value the same file sets).
+// must name a value the same file sets, an array's element by its index: find_dotted()).
 #include <string>
 #include <vector>
 
@@ -20,6 +20,11 @@ constexpr const char* kDefaultExperiment = "builtin:experiments/default.json";
 /// Loads a config file and everything it extends, merged. A results file written by
 /// edgesim is accepted too: its recorded config is returned.
 json load_config(const std::string& path);
+
+/// The value a dotted key names in `doc` ("a.b" an object's member, "a.0" an array's
+/// element; an index is 1 to 9 digits), or null where it names none. A "sources" key
+/// (in configs and DRAM part files) must name a value this way.
+const json* find_dotted(const json& doc, const std::string& key);
 
 /// Applies "a.b.c=value" (value parsed as JSON when it parses, else taken as a string).
 void apply_override(json& config, const std::string& assignment);
