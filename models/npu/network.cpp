@@ -168,11 +168,12 @@ Requant requant(double real, const FileLocation& at) {
 }
 
 /// Output size and leading padding of one spatial dimension (TFLite's SAME and VALID);
-/// `k` is the kernel's extent (dilated).
-void spatial(int in, int k, int s, bool same, int& out, int& pad) {
+/// `k` is the kernel's extent (dilated). In 64 bits: a stride or a dilated extent near the
+/// int range would wrap.
+void spatial(int64_t in, int64_t k, int64_t s, bool same, int64_t& out, int64_t& pad) {
   if (same) {
     out = (in + s - 1) / s;
-    pad = std::max((out - 1) * s + k - in, 0) / 2;
+    pad = std::max<int64_t>((out - 1) * s + k - in, 0) / 2;
   } else {
     out = in >= k ? (in - k) / s + 1 : 0;
     pad = 0;
@@ -190,13 +191,24 @@ void set_window(Op& op, const OpSpec& spec, const Tensor& in, const FileLocation
     at["stride"].fail("strides must be at least 1, found " + shape_text({op.sh, op.sw}));
   if (op.dh < 1 || op.dw < 1)
     at["dilation"].fail("dilation factors must be at least 1, found " + shape_text({op.dh, op.dw}));
-  const int ekh = (op.kh - 1) * op.dh + 1, ekw = (op.kw - 1) * op.dw + 1;
-  int oh = 0, ow = 0;
-  spatial(in.h, ekh, op.sh, op.same_padding, oh, op.pad_top);
-  spatial(in.w, ekw, op.sw, op.same_padding, ow, op.pad_left);
+  const int64_t ekh = int64_t{op.kh - 1} * op.dh + 1, ekw = int64_t{op.kw - 1} * op.dw + 1;
+  int64_t oh = 0, ow = 0, pad_top = 0, pad_left = 0;
+  spatial(in.h, ekh, op.sh, op.same_padding, oh, pad_top);
+  spatial(in.w, ekw, op.sw, op.same_padding, ow, pad_left);
   if (oh == 0 || ow == 0)
     at.fail("kernel " + std::to_string(ekh) + "x" + std::to_string(ekw) + " larger than the input " +
             shape_text(in.shape) + " with valid padding");
+  // The window's last input position, (output - 1) x stride + dilated kernel - 1 counted
+  // from the padding's start, is an int in TFLite's kernels and in ours: with SAME
+  // padding a large dilation or stride can take it past the type.
+  constexpr int64_t kMaxReach = std::numeric_limits<int32_t>::max();
+  const int64_t reach = std::max((oh - 1) * op.sh + ekh, (ow - 1) * op.sw + ekw);
+  if (reach > kMaxReach)
+    at.fail("kernel " + shape_text({op.kh, op.kw}) + " dilated by " + shape_text({op.dh, op.dw}) +
+            " with stride " + shape_text({op.sh, op.sw}) + " reaches " + std::to_string(reach) +
+            " input positions with SAME padding; at most 2^31 - 1 (positions are 32-bit integers)");
+  op.pad_top = static_cast<int>(pad_top);
+  op.pad_left = static_cast<int>(pad_left);
   if (spec.output.h != oh || spec.output.w != ow)
     at["output"]["shape"].fail("expected spatial size " + std::to_string(oh) + "x" + std::to_string(ow) +
                                ", found " + shape_text(spec.output.shape));

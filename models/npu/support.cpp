@@ -40,7 +40,9 @@ bool stride_ok(const Op& op) {
 
 Placement kernel_rules(const Op& op) {
   if (!stride_ok(op)) return cpu("stride " + num(op.sh) + "x" + num(op.sw) + " outside [1, 3]");
-  const int ekh = (op.kh - 1) * op.dh + 1, ekw = (op.kw - 1) * op.dw + 1;
+  // In 64 bits: a network's window may reach 2^31 - 1 input positions (network.cpp,
+  // set_window), so a dilated kernel's area can pass the int range.
+  const int64_t ekh = int64_t{op.kh - 1} * op.dh + 1, ekw = int64_t{op.kw - 1} * op.dw + 1;
   if (ekh > kMaxDilatedKernelH) return cpu("dilated kernel height " + num(ekh) + " > 64");
   if (ekh * ekw > kMaxDilatedKernelArea) return cpu("dilated kernel area " + num(ekh * ekw) + " > 4096");
   // Sum of |weight| per output channel (the weights are symmetric: zero point 0).
@@ -111,7 +113,7 @@ Placement placement(const Network& net, const Op& op) {
           (op.kh > kMaxAvgPoolSameKernel || op.kw > kMaxAvgPoolSameKernel))
         return cpu("average pool kernel " + num(op.kh) + "x" + num(op.kw) + " with SAME padding (at most 8x8)");
       if (op.kh > kMaxPoolKernelH) return cpu("pool kernel height " + num(op.kh) + " > 256");
-      if (op.kh * op.kw > kMaxPoolKernelArea) return cpu("pool kernel area > 65536");
+      if (int64_t{op.kh} * op.kw > kMaxPoolKernelArea) return cpu("pool kernel area > 65536");
       return {};
     case OpType::Add:
     case OpType::Sub:

@@ -133,6 +133,22 @@ TEST_CASE("fuzz regression: a weight shape claiming billions of channels over a 
                                      "25769803968 int8 weights"});
 }
 
+TEST_CASE("fuzz regression: a dilated window past the int range is bad input, not a wrapped extent",
+          "[cli][fuzz][npu]") {
+  // libFuzzer's input (UBSan, 2026-12-03 campaign of the tflite target): a 3x3 CONV_2D
+  // dilated by 1,073,741,826 with SAME padding; its dilated extent, (3 - 1) x dilation + 1,
+  // overflowed an int, and the gcc build ran the network to 4.6e18 cycles (exit 0).
+  const std::string t = input("tflite/ubsan-f5431137-dilation-1e9.tflite");
+  expect_bad_input(npu_args(t), {t + ": operators[0] CONV_2D (table at byte",
+                                 "kernel [3, 3] dilated by [1073741826, 514] with stride [1, 1] reaches "
+                                 "2147483660 input positions with SAME padding; at most 2^31 - 1"});
+  // The same through the JSON format, whose values are at most 2^24 each: a 200-row
+  // kernel dilated by 2^24 reaches 3.3e9 positions.
+  const std::string f = input("npu_network/dilation-2e7-kernel-200.json");
+  expect_bad_input(npu_args(f), {f + ": ops[0]: kernel [200, 1] dilated by [16777216, 1] with stride [1, 1] "
+                                     "reaches 3338665988 input positions"});
+}
+
 TEST_CASE("fuzz regression: a zero point outside int8 is bad input naming its JSON path",
           "[cli][fuzz][npu]") {
   const std::string f = input("npu_network/zero-point-300.json");
