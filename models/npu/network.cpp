@@ -191,7 +191,7 @@ void set_window(Op& op, const OpSpec& spec, const Tensor& in, const FileLocation
     at["stride"].fail("strides must be at least 1, found " + shape_text({op.sh, op.sw}));
   if (op.dh < 1 || op.dw < 1)
     at["dilation"].fail("dilation factors must be at least 1, found " + shape_text({op.dh, op.dw}));
-  const int64_t ekh = int64_t{op.kh - 1} * op.dh + 1, ekw = int64_t{op.kw - 1} * op.dw + 1;
+  const int64_t ekh = op.dilated_h(), ekw = op.dilated_w();
   int64_t oh = 0, ow = 0, pad_top = 0, pad_left = 0;
   spatial(in.h, ekh, op.sh, op.same_padding, oh, pad_top);
   spatial(in.w, ekw, op.sw, op.same_padding, ow, pad_left);

@@ -96,6 +96,10 @@ struct Op {
   // (oy sh - pad_top + ky dh, ox sw - pad_left + kx dw).
   int kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, pad_top = 0, pad_left = 0, depth_multiplier = 1;
   bool same_padding = false;              // TFLite's SAME (else VALID)
+  // The dilated kernel's extent, (k - 1) x d + 1, in 64 bits: an int wraps for dilations
+  // a TFLite file may hold (add_op refuses a window reaching past 2^31 - 1 positions).
+  int64_t dilated_h() const { return int64_t{kh - 1} * dh + 1; }
+  int64_t dilated_w() const { return int64_t{kw - 1} * dw + 1; }
   Activation activation = Activation::None;
   int32_t act_min = -128, act_max = 127;  // fused activation, in output quantization
 

@@ -40,9 +40,7 @@ bool stride_ok(const Op& op) {
 
 Placement kernel_rules(const Op& op) {
   if (!stride_ok(op)) return cpu("stride " + num(op.sh) + "x" + num(op.sw) + " outside [1, 3]");
-  // In 64 bits: a network's window may reach 2^31 - 1 input positions (network.cpp,
-  // set_window), so a dilated kernel's area can pass the int range.
-  const int64_t ekh = int64_t{op.kh - 1} * op.dh + 1, ekw = int64_t{op.kw - 1} * op.dw + 1;
+  const int64_t ekh = op.dilated_h(), ekw = op.dilated_w();  // their product may pass an int
   if (ekh > kMaxDilatedKernelH) return cpu("dilated kernel height " + num(ekh) + " > 64");
   if (ekh * ekw > kMaxDilatedKernelArea) return cpu("dilated kernel area " + num(ekh * ekw) + " > 4096");
   // Sum of |weight| per output channel (the weights are symmetric: zero point 0).

@@ -122,8 +122,9 @@ const json* find_dotted(const json& doc, const std::string& key) {
     // An index: digits only, few enough that stoul cannot overflow.
     const bool index =
         !part.empty() && part.size() <= 9 && part.find_first_not_of("0123456789") == std::string::npos;
-    if (node->is_array() && index && std::stoul(part) < node->size()) {
-      node = &(*node)[std::stoul(part)];
+    const size_t i = index ? std::stoul(part) : 0;
+    if (node->is_array() && index && i < node->size()) {
+      node = &(*node)[i];
     } else if (node->is_object() && node->contains(part)) {
       node = &(*node)[part];
     } else {
