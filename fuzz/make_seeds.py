@@ -138,6 +138,29 @@ def dram_parts():
             out("dram_part", os.path.basename(path), f.read())
 
 
+def hf_configs():
+    # The Hugging Face config.json fixtures as published (configs/hf/README.md), the small
+    # edgesim model files, and hand-made configs of the smallest shapes: one per table row
+    # that the fixtures lack (gpt2, gpt_neox, qwen2, gemma) and T5's gated-silu MLP.
+    for path in sorted(glob.glob(os.path.join(ROOT, "configs", "hf", "*", "config.json"))):
+        with open(path, "rb") as f:
+            out("hf_config", os.path.basename(os.path.dirname(path)) + ".json", f.read())
+    for name in ["tiny.json", "tiny-moe.json", "tiny-draft.json"]:
+        doc = json.load(open(os.path.join(ROOT, "configs", "models", name)))
+        doc.pop("description", None)
+        out("hf_config", "edgesim-" + name, compact(doc))
+    small = {"num_hidden_layers": 2, "hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4,
+             "vocab_size": 100, "max_position_embeddings": 64}
+    out("hf_config", "small-qwen2.json", compact({"model_type": "qwen2", "num_key_value_heads": 2, **small}))
+    out("hf_config", "small-gemma.json", compact({"model_type": "gemma", "head_dim": 32, **small}))
+    out("hf_config", "small-gpt-neox.json", compact({"model_type": "gpt_neox", **small}))
+    out("hf_config", "small-gpt2.json", compact({"model_type": "gpt2", "n_layer": 2, "n_embd": 64, "n_head": 4,
+                                                 "vocab_size": 100, "n_positions": 64}))
+    out("hf_config", "small-t5-gated-silu.json", compact({
+        "model_type": "t5", "num_layers": 2, "num_decoder_layers": 1, "d_model": 64, "d_ff": 128, "num_heads": 4,
+        "d_kv": 16, "vocab_size": 100, "feed_forward_proj": "gated-silu"}))
+
+
 def dict_line(token):
     esc = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "\\x%02x" % ord(c) for c in token)
     return '"%s"\n' % esc
@@ -209,6 +232,14 @@ def dictionaries():
     pk, pv = gather(glob.glob(os.path.join(ROOT, "configs", "dram", "*.json")))
     write_dict("dram_part", pk, pv, ['"edgesim.dram_part/1"', '" nCK"', '" ns"', '" us"', '"max("', '" mA"',
                                      '" V"', '" pJ/bit"', '"1e30 nCK"', '"0 nCK"', '"nan ns"', '"-1"'])
+    hk, hv = gather(glob.glob(os.path.join(ROOT, "configs", "hf", "*", "config.json")))
+    write_dict("hf_config", hk | {"n_inner", "ffn_hidden_size", "num_kv_heads", "num_ln_in_parallel_attn",
+                                  "word_embed_proj_dim", "enable_bias", "use_parallel_residual", "mlp_only_layers",
+                                  "decoder_sparse_step", "moe_layer_freq", "use_sliding_window", "mlp_bias",
+                                  "lm_head_bias", "attention_bias", "head_dim", "num_key_value_heads"},
+               hv | {"gpt2", "gpt_neox", "qwen2", "gemma", "gated-silu", "gated-gelu", "gelu_new", "swish"},
+               ['"model_type"', "0", "null", "true", "false", "-1", "1e308", "18446744073709551615",
+                "4294967296"])
     with open(os.path.join(ROOT, "fuzz", "dict", "dram_trace.dict"), "w") as f:
         f.write("# DRAM request trace tokens (models/memory/dram_trace.hpp), written by fuzz/make_seeds.py\n")
         for t in ["EDGESIMR", " R ", " W ", "0x", "#", "\n", "\x14\x00\x00\x00", "\x01\x00\x00\x00"]:
@@ -222,7 +253,7 @@ def dictionaries():
 
 def main():
     for d in ["config", "sweep", "npy", "npz", "fault_campaign", "npu_network", "input_csv", "dram_trace",
-              "dram_part", "trace", "tflite"]:
+              "dram_part", "trace", "tflite", "hf_config"]:
         os.makedirs(os.path.join(CORPUS, d), exist_ok=True)
     configs()
     sweeps()
@@ -231,6 +262,7 @@ def main():
     inputs()
     dram()
     dram_parts()
+    hf_configs()
     dictionaries()
     if len(sys.argv) > 1:
         subprocess.run([sys.argv[1], CORPUS], check=True)

@@ -6,8 +6,6 @@
 // The weights file is memory-backed at descriptor kWeightsFd, and the JSON sits at
 // /proc/self/fd/N: "weights_file": "900" (relative to the JSON's folder, /proc/self/fd)
 // names it, as the seeds in fuzz/corpus/npu_network do.
-#include <spdlog/spdlog.h>
-
 #include "fuzz/fuzz_common.hpp"
 #include "fuzz/npu_run.hpp"
 
@@ -15,11 +13,6 @@ namespace {
 constexpr int kWeightsFd = 900;
 const std::string kSeparator = "\n--weights--\n";
 }  // namespace
-
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  spdlog::set_level(spdlog::level::off);
-  return 0;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace edgesim;

@@ -6,8 +6,6 @@
 // at most kFuzzMaxPoints points (sim::kMaxSweepPoints for the CLI): a valid spec of 10^5
 // points takes seconds to expand under the sanitizers, a slow input to libFuzzer
 // (-timeout=2) that is no bug; the limit's check itself is the same code.
-#include <spdlog/spdlog.h>
-
 #include "fuzz/fuzz_common.hpp"
 #include "sim/core/config/loader.hpp"
 #include "sim/experiment.hpp"
@@ -17,11 +15,6 @@ namespace {
 constexpr size_t kResolvedPoints = 4;
 constexpr size_t kFuzzMaxPoints = 512;
 }  // namespace
-
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  spdlog::set_level(spdlog::level::off);
-  return 0;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace edgesim;

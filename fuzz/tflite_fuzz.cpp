@@ -5,18 +5,11 @@
 // load_network takes a file as TFLite when bytes 4-7 hold the identifier "TFL3" (or the
 // name ends in .tflite): the target writes "TFL3" there so that every input of 8 bytes or
 // more reaches the TFLite reader rather than the JSON one (the npu_network target's).
-#include <spdlog/spdlog.h>
-
 #include <cstring>
 
 #include "fuzz/fuzz_common.hpp"
 #include "fuzz/npu_run.hpp"
 #include "models/npu/tflite.hpp"
-
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  spdlog::set_level(spdlog::level::off);
-  return 0;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace edgesim;

@@ -37,6 +37,21 @@ class Reader {
   uint64_t count_or(const std::string& key, uint64_t fallback) const {
     return has(key) ? count(key) : fallback;
   }
+  /// count(key), which feeds model.`model_key`: in that key's range (ModelLayout's table),
+  /// so that no step computes with a value the layout would refuse (a zero head count, a
+  /// width near 2^64).
+  uint64_t count_for(const std::string& key, const std::string& model_key) const {
+    const uint64_t v = count(key);
+    const config::ParamDecl* d = ModelLayout::param_table().find(model_key);
+    if (d && (static_cast<double>(v) < d->min || static_cast<double>(v) > d->max)) {
+      fail(key, "is " + std::to_string(v) + ": it gives model." + model_key + ", which must be in " +
+                    d->range_text());
+    }
+    return v;
+  }
+  uint64_t count_or_for(const std::string& key, const std::string& model_key, uint64_t fallback) const {
+    return has(key) ? count_for(key, model_key) : fallback;
+  }
   bool flag_or(const std::string& key, bool fallback) const {
     if (!has(key)) return fallback;
     if (!hf_[key].is_boolean()) fail(key, "must be true or false, not " + hf_[key].dump());
@@ -140,8 +155,8 @@ void router_norm(const Reader& r, json& m, bool renorm_default) {
 // Mixtral: every layer routes over num_local_experts full-width SwiGLU experts, and the
 // top-k weights are renormalised (MixtralSparseMoeBlock).
 void mixtral_moe(const Reader& r, json& m) {
-  m["moe_experts"] = r.count("num_local_experts");
-  m["moe_top_k"] = r.count("num_experts_per_tok");
+  m["moe_experts"] = r.count_for("num_local_experts", "moe_experts");
+  m["moe_top_k"] = r.count_for("num_experts_per_tok", "moe_top_k");
   m["moe_expert_intermediate_size"] = m["intermediate_size"];
   m["moe_router"] = "softmax_topk_renorm";
 }
@@ -164,10 +179,11 @@ void qwen2_moe(const Reader& r, json& m) {
       !(r.raw("mlp_only_layers").is_array() && r.raw("mlp_only_layers").empty())) {
     r.fail("mlp_only_layers", "is not empty: dense layers among the MoE ones are not modelled");
   }
-  m["moe_experts"] = r.count("num_experts");
-  m["moe_top_k"] = r.count("num_experts_per_tok");
-  m["moe_expert_intermediate_size"] = r.count("moe_intermediate_size");
-  const uint64_t shared = r.count_or("shared_expert_intermediate_size", 0);
+  m["moe_experts"] = r.count_for("num_experts", "moe_experts");
+  m["moe_top_k"] = r.count_for("num_experts_per_tok", "moe_top_k");
+  m["moe_expert_intermediate_size"] = r.count_for("moe_intermediate_size", "moe_expert_intermediate_size");
+  const uint64_t shared =
+      r.count_or_for("shared_expert_intermediate_size", "moe_shared_intermediate_size", 0);
   if (shared > 0) {
     m["moe_shared_experts"] = 1;
     m["moe_shared_intermediate_size"] = shared;
@@ -177,8 +193,8 @@ void qwen2_moe(const Reader& r, json& m) {
 }
 
 void olmoe(const Reader& r, json& m) {
-  m["moe_experts"] = r.count("num_experts");
-  m["moe_top_k"] = r.count("num_experts_per_tok");
+  m["moe_experts"] = r.count_for("num_experts", "moe_experts");
+  m["moe_top_k"] = r.count_for("num_experts_per_tok", "moe_top_k");
   m["moe_expert_intermediate_size"] = m["intermediate_size"];
   router_norm(r, m, false);
   llama_biases(r, m);
@@ -187,11 +203,11 @@ void olmoe(const Reader& r, json& m) {
 // DeepSeek-V2: multi-head latent attention, and an MoE after the first dense layers.
 void deepseek_v2(const Reader& r, json& m) {
   m["attention"] = "mla";
-  m["q_lora_rank"] = r.count_or("q_lora_rank", 0);  // null: a full-rank q_proj (V2-Lite)
-  m["kv_lora_rank"] = r.count("kv_lora_rank");
-  m["qk_nope_head_dim"] = r.count("qk_nope_head_dim");
-  m["qk_rope_head_dim"] = r.count("qk_rope_head_dim");
-  m["v_head_dim"] = r.count("v_head_dim");
+  m["q_lora_rank"] = r.count_or_for("q_lora_rank", "q_lora_rank", 0);  // null: a full-rank q_proj (V2-Lite)
+  m["kv_lora_rank"] = r.count_for("kv_lora_rank", "kv_lora_rank");
+  m["qk_nope_head_dim"] = r.count_for("qk_nope_head_dim", "qk_nope_head_dim");
+  m["qk_rope_head_dim"] = r.count_for("qk_rope_head_dim", "qk_rope_head_dim");
+  m["v_head_dim"] = r.count_for("v_head_dim", "v_head_dim");
   m["kv_heads"] = m["heads"];  // MLA expands the latent into every head's keys and values
   m.erase("head_dim");
   m["attention_bias"] = r.flag_or("attention_bias", false) ? "all" : "none";
@@ -204,15 +220,15 @@ void deepseek_v2(const Reader& r, json& m) {
   if (method != "greedy" && method != "group_limited_greedy") {
     r.fail("topk_method", "is '" + method + "': greedy (or group-limited greedy, modelled as greedy) only");
   }
-  m["moe_experts"] = r.count("n_routed_experts");
-  m["moe_top_k"] = r.count("num_experts_per_tok");
-  m["moe_expert_intermediate_size"] = r.count("moe_intermediate_size");
-  const uint64_t shared = r.count_or("n_shared_experts", 0);
+  m["moe_experts"] = r.count_for("n_routed_experts", "moe_experts");
+  m["moe_top_k"] = r.count_for("num_experts_per_tok", "moe_top_k");
+  m["moe_expert_intermediate_size"] = r.count_for("moe_intermediate_size", "moe_expert_intermediate_size");
+  const uint64_t shared = r.count_or_for("n_shared_experts", "moe_shared_experts", 0);
   if (shared > 0) {
     m["moe_shared_experts"] = shared;
     m["moe_shared_intermediate_size"] = r.count("moe_intermediate_size");
   }
-  m["moe_first_dense_layers"] = r.count_or("first_k_dense_replace", 0);
+  m["moe_first_dense_layers"] = r.count_or_for("first_k_dense_replace", "moe_first_dense_layers", 0);
   router_norm(r, m, false);
 }
 
@@ -235,7 +251,8 @@ void opt(const Reader& r, json& m) {
 }
 
 void gpt2(const Reader& r, json& m) {
-  m["intermediate_size"] = r.count_or("n_inner", 4 * m["hidden_size"].get<uint64_t>());
+  m["intermediate_size"] =
+      r.count_or_for("n_inner", "intermediate_size", 4 * m["hidden_size"].get<uint64_t>());
   m["position_embeddings"] = m["max_context"];
 }
 
@@ -250,11 +267,12 @@ void falcon(const Reader& r, json& m) {
   const uint64_t heads = m["heads"];
   const bool new_arch = r.flag_or("new_decoder_architecture", false);
   if (new_arch) {
-    m["kv_heads"] = r.count_or("num_kv_heads", heads);
+    m["kv_heads"] = r.count_or_for("num_kv_heads", "kv_heads", heads);
   } else {
     m["kv_heads"] = r.flag_or("multi_query", true) ? 1 : heads;
   }
-  m["intermediate_size"] = r.count_or("ffn_hidden_size", 4 * m["hidden_size"].get<uint64_t>());
+  m["intermediate_size"] =
+      r.count_or_for("ffn_hidden_size", "intermediate_size", 4 * m["hidden_size"].get<uint64_t>());
   const bool bias = r.flag_or("bias", false);
   m["attention_bias"] = bias ? "all" : "none";
   m["mlp_bias"] = bias;
@@ -271,7 +289,7 @@ void falcon(const Reader& r, json& m) {
 void t5(const Reader& r, json& m) {
   m["architecture"] = "encoder-decoder";
   m["encoder_layers"] = m["layers"];
-  m["layers"] = r.count_or("num_decoder_layers", m["layers"].get<uint64_t>());
+  m["layers"] = r.count_or_for("num_decoder_layers", "layers", m["layers"].get<uint64_t>());
   m["kv_heads"] = m["heads"];
   const std::string ff = r.text_or("feed_forward_proj", "relu");
   const std::string act = ff.rfind("gated-", 0) == 0 ? ff.substr(6) : ff;
@@ -516,7 +534,7 @@ json model_from_hf_config(const json& hf, const std::string& origin, const std::
       }
     }
     if (found) {
-      m[rule.key] = r.count(found);
+      m[rule.key] = r.count_for(found, rule.key);
     } else if (rule.fallback.is_string()) {
       m[rule.key] = m.at(rule.fallback.get<std::string>().substr(1));  // "=KEY"
     } else if (!rule.fallback.is_null()) {
@@ -533,6 +551,15 @@ json model_from_hf_config(const json& hf, const std::string& origin, const std::
   const uint64_t hidden = m["hidden_size"], heads = m["heads"];
   if (m.value("attention", "gqa") == "gqa" && m.value("head_dim", uint64_t{0}) == 0 && hidden % heads == 0) {
     m["head_dim"] = hidden / heads;
+  }
+  // The values are each in range (count_for); what the layout checks across them (heads
+  // that kv_heads divide, a window below the context, ...) is reported against this file
+  // too, not only against the model key it became.
+  try {
+    const ModelLayout layout(config::Params(ModelLayout::param_table(), m, "model"));
+  } catch (const InputError& e) {
+    throw InputError("Hugging Face config " + origin + " (model_type " + type +
+                     ") maps to a model edgesim cannot lay out: " + e.what());
   }
   return m;
 }

@@ -263,3 +263,40 @@ TEST_CASE("fuzz regression: a bias near the int32 limit wraps the accumulator as
   const auto r = run_expect(npu_args(f), kOk);
   CHECK_THAT(r.out, Catch::Matchers::Contains("bit-exact with the reference: yes"));
 }
+
+TEST_CASE("fuzz regression: a config.json with no heads is bad input naming its key, not a division by zero",
+          "[cli][fuzz][hf]") {
+  // libFuzzer's input: GPT-2 with n_head 0, which the head width's default divided by.
+  const std::string f = input("hf_config/ubsan-4f8505d4-gpt2-n-head-0.json");
+  const std::vector<std::string> named = {
+      f, "'n_head' is 0: it gives model.heads, which must be in [1, 4096]", "model_type gpt2"};
+  expect_bad_input({"validate", f}, named);
+  expect_bad_input({"run", "--model", f, "--set", "run.tokens=1", "--no-progress"}, named);
+  // Every count that feeds a model key is held to that key's range where it is read,
+  // before a step computes with it (OPT's learned positions are max_position_embeddings + 2,
+  // which wrapped to 1 at 2^64 - 1), and a shape the layout refuses names the file.
+  TempDir tmp;
+  const nlohmann::json opt = {{"model_type", "opt"},
+                              {"num_hidden_layers", 1},
+                              {"hidden_size", 64},
+                              {"ffn_dim", 64},
+                              {"num_attention_heads", 4},
+                              {"vocab_size", 10},
+                              {"max_position_embeddings", nlohmann::json::parse("18446744073709551615")}};
+  write_text(tmp / "opt.json", opt.dump());
+  expect_bad_input({"validate", tmp / "opt.json"},
+                   {tmp / "opt.json", "'max_position_embeddings' is 18446744073709551615",
+                    "model.max_context, which must be in [1, 16777216]"});
+  nlohmann::json mixtral =
+      nlohmann::json::parse(read_text(source_path("configs/hf/mixtral-8x7b/config.json")));
+  mixtral["num_experts_per_tok"] = 0;
+  write_text(tmp / "mixtral.json", mixtral.dump());
+  expect_bad_input({"validate", tmp / "mixtral.json"},
+                   {"'num_experts_per_tok' is 0: it gives model.moe_top_k, which must be in [1, 65536]"});
+  nlohmann::json llama = nlohmann::json::parse(read_text(source_path("configs/hf/llama-7b/config.json")));
+  llama["num_key_value_heads"] = 3;
+  write_text(tmp / "llama.json", llama.dump());
+  expect_bad_input({"validate", tmp / "llama.json"},
+                   {tmp / "llama.json", "(model_type llama) maps to a model edgesim cannot lay out",
+                    "heads (32) must be a multiple of kv_heads (3)"});
+}

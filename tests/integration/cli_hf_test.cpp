@@ -207,7 +207,8 @@ TEST_CASE("a bad config.json exits 2 naming the key and the file", "[cli][hf]") 
   hf["hidden_size"] = json::parse("18446744073709551615");
   write_text(tmp / "config.json", hf.dump());
   expect_bad_input({"validate", tmp / "config.json"},
-                   {"model.hidden_size", "18446744073709551615", "out of range"});
+                   {"'hidden_size' is 18446744073709551615: it gives model.hidden_size, which must be in "
+                    "[1, 1048576]"});
   expect_bad_input(quick({"run", "--set", "model.hf_config=" + tmp / "nothing.json"}),
                    {"model.hf_config", "nothing.json"});
   expect_bad_input(quick({"run", "--model", "gpt-5"}), {"--model", "no built-in model", "opt-6.7b"});

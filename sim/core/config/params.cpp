@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 
 #include "sim/core/errors.hpp"
@@ -20,8 +21,13 @@ std::string ParamDecl::range_text() const {
   }
   const bool has_min = std::isfinite(min), has_max = std::isfinite(max);
   auto fmt = [&](double v) {
-    return quantity == Quantity::Integer || quantity == Quantity::Real ? format_quantity(v, Quantity::Real)
-                                                                       : format_quantity(v, quantity);
+    // An integer's bound in full (1048576, not %g's 1.04858e+06): the limit is exact.
+    if (quantity == Quantity::Integer && v == std::floor(v) && std::fabs(v) < 0x1p53) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.0f", v);
+      return std::string(buf);
+    }
+    return quantity == Quantity::Real ? format_quantity(v, Quantity::Real) : format_quantity(v, quantity);
   };
   std::string out;
   if (has_min && has_max)
