@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Baseline latency predictors trained on an `edgesim npu-dataset` folder.
 
-    npu_predictor.py DATASET_DIR... [--test-fraction 0.2] [--seed 0] [--json OUT.json]
+    npu_predictor.py DATASET_DIR... [--test-fraction 0.2] [--seed 0] [--json OUT.json] [--threads 1]
 
 (several folders, one per search space say, are read as one dataset).
 Networks (all their configurations together) are split into training and held-out sets;
@@ -98,7 +98,16 @@ def main():
     ap.add_argument("--test-fraction", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="OpenMP threads of the tree fits (default 1; the figures do not depend on it)")
     args = ap.parse_args()
+    if args.threads < 1:
+        fail(f"--threads {args.threads}: at least 1")
+    # Read by the OpenMP and BLAS runtimes when numpy and scikit-learn load, so set first.
+    # One thread by default: with the other core of a 2-core machine busy, the fits' many
+    # short parallel regions spun for 124 s of CPU where one thread takes 3 s.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
     try:
         import numpy as np
         from sklearn.ensemble import HistGradientBoostingRegressor
