@@ -162,8 +162,25 @@ std::string network_of(const std::string& point) {
   return point.substr(0, point.find('@'));
 }
 
-std::vector<json> read_lines(const std::string& path) {
-  return read_json_lines(path, true);
+/// The records of a dataset's results.jsonl or layers.jsonl, each with the point string
+/// and the whole numbers named in `counts` that resuming and merging read: a damaged or
+/// hand-edited line is bad input naming the file and line, not a JSON type error later.
+std::vector<json> read_rows(const std::string& path, bool repair, std::initializer_list<const char*> counts) {
+  std::vector<json> rows = read_json_lines(path, repair);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const json& r = rows[i];
+    std::string wrong;
+    if (!r.contains("point") || !r["point"].is_string()) wrong = "no 'point' string";
+    for (const char* k : counts) {
+      if (wrong.empty() && !(r.contains(k) && r[k].is_number_unsigned()))
+        wrong = "no '" + std::string(k) + "' count";
+    }
+    if (!wrong.empty()) {
+      throw InputError(path + " line " + std::to_string(i + 1) + ": not an npu-dataset record (" + wrong +
+                       ")");
+    }
+  }
+  return rows;
 }
 
 }  // namespace
@@ -390,7 +407,7 @@ std::string lines_of(const std::vector<json>& v) {
 /// was dropped. Returns the complete networks' indices.
 std::set<uint64_t> clean_for_resume(const std::string& out, size_t configs, uint64_t& dropped) {
   const std::string results_path = out + "/" + kResults, layers_path = out + "/" + kLayers;
-  std::vector<json> results = read_lines(results_path);
+  std::vector<json> results = read_rows(results_path, true, {"index"});
   std::map<std::string, size_t> per_network;
   for (const auto& r : results) ++per_network[network_of(r.at("point").get<std::string>())];
   std::set<uint64_t> done;
@@ -404,7 +421,7 @@ std::set<uint64_t> clean_for_resume(const std::string& out, size_t configs, uint
   dropped = results.size() - keep.size();
   std::set<std::string> points;
   for (const auto& r : keep) points.insert(r["point"].get<std::string>());
-  std::vector<json> layers = read_lines(layers_path), keep_layers;
+  std::vector<json> layers = read_rows(layers_path, true, {"index", "layer"}), keep_layers;
   std::set<std::pair<std::string, uint64_t>> seen;
   for (auto& l : layers) {
     const std::string p = l.at("point").get<std::string>();
@@ -588,7 +605,7 @@ MergeSummary merge_npu_datasets(const std::vector<std::string>& dirs, const std:
   // Layers: one record per (point, layer), in row order.
   std::map<std::pair<uint64_t, uint64_t>, json> layers;
   for (const auto& d : dirs) {
-    for (auto& l : read_json_lines(d + "/" + kLayers, false)) {
+    for (auto& l : read_rows(d + "/" + kLayers, false, {"index", "layer"})) {
       const auto key = std::make_pair(l.at("index").get<uint64_t>(), l.at("layer").get<uint64_t>());
       auto it = layers.find(key);
       if (it == layers.end()) {

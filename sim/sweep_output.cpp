@@ -159,8 +159,25 @@ std::vector<json> read_records(const std::string& path, bool repair) {
   std::vector<json> out = read_json_lines(path, repair);
   for (size_t i = 0; i < out.size(); ++i) {
     const json& r = out[i];
-    if (!r.contains("point") || !r["point"].is_string() || !r.contains("status")) {
-      throw InputError(path + " line " + std::to_string(i + 1) + ": not a sweep results record");
+    // What resuming, the CSV and merging read of a record, each of the type they read it as:
+    // a damaged or hand-edited file is bad input here, not a JSON type error later.
+    std::string wrong;
+    if (!r.contains("point") || !r["point"].is_string()) {
+      wrong = "no 'point' string";
+    } else if (!r.contains("status") || !r["status"].is_string()) {
+      wrong = "no 'status' string";
+    } else if (r.contains("axes") && !r["axes"].is_object()) {
+      wrong = "'axes' is " + std::string(r["axes"].type_name()) + ", not an object";
+    } else if (r.contains("index") && !r["index"].is_number_unsigned()) {
+      const json& x = r["index"];
+      wrong =
+          "'index' is " + (x.is_number() ? x.dump() : std::string(x.type_name())) + ", not a point number";
+    } else if (is_ok(r) && !(r.contains("metrics") && r["metrics"].is_object())) {
+      wrong = "an ok record without a 'metrics' object";
+    }
+    if (!wrong.empty()) {
+      throw InputError(path + " line " + std::to_string(i + 1) + ": not a sweep results record (" + wrong +
+                       ")");
     }
   }
   return out;

@@ -4,6 +4,7 @@
 // `npu-dataset merge` and `sweep merge`); bad input exits 2.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -152,6 +153,36 @@ TEST_CASE("an interrupted npu-dataset resumes losing and duplicating nothing", "
   const CliResult again = run_expect(with(dataset(tmp / "cut"), {"--resume"}), kOk);
   CHECK_THAT(again.out, Catch::Contains("0 made now") && Catch::Contains("6 already done"));
   CHECK(read_text(tmp / "cut/results.jsonl") == rows);
+}
+
+TEST_CASE("a damaged dataset file is bad input naming its line, on resume and on merge",
+          "[cli][npu-dataset][resume]") {
+  TempDir tmp;
+  run_expect(dataset(tmp / "d", "2"), kOk);
+  const std::string rows = read_text(tmp / "d/results.jsonl"), layers = read_text(tmp / "d/layers.jsonl");
+  // The second line of each file with a field that resuming and merging read as a count
+  // made a string or removed: they were JSON type errors (exit 1) before.
+  auto damage = [](const std::string& text, const std::function<void(json&)>& change) {
+    std::istringstream in(text);
+    std::string line, out;
+    for (int n = 1; std::getline(in, line); ++n) {
+      json r = json::parse(line);
+      if (n == 2) change(r);
+      out += r.dump() + "\n";
+    }
+    return out;
+  };
+  write_text(tmp / "d/layers.jsonl", damage(layers, [](json& r) { r["layer"] = "x"; }));
+  const std::string where = tmp / "d/layers.jsonl line 2: not an npu-dataset record (no 'layer' count)";
+  expect_bad_input(with(dataset(tmp / "d", "2"), {"--resume"}), {where});
+  expect_bad_input({"npu-dataset", "merge", "--out", tmp / "m", tmp / "d"}, {where});
+  write_text(tmp / "d/layers.jsonl", layers);
+  write_text(tmp / "d/results.jsonl", damage(rows, [](json& r) { r.erase("point"); }));
+  expect_bad_input(with(dataset(tmp / "d", "2"), {"--resume"}),
+                   {tmp / "d/results.jsonl line 2: not an npu-dataset record (no 'point' string)"});
+  write_text(tmp / "d/results.jsonl", damage(rows, [](json& r) { r["index"] = -1; }));
+  expect_bad_input(with(dataset(tmp / "d", "2"), {"--resume"}),
+                   {tmp / "d/results.jsonl line 2: not an npu-dataset record (no 'index' count)"});
 }
 
 TEST_CASE("npu-dataset shards merge into the unsharded run, and threads change nothing",

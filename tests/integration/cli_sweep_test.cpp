@@ -2,6 +2,7 @@
 #include <sys/wait.h>
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -72,6 +73,40 @@ TEST_CASE("resume skips finished points and reruns only what is missing", "[cli]
   REQUIRE(one.code == 0);
   CHECK(one.out.find("1 run now, 2 already done") != std::string::npos);
   CHECK(result_lines(tmp / "o/results.jsonl").size() == 3);
+}
+
+TEST_CASE("a damaged results file is bad input naming its line, on resume and on merge", "[cli][sweep]") {
+  TempDir tmp;
+  write_text(tmp / "spec.json", kSpec);
+  REQUIRE(run_cli({"sweep", tmp / "spec.json", "--out", tmp / "o"}).code == 0);
+  const std::vector<json> good = result_lines(tmp / "o/results.jsonl");
+  const std::string path = tmp / "o/results.jsonl";
+  // Each field that resuming, the CSV and merging read, of another type than they read it
+  // as: they were JSON type errors, "simulation failed" (exit 1), before.
+  const std::vector<std::pair<std::function<void(json&)>, std::string>> damage = {
+      {[](json& r) { r["status"] = 5; }, "no 'status' string"},
+      {[](json& r) {
+         r["axes"] = json::array({1, 2});
+       },
+       "'axes' is array, not an object"},
+      {[](json& r) { r["index"] = -3; }, "'index' is -3, not a point number"},
+      {[](json& r) { r["metrics"] = "x"; }, "an ok record without a 'metrics' object"},
+      {[](json& r) { r.erase("point"); }, "no 'point' string"}};
+  for (const auto& [change, message] : damage) {
+    INFO(message);
+    std::string text;
+    for (size_t i = 0; i < good.size(); ++i) {
+      json r = good[i];
+      if (i == 1) change(r);
+      text += r.dump() + "\n";
+    }
+    write_text(path, text);
+    expect_bad_input({"sweep", tmp / "spec.json", "--out", tmp / "o", "--resume"},
+                     {path + " line 2: not a sweep results record (" + message + ")"});
+    fs::remove_all(tmp / "m");
+    expect_bad_input({"sweep", "merge", "--out", tmp / "m", tmp / "o"}, {path + " line 2", message});
+    CHECK(read_text(path) == text);  // refused, not rewritten
+  }
 }
 
 TEST_CASE("a failing point is recorded with its error and the sweep goes on", "[cli][sweep]") {
