@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "sim/core/config/loader.hpp"
 #include "sim/core/errors.hpp"
 #include "sim/core/hash.hpp"
 #include "sim/core/input_file.hpp"
@@ -19,6 +20,47 @@ namespace {
 
 constexpr uint8_t kStepTag = 'S', kEndTag = 'E';
 enum : uint8_t { kEncNone = 0, kEncAll = 1, kEncBitmap = 2, kEncDelta = 3 };
+
+// The header's fields that the readers of a trace use (`trace info`, `replay`), each of
+// the type the writer gives it; parents before their members. A damaged header is refused
+// when the trace is opened, not met as a JSON type error (exit 1) where a field is read.
+enum class Want { Object, Text, Count };
+struct HeaderField {
+  const char* key;
+  Want want;
+};
+constexpr HeaderField kHeaderFields[] = {{"version", Want::Count},
+                                         {"edgesim_version", Want::Text},
+                                         {"model", Want::Object},
+                                         {"model.name", Want::Text},
+                                         {"policy", Want::Object},
+                                         {"policy.name", Want::Text},
+                                         {"weight_store", Want::Object},
+                                         {"weight_store.cache_policy", Want::Text},
+                                         {"config", Want::Object},
+                                         {"config.run", Want::Object},
+                                         {"config.run.warmup_tokens", Want::Count},
+                                         {"config.policy", Want::Object},
+                                         {"config.adapter", Want::Object},
+                                         {"config.adapter.method", Want::Text}};
+
+void check_header_fields(const json& header) {
+  if (!header.is_object()) throw std::runtime_error("the header is " + std::string(header.type_name()));
+  for (const HeaderField& f : kHeaderFields) {
+    const json* v = config::find_dotted(header, f.key);
+    if (!v) continue;
+    const bool ok = f.want == Want::Object ? v->is_object()
+                    : f.want == Want::Text ? v->is_string()
+                                           : json_is_count(*v);
+    if (!ok) {
+      const char* wanted = f.want == Want::Object ? "an object"
+                           : f.want == Want::Text ? "a string"
+                                                  : "a count";
+      throw std::runtime_error("'" + std::string(f.key) + "' is " +
+                               (v->is_number() ? v->dump() : v->type_name()) + ", not " + wanted);
+    }
+  }
+}
 
 size_t varint_size(uint64_t v) {
   size_t n = 1;
@@ -189,6 +231,7 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
   if (16 + uint64_t(len) > data_.size()) fail(data_.size(), "a header of " + std::to_string(len) + " bytes");
   try {
     header_ = json::parse(data_.begin() + 16, data_.begin() + 16 + len);
+    check_header_fields(header_);
     table_from_header(header_, tensor_chunks_, op_tensors_);
   } catch (const std::exception& e) {
     fail(16, std::string("a valid JSON header with a chunk table (") + e.what() + ")");

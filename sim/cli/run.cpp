@@ -7,7 +7,9 @@
 #include "sim/child_runs.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/core/config/loader.hpp"
+#include "sim/core/config/params.hpp"
 #include "sim/core/errors.hpp"
+#include "sim/core/json_count.hpp"
 #include "sim/experiment.hpp"
 #include "sim/model_source.hpp"
 #include "sim/results.hpp"
@@ -203,7 +205,16 @@ int cmd_replay(const Args& args) {
   }
   // Its steps also fix the context positions, the token ids and how many steps there are:
   // only the split into warm-up and measured steps may change.
+  // The config's run section is read here, before build_experiment checks it: its type
+  // and warmup_tokens' are checked first (the recording's were, when the trace was opened).
+  if (cfg.contains("run") && !cfg["run"].is_object()) {
+    config::fail_at("run", "expected an object of run settings, not " + std::string(cfg["run"].type_name()));
+  }
   json run = cfg.value("run", json::object());
+  if (run.contains("warmup_tokens") && !json_is_count(run["warmup_tokens"])) {
+    config::fail_at("run.warmup_tokens",
+                    "expected a whole number of tokens, not " + run["warmup_tokens"].dump());
+  }
   const json rec_run = recorded.value("run", json::object());
   for (const char* k : {"prompt_tokens", "seed", "tokens"}) {
     if (run.contains(k) && rec_run.contains(k) && run[k] != rec_run[k]) {

@@ -1,5 +1,6 @@
 // End-to-end tests of traces: record, replay, trace info, validate, and rejection of
 // malformed trace files (format: the comment at the top of traces/trace_format.hpp).
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 
@@ -317,6 +318,53 @@ TEST_CASE("a corrupted byte in a trace body is caught by decoding or the checksu
   }
 }
 
+TEST_CASE("a header field of another type than the writer gives it is bad input naming the field",
+          "[cli][trace][bad-trace]") {
+  TempDir tmp;
+  const std::string t = tmp / "good.trace";
+  record(t);
+  const auto good = read_bytes(t);
+  const size_t start = body_start(good);
+  const json header = json::parse(good.begin() + 16, good.begin() + static_cast<long>(start));
+  // The trace with `header` in place of its own: the same body, the checksum made again.
+  auto with_header = [&](const json& h, const std::string& path) {
+    const std::string text = h.dump();
+    std::vector<uint8_t> b(good.begin(), good.begin() + 12);
+    const uint32_t len = static_cast<uint32_t>(text.size());
+    b.insert(b.end(), reinterpret_cast<const uint8_t*>(&len), reinterpret_cast<const uint8_t*>(&len) + 4);
+    b.insert(b.end(), text.begin(), text.end());
+    b.insert(b.end(), good.begin() + static_cast<long>(start), good.end() - 8);
+    const uint64_t sum = fnv1a(b);
+    b.insert(b.end(), reinterpret_cast<const uint8_t*>(&sum), reinterpret_cast<const uint8_t*>(&sum) + 8);
+    write_bytes(path, b);
+  };
+  // Control: the header written again as it is, and without a field, is accepted.
+  with_header(header, tmp / "same.trace");
+  run_expect({"trace", "info", tmp / "same.trace"}, kOk);
+  json no_model = header;
+  no_model.erase("model");
+  with_header(no_model, tmp / "no-model.trace");
+  run_expect({"trace", "info", tmp / "no-model.trace"}, kOk);
+  // `trace info` and `replay` read these; each was a JSON type error (exit 1) before.
+  const std::vector<std::pair<std::string, json>> damage = {{"/model", 5},
+                                                            {"/policy", "dense"},
+                                                            {"/config", json::array({1})},
+                                                            {"/version", "1"},
+                                                            {"/edgesim_version", 3},
+                                                            {"/weight_store/cache_policy", 7},
+                                                            {"/config/adapter", 3},
+                                                            {"/config/run/warmup_tokens", "x"}};
+  for (const auto& [pointer, value] : damage) {
+    json h = header;
+    h[json::json_pointer(pointer)] = value;
+    with_header(h, tmp / "bad.trace");
+    std::string key = pointer.substr(1);
+    std::replace(key.begin(), key.end(), '/', '.');
+    INFO(key);
+    expect_bad_trace(tmp / "bad.trace", {"at byte offset 16", "'" + key + "' is "});
+  }
+}
+
 TEST_CASE("replay takes the step count from the trace and may only move the warm-up split", "[cli][trace]") {
   TempDir tmp;
   const std::string trace = tmp / "t.trc";
@@ -334,4 +382,8 @@ TEST_CASE("replay takes the step count from the trace and may only move the warm
   const auto none = run_cli({"replay", trace, "--set", "run.warmup_tokens=5"});
   CHECK(none.code == 2);
   CHECK(none.err.find("leaves none to measure") != std::string::npos);
+  // The run section is read before the config is checked: its type first (exit 1 before).
+  expect_bad_input({"replay", trace, "--set", "run.warmup_tokens=x"},
+                   {"run.warmup_tokens: expected a whole number of tokens, not \"x\""});
+  expect_bad_input({"replay", trace, "--set", "run=3"}, {"config error at run: expected an object"});
 }
