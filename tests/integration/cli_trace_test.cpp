@@ -26,6 +26,12 @@ json record(const std::string& path, const std::vector<std::string>& sets = {}) 
   return res;
 }
 
+/// The bytes of a trace of the tiny experiment, recorded to `path`.
+std::vector<uint8_t> record_bytes(const std::string& path) {
+  record(path);
+  return read_bytes(path);
+}
+
 uint32_t u32_at(const std::vector<uint8_t>& b, size_t at) {
   uint32_t v = 0;
   std::memcpy(&v, b.data() + at, 4);  // little endian host, as the format
@@ -205,9 +211,7 @@ TEST_CASE("validate accepts a good trace and rejects a truncated one", "[cli][tr
 
 TEST_CASE("a trace truncated in its body is rejected with the byte offset", "[cli][trace][bad-trace]") {
   TempDir tmp;
-  const std::string t = tmp / "good.trace";
-  record(t);
-  const auto good = read_bytes(t);
+  const auto good = record_bytes(tmp / "good.trace");
   const size_t start = body_start(good);
   for (size_t cut : {start + (good.size() - start) / 2, good.size() - 4, start + 1}) {
     auto b = good;
@@ -221,9 +225,7 @@ TEST_CASE("a trace truncated in its body is rejected with the byte offset", "[cl
 TEST_CASE("a trace that ends inside a multi-byte varint is reported as truncated",
           "[cli][trace][bad-trace]") {
   TempDir tmp;
-  const std::string t = tmp / "good.trace";
-  record(t);
-  const auto good = read_bytes(t);
+  const auto good = record_bytes(tmp / "good.trace");
   write_one_step_trace(good, tmp / "one.trace", 0, 300);  // FLOPs 300: the 2-byte varint AC 02
   run_expect({"trace", "info", tmp / "one.trace"}, kOk);
   auto b = read_bytes(tmp / "one.trace");
@@ -237,9 +239,7 @@ TEST_CASE("a trace that ends inside a multi-byte varint is reported as truncated
 TEST_CASE("a trace truncated inside its header or preamble is rejected with the byte offset",
           "[cli][trace][bad-trace]") {
   TempDir tmp;
-  const std::string t = tmp / "good.trace";
-  record(t);
-  const auto good = read_bytes(t);
+  const auto good = record_bytes(tmp / "good.trace");
   for (size_t cut : {size_t(16) + u32_at(good, 12) / 2, size_t(10)}) {
     auto b = good;
     b.resize(cut);
@@ -251,9 +251,7 @@ TEST_CASE("a trace truncated inside its header or preamble is rejected with the 
 
 TEST_CASE("a file with the wrong magic is rejected as not a trace", "[cli][trace][bad-trace]") {
   TempDir tmp;
-  const std::string t = tmp / "good.trace";
-  record(t);
-  auto b = read_bytes(t);
+  auto b = record_bytes(tmp / "good.trace");
   b[0] ^= 0xFF;
   write_bytes(tmp / "magic.trace", b);
   expect_bad_trace(tmp / "magic.trace", {"byte offset 0", "magic"});
@@ -261,9 +259,7 @@ TEST_CASE("a file with the wrong magic is rejected as not a trace", "[cli][trace
 
 TEST_CASE("a trace of an unknown format version is rejected naming the version", "[cli][trace][bad-trace]") {
   TempDir tmp;
-  const std::string t = tmp / "good.trace";
-  record(t);
-  auto b = read_bytes(t);
+  auto b = record_bytes(tmp / "good.trace");
   const uint32_t v = 99;
   std::memcpy(b.data() + 8, &v, 4);
   write_bytes(tmp / "v99.trace", b);
@@ -272,9 +268,7 @@ TEST_CASE("a trace of an unknown format version is rejected naming the version",
 
 TEST_CASE("a chunk id past the tensor's chunk count is rejected as out of range", "[cli][trace][bad-trace]") {
   TempDir tmp;
-  const std::string t = tmp / "good.trace";
-  record(t);
-  const auto good = read_bytes(t);
+  const auto good = record_bytes(tmp / "good.trace");
   const json header = json::parse(good.begin() + 16, good.begin() + static_cast<long>(body_start(good)));
   const uint32_t first_tensor = header["layout"]["ops"][0]["tensors"][0].get<uint32_t>();
   const uint64_t chunks = header["layout"]["tensors"][first_tensor]["chunks"].get<uint64_t>();
@@ -296,9 +290,7 @@ TEST_CASE("a chunk id past the tensor's chunk count is rejected as out of range"
 TEST_CASE("a corrupted byte in a trace body is caught by decoding or the checksum",
           "[cli][trace][bad-trace]") {
   TempDir tmp;
-  const std::string t = tmp / "good.trace";
-  record(t);
-  const auto good = read_bytes(t);
+  const auto good = record_bytes(tmp / "good.trace");
   const size_t start = body_start(good);
   const size_t n = good.size() - start;
   for (size_t at :
@@ -321,9 +313,7 @@ TEST_CASE("a corrupted byte in a trace body is caught by decoding or the checksu
 TEST_CASE("a header field of another type than the writer gives it is bad input naming the field",
           "[cli][trace][bad-trace]") {
   TempDir tmp;
-  const std::string t = tmp / "good.trace";
-  record(t);
-  const auto good = read_bytes(t);
+  const auto good = record_bytes(tmp / "good.trace");
   const size_t start = body_start(good);
   const json header = json::parse(good.begin() + 16, good.begin() + static_cast<long>(start));
   // The trace with `header` in place of its own: the same body, the checksum made again.
