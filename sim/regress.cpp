@@ -204,7 +204,7 @@ json read_golden(const RegressSuite& suite, const RegressExperiment& e) {
                      path + "); create it with: edgesim regress " + suite.path + " --update");
   }
   const json g = config::parse_json_text(config::read_file(path), path);
-  if (!g.is_object() || g.value("schema", "") != kGoldenSchema || !g.contains("metrics") ||
+  if (!g.is_object() || !g.contains("schema") || g["schema"] != kGoldenSchema || !g.contains("metrics") ||
       !g["metrics"].is_object() || !g.contains("config_hash") || !g["config_hash"].is_string()) {
     throw InputError("golden " + path + ": not an edgesim golden (" + kGoldenSchema +
                      " with config_hash and metrics); rewrite it with --update");

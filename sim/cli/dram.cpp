@@ -44,7 +44,7 @@ json dram_config(const std::string& config_path, const std::string& part,
     const bool builtin = config_path.rfind("builtin:", 0) == 0;
     const json raw =
         builtin ? json::object() : config::parse_json_text(config::read_file(config_path), config_path);
-    if (raw.is_object() && raw.value("schema", "") == kPartSchema) {
+    if (raw.is_object() && raw.contains("schema") && raw["schema"] == kPartSchema) {
       cfg = {{"device", {{"dram", {{"model", "command"}, {"part", config_path}}}}}};
     } else {
       cfg = config::load_config(config_path);
@@ -62,7 +62,15 @@ void check_command_dram(const json& cfg) {
     throw InputError("config error at device.dram: the config has no DRAM section");
   }
   const json& d = cfg["device"]["dram"];
-  const std::string model = d.is_object() ? d.value("model", "bandwidth") : "";
+  if (!d.is_object()) {
+    throw InputError("config error at device.dram: expected the DRAM section (an object), not " +
+                     std::string(d.type_name()));
+  }
+  const json model_value = d.value("model", json("bandwidth"));
+  if (!model_value.is_string()) {
+    throw InputError("config error at device.dram.model: expected a model name, not " + model_value.dump());
+  }
+  const std::string model = model_value.get<std::string>();
   if (model != "command") {
     throw InputError(
         "config error at device.dram.model: `edgesim dram` needs the command-level model, and the "

@@ -89,6 +89,18 @@ TEST_CASE("dram rejects bad input with exit 2, naming what and where", "[cli][dr
   CHECK_THAT(
       run_expect({"dram", "--config", "builtin:hw/phone.json", "--trace", tmp / "t.bin"}, kBadInput).err,
       Contains("device.dram.model") && Contains("command"));
+  // A DRAM model or part schema that is not a string, a DRAM section that is not an object
+  // (the first two were JSON type errors, exit 1).
+  for (const auto& [text, needle] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"extends": "builtin:hw/phone.json", "device": {"dram": {"model": 5}}})",
+            "device.dram.model: expected a model name, not 5"},
+           {R"({"extends": "builtin:hw/phone.json", "device": {"dram": 5}})",
+            "device.dram: expected the DRAM section (an object), not number"},
+           {R"({"schema": 5})", "the config has no DRAM section"}}) {
+    write_text(tmp / "c.json", text);
+    CHECK_THAT(run_expect({"dram", "--config", tmp / "c.json", "--trace", tmp / "t.bin"}, kBadInput).err,
+               Contains(needle));
+  }
   CHECK_THAT(run_expect({"dram", "--part", "ddr4-3200", "--trace", tmp / "t.bin", "--set",
                          "device.dram.address_mapping=row-bank-colum-bankgroup-rank-channel"},
                         kBadInput)
@@ -106,11 +118,12 @@ TEST_CASE("dram rejects bad input with exit 2, naming what and where", "[cli][dr
                         kBadInput)
                  .err,
              Contains("device.dram.low_power") && Contains("ddr5-4800") && Contains("IDD6"));
-  CHECK_THAT(run_expect({"dram", "--part", "ddr4-3200", "--trace", tmp / "t.bin", "--set",
-                         "device.dram.low_power=self-refresh", "--set", "device.dram.self_refresh_idle=10 ns"},
-                        kBadInput)
-                 .err,
-             Contains("device.dram.self_refresh_idle") && Contains("power_down_idle"));
+  CHECK_THAT(
+      run_expect({"dram", "--part", "ddr4-3200", "--trace", tmp / "t.bin", "--set",
+                  "device.dram.low_power=self-refresh", "--set", "device.dram.self_refresh_idle=10 ns"},
+                 kBadInput)
+          .err,
+      Contains("device.dram.self_refresh_idle") && Contains("power_down_idle"));
   json part = json::parse(read_text(std::string(EDGESIM_SOURCE_DIR) + "/configs/dram/ddr4-3200.json"));
   part["timing"]["tRCD"] = "fast";
   write_text(tmp / "part.json", part.dump());
@@ -199,8 +212,10 @@ TEST_CASE("dram reports power-down and self-refresh of an idle trace", "[cli][dr
   CHECK(sr["metrics"]["energy_J"]["background"].get<double>() <
         0.9 * off["metrics"]["energy_J"]["background"].get<double>());
   // The read after the sleep waits for the self-refresh exit (tXS = 360 ns).
-  CHECK(sr["metrics"]["latency_s"]["p99"].get<double>() > off["metrics"]["latency_s"]["p99"].get<double>() + 3e-7);
+  CHECK(sr["metrics"]["latency_s"]["p99"].get<double>() >
+        off["metrics"]["latency_s"]["p99"].get<double>() + 3e-7);
   const CliResult table = run_expect(
-      {"dram", "--part", "ddr4-3200", "--trace", tmp / "t.txt", "--set", "device.dram.low_power=power-down"}, kOk);
+      {"dram", "--part", "ddr4-3200", "--trace", tmp / "t.txt", "--set", "device.dram.low_power=power-down"},
+      kOk);
   CHECK_THAT(table.out, Contains("low-power states") && Contains("power-down"));
 }

@@ -125,6 +125,9 @@ TEST_CASE("regress without a golden is bad input that says how to create it", "[
                    {"no golden for experiment", "--update", tmp / "none"});
   write_text(tmp / "none/tiny.json", R"({"metrics": {}})");
   expect_bad_input({"regress", t.suite, "--golden-dir", tmp / "none"}, {"not an edgesim golden"});
+  // A schema that is not a string (a JSON type error, exit 1, before).
+  write_text(tmp / "none/tiny.json", R"({"schema": 5, "config_hash": "x", "metrics": {}})");
+  expect_bad_input({"regress", t.suite, "--golden-dir", tmp / "none"}, {"not an edgesim golden"});
   expect_bad_input({"regress"}, {"no suite given"});
   expect_bad_input({"regress", t.suite, "--format", "xml"}, {"--format 'xml'"});
 }
