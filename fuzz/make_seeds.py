@@ -161,6 +161,13 @@ def hf_configs():
         "d_kv": 16, "vocab_size": 100, "feed_forward_proj": "gated-silu"}))
 
 
+def npu_configs():
+    # The built-in NPU devices, with their parents named as built-ins (builtin_extends).
+    for path in sorted(glob.glob(os.path.join(ROOT, "configs", "npu", "*.json"))):
+        rel = os.path.relpath(path, os.path.join(ROOT, "configs"))
+        out("npu_config", os.path.basename(path), builtin_extends(rel))
+
+
 def dict_line(token):
     esc = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "\\x%02x" % ord(c) for c in token)
     return '"%s"\n' % esc
@@ -240,6 +247,10 @@ def dictionaries():
                hv | {"gpt2", "gpt_neox", "qwen2", "gemma", "gated-silu", "gated-gelu", "gelu_new", "swish"},
                ['"model_type"', "0", "null", "true", "false", "-1", "1e308", "18446744073709551615",
                 "4294967296"])
+    uk, uv = gather(glob.glob(os.path.join(ROOT, "configs", "npu", "*.json")))
+    write_dict("npu_config", uk | {"name", "npu", "cpu", "sram", "flash", "dram", "extends"},
+               uv, ['"builtin:npu/ethos-u55-128.json"', '" MiB"', '" KiB"', '" GB/s"', '" MHz"', '" ns"', '"-1"',
+                    '"1e308"', '"0"'])
     with open(os.path.join(ROOT, "fuzz", "dict", "dram_trace.dict"), "w") as f:
         f.write("# DRAM request trace tokens (models/memory/dram_trace.hpp), written by fuzz/make_seeds.py\n")
         for t in ["EDGESIMR", " R ", " W ", "0x", "#", "\n", "\x14\x00\x00\x00", "\x01\x00\x00\x00"]:
@@ -253,7 +264,7 @@ def dictionaries():
 
 def main():
     for d in ["config", "sweep", "npy", "npz", "fault_campaign", "npu_network", "input_csv", "dram_trace",
-              "dram_part", "trace", "tflite", "hf_config"]:
+              "dram_part", "trace", "tflite", "hf_config", "npu_config"]:
         os.makedirs(os.path.join(CORPUS, d), exist_ok=True)
     configs()
     sweeps()
@@ -263,6 +274,7 @@ def main():
     dram()
     dram_parts()
     hf_configs()
+    npu_configs()
     dictionaries()
     if len(sys.argv) > 1:
         subprocess.run([sys.argv[1], CORPUS], check=True)

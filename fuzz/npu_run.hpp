@@ -1,8 +1,9 @@
 #pragma once
-// What the NPU network and TFLite targets both do after reading a network: what `edgesim
-// npu --config builtin:npu/ethos-u55-128.json --network NET --timing fast` does with it
-// (npu::setup_npu: compression, the fit check, the plan; the timing; one inference of
-// real zeros through the executor and through the reference kernels).
+// What the NPU network, TFLite and NPU config targets do: what `edgesim npu --config
+// CONFIG --network NET --timing fast` does (npu::setup_npu: compression, the fit check,
+// the plan; the timing; one inference of real zeros through the executor and through the
+// reference kernels). CONFIG is builtin:npu/ethos-u55-128.json unless the config is the
+// target's input.
 #include <algorithm>
 #include <string>
 
@@ -19,8 +20,9 @@ namespace edgesim::fuzz {
 // be a slow input (libFuzzer's -timeout), not a different path.
 constexpr size_t kMaxFuzzMacs = 2'000'000;
 
-inline void run_npu(const std::string& network_path) {
-  const npu::NpuSetup setup = npu::setup_npu("builtin:npu/ethos-u55-128.json", {}, network_path);
+inline void run_npu(const std::string& network_path,
+                    const std::string& config_path = "builtin:npu/ethos-u55-128.json") {
+  const npu::NpuSetup setup = npu::setup_npu(config_path, {}, network_path);
   npu::time_network(setup.plan, setup.dev.memories());
   if (setup.net.total_macs() > kMaxFuzzMacs) return;
   npu::Executor exec(setup.net, setup.plan);

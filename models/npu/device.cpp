@@ -40,6 +40,9 @@ NpuDevice build_npu_device(const json& raw) {
   config::Params p(npu_params(), d["npu"], "device.npu");
   dev.settings = npu_settings(p);
   json& out = dev.config["device"];
+  if (d.contains("name") && !d["name"].is_string()) {
+    config::fail_at("device.name", "expected the device's name, not " + d["name"].dump());
+  }
   out["name"] = d.value("name", dev.settings.name);
   out["npu"] = p.resolved();
   // The host CPU that runs what the NPU cannot (defaults when the config has no section).

@@ -88,6 +88,9 @@ TEST_CASE("npu rejects bad input with exit 2 naming what and where", "[cli][npu]
              Contains("did you mean 'macs'"));
   CHECK_THAT(err(npu_args("ethos-u55-128.json", {"--set", "device.sram.capacity=1 KiB"})),
              Contains("device.sram") && Contains("needs"));
+  // A device name that is not a string (a JSON type error, exit 1, before).
+  CHECK_THAT(err(npu_args("ethos-u55-128.json", {"--set", "device.name=5"})),
+             Contains("device.name: expected the device's name, not 5"));
   write_text(tmp / "bad.csv", "1,2,3\n");
   CHECK_THAT(err(npu_args("ethos-u55-128.json", {"--input", tmp / "bad.csv"})),
              Contains("bad.csv:1") && Contains("64 elements"));
