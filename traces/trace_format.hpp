@@ -6,7 +6,8 @@
 //     tensor of the op) set:    u8 encoding: 0 none | 1 all | 2 bitmap (ceil(chunks/8) bytes, LSB first)
 //                        | 3 delta list (count, first id, then gaps >= 1)
 //     event:  type value  (type 1: adapter switch, value = bitmask of the active adapter ids)
-//   end record: 'E' n_steps | u64 FNV-1a of every byte before it
+//   end record: 'E' n_steps | u64 FNV-1a of every byte before it (edgesim's offset basis,
+//   sim/core/hash.hpp)
 // Integers other than u8/u32/u64 are LEB128 varints. The header records the model, the
 // policy and cache settings the trace was made under, and the chunk table (chunks and
 // chunk bytes per tensor, tensors per op) the reader validates every set against.

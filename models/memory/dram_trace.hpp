@@ -4,7 +4,8 @@
 //    ADDRESS in hex (0x optional), SIZE in bytes; '#' starts a comment;
 //  - binary: "EDGESIMR", u32 version (1), u32 record size (20), u64 count, then count
 //    records of u64 time in ps, u64 address, u32 size with bit 31 set for a write (all
-//    little-endian), then a u64 FNV-1a checksum of the records.
+//    little-endian), then a u64 FNV-1a checksum of the records (from edgesim's offset
+//    basis, sim/core/hash.hpp, not FNV's published one).
 // Readers stream, check every field, and name the file and line (or byte offset) of the
 // first problem; times must not decrease.
 #include <cstdint>

@@ -60,6 +60,42 @@ TEST_CASE("dram accepts a part file as --config and --set on controller keys", "
   CHECK_THAT(read_text(tmp / "o/results.csv"), Contains("bandwidth_Bps"));
 }
 
+TEST_CASE("a binary DRAM trace written from the documented format alone is read", "[cli][dram]") {
+  // docs/dram.md, "Request traces": EDGESIMR, u32 version 1, u32 record size 20, u64
+  // count, records of u64 time (ps), u64 address, u32 size (bit 31: write), then the
+  // records' FNV-1a from the offset basis 1469598103934665603 (not FNV's published
+  // 14695981039346656037), all little-endian. Written here byte by byte, not by edgesim.
+  auto put = [](std::string& b, uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) b.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  };
+  auto fnv = [](const std::string& b, uint64_t h) {
+    for (unsigned char c : b) h = (h ^ c) * 1099511628211ull;
+    return h;
+  };
+  std::string records;
+  for (uint64_t i = 0; i < 3; ++i) {
+    put(records, i * 10000, 8);                     // every 10 ns
+    put(records, 0x1000 + i * 64, 8);               // consecutive 64-byte lines
+    put(records, 64 | (i == 1 ? 1u << 31 : 0), 4);  // the second one a write
+  }
+  auto trace = [&](uint64_t basis) {
+    std::string b = "EDGESIMR";
+    put(b, 1, 4);
+    put(b, 20, 4);
+    put(b, 3, 8);
+    b += records;
+    put(b, fnv(records, basis), 8);
+    return b;
+  };
+  TempDir tmp;
+  write_text(tmp / "t.bin", trace(1469598103934665603ull));
+  const json r = dram_json({"--part", "ddr4-3200", "--trace", tmp / "t.bin"});
+  CHECK(r["run"]["trace_form"] == "binary");
+  CHECK(r["metrics"]["requests"] == 3);
+  write_text(tmp / "standard-basis.bin", trace(14695981039346656037ull));
+  expect_bad_input({"dram", "--part", "ddr4-3200", "--trace", tmp / "standard-basis.bin"}, {"checksum"});
+}
+
 TEST_CASE("dram rejects bad input with exit 2, naming what and where", "[cli][dram]") {
   TempDir tmp;
   write_text(tmp / "bad.txt", "0 R 0x0 64\n1 X 0x40 64\n");
