@@ -49,13 +49,14 @@ void check_header_fields(const json& header) {
   for (const HeaderField& f : kHeaderFields) {
     const json* v = config::find_dotted(header, f.key);
     if (!v) continue;
-    const bool ok = f.want == Want::Object ? v->is_object()
-                    : f.want == Want::Text ? v->is_string()
-                                           : json_is_count(*v);
+    bool ok = false;
+    const char* wanted = "";
+    switch (f.want) {
+      case Want::Object: ok = v->is_object(), wanted = "an object"; break;
+      case Want::Text: ok = v->is_string(), wanted = "a string"; break;
+      case Want::Count: ok = json_is_count(*v), wanted = "a count"; break;
+    }
     if (!ok) {
-      const char* wanted = f.want == Want::Object ? "an object"
-                           : f.want == Want::Text ? "a string"
-                                                  : "a count";
       throw std::runtime_error("'" + std::string(f.key) + "' is " +
                                (v->is_number() ? v->dump() : v->type_name()) + ", not " + wanted);
     }
