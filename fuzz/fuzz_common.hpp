@@ -14,8 +14,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
+#include "sim/child_runs.hpp"
 #include "sim/core/errors.hpp"
 
 namespace edgesim::fuzz {
@@ -63,7 +67,10 @@ template <class F>
 int accept_input_errors(F&& parse) {
   try {
     parse();
-  } catch (const InputError&) {
+  } catch (const InputError& e) {
+    // Replaying one input, EDGESIM_FUZZ_SHOW_ERRORS=1 prints what the CLI would have said.
+    static const bool show = std::getenv("EDGESIM_FUZZ_SHOW_ERRORS") != nullptr;
+    if (show) std::fprintf(stderr, "fuzz: input error: %s\n", e.what());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fuzz: an exception other than InputError escaped: %s\n", e.what());
     std::abort();
@@ -71,14 +78,54 @@ int accept_input_errors(F&& parse) {
   return 0;
 }
 
+/// Splits `data` into at most `parts` sections at occurrences of `separator`; the last
+/// section holds the rest, separators and all. Sections the input does not reach are
+/// absent (the result may be shorter than `parts`).
+inline std::vector<std::string> split_sections(const uint8_t* data, size_t size, const std::string& separator,
+                                               size_t parts) {
+  const std::string all(reinterpret_cast<const char*>(data), size);
+  std::vector<std::string> out;
+  size_t from = 0;
+  while (out.size() + 1 < parts) {
+    const size_t at = all.find(separator, from);
+    if (at == std::string::npos) break;
+    out.push_back(all.substr(from, at - from));
+    from = at + separator.size();
+  }
+  out.push_back(all.substr(from));
+  return out;
+}
+
 /// Splits `data` at the first occurrence of `separator`: the part before it in `first`,
 /// the rest in `second` (empty when the separator is absent).
 inline void split_input(const uint8_t* data, size_t size, const std::string& separator, std::string& first,
                         std::string& second) {
-  const std::string all(reinterpret_cast<const char*>(data), size);
-  const size_t at = all.find(separator);
-  first = all.substr(0, at);
-  second = at == std::string::npos ? std::string() : all.substr(at + separator.size());
+  const std::vector<std::string> s = split_sections(data, size, separator, 2);
+  first = s[0];
+  second = s.size() > 1 ? s[1] : std::string();
+}
+
+/// A folder of this process's own for targets whose parsers read and write whole folders
+/// (sweep output, regress goldens): on /dev/shm where there is one, so that the writers'
+/// fsyncs cost nothing, else in the temporary directory; removed when the process exits.
+inline const sim::ScratchDir& scratch_folder() {
+  static const sim::ScratchDir dir = [] {
+    std::error_code ec;
+    if (std::filesystem::is_directory("/dev/shm", ec)) setenv("TMPDIR", "/dev/shm", 1);
+    return sim::ScratchDir("edgesim-fuzz");
+  }();
+  return dir;
+}
+
+/// Writes `text` to `path`, creating its folder.
+inline void write_file(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out.flush()) {
+    std::perror(path.c_str());
+    std::abort();
+  }
 }
 
 }  // namespace edgesim::fuzz

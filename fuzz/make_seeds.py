@@ -161,6 +161,40 @@ def hf_configs():
         "d_kv": 16, "vocab_size": 100, "feed_forward_proj": "gated-silu"}))
 
 
+def results_folders():
+    # Sweep output folders (fuzz/sweep_results_fuzz.cpp: sweep.json, then A's results.jsonl
+    # and layers.jsonl, then B's, separated by "%%" lines). The two real ones,
+    # sweep-tiny-2-shards.txt and npu-dataset-dscnn-2-shards.txt, were written by edgesim
+    # itself (docs/fuzzing.md, Seeds); these are small hand-made cases beside them.
+    manifest = {"schema": "edgesim.sweep/1", "sweep_id": "0123456789abcdef", "spec": "spec.json", "points": 3,
+                "shard": {"index": 0, "count": 2}, "merged_from": []}
+    ok = {"point": "aaaa", "index": 0, "axes": {"run.tokens": 1}, "status": "ok",
+          "metrics": {"tokens_per_s": 2.5, "energy_breakdown_j": {"dram": 1e-3}, "names": [{"name": "a", "x": 1}]}}
+    failed = {"point": "bbbb", "index": 1, "axes": {"run.tokens": 2}, "status": "failed", "exit_code": 2,
+              "error": "config error"}
+    sep = "\n%%\n"
+    out("sweep_results", "hand-partial-last-line.txt",
+        sep.join([compact(manifest), compact(ok) + "\n" + compact(failed)[:20], "", compact(failed) + "\n"]))
+    other = dict(ok, metrics={"tokens_per_s": 3.5})
+    out("sweep_results", "hand-conflict.txt",
+        sep.join([compact(manifest), compact(ok) + "\n", "", compact(other) + "\n", ""]))
+
+
+def regress_suites():
+    # A suite and its first experiment's golden (fuzz/regress_fuzz.cpp), from the spine's.
+    golden = os.path.join(ROOT, "tests", "golden", "spine")
+    spine = json.load(open(os.path.join(ROOT, "configs", "regress", "spine.json")))
+    spine.pop("description")
+    with open(os.path.join(golden, "tiny.json")) as f:
+        tiny = f.read()
+    out("regress", "spine.txt", compact(spine) + "\n%%\n" + tiny)
+    by_name = {e["name"]: e for e in spine["experiments"]}
+    for name in ["tiny-int4", "tiny-command-dram", "npu-digits-128-flash", "npu-digits-32-sram-compressed"]:
+        one = dict(spine, experiments=[by_name[name]])
+        with open(os.path.join(golden, name + ".json")) as f:
+            out("regress", name + ".txt", compact(one) + "\n%%\n" + f.read())
+
+
 def npu_configs():
     # The built-in NPU devices, with their parents named as built-ins (builtin_extends).
     for path in sorted(glob.glob(os.path.join(ROOT, "configs", "npu", "*.json"))):
@@ -251,6 +285,14 @@ def dictionaries():
     write_dict("npu_config", uk | {"name", "npu", "cpu", "sram", "flash", "dram", "extends"},
                uv, ['"builtin:npu/ethos-u55-128.json"', '" MiB"', '" KiB"', '" GB/s"', '" MHz"', '" ns"', '"-1"',
                     '"1e308"', '"0"'])
+    write_dict("sweep_results", {"schema", "sweep_id", "spec", "points", "shard", "index", "count", "merged_from",
+                                  "point", "axes", "status", "metrics", "exit_code", "error", "layer", "name"},
+               {"edgesim.sweep/1", "ok", "failed"},
+               ['"npu-dataset {', "\n%%\n", "\n", "0", "-1", "1e308", "18446744073709551615", "null", "[]", "{}"])
+    rk, rv = gather([os.path.join(ROOT, "configs", "regress", "spine.json")])
+    write_dict("regress", rk | {"description", "golden_dir", "input", "schema", "suite", "experiment",
+                                "config_hash", "metrics", "rel", "abs"},
+               rv | {"edgesim.golden/1"}, ["\n%%\n", "0", "-1", "1e308", "null", '"nan"'])
     with open(os.path.join(ROOT, "fuzz", "dict", "dram_trace.dict"), "w") as f:
         f.write("# DRAM request trace tokens (models/memory/dram_trace.hpp), written by fuzz/make_seeds.py\n")
         for t in ["EDGESIMR", " R ", " W ", "0x", "#", "\n", "\x14\x00\x00\x00", "\x01\x00\x00\x00"]:
@@ -264,7 +306,7 @@ def dictionaries():
 
 def main():
     for d in ["config", "sweep", "npy", "npz", "fault_campaign", "npu_network", "input_csv", "dram_trace",
-              "dram_part", "trace", "tflite", "hf_config", "npu_config"]:
+              "dram_part", "trace", "tflite", "hf_config", "npu_config", "sweep_results", "regress"]:
         os.makedirs(os.path.join(CORPUS, d), exist_ok=True)
     configs()
     sweeps()
@@ -275,6 +317,8 @@ def main():
     dram_parts()
     hf_configs()
     npu_configs()
+    results_folders()
+    regress_suites()
     dictionaries()
     if len(sys.argv) > 1:
         subprocess.run([sys.argv[1], CORPUS], check=True)

@@ -2,7 +2,7 @@
 # fuzz/<name>_fuzz.cpp, linked with libFuzzer's main. Included from the top CMakeLists.txt
 # when EDGESIM_FUZZ is on; scripts/fuzz.sh builds and runs them.
 set(EDGESIM_FUZZ_TARGETS config sweep trace npy npz npu_network tflite dram_trace dram_part fault_campaign
-    input_csv hf_config npu_config)
+    input_csv hf_config npu_config sweep_results regress)
 add_custom_target(fuzz_all)
 foreach(name IN LISTS EDGESIM_FUZZ_TARGETS)
   add_executable(fuzz_${name} ${CMAKE_SOURCE_DIR}/fuzz/${name}_fuzz.cpp ${CMAKE_SOURCE_DIR}/fuzz/sc_main.cpp)

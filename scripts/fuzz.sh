@@ -23,7 +23,8 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-all=(config sweep trace npy npz npu_network tflite dram_trace dram_part fault_campaign input_csv hf_config npu_config)
+all=(config sweep trace npy npz npu_network tflite dram_trace dram_part fault_campaign input_csv hf_config npu_config
+     sweep_results regress)
 if [ ${#targets[@]} -eq 0 ]; then targets=("${all[@]}"); fi
 for t in "${targets[@]}"; do
   [[ " ${all[*]} " == *" $t "* ]] || { echo "fuzz: unknown target '$t' (targets: ${all[*]})" >&2; exit 2; }

@@ -95,7 +95,7 @@ nlohmann::json child_results(const ChildRun& run, int exit_code) {
   if (exit_code != 0) throw std::runtime_error(config::read_file(run.err));
   try {
     return nlohmann::json::parse(config::read_file(run.out));
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) {
     throw std::runtime_error("no results document on stdout; stderr: " + config::read_file(run.err));
   }
 }

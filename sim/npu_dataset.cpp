@@ -599,10 +599,9 @@ MergeSummary merge_npu_datasets(const std::vector<std::string>& dirs, const std:
   for (const auto& d : dirs)
     if (fs::is_directory(d) && read_manifest(d) && !is_npu_dataset(d))
       throw InputError("npu-dataset merge: '" + d + "' holds a sweep, not an npu-dataset");
-  MergeSummary s = merge_sweeps(dirs, out);
-  std::error_code ec;
-  fs::remove(fs::path(out) / "points", ec);  // empty: a dataset has no per-point files
-  // Layers: one record per (point, layer), in row order.
+  // Everything is read and checked before anything is written: a damaged shard leaves no
+  // half-merged --out behind. Layers: one record per (point, layer), in row order.
+  const SweepMerge merge = read_sweep_merge(dirs, out);
   std::map<std::pair<uint64_t, uint64_t>, json> layers;
   for (const auto& d : dirs) {
     for (auto& l : read_rows(d + "/" + kLayers, false, {"index", "layer"})) {
@@ -616,13 +615,15 @@ MergeSummary merge_npu_datasets(const std::vector<std::string>& dirs, const std:
       }
     }
   }
+  write_sweep_merge(merge, dirs, out);
+  std::error_code ec;
+  fs::remove(fs::path(out) / "points", ec);  // empty: a dataset has no per-point files
   std::vector<json> all;
   for (auto& [k, l] : layers) all.push_back(std::move(l));
   write_atomic(out + "/" + kLayers, lines_of(all));
   write_atomic(out + "/layers.csv", dataset_csv(all, layer_columns(), true));
-  write_atomic(out + "/results.csv",
-               dataset_csv(read_json_lines(out + "/" + kResults, false), results_columns(), true));
-  return s;
+  write_atomic(out + "/results.csv", dataset_csv(merge.records, results_columns(), true));
+  return merge.summary;
 }
 
 }  // namespace edgesim::sim

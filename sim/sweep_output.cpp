@@ -14,6 +14,7 @@
 
 #include "sim/core/config/loader.hpp"
 #include "sim/core/errors.hpp"
+#include "sim/core/json_count.hpp"
 #include "sim/results.hpp"
 
 namespace edgesim::sim {
@@ -66,9 +67,9 @@ std::optional<SweepManifest> read_manifest(const std::string& dir) {
     if (j.at("schema") != kSweepSchema) throw InputError("schema " + j["schema"].dump());
     m.sweep_id = j.at("sweep_id").get<std::string>();
     m.spec = j.at("spec").get<std::string>();
-    m.points = j.at("points").get<uint64_t>();
-    m.shard.index = j.at("shard").at("index").get<uint64_t>();
-    m.shard.count = j.at("shard").at("count").get<uint64_t>();
+    m.points = json_count<uint64_t>(j.at("points"), "points");
+    m.shard.index = json_count<uint64_t>(j.at("shard").at("index"), "shard.index");
+    m.shard.count = json_count<uint64_t>(j.at("shard").at("count"), "shard.count");
     m.merged_from = j.value("merged_from", json::array());
   } catch (const std::exception& e) {
     throw InputError(path + ": not an edgesim sweep manifest (" + kSweepSchema + "): " + e.what());
@@ -145,11 +146,14 @@ std::vector<json> read_json_lines(const std::string& path, bool repair) {
   while (std::getline(in, line)) {
     ++no;
     json r;
+    std::string why;
     try {
       r = json::parse(line);
-    } catch (const json::parse_error&) {
+    } catch (const json::exception& e) {  // a syntax error, or a number beyond a double ("1e999")
+      why = e.what();
+      why = " (" + why.substr(why.find("] ") == std::string::npos ? 0 : why.find("] ") + 2) + ")";
     }
-    if (!r.is_object()) throw InputError(path + " line " + std::to_string(no) + ": not a JSON object");
+    if (!r.is_object()) throw InputError(path + " line " + std::to_string(no) + ": not a JSON object" + why);
     out.push_back(std::move(r));
   }
   return out;
@@ -229,7 +233,7 @@ std::string records_csv(std::vector<json> all) {
   return o.str();
 }
 
-MergeSummary merge_sweeps(const std::vector<std::string>& dirs, const std::string& out) {
+SweepMerge read_sweep_merge(const std::vector<std::string>& dirs, const std::string& out) {
   if (dirs.empty()) throw InputError("sweep merge: no shard folders given");
   std::vector<SweepManifest> manifests;
   for (const auto& d : dirs) {
@@ -300,6 +304,24 @@ MergeSummary merge_sweeps(const std::vector<std::string>& dirs, const std::strin
     }
   }
 
+  SweepMerge merge;
+  for (auto& [id, k] : kept) {
+    summary.failed += is_ok(k.record) ? 0 : 1;
+    merge.records.push_back(std::move(k.record));
+  }
+  std::stable_sort(merge.records.begin(), merge.records.end(),
+                   [](const json& a, const json& b) { return record_index(a) < record_index(b); });
+  summary.merged = merge.records.size();
+  merge.summary = summary;
+  merge.manifest = manifests.front();
+  merge.manifest.shard = Shard{};
+  merge.manifest.merged_from = json::array();
+  for (const auto& d : dirs) merge.manifest.merged_from.push_back(d);
+  return merge;
+}
+
+void write_sweep_merge(const SweepMerge& merge, const std::vector<std::string>& dirs,
+                       const std::string& out) {
   fs::create_directories(fs::path(out) / "points");
   for (const auto& d : dirs) {
     const fs::path points = fs::path(d) / "points";
@@ -309,24 +331,17 @@ MergeSummary merge_sweeps(const std::vector<std::string>& dirs, const std::strin
       if (e.is_regular_file() && !fs::exists(to)) fs::copy_file(e.path(), to);
     }
   }
-  std::vector<json> records;
-  for (auto& [id, k] : kept) {
-    summary.failed += is_ok(k.record) ? 0 : 1;
-    records.push_back(std::move(k.record));
-  }
-  std::stable_sort(records.begin(), records.end(),
-                   [](const json& a, const json& b) { return record_index(a) < record_index(b); });
-  summary.merged = records.size();
   std::string lines;
-  for (const auto& r : records) lines += r.dump() + "\n";
+  for (const auto& r : merge.records) lines += r.dump() + "\n";
   write_atomic(out + "/" + kResults, lines);
-  write_atomic(out + "/results.csv", records_csv(records));
-  SweepManifest merged = manifests.front();
-  merged.shard = Shard{};
-  merged.merged_from = json::array();
-  for (const auto& d : dirs) merged.merged_from.push_back(d);
-  write_manifest(out, merged);
-  return summary;
+  write_atomic(out + "/results.csv", records_csv(merge.records));
+  write_manifest(out, merge.manifest);
+}
+
+MergeSummary merge_sweeps(const std::vector<std::string>& dirs, const std::string& out) {
+  const SweepMerge merge = read_sweep_merge(dirs, out);
+  write_sweep_merge(merge, dirs, out);
+  return merge.summary;
 }
 
 }  // namespace edgesim::sim

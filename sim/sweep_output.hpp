@@ -86,4 +86,15 @@ struct MergeSummary {
 /// sweeps, when two ok results of one point differ, or when `out` already holds results.
 MergeSummary merge_sweeps(const std::vector<std::string>& dirs, const std::string& out);
 
+/// merge_sweeps in two steps, for mergers that check files of their own in between
+/// (npu-dataset's layers) and must write nothing when one is bad: every check and read,
+/// then the writing.
+struct SweepMerge {
+  MergeSummary summary;
+  std::vector<nlohmann::json> records;  // one per point, in sweep order
+  SweepManifest manifest;               // the merged folder's
+};
+SweepMerge read_sweep_merge(const std::vector<std::string>& dirs, const std::string& out);
+void write_sweep_merge(const SweepMerge& merge, const std::vector<std::string>& dirs, const std::string& out);
+
 }  // namespace edgesim::sim

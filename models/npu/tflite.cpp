@@ -240,6 +240,17 @@ void Reader::require_type(int i, int8_t expected_type) const {
   if (t->sparsity()) fail(tensor_where(i) + ": sparse tensors are not supported");
 }
 
+/// Zero point k of a quantization. FlatBuffers' Verifier (2.0.8) checks only that a
+/// vector's length field is 4-byte aligned, and a hostile file may place an int64 vector's
+/// values 4 bytes off: Vector::Get would then load a misaligned int64 (undefined
+/// behaviour). Writers align them, and TFLite itself reads either, so the value is copied
+/// out byte by byte and the file accepted.
+int64_t zero_point_at(const fb::Vector<int64_t>* zp, fb::uoffset_t k) {
+  int64_t z;
+  std::memcpy(&z, zp->Data() + sizeof(int64_t) * k, sizeof z);
+  return fb::EndianScalar(z);
+}
+
 Reader::Quant Reader::quantization(int i, int8_t expected_type, bool symmetric) const {
   require_type(i, expected_type);
   const tfl::Tensor* t = tensors_->Get(static_cast<fb::uoffset_t>(i));
@@ -263,8 +274,8 @@ Reader::Quant Reader::quantization(int i, int8_t expected_type, bool symmetric) 
          std::to_string(r.scales.size()) + " scales");
   if (symmetric) {
     for (fb::uoffset_t k = 0; zp && k < zp->size(); ++k)
-      if (zp->Get(k) != 0)
-        fail(tensor_where(i) + ": zero_point[" + std::to_string(k) + "] = " + std::to_string(zp->Get(k)) +
+      if (const int64_t z = zero_point_at(zp, k); z != 0)
+        fail(tensor_where(i) + ": zero_point[" + std::to_string(k) + "] = " + std::to_string(z) +
              ", expected 0 (symmetric quantization)");
   }
   return r;
@@ -284,7 +295,7 @@ Tensor Reader::activation(int i, bool constant) const {
   set_shape(out, shape, {origin_, tensor_where(i) + ".shape"});
   out.scale = q.scales[0];
   const auto* zp = t->quantization()->zero_point();
-  const int64_t z = zp && zp->size() ? zp->Get(0) : 0;
+  const int64_t z = zp && zp->size() ? zero_point_at(zp, 0) : 0;
   if (z < -128 || z > 127) fail(tensor_where(i) + ": zero point " + std::to_string(z) + " outside int8");
   out.zero_point = static_cast<int32_t>(z);
   return out;

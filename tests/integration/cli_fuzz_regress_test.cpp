@@ -21,6 +21,24 @@ void expect_bad_part(const std::string& part, const std::vector<std::string>& ne
   expect_bad_input({"dram", "--part", part, "--trace", dir / "t.txt"}, needles);
 }
 
+// A sweep_results input (fuzz/sweep_results_fuzz.cpp) unpacked as the target does: its
+// sections, between "%%" lines, are sweep.json (of both folders), then results.jsonl and
+// layers.jsonl of `a`, then those of `b`.
+void unpack_folders(const std::string& file, const std::string& a, const std::string& b) {
+  std::string text = read_text(file);
+  std::vector<std::string> parts;
+  for (size_t at; parts.size() < 4 && (at = text.find("\n%%\n")) != std::string::npos; text.erase(0, at + 4))
+    parts.push_back(text.substr(0, at));
+  parts.push_back(text);
+  const char* files[] = {"sweep.json", "results.jsonl", "layers.jsonl"};
+  for (const auto& d : {a, b}) {
+    fs::create_directories(d);
+    write_text(d + "/sweep.json", parts[0]);
+  }
+  for (size_t i = 1; i < parts.size(); ++i)
+    write_text((i < 3 ? a : b) + "/" + files[1 + (i - 1) % 2], parts[i]);
+}
+
 std::vector<std::string> npu_args(const std::string& network) {
   return {"npu", "--config", "builtin:npu/ethos-u55-128.json", "--network", network, "--timing", "fast"};
 }
@@ -299,4 +317,58 @@ TEST_CASE("fuzz regression: a config.json with no heads is bad input naming its 
   expect_bad_input({"validate", tmp / "llama.json"},
                    {tmp / "llama.json", "(model_type llama) maps to a model edgesim cannot lay out",
                     "heads (32) must be a multiple of kv_heads (3)"});
+}
+
+TEST_CASE("fuzz regression: a results line with a number beyond a double is bad input naming the line",
+          "[cli][fuzz][sweep]") {
+  // libFuzzer's sweep_results input: two shards of an npu-dataset, B's layers.jsonl line 16
+  // holding "cycles":3721e308. nlohmann's out_of_range escaped the line reader, and
+  // merging (or resuming) exited 1, "simulation failed".
+  TempDir tmp;
+  unpack_folders(input("sweep_results/crash-41b7ed2a-number-overflow.txt"), tmp / "a", tmp / "b");
+  expect_bad_input({"npu-dataset", "merge", "--out", tmp / "m", tmp / "a", tmp / "b"},
+                   {tmp / "b/layers.jsonl line 16: not a JSON object (number overflow parsing '3721e308')"});
+  CHECK_FALSE(fs::exists(tmp / "m"));  // nothing half-merged is left behind
+  // The same line in a sweep's results.jsonl, on resume.
+  write_text(tmp / "spec.json", R"({"base": "builtin:experiments/tiny.json", "grid": {"run.tokens": [1]}})");
+  REQUIRE(run_cli({"sweep", tmp / "spec.json", "--out", tmp / "o"}).code == 0);
+  const std::string results = read_text(tmp / "o/results.jsonl");
+  write_text(tmp / "o/results.jsonl", results + R"({"point": "x", "status": "ok", "metrics": {"a": 1e999}})"
+                                                "\n");
+  expect_bad_input({"sweep", tmp / "spec.json", "--out", tmp / "o", "--resume"},
+                   {tmp / "o/results.jsonl line 2: not a JSON object (number overflow parsing '1e999')"});
+}
+
+TEST_CASE("fuzz regression: a sweep manifest's shard of 1e308 is bad input, not a float cast",
+          "[cli][fuzz][sweep]") {
+  // libFuzzer's sweep_results input: a sweep.json whose shard.index is 1e308. The manifest
+  // reader converted it to a count without a check (UBSan: 1e+308 is outside the range of
+  // unsigned long); merging and resuming read every manifest.
+  TempDir tmp;
+  unpack_folders(input("sweep_results/ubsan-48fefe37-shard-index-1e308.txt"), tmp / "a", tmp / "b");
+  const std::string manifest = tmp / "a/sweep.json";
+  expect_bad_input(
+      {"sweep", "merge", "--out", tmp / "m", tmp / "a", tmp / "b"},
+      {manifest + ": not an edgesim sweep manifest (edgesim.sweep/1): shard.index 1e+308 is not a whole "
+                  "number from 0 to 18446744073709551615"});
+  // Negative and fractional counts likewise.
+  for (const char* bad : {R"("points": -4)", R"("points": 4.5)"}) {
+    std::string text = read_text(manifest);
+    text.replace(text.find(R"("points": 4)"), std::string(R"("points": 4)").size(), bad);
+    write_text(tmp / "b/sweep.json", text);
+    expect_bad_input({"sweep", "merge", "--out", tmp / "m", tmp / "b"},
+                     {tmp / "b/sweep.json", "points", "is not a whole number"});
+  }
+}
+
+TEST_CASE(
+    "fuzz regression: a TFLite zero-point vector 4 bytes off its alignment is read, not loaded misaligned",
+    "[cli][fuzz][tflite]") {
+  // libFuzzer's tflite input (UBSan: load of misaligned address for type 'const long', in
+  // Vector<int64_t>::Get): FlatBuffers' Verifier checks a vector's length field, not that
+  // its int64 values are 8-byte aligned. The zero point is now copied out byte by byte,
+  // and this one, 2^34, is refused as outside int8 (the sanitized suite aborted before).
+  const std::string f = input("tflite/ubsan-e07aba79-misaligned-zero-point.tflite");
+  expect_bad_input(npu_args(f),
+                   {f, "tensors[3] 'Reshape_1' (table at byte 18200): zero point 17179869184 outside int8"});
 }
