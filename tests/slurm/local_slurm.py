@@ -12,6 +12,15 @@ import time
 SKIP = 77
 
 
+def tail(path, lines):
+    """The last `lines` lines of a text file, or why there are none."""
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError as e:
+        return f"({e})\n"
+
+
 def run(cmd, env, timeout=120, check=True):
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and r.returncode != 0:
@@ -85,8 +94,14 @@ class LocalSlurm:
             if q.returncode != 0 or not q.stdout.strip():
                 break
             if time.monotonic() > deadline:
+                # What kept it: each task's state and reason, and the daemons' last words
+                # (a task whose launch timed out under load is requeued and held, for one).
+                show = run(["scontrol", "show", "job", job], self.env, check=False)
+                logs = "".join(f"--- {name} (last 30 lines):\n{tail(os.path.join(self.dir, 'log', name), 30)}"
+                               for name in ("slurmctld.log", "slurmd.log"))
                 run(["scancel", job], self.env, check=False)
-                raise AssertionError(f"job array {job} not done after {wait_s} s:\n{q.stdout}")
+                raise AssertionError(f"job array {job} not done after {wait_s} s:\n{q.stdout}\n"
+                                     f"--- scontrol show job {job}:\n{show.stdout}{show.stderr}{logs}")
             time.sleep(0.5)
         outs = sorted(p for p in os.listdir(tmp) if p.startswith("task-"))
         return "".join(open(os.path.join(tmp, p)).read() for p in outs)
