@@ -1,6 +1,7 @@
 #include "convert.hpp"
 
 #include <cmath>
+#include <limits>
 
 namespace edgesim::python {
 
@@ -53,8 +54,19 @@ json from_python(py::handle h, const std::string& where) {
   }
   if (py::isinstance<py::int_>(h) || py::hasattr(h, "__index__")) {
     const py::int_ i(py::reinterpret_borrow<py::object>(h));
-    if (i < py::int_(0)) return i.cast<int64_t>();
-    return i.cast<uint64_t>();
+    const bool negative = i < py::int_(0);
+    if (negative ? i >= py::int_(std::numeric_limits<int64_t>::min())
+                 : i <= py::int_(std::numeric_limits<uint64_t>::max()))
+      return negative ? json(i.cast<int64_t>()) : json(i.cast<uint64_t>());
+    // Beyond 64 bits: a double, as the same digits in a JSON file or --set are read.
+    const double d = PyLong_AsDouble(i.ptr());
+    if (d == -1.0 && PyErr_Occurred()) {
+      PyErr_Clear();
+      const size_t digits = std::string(py::str(h)).size() - (negative ? 1 : 0);
+      throw py::value_error(where + ": an integer of " + std::to_string(digits) +
+                            " digits has no JSON form (beyond a double)");
+    }
+    return d;
   }
   if (py::isinstance<py::float_>(h) || py::hasattr(h, "__float__")) {
     const double d = py::float_(py::reinterpret_borrow<py::object>(h)).cast<double>();

@@ -121,6 +121,20 @@ def test_config_errors_in_process_carry_the_json_path(cli):
     assert e.value.path.startswith("device.")
 
 
+def test_integers_beyond_64_bits_are_read_as_the_cli_reads_their_digits(cli):
+    # They raised pybind11's RuntimeError "Unable to cast Python instance to C++ type".
+    # The same digits in a config file or --set are a double, which the key then refuses.
+    code, _, err = cli("npu", "--network", DIGITS, "--config", U55, "--set", f"device.npu.macs={2**70}")
+    assert code == 2
+    with pytest.raises(edgesim.ConfigError) as e:
+        edgesim.npu(DIGITS, {"device": {"npu": {"macs": 2**70}}})
+    assert e.value.path == "device.npu.macs"
+    assert "expected an integer, got a number (1.1805916207174113e+21)" in str(e.value)
+    assert "expected an integer, got a number (1.1805916207174113e+21)" in err
+    with pytest.raises(ValueError, match=r"device.device.npu.macs: an integer of 401 digits has no JSON form"):
+        edgesim.npu(DIGITS, {"device": {"npu": {"macs": 10**400}}})
+
+
 def test_non_json_values_are_type_errors():
     with pytest.raises(TypeError, match="device.device"):
         edgesim.npu(DIGITS, {"device": object()})
