@@ -86,8 +86,11 @@ std::vector<uint8_t> read_acceptance_trace(const std::string& path, const std::s
     auto flush = [&] {
       if (word.empty()) return;
       if (word != "0" && word != "1") {
+        const std::string shown =  // a damaged file may hold a word of megabytes
+            word.size() <= 40 ? "'" + word + "'"
+                              : "'" + word.substr(0, 32) + "...' (" + std::to_string(word.size()) + " bytes)";
         config::fail_at(
-            where, path + ":" + std::to_string(n) + ": '" + word + "' is not 0 (rejected) or 1 (accepted)");
+            where, path + ":" + std::to_string(n) + ": " + shown + " is not 0 (rejected) or 1 (accepted)");
       }
       out.push_back(word == "1");
       word.clear();

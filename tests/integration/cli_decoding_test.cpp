@@ -174,6 +174,29 @@ TEST_CASE("speculative decoding replays a recorded accept/reject trace", "[cli][
   CHECK(m["speculative"]["acceptance_trace_restarts"].get<int>() > 0);
 }
 
+TEST_CASE("a malformed acceptance trace is bad input naming the file, line and word", "[cli][decoding]") {
+  TempDir tmp;
+  const std::string f = tmp / "accept.txt";
+  const auto run = [&](const std::string& text) {
+    write_text(f, text);
+    const auto sets = speculative({"decoding.acceptance_trace=" + f, "run.tokens=4"});
+    std::vector<std::string> args = {"run", "-c", "builtin:experiments/tiny.json", "--no-progress"};
+    for (const auto& s : sets) {
+      args.push_back("--set");
+      args.push_back(s);
+    }
+    return args;
+  };
+  expect_bad_input(run("1 0 # a comment\n1, 1\t0 x\n"),
+                   {"decoding.acceptance_trace", f + ":2: 'x' is not 0 (rejected) or 1 (accepted)"});
+  // A word of a megabyte is shown by its start and its size, not whole.
+  const auto r = run_cli(run("1\n" + std::string(1 << 20, '1') + "\n"));
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::Matchers::Contains(f + ":2: '" + std::string(32, '1') + "...' (1048576 bytes)"));
+  CHECK(r.err.size() < 1000);
+  expect_bad_input(run("# nothing\n\n"), {"acceptance trace '" + f + "' holds no 0/1 outcome"});
+}
+
 TEST_CASE("hybrid: a T5 encoder encodes the prompt once, GPT-2 decodes, faster than T5 alone",
           "[cli][decoding]") {
   const json m =
