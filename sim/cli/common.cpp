@@ -41,6 +41,17 @@ void add_model_option(boost::program_options::options_description& d, std::strin
       "formats and chunking stay the config's (docs/models.md)");
 }
 
+namespace {
+/// Whether an option's value is an unsigned integer (the types the commands declare).
+bool is_unsigned_option(const boost::program_options::option_description& desc) {
+  namespace po = boost::program_options;
+  const po::value_semantic* s = desc.semantic().get();
+  return dynamic_cast<const po::typed_value<unsigned>*>(s) ||
+         dynamic_cast<const po::typed_value<unsigned long>*>(s) ||
+         dynamic_cast<const po::typed_value<unsigned long long>*>(s);
+}
+}  // namespace
+
 bool parse_args(const Args& args, boost::program_options::options_description& options,
                 const boost::program_options::positional_options_description* positional,
                 const std::string& usage) {
@@ -50,7 +61,18 @@ bool parse_args(const Args& args, boost::program_options::options_description& o
   po::command_line_parser parser(args);
   parser.options(options);
   if (positional) parser.positional(*positional);
-  po::store(parser.run(), vm);
+  const po::parsed_options parsed = parser.run();
+  // Boost reads "-1" for an unsigned option as 2^64 - 1 (its lexical_cast wraps round), so
+  // `dram gen --count -1` would write requests for ever: a negative number is refused here.
+  for (const auto& o : parsed.options) {
+    const po::option_description* desc = o.unregistered ? nullptr : options.find_nothrow(o.string_key, false);
+    if (!desc || !is_unsigned_option(*desc)) continue;
+    for (const auto& v : o.value) {
+      if (v.find('-') != std::string::npos)
+        throw InputError("--" + desc->long_name() + " '" + v + "': expected a whole number from 0");
+    }
+  }
+  po::store(parsed, vm);
   if (vm.count("help")) {
     std::cout << usage << "\n\n" << options << "\n";
     return false;

@@ -55,6 +55,23 @@ TEST_CASE("an unknown option exits 2", "[cli][usage]") {
   expect_bad_input({"--log-level", "loud", "run"}, {"loud"});
 }
 
+TEST_CASE("a negative number for an unsigned option is bad input, not a wrapped count", "[cli][usage]") {
+  // Boost reads "-1" for an unsigned option as 2^64 - 1: `dram gen --count -1` wrote
+  // requests until it was killed, and `sweep --jobs -1` asked for 2^32 - 1 workers.
+  TempDir tmp;
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"dram", "gen", "--count", "-1", "-o", tmp / "t.txt"}, "--count '-1'"},
+      {{"sweep", "--jobs", "-1", tmp / "spec.json"}, "--jobs '-1'"},
+      {{"regress", "-j", "-2", tmp / "suite.json"}, "--jobs '-2'"},
+      {{"npu-dataset", "--space", "dscnn", "--count", "1", "--seed", "-1", "--out", tmp / "d"},
+       "--seed '-1'"},
+      {{"fault", "--seed", "-3"}, "--seed '-3'"}};
+  for (const auto& [cmd, option] : cases)
+    expect_bad_input(cmd, {option + ": expected a whole number from 0"});
+  CHECK_FALSE(fs::exists(tmp / "t.txt"));
+  CHECK(run_cli({"dram", "gen", "--count", "3", "-o", tmp / "t.txt"}).code == 0);
+}
+
 TEST_CASE("replay without a trace exits 2", "[cli][usage]") {
   expect_bad_input({"replay"}, {"no trace"});
   expect_bad_input({"trace", "info"}, {"no trace"});
