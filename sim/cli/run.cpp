@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "sim/child_runs.hpp"
 #include "sim/cli/commands.hpp"
@@ -25,7 +26,7 @@ namespace {
 struct CommonOptions {
   std::string config, model, out, format = "table", timeline, timeline_tokens;
   std::vector<std::string> sets;
-  long long seed = -1;
+  std::optional<uint64_t> seed;  // --seed, when given
   bool no_progress = false;
 };
 
@@ -42,7 +43,9 @@ void add_common(po::options_description& d, CommonOptions& o, bool with_seed) {
       "opens it)")("timeline-tokens", po::value(&o.timeline_tokens),
                    "tokens the timeline covers: A:B is A to B-1, counted from 0 at the first warm-up token "
                    "(default 0:4)");
-  if (with_seed) d.add_options()("seed", po::value(&o.seed), "seed (overrides run.seed)");
+  if (with_seed)
+    d.add_options()("seed", po::value<uint64_t>()->notifier([&o](uint64_t s) { o.seed = s; }),
+                    "seed (overrides run.seed)");
   add_model_option(d, o.model);
 }
 
@@ -151,7 +154,7 @@ int cmd_run(const Args& args) {
           "config.json (e.g. --model opt-6.7b, --model path/to/config.json); --set applies after it."))
     return kExitOk;
   check_format(o.format, {"table", "json", "csv"});
-  if (o.seed >= 0) o.sets.push_back("run.seed=" + std::to_string(o.seed));
+  if (o.seed) o.sets.push_back("run.seed=" + std::to_string(*o.seed));
   json cfg = load_merged_config(o.config, o.model, o.sets);
   sim::Experiment exp = sim::build_experiment(cfg);
   spdlog::info("simulating {} on {} with policy {}", exp.layout->name(),
@@ -269,7 +272,7 @@ int cmd_trace_record(const Args& args) {
     return kExitOk;
   if (output.empty()) throw InputError("trace record: no output file given (-o TRACE)");
   check_format(o.format, {"table", "json", "csv"});
-  if (o.seed >= 0) o.sets.push_back("run.seed=" + std::to_string(o.seed));
+  if (o.seed) o.sets.push_back("run.seed=" + std::to_string(*o.seed));
   json cfg = load_merged_config(o.config, o.model, o.sets);
   sim::Experiment exp = sim::build_experiment(cfg);
   json header = {{"edgesim_version", EDGESIM_VERSION},

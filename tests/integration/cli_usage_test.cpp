@@ -65,7 +65,9 @@ TEST_CASE("a negative number for an unsigned option is bad input, not a wrapped 
       {{"regress", "-j", "-2", tmp / "suite.json"}, "--jobs '-2'"},
       {{"npu-dataset", "--space", "dscnn", "--count", "1", "--seed", "-1", "--out", tmp / "d"},
        "--seed '-1'"},
-      {{"fault", "--seed", "-3"}, "--seed '-3'"}};
+      {{"fault", "--seed", "-3"}, "--seed '-3'"},
+      // run's --seed was signed with -1 for "not given": any negative seed was ignored.
+      {{"run", "-c", "builtin:experiments/tiny.json", "--seed", "-5"}, "--seed '-5'"}};
   for (const auto& [cmd, option] : cases)
     expect_bad_input(cmd, {option + ": expected a whole number from 0"});
   CHECK_FALSE(fs::exists(tmp / "t.txt"));
