@@ -712,7 +712,7 @@ template <bool kFits>
 
 // Issues the decided command (ch.cand). Inlined into the run loop, its one caller (0 to
 // 4 % on every case of the whole bench). The general decide() inlined there was 9 to 18 %
-// slower; the lean one is inlined (docs/dram.md, Speed, tenth pass).
+// slower; the lean one is inlined (docs/dram-speed.md, tenth pass).
 template <bool kLean>
 [[gnu::always_inline]] inline void DramSystem::issue(Channel& ch) {
   const DramTiming& t = part_.t;
