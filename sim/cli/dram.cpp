@@ -50,7 +50,17 @@ json dram_config(const std::string& config_path, const std::string& part,
       cfg = config::load_config(config_path);
     }
   }
-  for (const auto& s : sets) config::apply_override(cfg, s);
+  for (const auto& s : sets) {
+    // `edgesim dram` reads device.dram alone: an override elsewhere would be accepted and
+    // change nothing (`--set refresh=off` leaves refresh on).
+    const std::string key = s.substr(0, s.find('='));
+    if (key.rfind("device.dram.", 0) != 0 && key != "device.dram") {
+      const std::string leaf = key.substr(key.rfind('.') == std::string::npos ? 0 : key.rfind('.') + 1);
+      throw InputError("--set '" + s + "': `edgesim dram` reads only device.dram; did you mean device.dram." +
+                       leaf + "?");
+    }
+    config::apply_override(cfg, s);
+  }
   return cfg;
 }
 

@@ -147,6 +147,15 @@ TEST_CASE("dram rejects bad input with exit 2, naming what and where", "[cli][dr
                         kBadInput)
                  .err,
              Contains("device.dram.refresh") && Contains("per-bank"));
+  // An override outside device.dram would change nothing: refused, with the key it meant.
+  CHECK_THAT(
+      run_expect({"dram", "--part", "ddr4-3200", "--trace", tmp / "t.bin", "--set", "refresh=off"}, kBadInput)
+          .err,
+      Contains("--set 'refresh=off'") && Contains("did you mean device.dram.refresh"));
+  CHECK_THAT(run_expect({"dram", "--part", "ddr4-3200", "--trace", tmp / "t.bin", "--set", "run.tokens=3"},
+                        kBadInput)
+                 .err,
+             Contains("reads only device.dram"));
   CHECK_THAT(run_expect({"dram", "--part", "ddr4-3200", "--trace", tmp / "none.txt"}, kBadInput).err,
              Contains("none.txt"));
   CHECK_THAT(run_expect({"dram", "--part", "ddr5-4800", "--trace", tmp / "t.bin", "--set",

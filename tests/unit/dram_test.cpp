@@ -579,6 +579,59 @@ double stream_efficiency(const DramPart& p, DramControllerSettings s, uint64_t n
 }
 }  // namespace
 
+TEST_CASE("dram: the BL32 LPDDR parts read a 64-byte line with one column command") {
+  // configs/dram/README.md: lpddr4x-4266-bl32 and lpddr5-6400-8b carry a 64-byte line in
+  // one 32-beat burst, where their BL16 siblings need two. Six lines of one row and a
+  // seventh in another row of the same bank, read with the parts' own mapping: one ACT,
+  // six RDs tCCD apart, a PRE that the last RD's tRTP holds (tRAS is over by then), and
+  // the first line's latency tRCD + CL + the burst. Cycles worked out from the part files.
+  struct Case {
+    const char* part;
+    const char* sibling;
+    int64_t rcd, cl, burst, ccd, rtp, ras;
+    uint64_t row_bytes;  // one row across all banks: the next row of bank 0
+  };
+  // lpddr4x-4266-bl32: tCK 0.46882 ns, tRCD ceil(18 / 0.46882) = 39, CL 36, 32 beats at
+  // 2 per CK = 16, tCCD 16, tRTP 24, tRAS ceil(42 / 0.46882) = 90; 8 banks x 2KB rows.
+  // lpddr5-6400-8b: tCK 1.25 ns, tRCD ceil(18 / 1.25) = 15, CL 17, 32 beats at 8 per CK
+  // = 4, tCCD 4, tRTP max(6, ceil(10 / 1.25)) = 8, tRAS ceil(42 / 1.25) = 34; 8 banks x 4KB.
+  for (const Case& c : {Case{"lpddr4x-4266-bl32", "lpddr4x-4266", 39, 36, 16, 16, 24, 90, 8 * 2048},
+                        Case{"lpddr5-6400-8b", "lpddr5-6400", 15, 17, 4, 4, 8, 34, 8 * 4096}}) {
+    INFO(c.part);
+    const DramPart part = load_dram_part(c.part);
+    REQUIRE(part.org.burst_bytes() == 64);
+    std::vector<DramCommandRecord> log;
+    std::vector<uint32_t> latency;
+    DramSystem sys(part, quiet());
+    sys.set_command_log(&log);
+    sys.set_latency_log(&latency);
+    for (uint64_t i = 0; i < 6; ++i) sys.submit({0, i * 64, 64, false});
+    sys.submit({0, c.row_bytes, 64, false});
+    sys.drain();
+    std::vector<int64_t> rd, pre, act;
+    for (const auto& r : log) {
+      if (r.cmd == DramCmd::RD && rd.size() < 6) rd.push_back(r.cycle);
+      if (r.cmd == DramCmd::PRE) pre.push_back(r.cycle);
+      if (r.cmd == DramCmd::ACT) act.push_back(r.cycle);
+    }
+    CHECK(sys.counters().read_bursts == 7);  // one per line
+    REQUIRE(act.size() == 2);
+    REQUIRE(rd.size() == 6);
+    REQUIRE(pre.size() == 1);
+    CHECK(act[0] == 0);
+    for (size_t i = 0; i < rd.size(); ++i) CHECK(rd[i] == c.rcd + static_cast<int64_t>(i) * c.ccd);
+    CHECK(pre[0] == std::max(c.ras, rd.back() + c.rtp));
+    CHECK(rd.back() + c.rtp > c.ras);  // tRTP is the one that binds
+    CHECK(latency.at(0) == c.rcd + c.cl + c.burst);
+
+    // The BL16 sibling spends two column commands on each line.
+    DramSystem bl16(load_dram_part(c.sibling), quiet());
+    for (uint64_t i = 0; i < 6; ++i) bl16.submit({0, i * 64, 64, false});
+    bl16.drain();
+    CHECK(bl16.counters().read_bursts == 12);
+  }
+}
+
 TEST_CASE("dram: sequential reads reach the peak less the refresh overhead computed by hand") {
   // docs/dram.md: each all-bank refresh costs the data bus a train of PREs (one per open
   // bank, one per clock), tRP, tRFC and tRCD before reads resume; the rest of tREFI
