@@ -53,8 +53,9 @@ json dram_config(const std::string& config_path, const std::string& part,
   for (const auto& s : sets) {
     // `edgesim dram` reads device.dram alone: an override elsewhere would be accepted and
     // change nothing (`--set refresh=off` leaves refresh on).
-    const std::string key = s.substr(0, s.find('='));
-    if (key.rfind("device.dram.", 0) != 0 && key != "device.dram") {
+    const auto eq = s.find('=');
+    const std::string key = s.substr(0, eq);
+    if (eq != std::string::npos && !key.empty() && key.rfind("device.dram.", 0) != 0 && key != "device.dram") {
       const std::string leaf = key.substr(key.rfind('.') == std::string::npos ? 0 : key.rfind('.') + 1);
       throw InputError("--set '" + s + "': `edgesim dram` reads only device.dram; did you mean device.dram." +
                        leaf + "?");
