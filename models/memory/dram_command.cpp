@@ -15,7 +15,7 @@ namespace {
 const config::ParamTable kParams = {{
     {"part", Quantity::String, nullptr,
      "DRAM part: a built-in name (ddr4-3200, ddr5-4800, lpddr4x-4266, lpddr4x-4266-bl32, lpddr5-6400, "
-     "lpddr5-6400-8b, lpddr5x-8533) or a part file"},
+     "lpddr5-6400-bl32, lpddr5-6400-8b, lpddr5x-8533, lpddr5x-8533-bl32) or a part file"},
     {"capacity",
      Quantity::Bytes,
      "auto",

@@ -245,6 +245,11 @@ struct Rank {
   unsigned pb_owed = 0;      // per-bank refreshes owed
   unsigned pb_next = 0;      // lead bank (in rank) of the next per-bank refresh
   int64_t refresh_due = kInf;
+  // Interleaved bursts (DramTiming::half): per direction (read, write), the cycle at which
+  // a burst may fill the gap of the rank's last burst, while that burst went alone; and
+  // when the rank's last burst's span ends (docs/dram.md, Parts).
+  int64_t fill[2] = {kLongAgo, kLongAgo};
+  int64_t span_end = kLongAgo;
   // Low-power states: the rank is idle once nothing is queued for it and no refresh is
   // owed; idle_from is when its last command's effect ended. Its state while idle follows
   // from idle_from and the settings, so nothing is stepped while it sleeps.
@@ -713,7 +718,7 @@ template <bool kFits>
 // Issues the decided command (ch.cand). Inlined into the run loop, its one caller (0 to
 // 4 % on every case of the whole bench). The general decide() inlined there was 9 to 18 %
 // slower; the lean one is inlined (docs/dram-speed.md, tenth pass).
-template <bool kLean>
+template <bool kLean, bool kSplit>
 [[gnu::always_inline]] inline void DramSystem::issue(Channel& ch) {
   const DramTiming& t = part_.t;
   const auto& o = part_.org;
@@ -748,13 +753,24 @@ template <bool kLean>
     --ch.queued[wr ? 1 : 0];
     --r.queued;
     ++b.hits;
+    // kSplit: interleaved bursts, known when compiled for the lean decision.
+    const bool split = kLean ? kSplit : t.half != 0;
+    const int64_t span = kLean && !kSplit ? t.BL : t.span();
     if constexpr (!kLean) {
-      busy_until(at + (wr ? t.CWL + t.BL + t.WR : t.CL + t.BL));
+      busy_until(at + (wr ? t.CWL + span + t.WR : t.CL + span));
       r.served_at = r.idle_from;
+    }
+    if (split) {
+      // A burst in a lone burst's gap makes a pair, which nothing fills; a burst alone
+      // leaves its gap to the next one of its direction.
+      const int d = wr ? 1 : 0;
+      r.fill[d] = at == r.fill[d] ? kLongAgo : at + t.half;
+      r.fill[1 - d] = kLongAgo;
+      r.span_end = at + span;
     }
     if (wr) {
       ++counters_.write_bursts;
-      const int64_t data_end = at + t.CWL + t.BL;
+      const int64_t data_end = at + t.CWL + span;
       b.next_pre = std::max(b.next_pre, data_end + t.WR);
       g.next[kWR] = std::max(g.next[kWR], at + t.CCD_L);
       r.next[kWR] = std::max(r.next[kWR], at + t.CCD_S);
@@ -762,13 +778,13 @@ template <bool kLean>
       r.next[kRD] = std::max(r.next[kRD], data_end + t.WTR_S);
       for (auto& other : ch.ranks) {
         if (kLean || &other == &r) continue;  // the lean decision has one rank
-        other.next[kWR] = std::max(other.next[kWR], at + t.BL + t.RTRS);
+        other.next[kWR] = std::max(other.next[kWR], at + span + t.RTRS);
         other.next[kRD] = std::max(other.next[kRD], data_end + t.RTRS - t.CL);
       }
       complete_burst(request, data_end);
     } else {
       ++counters_.read_bursts;
-      const int64_t data_end = at + t.CL + t.BL;
+      const int64_t data_end = at + t.CL + span;
       b.next_pre = std::max(b.next_pre, at + t.RTP);
       g.next[kRD] = std::max(g.next[kRD], at + t.CCD_L);
       r.next[kRD] = std::max(r.next[kRD], at + t.CCD_S);
@@ -776,7 +792,7 @@ template <bool kLean>
       r.next[kWR] = std::max(r.next[kWR], at + t.RTW());
       for (auto& other : ch.ranks) {
         if (kLean || &other == &r) continue;
-        other.next[kRD] = std::max(other.next[kRD], at + t.BL + t.RTRS);
+        other.next[kRD] = std::max(other.next[kRD], at + span + t.RTRS);
         other.next[kWR] = std::max(other.next[kWR], data_end + t.RTRS - t.CWL);
       }
       complete_burst(request, data_end);
@@ -849,7 +865,7 @@ template <bool kLean>
 // plus its constraints), lean_ bounds that sum by 2^30 cycles, and the epoch moves before
 // the cycle is 2^32 past it, so a key counts fewer than 4 * (2^32 + 2^31) < kKeyLimit
 // cycle quarters. The ages fit below lean_seq. Outside that state it decides as below.
-template <bool kLean>
+template <bool kLean, bool kSplit>
 [[gnu::always_inline]] inline void DramSystem::decide(Channel& ch) {
   const int64_t floor = std::max(now_, ch.next_cmd);
   if constexpr (kLean) {
@@ -951,6 +967,31 @@ template <bool kLean>
     rp[kWR] = static_cast<uint64_t>(wr - ch.epoch) << (kKeyShift + 2);
     latest = std::max({latest, act, rd, wr});
   }
+  // Interleaved bursts: a read or write slot has a second bound. A bank that the other
+  // bounds allow by the fill cycle of its rank's lone last burst (the first bound) issues
+  // there, in the gap; a later one waits for that burst's span to end (the second bound).
+  // Without a fill cycle both bounds are the later of the slot's bound and the span's end.
+  // The rule is non-decreasing in the cycle the other bounds allow, so keys still only rise.
+  const bool interleave = kLean ? kSplit : part_.t.half != 0;
+  uint64_t rank_late[8 * 4 + 1];
+  if (interleave) {
+    std::copy(rank_packed, rank_packed + ranks * 4, rank_late);
+    rank_late[kIdleSlot] = rank_packed[kIdleSlot];
+    for (unsigned ri = 0; ri < ranks; ++ri) {
+      const Rank& r = ch.ranks[ri];
+      const int64_t f = std::max(floor, r.wake_ready);
+      const int64_t end = std::max(r.span_end, f);
+      for (const int d : {0, 1}) {
+        const unsigned slot = ri * 4 + (d ? kWR : kRD);
+        const int64_t bound = std::max(r.next[d ? kWR : kRD], f);
+        const bool fill = r.fill[d] >= bound;
+        rank_packed[slot] = static_cast<uint64_t>((fill ? r.fill[d] : std::max(bound, end)) - ch.epoch)
+                            << (kKeyShift + 2);
+        rank_late[slot] = static_cast<uint64_t>(std::max(bound, end) - ch.epoch) << (kKeyShift + 2);
+      }
+      latest = std::max(latest, end);
+    }
+  }
   Candidate c;
   uint32_t pick = 0;
   if (ch.active && (kLean || ((ch.active & ch.unpacked) == 0 && (latest - ch.epoch) * 4 + 3 < kKeyLimit))) {
@@ -960,7 +1001,24 @@ template <bool kLean>
     const uint64_t* packed = ch.packed.data();
     const uint8_t* slot_of = ch.slot_of.data();
     const unsigned n = static_cast<unsigned>(ch.banks.size());
-    if (n <= 32 && ch.active_count * 2 >= n) {
+    if (interleave) {
+      // The second bound applies to a bank whose key is past the first (masks, not a
+      // branch: which banks are is data). Every bank, two minima, as below; an idle bank's
+      // first bound is above every key.
+      auto key = [&](unsigned bi) {
+        const uint64_t p = packed[bi], low = p & kLowMask;
+        const uint64_t first = rank_packed[slot_of[bi]] | low;
+        const uint64_t late = (rank_late[slot_of[bi]] | low) & (0 - static_cast<uint64_t>(p > first));
+        return std::max({p, first, late});
+      };
+      uint64_t other = ~uint64_t{0};
+      for (unsigned bi = 0; bi + 1 < n; bi += 2) {
+        best = std::min(best, key(bi));
+        other = std::min(other, key(bi + 1));
+      }
+      if (n & 1) best = std::min(best, key(n - 1));
+      best = std::min(best, other);
+    } else if (n <= 32 && ch.active_count * 2 >= n) {
       // Every bank, a fixed count (idle ones have the bound above every key): no branch on
       // how many banks have work, which is data and ends the loop at an unpredictable turn.
       // Where few banks have work (sequential streams), the loop over them costs less.
@@ -1010,7 +1068,18 @@ template <bool kLean>
       const int64_t gk =
           std::max(k.base, ch.groups[ch.banks[bi].group].next[static_cast<int>(k.cmd)]) * 4 + k.klass;
       const int64_t rk = rank_key[ch.slot_of[bi] * 4 + k.klass];
-      const int64_t key = gk ^ ((gk ^ rk) & -static_cast<int64_t>(gk < rk));
+      int64_t key = gk ^ ((gk ^ rk) & -static_cast<int64_t>(gk < rk));
+      if (interleave && (k.cmd == DramCmd::RD || k.cmd == DramCmd::WR)) {  // as in the packed scan
+        const Rank& r = ch.ranks[ch.banks[bi].rank];
+        const int d = k.cmd == DramCmd::WR ? 1 : 0;
+        const int64_t f = std::max(floor, r.wake_ready);
+        const int64_t bound = std::max(r.next[d ? kWR : kRD], f);
+        if (r.fill[d] >= bound && key / 4 <= r.fill[d]) {
+          key = r.fill[d] * 4 + k.klass;
+        } else {
+          key = std::max(key, std::max(r.span_end, f) * 4 + k.klass);
+        }
+      }
       const uint64_t sq = ch.choices[bi].seq;
       const bool better = (key < least) | ((key == least) & (sq < best_seq));
       const uint64_t m = 0 - static_cast<uint64_t>(better);
@@ -1058,14 +1127,14 @@ template <bool kLean>
 }
 
 [[gnu::noinline]] void DramSystem::decide_general(Channel& ch) {
-  decide<false>(ch);
+  decide<false, false>(ch);  // interleaved bursts: a test of the part inside
 }
 
 // kOne: one channel without self-refresh, the usual case, which run() takes with the
 // choice of a channel and of a rank falling asleep compiled out. kLean: also one rank and
 // no low-power states; the decisions while no refresh is owed are then compiled without
 // what ranks, refreshes and low-power states need.
-template <bool kOne, bool kLean>
+template <bool kOne, bool kLean, bool kSplit>
 void DramSystem::run_loop(int64_t limit, bool until_drained) {
   for (;;) {
     if (!blocked_ && !frontend_.empty()) admit();
@@ -1080,7 +1149,7 @@ void DramSystem::run_loop(int64_t limit, bool until_drained) {
       best = &channels_[0];
       if (!best->valid) {
         if constexpr (kLean) {
-          decide<true>(*best);
+          decide<true, kSplit>(*best);
         } else {
           decide_general(*best);
         }
@@ -1122,19 +1191,21 @@ void DramSystem::run_loop(int64_t limit, bool until_drained) {
       enter_self_refresh(*sleeper, sleeper_rank, t);
       continue;
     }
-    issue<kLean>(*best);
+    issue<kLean, kSplit>(*best);
   }
 }
 
 void DramSystem::run(int64_t limit, bool until_drained) {
   if (channels_.size() == 1 && s_.low_power != Settings::LowPower::SelfRefresh) {
-    if (lean_) {
-      run_loop<true, true>(limit, until_drained);
+    if (lean_ && part_.t.half != 0) {
+      run_loop<true, true, true>(limit, until_drained);
+    } else if (lean_) {
+      run_loop<true, true, false>(limit, until_drained);
     } else {
-      run_loop<true, false>(limit, until_drained);
+      run_loop<true, false, false>(limit, until_drained);
     }
   } else {
-    run_loop<false, false>(limit, until_drained);
+    run_loop<false, false, false>(limit, until_drained);
   }
 }
 

@@ -166,17 +166,17 @@ class DramSystem {
   bool admit_one();
   void admit();
   void step_refresh_due(Channel& ch);
-  template <bool kLean>
+  template <bool kLean, bool kSplit>
   void decide(Channel& ch);
   void decide_general(Channel& ch);
-  template <bool kLean>
+  template <bool kLean, bool kSplit>
   void issue(Channel& ch);
   template <bool kFits>
   void refresh_group_times(Channel& ch, unsigned group);
   void update_next_due();
   void complete_burst(uint64_t request, int64_t done);
   void run(int64_t limit, bool until_drained);
-  template <bool kOne, bool kLean>
+  template <bool kOne, bool kLean, bool kSplit>
   void run_loop(int64_t limit, bool until_drained);
   bool quiet() const;  // no request anywhere, every bank closed, no refresh owed
   void skip_refreshes(int64_t until);

@@ -32,6 +32,9 @@ const ParamTable kOrganisation = {{
     {"columns", Quantity::Integer, nullptr, "Columns per row, in device-width columns (power of two)", 8,
      1 << 16},
     {"burst_length", Quantity::Integer, nullptr, "Transfers per burst (BL)", 1, 64},
+    {"burst_interleave", Quantity::Boolean, false,
+     "Each burst goes out as two halves with a one-half gap that another bank group's burst may fill "
+     "(LPDDR5/5X bank-group mode, BL32)"},
 }};
 
 const ParamTable kClock = {{
@@ -235,6 +238,10 @@ DramPart parse_dram_part(const json& j, const std::string& origin) {
   p.org.rows = static_cast<uint64_t>(o.integer("rows"));
   p.org.columns = static_cast<uint64_t>(o.integer("columns"));
   p.org.burst_length = static_cast<unsigned>(o.integer("burst_length"));
+  p.org.burst_interleave = o.flag("burst_interleave");
+  if (p.org.burst_interleave && p.org.bank_groups < 2) {
+    config::fail_at(o.path_of("burst_interleave"), "needs bank groups (a half's gap is filled from another group)");
+  }
   if (p.org.channel_width_bits % p.org.device_width_bits != 0) {
     config::fail_at(o.path_of("channel_width_bits"), "must be a multiple of device_width_bits");
   }
@@ -267,6 +274,13 @@ DramPart parse_dram_part(const json& j, const std::string& origin) {
                                   " is not a whole number of clock cycles");
   }
   p.t.BL = static_cast<int64_t>(std::round(bl));
+  if (p.org.burst_interleave) {
+    if (p.t.BL % 2 != 0) {
+      config::fail_at(o.path_of("burst_interleave"), "needs a burst of an even number of clock cycles (" +
+                                                         std::to_string(p.t.BL) + " nCK), two whole halves");
+    }
+    p.t.half = p.t.BL / 2;
+  }
 
   const Params t(kTiming, member(j, "timing", origin), origin + ".timing");
   auto cyc = [&](const char* key) { return parse_timing(t.text(key), p.tCK, t.path_of(key)); };
@@ -310,8 +324,14 @@ DramPart parse_dram_part(const json& j, const std::string& origin) {
   }
   require(p.t.RC >= p.t.RAS + p.t.RP, "tRC", "must be at least tRAS + tRP");
   require(p.t.CCD_L >= p.t.CCD_S, "tCCD_L", "must be at least tCCD_S");
-  require(p.t.CCD_S >= p.t.BL, "tCCD_S",
-          "must be at least the burst's bus time (" + std::to_string(p.t.BL) + " nCK)");
+  // An interleaved burst's successor from another group may start after its first half.
+  const int64_t min_ccd = p.org.burst_interleave ? p.t.half : p.t.BL;
+  require(p.t.CCD_S >= min_ccd, "tCCD_S",
+          std::string("must be at least the ") + (p.org.burst_interleave ? "first half's" : "burst's") +
+              " bus time (" + std::to_string(min_ccd) + " nCK)");
+  require(!p.org.burst_interleave || p.t.CCD_L >= p.t.span(), "tCCD_L",
+          "must be at least an interleaved burst's span (" + std::to_string(p.t.span()) +
+              " nCK): bursts of one group do not interleave");
   require(p.t.RRD_L >= p.t.RRD_S, "tRRD_L", "must be at least tRRD_S");
   require(p.t.REFI > p.t.RFC, "tREFI", "must exceed tRFC");
   require((p.t.RFCpb > 0) == (p.t.REFIpb > 0), "tREFIpb",

@@ -16,6 +16,9 @@ struct DramOrganisation {
   unsigned ranks = 1, bank_groups = 1, banks_per_group = 1;
   uint64_t rows = 0, columns = 0;
   unsigned burst_length = 0;
+  // LPDDR5/5X bank-group mode with BL32: a burst goes out as two halves with a gap of one
+  // half between them, which a burst of another bank group may fill (docs/dram.md, Parts).
+  bool burst_interleave = false;
   unsigned banks() const { return bank_groups * banks_per_group; }
   unsigned devices_per_rank() const { return channel_width_bits / device_width_bits; }
   /// Bytes one burst moves on the channel.
@@ -29,6 +32,9 @@ struct DramOrganisation {
 struct DramTiming {
   int64_t CL = 0, CWL = 0;
   int64_t BL = 0;  // cycles one burst occupies the data bus: burst_length / (transfers per CK)
+  // An interleaved burst (DramOrganisation::burst_interleave): each half's cycles, BL / 2;
+  // 0 for a burst sent in one piece.
+  int64_t half = 0;
   int64_t RCD = 0, RP = 0, RAS = 0, RC = 0;
   int64_t CCD_S = 0, CCD_L = 0, RRD_S = 0, RRD_L = 0, FAW = 0;
   int64_t WTR_S = 0, WTR_L = 0, RTP = 0, WR = 0;
@@ -39,9 +45,12 @@ struct DramTiming {
   // residency (tXP, tCKE), self-refresh exit and minimum residency (tXS / LPDDR's tXSR,
   // tCKESR / tSR).
   int64_t XP = 0, CKE = 0, XS = 0, CKESR = 0;
-  /// Read-to-write turnaround on one rank: RL + BL - WL + 2 (two cycles of bus
-  /// turnaround, the controller convention of JESD79-4's tRTW note).
-  int64_t RTW() const { return CL + BL + 2 - CWL; }
+  /// Cycles from a burst's first data to its last: BL, and for an interleaved burst its
+  /// two halves and the gap between them (3 x half).
+  int64_t span() const { return BL + half; }
+  /// Read-to-write turnaround on one rank: RL + the burst's span - WL + 2 (two cycles of
+  /// bus turnaround, the controller convention of JESD79-4's tRTW note).
+  int64_t RTW() const { return CL + span() + 2 - CWL; }
 };
 
 struct DramRail {

@@ -28,6 +28,8 @@ struct Rule {
 
 inline std::vector<Rule> jedec_rules(const memory::DramPart& p) {
   const auto& t = p.t;
+  // A burst's data, first to last: an interleaved burst's two halves and the gap between.
+  const int64_t span = p.org.burst_interleave ? t.BL / 2 * 3 : t.BL;
   using C = DramCmd;
   using S = Scope;
   std::vector<Rule> r = {
@@ -42,17 +44,17 @@ inline std::vector<Rule> jedec_rules(const memory::DramPart& p) {
       {C::PRE, C::REFPB, S::SameBank, t.RP, "tRP before REFpb"},
       {C::RD, C::RD, S::SameGroup, t.CCD_L, "tCCD_L"},
       {C::RD, C::RD, S::SameRank, t.CCD_S, "tCCD_S"},
-      {C::RD, C::RD, S::OtherRank, t.BL + t.RTRS, "tRTRS (RD-RD)"},
+      {C::RD, C::RD, S::OtherRank, span + t.RTRS, "tRTRS (RD-RD)"},
       {C::WR, C::WR, S::SameGroup, t.CCD_L, "tCCD_L"},
       {C::WR, C::WR, S::SameRank, t.CCD_S, "tCCD_S"},
-      {C::WR, C::WR, S::OtherRank, t.BL + t.RTRS, "tRTRS (WR-WR)"},
-      {C::RD, C::WR, S::SameRank, t.CL + t.BL + 2 - t.CWL, "RD-to-WR turnaround"},
-      {C::RD, C::WR, S::OtherRank, t.CL + t.BL + t.RTRS - t.CWL, "RD-to-WR other rank"},
-      {C::WR, C::RD, S::SameGroup, t.CWL + t.BL + t.WTR_L, "tWTR_L"},
-      {C::WR, C::RD, S::SameRank, t.CWL + t.BL + t.WTR_S, "tWTR_S"},
-      {C::WR, C::RD, S::OtherRank, t.CWL + t.BL + t.RTRS - t.CL, "WR-to-RD other rank"},
+      {C::WR, C::WR, S::OtherRank, span + t.RTRS, "tRTRS (WR-WR)"},
+      {C::RD, C::WR, S::SameRank, t.CL + span + 2 - t.CWL, "RD-to-WR turnaround"},
+      {C::RD, C::WR, S::OtherRank, t.CL + span + t.RTRS - t.CWL, "RD-to-WR other rank"},
+      {C::WR, C::RD, S::SameGroup, t.CWL + span + t.WTR_L, "tWTR_L"},
+      {C::WR, C::RD, S::SameRank, t.CWL + span + t.WTR_S, "tWTR_S"},
+      {C::WR, C::RD, S::OtherRank, t.CWL + span + t.RTRS - t.CL, "WR-to-RD other rank"},
       {C::RD, C::PRE, S::SameBank, t.RTP, "tRTP"},
-      {C::WR, C::PRE, S::SameBank, t.CWL + t.BL + t.WR, "tWR"},
+      {C::WR, C::PRE, S::SameBank, t.CWL + span + t.WR, "tWR"},
       {C::REF, C::ACT, S::SameRank, t.RFC, "tRFC"},
       {C::REF, C::REF, S::SameRank, t.RFC, "tRFC (REF-REF)"},
       {C::REFPB, C::ACT, S::SameBank, t.RFCpb, "tRFCpb"},
@@ -87,7 +89,7 @@ inline std::vector<std::string> check_commands(const memory::DramPart& p, unsign
     std::map<int, std::deque<int64_t>> acts;            // rank -> last ACT cycles
     int64_t last_cycle = -1;
     DramCmd last_cmd = DramCmd::ACT;
-    int64_t bus_free = 0;
+    std::deque<std::pair<int64_t, int64_t>> data;  // the data bus's recent busy intervals
   };
   std::vector<ChannelState> ch(channels);
   for (const auto& c : log) {
@@ -141,9 +143,23 @@ inline std::vector<std::string> check_commands(const memory::DramPart& p, unsign
         auto it = s.open.find(key);
         if (it == s.open.end() || it->second != c.row)
           fail(c, "column command to a bank without its row open");
+        // The burst's data: one interval, or an interleaved burst's two halves with a
+        // half's gap between them. No interval may meet another on the data bus.
         const int64_t start = c.cycle + (c.cmd == DramCmd::RD ? p.t.CL : p.t.CWL);
-        if (start < s.bus_free) fail(c, "data burst overlaps the previous one on the bus");
-        s.bus_free = start + p.t.BL;
+        std::vector<std::pair<int64_t, int64_t>> mine;
+        if (p.org.burst_interleave) {
+          const int64_t h = p.t.BL / 2;
+          mine = {{start, start + h}, {start + 2 * h, start + 3 * h}};
+        } else {
+          mine = {{start, start + p.t.BL}};
+        }
+        for (const auto& [b, e] : mine) {
+          for (const auto& [ob, oe] : s.data) {
+            if (b < oe && ob < e) fail(c, "data burst overlaps another one on the bus");
+          }
+        }
+        for (const auto& i : mine) s.data.push_back(i);
+        while (s.data.size() > 8) s.data.pop_front();
         break;
       }
       case DramCmd::REF:

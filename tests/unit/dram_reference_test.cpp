@@ -54,6 +54,7 @@ struct RefRank {
   unsigned queued = 0;
   int64_t idle_from = 0, served_at = 0, wake_ready = 0, sr_entry = kNever;
   bool sr_closing = false;
+  std::deque<int64_t> bursts[2];  // the rank's last reads and writes (interleaved bursts)
 };
 
 // One channel's controller: its banks (rank by rank, group by group), groups and ranks.
@@ -274,7 +275,8 @@ class Reference {
         };
         if (i < q.size()) {
           const DramCmd cmd = m == kWrite ? DramCmd::WR : DramCmd::RD;
-          p = {std::max({k.col[m], g.col[m], r.bound.col[m], f}), fr_fcfs ? 1 : 2, q[i].seq, b, i, cmd};
+          p = {first_free(r, m, std::max({k.col[m], g.col[m], r.bound.col[m], f})), fr_fcfs ? 1 : 2, q[i].seq, b,
+               i, cmd};
         } else if (!q.empty()) {
           p = {std::max(k.pre, f), 2, q[0].seq, b, 0, DramCmd::PRE};
         } else if (s_.page_policy == DramControllerSettings::PagePolicy::Closed && !other_wants()) {
@@ -316,6 +318,23 @@ class Reference {
       if (closed && std::tie(p.time, p.klass, p.seq) < std::tie(best.time, best.klass, best.seq)) best = p;
     }
     return best;
+  }
+
+  // Interleaved bursts: the first cycle from x at which a burst's two halves (a half's gap
+  // between them) meet none of the rank's recent bursts of its kind on the data bus. The
+  // other kind and other ranks are kept off by their turnarounds.
+  int64_t first_free(const RefRank& r, int kind, int64_t x) const {
+    if (!o_.burst_interleave) return x;
+    const int64_t h = t_.BL / 2;
+    for (int64_t c = x;; ++c) {
+      bool free = true;
+      for (const int64_t u : r.bursts[kind]) {
+        for (const int64_t a : {u, u + 2 * h}) {
+          for (const int64_t b : {c, c + 2 * h}) free = free && (b + h <= a || a + h <= b);
+        }
+      }
+      if (free) return c;
+    }
   }
 
   // The banks a per-bank refresh covers are pb_banks_ banks a stride apart, its lead bank
@@ -401,18 +420,23 @@ class Reference {
       ++k.hits;
       // Same kind: tCCD; the other kind: the turnaround (write-to-read from the end of the
       // write's data, read-to-write as tRTW); other ranks: the data bus's rank switch.
-      const int64_t data_end = at + (wr ? t_.CWL : t_.CL) + t_.BL;
+      // An interleaved burst's data runs over its two halves and the gap between them.
+      const int64_t span = o_.burst_interleave ? t_.BL / 2 * 3 : t_.BL;
+      const int64_t data_end = at + (wr ? t_.CWL : t_.CL) + span;
+      r.bursts[w].push_back(at);
+      if (r.bursts[w].size() > 3) r.bursts[w].pop_front();
       r.idle_from = std::max(r.idle_from, wr ? data_end + t_.WR : data_end);
       r.served_at = r.idle_from;
       k.pre = std::max(k.pre, wr ? data_end + t_.WR : at + t_.RTP);
       g.col[w] = std::max(g.col[w], at + t_.CCD_L);
       r.bound.col[w] = std::max(r.bound.col[w], at + t_.CCD_S);
-      g.col[o] = std::max(g.col[o], wr ? data_end + t_.WTR_L : at + t_.RTW());
-      r.bound.col[o] = std::max(r.bound.col[o], wr ? data_end + t_.WTR_S : at + t_.RTW());
+      const int64_t rtw = t_.CL + span + 2 - t_.CWL;
+      g.col[o] = std::max(g.col[o], wr ? data_end + t_.WTR_L : at + rtw);
+      r.bound.col[o] = std::max(r.bound.col[o], wr ? data_end + t_.WTR_S : at + rtw);
       for (unsigned other = 0; other < c.ranks.size(); ++other) {
         if (other == rank) continue;
         Shared& b = c.ranks[other].bound;
-        b.col[w] = std::max(b.col[w], at + t_.BL + t_.RTRS);
+        b.col[w] = std::max(b.col[w], at + span + t_.RTRS);
         b.col[o] = std::max(b.col[o], data_end + t_.RTRS - (wr ? t_.CL : t_.CWL));
       }
       Pending& req = pending_[taken.request - pending_base_];

@@ -7,6 +7,8 @@
 #include "dram_checker.hpp"
 #include "models/memory/dram_command.hpp"
 #include "models/memory/dram_ctrl.hpp"
+#include "sim/core/config/embedded.hpp"
+#include "sim/core/config/loader.hpp"
 #include "sim/core/errors.hpp"
 
 using namespace edgesim;
@@ -90,6 +92,17 @@ json low_power_part() {
   return j;
 }
 
+// The test part with interleaved bursts (LPDDR5 bank-group mode's BL32): the 4-cycle
+// burst goes out as two 2-cycle halves with a 2-cycle gap (span 6); another group's burst
+// may follow at tCCD_S = 2, into the gap, and one of the same group at tCCD_L = 8. Four
+// bank groups of two banks; tRRD_S 1 so that rows open early.
+json interleaved_part() {
+  json j = with_timing({{"tCCD_S", "2 nCK"}, {"tCCD_L", "8 nCK"}, {"tRRD_S", "1 nCK"}, {"tRRD_L", "1 nCK"}});
+  j["organisation"]["burst_interleave"] = true;
+  j["organisation"]["bank_groups"] = 4;
+  j["organisation"]["banks_per_group"] = 2;
+  return j;
+}
 DramControllerSettings low_power(DramControllerSettings::LowPower mode, int64_t pd_after, int64_t sr_after) {
   DramControllerSettings s = quiet();
   s.low_power = mode;
@@ -149,6 +162,25 @@ TEST_CASE("dram: part validation names the key") {
   j = test_part_json();
   j["clock"]["data_rate"] = "1500 MT/s";  // BL8 / 1.5 per clock is not whole
   CHECK_THROWS_WITH(parse_dram_part(j, "p.json"), Catch::Contains("whole number"));
+  // Interleaved bursts: another group fills the gap, halves are whole cycles, and bursts of
+  // one group stay a span apart.
+  j = interleaved_part();
+  j["organisation"]["bank_groups"] = 1;
+  j["organisation"]["banks_per_group"] = 8;
+  CHECK_THROWS_WITH(parse_dram_part(j, "p.json"),
+                    Catch::Contains("p.json.organisation.burst_interleave") && Catch::Contains("bank groups"));
+  j = interleaved_part();
+  j["organisation"]["burst_length"] = 2;  // 1 cycle: no whole halves
+  j["organisation"]["columns"] = 1024;
+  CHECK_THROWS_WITH(parse_dram_part(j, "p.json"),
+                    Catch::Contains("p.json.organisation.burst_interleave") && Catch::Contains("even"));
+  j = interleaved_part();
+  j["timing"]["tCCD_L"] = "5 nCK";  // < span 6
+  CHECK_THROWS_WITH(parse_dram_part(j, "p.json"), Catch::Contains("p.json.timing.tCCD_L") && Catch::Contains("span"));
+  j = interleaved_part();
+  j["timing"]["tCCD_S"] = "1 nCK";  // < half 2
+  CHECK_THROWS_WITH(parse_dram_part(j, "p.json"), Catch::Contains("p.json.timing.tCCD_S") && Catch::Contains("half"));
+  CHECK(parse_dram_part(interleaved_part(), "p.json").t.span() == 6);
 }
 
 TEST_CASE("dram: address mapping puts each field where the scheme says") {
@@ -308,6 +340,51 @@ TEST_CASE("dram: tCCD_L binds reads in one bank group, tCCD_S across groups") {
   cross.sys->drain();
   CHECK(cross.at(DramCmd::ACT, 1) == 1);
   CHECK(cross.at(DramCmd::RD, 1) == 12 + 4);  // tCCD_S = 4 beats ACT + tRCD = 13
+}
+
+TEST_CASE("dram: an interleaved burst's gap takes another group's burst, and nothing else") {
+  // docs/dram.md, Parts: after a burst alone at t, a burst of another group may go at t + 2
+  // (into the gap), not at t + 3 to t + 5 (its halves would meet the first burst's second
+  // half), and again from t + 6; after a pair (t and t + 2), from t + 8. Each scenario
+  // opens rows in different groups at cycles 0, 1, 2 (tRRD 1), so the reads are ready at
+  // tRCD = 12, 13, 14 unless the ACTs are held back.
+  Rig fill(interleaved_part());
+  fill.read(0, fill.addr(0, 0, 0, 1));
+  fill.read(0, fill.addr(0, 1, 0, 1));
+  fill.sys->drain();
+  CHECK(fill.at(DramCmd::RD, 0) == 12);
+  CHECK(fill.at(DramCmd::RD, 1) == 14);  // ready at 13, the gap opens at 12 + 2 = tCCD_S
+  CHECK(fill.latency.at(0) == 12 + 10 + 6);  // tRCD + CL + the span: both halves and the gap
+  CHECK(fill.latency.at(1) == 14 + 10 + 6);
+
+  // The second row opens at 3 (tRRD 3): ready at 15, inside the first burst's span, so it
+  // waits for the span's end at 12 + 6 = 18.
+  json slow_acts = interleaved_part();
+  slow_acts["timing"]["tRRD_S"] = slow_acts["timing"]["tRRD_L"] = "3 nCK";
+  Rig late(slow_acts);
+  late.read(0, late.addr(0, 0, 0, 1));
+  late.read(0, late.addr(0, 1, 0, 1));
+  late.sys->drain();
+  CHECK(late.at(DramCmd::ACT, 1) == 3);
+  CHECK(late.at(DramCmd::RD, 1) == 12 + 6);
+
+  // A pair fills the bus to its span's end: a third group's burst waits for 14 + 6 = 20
+  // (tCCD_S alone would allow 16), and a fourth group's, also ready, goes at 22, into the
+  // third's gap.
+  Rig pair(interleaved_part());
+  for (unsigned g = 0; g < 4; ++g) pair.read(0, pair.addr(0, g, 0, 1));
+  pair.sys->drain();
+  CHECK(pair.at(DramCmd::RD, 0) == 12);
+  CHECK(pair.at(DramCmd::RD, 1) == 14);
+  CHECK(pair.at(DramCmd::RD, 2) == 20);
+  CHECK(pair.at(DramCmd::RD, 3) == 22);
+
+  // One group: tCCD_L = 8 apart, never in each other's gap.
+  Rig same(interleaved_part());
+  same.read(0, same.addr(0, 0, 0, 1, 0));
+  same.read(0, same.addr(0, 0, 0, 1, 1));
+  same.sys->drain();
+  CHECK(same.at(DramCmd::RD, 1) - same.at(DramCmd::RD, 0) == 8);
 }
 
 TEST_CASE("dram: tRRD_S and tRRD_L space activations") {
@@ -485,6 +562,23 @@ TEST_CASE("dram: random streams never violate a constraint (independent checker)
     lp["organisation"]["ranks"] = 2;
     random_stream(s, lp, 1, 5);
   }
+  SECTION("interleaved bursts, 2 ranks, 2 channels, per-bank refresh") {
+    json il = interleaved_part();
+    il["organisation"]["ranks"] = 2;
+    il["timing"]["tRFCpb"] = "40 ns";
+    il["timing"]["tREFIpb"] = "625 ns";
+    s.refresh = DramControllerSettings::Refresh::PerBank;
+    random_stream(s, il, 2, 6);
+  }
+  SECTION("the built-in parts with interleaved bursts, 2 ranks") {
+    for (const char* name : {"lpddr5-6400-bl32", "lpddr5x-8533-bl32"}) {
+      json part = config::parse_json_text(config::embedded_configs().at(std::string("dram/") + name + ".json"), name);
+      REQUIRE(part["organisation"]["burst_interleave"] == true);
+      part["organisation"]["ranks"] = 2;
+      s.refresh = DramControllerSettings::Refresh::PerBank;
+      random_stream(s, part, 1, 7);
+    }
+  }
   SECTION("small queues, tight watermarks") {
     s.read_queue = 4;
     s.write_queue = 4;
@@ -500,6 +594,24 @@ TEST_CASE("dram: the checker catches a violation") {
   const auto errors = edgesim::test::check_commands(p, 1, log);
   REQUIRE(errors.size() == 1);
   CHECK_THAT(errors[0], Catch::Contains("tRCD"));
+
+  // Interleaved bursts: another group's read in the first read's gap (t + 2) is legal, one
+  // whose first half meets the first read's second half (t + 3) is not.
+  const DramPart il = parse_dram_part(interleaved_part(), "t");
+  for (const int64_t second : {14, 15}) {
+    const std::vector<DramCommandRecord> two = {{0, DramCmd::ACT, 0, 0, 0, 0, 1},
+                                                {1, DramCmd::ACT, 0, 0, 1, 0, 1},
+                                                {12, DramCmd::RD, 0, 0, 0, 0, 1},
+                                                {second, DramCmd::RD, 0, 0, 1, 0, 1}};
+    const auto e = edgesim::test::check_commands(il, 1, two);
+    INFO("second read at " << second);
+    if (second == 14) {
+      CHECK(e.empty());
+    } else {
+      REQUIRE(e.size() == 1);
+      CHECK_THAT(e[0], Catch::Contains("overlaps"));
+    }
+  }
 }
 
 TEST_CASE("dram: energy follows the IDD accounting") {
@@ -880,8 +992,9 @@ TEST_CASE("dram: the lean decision issues what the general one does") {
   // decision compiled without ranks, low-power states and the packed keys' range tests. A
   // power-down policy whose idle time is never reached changes nothing the controller
   // does, but takes the general decision: both must issue the same commands at the same
-  // cycles, on every built-in part, with each refresh kind, both schedulers and page
-  // policies, and past the packed keys' first epoch (the idle stretch of 2^35 cycles).
+  // cycles, on every built-in part (those with interleaved bursts included), with each
+  // refresh kind, both schedulers and page policies, and past the packed keys' first epoch
+  // (the idle stretch of 2^35 cycles).
   for (const std::string& name : builtin_dram_parts()) {
     const DramPart part = load_dram_part(name);
     for (int cfg = 0; cfg < 4; ++cfg) {
