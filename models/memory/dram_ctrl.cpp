@@ -247,7 +247,7 @@ struct Rank {
   int64_t refresh_due = kInf;
   // Interleaved bursts (DramTiming::half): per direction (read, write), the cycle at which
   // a burst may fill the gap of the rank's last burst, while that burst went alone; and
-  // when the rank's last burst's span ends (docs/dram.md, Parts).
+  // when the rank's last burst's span ends (docs/dram.md, Timing constraints).
   int64_t fill[2] = {kLongAgo, kLongAgo};
   int64_t span_end = kLongAgo;
   // Low-power states: the rank is idle once nothing is queued for it and no refresh is
@@ -1133,7 +1133,8 @@ template <bool kLean, bool kSplit>
 // kOne: one channel without self-refresh, the usual case, which run() takes with the
 // choice of a channel and of a rank falling asleep compiled out. kLean: also one rank and
 // no low-power states; the decisions while no refresh is owed are then compiled without
-// what ranks, refreshes and low-power states need.
+// what ranks, refreshes and low-power states need. kSplit: the lean decisions and the
+// commands of a part with interleaved bursts (the others compile without their rule).
 template <bool kOne, bool kLean, bool kSplit>
 void DramSystem::run_loop(int64_t limit, bool until_drained) {
   for (;;) {
