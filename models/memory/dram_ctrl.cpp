@@ -972,8 +972,10 @@ template <bool kLean, bool kSplit>
   // there, in the gap; a later one waits for that burst's span to end (the second bound).
   // Without a fill cycle both bounds are the later of the slot's bound and the span's end.
   // The rule is non-decreasing in the cycle the other bounds allow, so keys still only rise.
+  // first_at, late_at: the two bounds of the read and write slots, as cycles, for both scans.
   const bool interleave = kLean ? kSplit : part_.t.half != 0;
   uint64_t rank_late[8 * 4 + 1];
+  int64_t first_at[8 * 4], late_at[8 * 4];
   if (interleave) {
     std::copy(rank_packed, rank_packed + ranks * 4, rank_late);
     rank_late[kIdleSlot] = rank_packed[kIdleSlot];
@@ -984,10 +986,10 @@ template <bool kLean, bool kSplit>
       for (const int d : {0, 1}) {
         const unsigned slot = ri * 4 + (d ? kWR : kRD);
         const int64_t bound = std::max(r.next[d ? kWR : kRD], f);
-        const bool fill = r.fill[d] >= bound;
-        rank_packed[slot] = static_cast<uint64_t>((fill ? r.fill[d] : std::max(bound, end)) - ch.epoch)
-                            << (kKeyShift + 2);
-        rank_late[slot] = static_cast<uint64_t>(std::max(bound, end) - ch.epoch) << (kKeyShift + 2);
+        late_at[slot] = std::max(bound, end);
+        first_at[slot] = r.fill[d] >= bound ? r.fill[d] : late_at[slot];
+        rank_packed[slot] = static_cast<uint64_t>(first_at[slot] - ch.epoch) << (kKeyShift + 2);
+        rank_late[slot] = static_cast<uint64_t>(late_at[slot] - ch.epoch) << (kKeyShift + 2);
       }
       latest = std::max(latest, end);
     }
@@ -1070,15 +1072,8 @@ template <bool kLean, bool kSplit>
       const int64_t rk = rank_key[ch.slot_of[bi] * 4 + k.klass];
       int64_t key = gk ^ ((gk ^ rk) & -static_cast<int64_t>(gk < rk));
       if (interleave && (k.cmd == DramCmd::RD || k.cmd == DramCmd::WR)) {  // as in the packed scan
-        const Rank& r = ch.ranks[ch.banks[bi].rank];
-        const int d = k.cmd == DramCmd::WR ? 1 : 0;
-        const int64_t f = std::max(floor, r.wake_ready);
-        const int64_t bound = std::max(r.next[d ? kWR : kRD], f);
-        if (r.fill[d] >= bound && key / 4 <= r.fill[d]) {
-          key = r.fill[d] * 4 + k.klass;
-        } else {
-          key = std::max(key, std::max(r.span_end, f) * 4 + k.klass);
-        }
+        const unsigned slot = ch.slot_of[bi];
+        key = key / 4 <= first_at[slot] ? first_at[slot] * 4 + k.klass : std::max(key, late_at[slot] * 4 + k.klass);
       }
       const uint64_t sq = ch.choices[bi].seq;
       const bool better = (key < least) | ((key == least) & (sq < best_seq));

@@ -56,7 +56,8 @@ json dram_config(const std::string& config_path, const std::string& part,
     const auto eq = s.find('=');
     const std::string key = s.substr(0, eq);
     if (eq != std::string::npos && !key.empty() && key.rfind("device.dram.", 0) != 0 && key != "device.dram") {
-      const std::string leaf = key.substr(key.rfind('.') == std::string::npos ? 0 : key.rfind('.') + 1);
+      const auto dot = key.rfind('.');
+      const std::string leaf = dot == std::string::npos ? key : key.substr(dot + 1);
       throw InputError("--set '" + s + "': `edgesim dram` reads only device.dram; did you mean device.dram." +
                        leaf + "?");
     }
