@@ -23,9 +23,7 @@ int main(int argc, char** argv) {
               "row hits");
   const char* only_part = argc > 2 ? argv[2] : nullptr;
   const char* only_pattern = argc > 3 ? argv[3] : nullptr;
-  for (const std::string name : {"lpddr5x-8533", "lpddr5x-8533-bl32", "lpddr5-6400", "lpddr5-6400-bl32",
-                                  "lpddr5-6400-8b", "lpddr4x-4266", "lpddr4x-4266-bl32", "ddr4-3200",
-                                  "ddr5-4800"}) {
+  for (const std::string& name : builtin_dram_parts()) {
     if (only_part && name != only_part) continue;
     const DramPart part = load_dram_part(name);
     for (const char* pattern : {"sequential", "random"}) {

@@ -1,8 +1,8 @@
 // Fingerprints of the command-level DRAM model's results, for changes that must not move
-// them (speed work): for each of 1080 cases (9 parts x 1 or 2 ranks x 12 controller
-// settings x 5 request streams) and one long run, an FNV-1a hash of every issued command
-// (cycle, kind, coordinates, row), every request latency, the counters, the energy and
-// the end cycle.
+// them (speed work): for each case (every built-in part, 9 now, x 1 or 2 ranks x 12
+// controller settings x 5 request streams: 1080) and one long run, an FNV-1a hash of
+// every issued command (cycle, kind, coordinates, row), every request latency, the
+// counters, the energy and the end cycle.
 // Run it before and after a change and compare the outputs: any line that differs names
 // the case. The hashes are compared between builds, never against stored values.
 // Usage: dram_digest [REQUESTS]   (per case, default 20000)
@@ -156,9 +156,7 @@ uint64_t long_run(uint64_t n) {
 int main(int argc, char** argv) {
   const uint64_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 20000;
   Fnv all;
-  for (const std::string name : {"lpddr5x-8533", "lpddr5x-8533-bl32", "lpddr5-6400", "lpddr5-6400-bl32",
-                                  "lpddr5-6400-8b", "lpddr4x-4266", "lpddr4x-4266-bl32", "ddr4-3200",
-                                  "ddr5-4800"}) {
+  for (const std::string& name : builtin_dram_parts()) {
     for (unsigned ranks : {1u, 2u}) {
       for (int cfg = 0; cfg < 12; ++cfg) {
         // Streams: 0 sequential reads at once; 1 random reads at once; 2 random, 30 %
