@@ -7,8 +7,6 @@
 #include "dram_checker.hpp"
 #include "models/memory/dram_command.hpp"
 #include "models/memory/dram_ctrl.hpp"
-#include "sim/core/config/embedded.hpp"
-#include "sim/core/config/loader.hpp"
 #include "sim/core/errors.hpp"
 
 using namespace edgesim;
@@ -343,11 +341,11 @@ TEST_CASE("dram: tCCD_L binds reads in one bank group, tCCD_S across groups") {
 }
 
 TEST_CASE("dram: an interleaved burst's gap takes another group's burst, and nothing else") {
-  // docs/dram.md, Parts: after a burst alone at t, a burst of another group may go at t + 2
-  // (into the gap), not at t + 3 to t + 5 (its halves would meet the first burst's second
-  // half), and again from t + 6; after a pair (t and t + 2), from t + 8. Each scenario
-  // opens rows in different groups at cycles 0, 1, 2 (tRRD 1), so the reads are ready at
-  // tRCD = 12, 13, 14 unless the ACTs are held back.
+  // docs/dram.md, Timing constraints: after a burst alone at t, another group's burst may
+  // go at t + 2 (into the gap), not at t + 3 to t + 5 (its halves would meet the first
+  // burst's second half), and again from t + 6; after a pair (t and t + 2), from t + 8.
+  // Each scenario opens rows in different groups at cycles 0, 1, 2 (tRRD 1), so the reads
+  // are ready at tRCD = 12, 13, 14 unless the ACTs are held back.
   Rig fill(interleaved_part());
   fill.read(0, fill.addr(0, 0, 0, 1));
   fill.read(0, fill.addr(0, 1, 0, 1));
@@ -510,9 +508,7 @@ TEST_CASE("dram: closed page precharges after the last queued hit") {
 }
 
 namespace {
-void random_stream(DramControllerSettings s, json part_json, unsigned channels, uint64_t seed) {
-  DramPart p = parse_dram_part(part_json, "t");
-  p.name = "t";
+void random_stream(DramControllerSettings s, const DramPart& p, unsigned channels, uint64_t seed) {
   s.channels = channels;
   DramSystem sys(p, s);
   std::vector<DramCommandRecord> log;
@@ -533,6 +529,11 @@ void random_stream(DramControllerSettings s, json part_json, unsigned channels, 
   for (const auto& e : errors) UNSCOPED_INFO(e);
   CHECK(errors.empty());
   CHECK(log.size() > static_cast<size_t>(n));
+}
+void random_stream(DramControllerSettings s, const json& part_json, unsigned channels, uint64_t seed) {
+  DramPart p = parse_dram_part(part_json, "t");
+  p.name = "t";
+  random_stream(s, p, channels, seed);
 }
 }  // namespace
 
@@ -572,9 +573,9 @@ TEST_CASE("dram: random streams never violate a constraint (independent checker)
   }
   SECTION("the built-in parts with interleaved bursts, 2 ranks") {
     for (const char* name : {"lpddr5-6400-bl32", "lpddr5x-8533-bl32"}) {
-      json part = config::parse_json_text(config::embedded_configs().at(std::string("dram/") + name + ".json"), name);
-      REQUIRE(part["organisation"]["burst_interleave"] == true);
-      part["organisation"]["ranks"] = 2;
+      DramPart part = load_dram_part(name);
+      REQUIRE(part.org.burst_interleave);
+      part.org.ranks = 2;
       s.refresh = DramControllerSettings::Refresh::PerBank;
       random_stream(s, part, 1, 7);
     }
